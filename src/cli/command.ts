@@ -1,0 +1,42 @@
+import type { ParseArgsConfig } from 'node:util';
+
+export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
+
+export interface CliIo {
+  /** Results: stdout. */
+  out(text: string): void;
+  /** Messages for people: stderr. */
+  err(text: string): void;
+}
+
+export interface ParsedArgs {
+  values: Record<string, string | boolean | string[] | boolean[] | undefined>;
+  positionals: string[];
+}
+
+/** One `wfmesh` sub-command. Commands are thin: they parse, call the library, print. */
+export interface CliCommand {
+  readonly name: string;
+  readonly summary: string;
+  /** Usage text shown by `wfmesh NAME --help` (lines after "usage: wfmesh NAME"). */
+  readonly usage: string;
+  readonly options: OptionSpec;
+  run(args: ParsedArgs, io: CliIo): Promise<number>;
+}
+
+/** Reads a string flag, or undefined. */
+export function stringFlag(args: ParsedArgs, name: string): string | undefined {
+  const v = args.values[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** Reads a repeatable string flag. */
+export function listFlag(args: ParsedArgs, name: string): string[] {
+  const v = args.values[name];
+  if (Array.isArray(v)) return v.filter((x): x is string => typeof x === 'string');
+  return typeof v === 'string' ? [v] : [];
+}
+
+export function boolFlag(args: ParsedArgs, name: string): boolean {
+  return args.values[name] === true;
+}

@@ -1,0 +1,56 @@
+import type { StepTask } from '../protocol/step.js';
+
+/** What a node lets its tools touch (config `allow`). Empty lists deny everything. */
+export interface AllowPolicy {
+  /** Absolute path; the `filesystem` tool never leaves it. */
+  readonly filesystem_root: string;
+  /** Host names (optionally host:port) the `http` tool may reach. */
+  readonly http_hosts: readonly string[];
+  /** Command names the `shell` tool may run; empty means the tool is off. */
+  readonly shell_commands: readonly string[];
+  /** Environment variable names `${env.NAME}` may read. */
+  readonly env_vars: readonly string[];
+}
+
+/** How agent steps reach an OpenAI-compatible chat-completions endpoint. */
+export interface LlmSettings {
+  readonly base_url?: string;
+  readonly api_key?: string;
+  readonly models: readonly string[];
+  readonly timeout_ms: number;
+}
+
+export interface ExecutorEnvironment {
+  readonly node_name: string;
+  readonly allow: AllowPolicy;
+  readonly llm: LlmSettings;
+  /** Largest JSON-encoded step output, in bytes. */
+  readonly max_output_bytes: number;
+}
+
+export interface StepRunContext {
+  readonly signal: AbortSignal;
+  readonly env: ExecutorEnvironment;
+}
+
+/** A built-in tool type (`filesystem`, `http`, ...): declares its name so a node can advertise it. */
+export interface ToolHandler {
+  readonly type: string;
+  readonly methods: readonly string[];
+  /** Runs one call; throws StepFailure on failure. */
+  run(call: ToolCall, ctx: StepRunContext): Promise<unknown>;
+}
+
+export interface ToolCall {
+  readonly method: string | undefined;
+  readonly args: unknown;
+  readonly settings: Readonly<Record<string, unknown>>;
+}
+
+/** Runs resolved step tasks on this node. */
+export interface StepExecutor {
+  /** Tool types this node offers (for its advertisement). */
+  readonly tools: readonly string[];
+  /** Runs one task; resolves with its output or throws StepFailure. */
+  execute(task: StepTask, signal: AbortSignal): Promise<unknown>;
+}
