@@ -1,0 +1,88 @@
+import { MeshError, StepFailure } from '../protocol/errors.js';
+import type { AgentSpec, StepTask } from '../protocol/step.js';
+import type { ExecutorEnvironment, StepExecutor, StepRunContext, ToolHandler } from './types.js';
+import { checkOutputSize, describeError, failureFromAbort, throwIfAborted } from './failures.js';
+
+/** Runs an agent step (the `openai` client lives behind this, so slim workers can leave it out). */
+export type AgentRunner = (agent: AgentSpec, input: unknown, ctx: StepRunContext) => Promise<unknown>;
+
+/** What an executor is assembled from. */
+export interface ExecutorParts {
+  readonly handlers: readonly ToolHandler[];
+  readonly agent?: AgentRunner;
+}
+
+export interface LocalExecutorOptions {
+  /** Subset of tool types to offer (default: every handler the environment allows). */
+  readonly tools?: readonly string[];
+}
+
+/**
+ * The tool types an executor offers: the requested subset of the handlers, minus `shell` unless
+ * the node allows at least one command. Unknown names are a configuration error.
+ */
+export function offeredTools(env: ExecutorEnvironment, known: readonly string[], requested?: readonly string[]): string[] {
+  const unknown = (requested ?? []).filter((t) => !known.includes(t));
+  if (unknown.length) {
+    throw new MeshError('CONFIG_INVALID', `unknown tool type ${unknown.map((t) => `"${t}"`).join(', ')}: built-in types are ${known.join(', ')}`);
+  }
+  const wanted = requested ?? known;
+  return known.filter((t) => wanted.includes(t) && (t !== 'shell' || env.allow.shell_commands.length > 0));
+}
+
+/** An in-process executor over the given handlers. */
+export function buildLocalExecutor(env: ExecutorEnvironment, parts: ExecutorParts, opts: LocalExecutorOptions = {}): StepExecutor {
+  const tools = offeredTools(env, parts.handlers.map((h) => h.type), opts.tools);
+  const byType = new Map(parts.handlers.filter((h) => tools.includes(h.type)).map((h) => [h.type, h]));
+  return {
+    tools,
+    async execute(task: StepTask, signal: AbortSignal): Promise<unknown> {
+      throwIfAborted(signal);
+      const ctx: StepRunContext = { signal, env };
+      const output = await raceAbort(runTask(task, ctx), signal);
+      checkOutputSize(output, env.max_output_bytes);
+      return output ?? null;
+    },
+  };
+
+  async function runTask(task: StepTask, ctx: StepRunContext): Promise<unknown> {
+    if (task.kind === 'agent') {
+      if (!parts.agent) throw new StepFailure('unsupported', 'this executor does not run agent steps');
+      try {
+        return await parts.agent(task.agent, task.input, ctx);
+      } catch (err) {
+        throw ctx.signal.aborted ? failureFromAbort(ctx.signal) : StepFailure.from(err, 'agent_error');
+      }
+    }
+    const handler = byType.get(task.tool_type);
+    if (!handler) {
+      const offered = tools.length ? tools.join(', ') : 'none';
+      throw new StepFailure('unsupported', `node "${env.node_name}" does not offer tool type "${task.tool_type}" (it offers: ${offered})`);
+    }
+    try {
+      return await handler.run({ method: task.method, args: task.args, settings: task.settings ?? {} }, ctx);
+    } catch (err) {
+      if (ctx.signal.aborted) throw failureFromAbort(ctx.signal);
+      if (err instanceof StepFailure) throw err;
+      throw new StepFailure('tool_error', `${task.tool_type} (${task.tool_id}): ${describeError(err)}`);
+    }
+  }
+}
+
+/** Settles with the abort failure as soon as the signal fires, even if the work ignores it. */
+function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(failureFromAbort(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}

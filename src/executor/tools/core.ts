@@ -1,0 +1,10 @@
+import type { ToolHandler } from '../types.js';
+import { echoTool } from './echo.js';
+import { sleepTool } from './sleep.js';
+import { transformTool } from './transform.js';
+
+/**
+ * The built-in tools that need no heavy module (no `openai`, no MCP SDK): what a slim isolated
+ * worker loads, so that a fresh child starts fast.
+ */
+export const CORE_TOOL_HANDLERS: readonly ToolHandler[] = [transformTool, echoTool, sleepTool];

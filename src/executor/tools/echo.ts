@@ -1,0 +1,8 @@
+import type { ToolHandler } from '../types.js';
+
+/** `echo`: its output is its `args` (for tests and benches). Any method name is accepted. */
+export const echoTool: ToolHandler = {
+  type: 'echo',
+  methods: ['echo'],
+  run: (call) => Promise.resolve(call.args ?? null),
+};
