@@ -1,4 +1,7 @@
 import type { CliCommand } from '../command.js';
+import { nodeCommand } from './node.js';
+import { nodesCommand } from './nodes.js';
+import { upCommand } from './up.js';
 
 /** Every `wfmesh` sub-command, in the order `wfmesh --help` lists them. */
-export const commands: CliCommand[] = [];
+export const commands: CliCommand[] = [upCommand, nodeCommand, nodesCommand];

@@ -1,0 +1,52 @@
+import { createLogger } from '../../log/index.js';
+import { MeshNode, compileNodeOptions } from '../../node/index.js';
+import { MeshError } from '../../protocol/errors.js';
+import { listFlag, stringFlag, boolFlag, type CliCommand, type ParsedArgs } from '../command.js';
+import { untilSignal } from '../signals.js';
+
+function intFlag(args: ParsedArgs, name: string): number | undefined {
+  const v = stringFlag(args, name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new MeshError('USAGE', `--${name} must be a non-negative integer, got "${v}"`);
+  return n;
+}
+
+export const nodeCommand: CliCommand = {
+  name: 'node',
+  summary: 'join an existing NATS cluster as one node',
+  usage: `[--nats URL[,URL]] [--name NAME] [--region R] [--label k=v]... [--tools a,b]
+            [--mcp-port P | --no-mcp] [--mcp-host H] [--max-concurrency N] [--config FILE]`,
+  options: {
+    nats: { type: 'string' },
+    name: { type: 'string' },
+    region: { type: 'string' },
+    label: { type: 'string', multiple: true },
+    tools: { type: 'string' },
+    'mcp-port': { type: 'string' },
+    'mcp-host': { type: 'string' },
+    'no-mcp': { type: 'boolean' },
+    'max-concurrency': { type: 'string' },
+    config: { type: 'string' },
+  },
+  async run(args) {
+    const options = compileNodeOptions({
+      config: stringFlag(args, 'config'),
+      nats: stringFlag(args, 'nats'),
+      name: stringFlag(args, 'name'),
+      region: stringFlag(args, 'region'),
+      labels: listFlag(args, 'label'),
+      tools: stringFlag(args, 'tools'),
+      mcpPort: intFlag(args, 'mcp-port'),
+      mcpHost: stringFlag(args, 'mcp-host'),
+      noMcp: boolFlag(args, 'no-mcp'),
+      maxConcurrency: intFlag(args, 'max-concurrency'),
+    });
+    const log = createLogger();
+    const node = await MeshNode.create(options, log);
+    const signal = await untilSignal();
+    log.info({ signal }, 'stopping');
+    await node.stop();
+    return 0;
+  },
+};

@@ -1,0 +1,101 @@
+import { resolve, join } from 'node:path';
+import { createLogger } from '../../log/index.js';
+import { connectNats } from '../../nats/connection.js';
+import { startNatsServer, type NatsServerProcess } from '../../nats/server-launcher.js';
+import { MeshNode, compileNodeOptions, compileNatsSettings, DEFAULT_MCP_PORT } from '../../node/index.js';
+import { MeshError } from '../../protocol/errors.js';
+import { stringFlag, type CliCommand } from '../command.js';
+import { untilSignal } from '../signals.js';
+
+/** Regions given to the nodes of `wfmesh up`, in turn: two EU and one US, so placement has something to do. */
+export const UP_REGIONS = ['eu-west', 'us-east', 'eu-central', 'ap-southeast'] as const;
+
+function positive(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new MeshError('USAGE', `--${name} must be a positive integer, got "${value}"`);
+  return n;
+}
+
+async function natsAlreadyAnswers(url: string): Promise<boolean> {
+  try {
+    const nc = await connectNats(compileNatsSettings(url), 'wfmesh:up-probe');
+    await nc.close();
+    return true;
+  } catch (err) {
+    if (err instanceof MeshError && err.code === 'NATS_AUTH') throw err;
+    return false;
+  }
+}
+
+export const upCommand: CliCommand = {
+  name: 'up',
+  summary: 'start a local mesh: nats-server (JetStream, monitoring on 8222) and N nodes',
+  usage: '[--nodes N] [--mcp-port 4020] [--data DIR]',
+  options: {
+    nodes: { type: 'string' },
+    'mcp-port': { type: 'string' },
+    data: { type: 'string' },
+  },
+  async run(args, io) {
+    const count = positive(stringFlag(args, 'nodes'), 'nodes', 3);
+    const mcpPort = positive(stringFlag(args, 'mcp-port'), 'mcp-port', DEFAULT_MCP_PORT);
+    const dataDir = resolve(stringFlag(args, 'data') ?? '.wfmesh');
+    const log = createLogger();
+    const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+
+    let server: NatsServerProcess | undefined;
+    if (await natsAlreadyAnswers(natsUrl)) {
+      log.info({ nats: natsUrl }, 'a NATS server already answers: joining it');
+    } else if (process.env.NATS_URL) {
+      throw new MeshError('NATS_CONNECT', `NATS_URL=${natsUrl} does not answer; unset it to let \`wfmesh up\` start its own nats-server`);
+    } else {
+      server = await startNatsServer({
+        name: 'wfmesh-local',
+        port: 4222,
+        monitorPort: 8222,
+        workDir: dataDir,
+        jetstreamDir: join(dataDir, 'jetstream'),
+      });
+      log.info({ nats: server.url, monitoring: server.monitorUrl, pid: server.pid }, 'started nats-server');
+    }
+
+    const nodes: MeshNode[] = [];
+    const stopAll = async () => {
+      await Promise.allSettled(nodes.map((n) => n.stop()));
+      await server?.stop();
+    };
+    try {
+      for (let i = 0; i < count; i++) {
+        const options = compileNodeOptions({
+          nats: server?.url ?? natsUrl,
+          name: `node-${i + 1}`,
+          region: UP_REGIONS[i % UP_REGIONS.length],
+          labels: [`tier=${i === 0 ? 'entry' : 'worker'}`],
+          mcpPort: mcpPort + i,
+        });
+        nodes.push(await MeshNode.create(options, log));
+      }
+    } catch (err) {
+      await stopAll();
+      throw err;
+    }
+
+    io.err(
+      [
+        '',
+        `wfmesh is up: ${count} node(s) on ${server?.url ?? natsUrl}`,
+        ...(server ? [`  NATS monitoring: ${server.monitorUrl}/varz (routes: /routez, JetStream: /jsz)`] : []),
+        `  MCP endpoint:    ${nodes[0]?.http.url}/mcp`,
+        ...nodes.map((n) => `  ${n.name.padEnd(8)} ${n.options.region.padEnd(13)} health ${n.http.url}/healthz`),
+        '  In another shell: npx wfmesh nodes',
+        '  Ctrl-C stops everything.',
+        '',
+      ].join('\n'),
+    );
+    const signal = await untilSignal();
+    log.info({ signal }, 'stopping the local mesh');
+    await stopAll();
+    return 0;
+  },
+};

@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import { connect, credsAuthenticator, type ConnectionOptions, type NatsConnection } from 'nats';
+import { MeshError } from '../protocol/errors.js';
+
+/** How to reach and authenticate to the NATS cluster (from config, env and flags, compiled once). */
+export interface NatsConnectionSettings {
+  servers: string[];
+  token?: string;
+  user?: string;
+  pass?: string;
+  /** Path to a .creds file (JWT + nkey seed). */
+  creds?: string;
+  tls?: { ca?: string; cert?: string; key?: string };
+}
+
+/** Turns settings into nats.js options; reads the creds file here so a bad path fails early. */
+export function compileConnectionOptions(settings: NatsConnectionSettings, name: string): ConnectionOptions {
+  if (settings.servers.length === 0) throw new MeshError('CONFIG_INVALID', 'nats.servers: at least one server URL is needed');
+  const opts: ConnectionOptions = {
+    servers: settings.servers,
+    name,
+    timeout: 5_000,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    reconnectJitter: 100,
+    pingInterval: 5_000,
+    maxPingOut: 3,
+  };
+  if (settings.token) opts.token = settings.token;
+  if (settings.user !== undefined) {
+    opts.user = settings.user;
+    opts.pass = settings.pass ?? '';
+  }
+  if (settings.creds) {
+    let creds: Uint8Array;
+    try {
+      creds = readFileSync(settings.creds);
+    } catch (err) {
+      throw new MeshError('CONFIG_INVALID', `nats.creds: cannot read ${settings.creds}: ${(err as Error).message}`);
+    }
+    opts.authenticator = credsAuthenticator(creds);
+  }
+  if (settings.tls) {
+    opts.tls = {
+      ...(settings.tls.ca ? { caFile: settings.tls.ca } : {}),
+      ...(settings.tls.cert ? { certFile: settings.tls.cert } : {}),
+      ...(settings.tls.key ? { keyFile: settings.tls.key } : {}),
+    };
+  }
+  return opts;
+}
+
+/**
+ * Connects, turning the first connection's failures into clear MeshErrors instead of hangs:
+ * wrong credentials → NATS_AUTH, nobody listening or TLS trouble → NATS_CONNECT.
+ */
+export async function connectNats(settings: NatsConnectionSettings, name: string): Promise<NatsConnection> {
+  const opts = compileConnectionOptions(settings, name);
+  const where = settings.servers.join(',');
+  try {
+    return await connect(opts);
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? '';
+    const message = (err as Error).message ?? String(err);
+    if (/AUTHORIZATION|AUTHENTICATION|PERMISSIONS/i.test(code) || /authorization|authentication/i.test(message)) {
+      throw new MeshError('NATS_AUTH', `NATS at ${where} refused our credentials (${message}); check the token, user/password or creds file`);
+    }
+    if (code === 'CONNECTION_REFUSED') {
+      throw new MeshError('NATS_CONNECT', `no NATS server answers at ${where} (connection refused); start one with \`wfmesh up\` or set --nats / NATS_URL`);
+    }
+    throw new MeshError('NATS_CONNECT', `cannot connect to NATS at ${where}: ${message}`);
+  }
+}

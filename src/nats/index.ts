@@ -1,0 +1,11 @@
+export { freePort } from './ports.js';
+export {
+  findNatsServerBinary,
+  startNatsServer,
+  startNatsCluster,
+  type NatsServerOptions,
+  type NatsServerProcess,
+  type NatsCluster,
+  type NatsClusterOptions,
+} from './server-launcher.js';
+export { connectNats, compileConnectionOptions, type NatsConnectionSettings } from './connection.js';

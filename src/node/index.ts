@@ -1,0 +1,3 @@
+export { MeshNode } from './mesh-node.js';
+export { compileNodeOptions, compileNatsSettings, parseLabels, DEFAULT_MCP_PORT, DEFAULT_NATS_URL, type NodeFlags, type NodeOptions } from './options.js';
+export { loadNodeConfigFile, parseNodeConfig, NodeConfigFileSchema, type NodeConfigFile } from './config.js';

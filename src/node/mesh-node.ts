@@ -1,0 +1,162 @@
+import type { NatsConnection } from 'nats';
+import type { Logger } from 'pino';
+import { createStepExecutor } from '../executor/index.js';
+import type { ExecutorEnvironment, StepExecutor } from '../executor/types.js';
+import { Membership } from '../mesh/membership.js';
+import { LiveLoadSampler, probeHardware, type Hardware } from '../mesh/probe.js';
+import type { PeerRegistry } from '../mesh/registry.js';
+import { connectNats } from '../nats/connection.js';
+import type { NodeCapabilities, NodeState } from '../protocol/advert.js';
+import { VERSION } from '../version.js';
+import { NodeHttpServer } from './http-server.js';
+import type { NodeOptions } from './options.js';
+
+/**
+ * One wfmesh node: the composition root. It connects to NATS, probes its hardware, serves HTTP,
+ * joins the mesh and runs steps. Lifecycle: STARTING → RUNNING → DRAINING → STOPPED.
+ */
+export class MeshNode {
+  state: NodeState = 'STARTING';
+  /** Steps running on this node now. */
+  inflight = 0;
+  private stopping: Promise<void> | undefined;
+  private readonly closers: (() => Promise<void> | void)[] = [];
+
+  private constructor(
+    readonly options: NodeOptions,
+    readonly log: Logger,
+    readonly nc: NatsConnection,
+    readonly hardware: Hardware,
+    readonly executor: StepExecutor,
+    readonly executorEnv: ExecutorEnvironment,
+    readonly http: NodeHttpServer,
+    readonly sampler: LiveLoadSampler,
+    readonly membership: Membership,
+  ) {}
+
+  static async create(options: NodeOptions, baseLog: Logger): Promise<MeshNode> {
+    const log = baseLog.child({ node: options.name });
+    const executorEnv: ExecutorEnvironment = {
+      node_name: options.name,
+      allow: options.allow,
+      llm: options.llm,
+      max_output_bytes: options.limits.maxOutputBytes,
+    };
+    const executor = createStepExecutor(executorEnv, options.tools ? { tools: options.tools } : {});
+    // Probing is slow the first time: do it once here, before the node says it exists.
+    const [nc, hardware, sampler] = await Promise.all([
+      connectNats(options.nats, `wfmesh:${options.name}`),
+      probeHardware(options.hardware),
+      LiveLoadSampler.create(Math.max(options.heartbeatMs, 1_000)),
+    ]);
+    for (const note of hardware.notes) log.info(note);
+    let http: NodeHttpServer;
+    try {
+      http = await NodeHttpServer.create(options.http.host, options.http.port, log);
+    } catch (err) {
+      sampler.stop();
+      await nc.close();
+      throw err;
+    }
+    const capabilities: Omit<NodeCapabilities, 'id'> = {
+      name: options.name,
+      version: VERSION,
+      region: options.region,
+      labels: options.labels,
+      cpu: hardware.cpu,
+      memory: hardware.memory,
+      os: hardware.os,
+      gpus: hardware.gpus,
+      tools: [...executor.tools],
+      models: [...options.llm.models],
+      mcp_url: options.http.mcp ? `${http.url}/mcp` : null,
+      http_url: http.url,
+      started_at: new Date().toISOString(),
+    };
+    let node: MeshNode | undefined;
+    const membership = await Membership.create({
+      nc,
+      capabilities,
+      version: VERSION,
+      heartbeatMs: options.heartbeatMs,
+      deadAfterMs: options.deadAfterMs,
+      log,
+      liveLoad: () => ({
+        state: node?.state ?? 'STARTING',
+        load: { inflight: node?.inflight ?? 0, max_concurrency: options.maxConcurrency, cpu_pct: sampler.cpuPct },
+        memory_free_mib: sampler.freeMib,
+      }),
+    });
+    node = new MeshNode(options, log, nc, hardware, executor, executorEnv, http, sampler, membership);
+    node.serveHealth();
+    node.watchConnection();
+    node.state = 'RUNNING';
+    membership.publishHeartbeat();
+    log.info({ id: membership.id, region: options.region, http: http.url, nats: options.nats.servers }, 'node joined the mesh');
+    return node;
+  }
+
+  get id(): string {
+    return this.membership.id;
+  }
+
+  get name(): string {
+    return this.options.name;
+  }
+
+  get registry(): PeerRegistry {
+    return this.membership.registry;
+  }
+
+  /** Registers something to close when the node stops (run in reverse order, before NATS drains). */
+  onStop(closer: () => Promise<void> | void): void {
+    this.closers.push(closer);
+  }
+
+  private serveHealth(): void {
+    this.http.route('/healthz', (_req, res) => {
+      const connected = !this.nc.isClosed() && this.connected;
+      const body = { status: connected ? 'ok' : 'unavailable', node: this.name, state: this.state, nats_connected: connected, peers: this.registry.size };
+      res.writeHead(connected && this.state === 'RUNNING' ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    });
+  }
+
+  private connected = true;
+
+  private watchConnection(): void {
+    void (async () => {
+      for await (const s of this.nc.status()) {
+        if (s.type === 'disconnect') {
+          this.connected = false;
+          this.log.warn({ server: s.data }, 'lost the NATS server; reconnecting');
+        } else if (s.type === 'reconnect') {
+          this.connected = true;
+          this.log.info({ server: s.data }, 'reconnected to NATS');
+          this.membership.publishHeartbeat();
+        }
+      }
+    })();
+  }
+
+  /** Leaves the mesh cleanly: peers drop this node at once, in-flight work is drained, NATS is drained. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.state = 'DRAINING';
+      this.log.info('leaving the mesh');
+      await this.membership.stop();
+      for (const close of [...this.closers].reverse()) {
+        try {
+          await close();
+        } catch (err) {
+          this.log.warn({ err }, 'error while stopping');
+        }
+      }
+      this.sampler.stop();
+      await this.http.close();
+      if (!this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
+      this.state = 'STOPPED';
+      this.log.info('stopped');
+    })();
+    return this.stopping;
+  }
+}

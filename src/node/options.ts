@@ -1,0 +1,155 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { AllowPolicy, LlmSettings } from '../executor/types.js';
+import type { DeclaredHardware } from '../mesh/probe.js';
+import type { NatsConnectionSettings } from '../nats/connection.js';
+import { MeshError } from '../protocol/errors.js';
+import { loadNodeConfigFile, resolveFrom, type NodeConfigFile } from './config.js';
+
+/** Flags of `wfmesh node` (and the per-node overrides `wfmesh up` passes). */
+export interface NodeFlags {
+  config?: string;
+  nats?: string;
+  name?: string;
+  region?: string;
+  labels?: string[];
+  tools?: string;
+  mcpPort?: number;
+  mcpHost?: string;
+  noMcp?: boolean;
+  maxConcurrency?: number;
+}
+
+/** A node's options after config file, env and flags are merged and checked: built once, read everywhere. */
+export interface NodeOptions {
+  name: string;
+  region: string;
+  labels: Record<string, string>;
+  maxConcurrency: number;
+  heartbeatMs: number;
+  deadAfterMs: number;
+  nats: NatsConnectionSettings;
+  http: { host: string; port: number; mcp: boolean; token?: string };
+  hardware: DeclaredHardware;
+  llm: LlmSettings;
+  /** Tool types to offer; undefined: every built-in tool the allow-list permits. */
+  tools?: string[];
+  allow: AllowPolicy;
+  limits: { maxInputBytes: number; maxOutputBytes: number };
+}
+
+export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
+export const DEFAULT_MCP_PORT = 4020;
+
+/** Parses `k=v` pairs (flags or WFMESH_LABELS); a pair without "=" is an error naming it. */
+export function parseLabels(pairs: string[], source: string): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const pair of pairs.flatMap((p) => p.split(',')).map((p) => p.trim()).filter(Boolean)) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new MeshError('USAGE', `${source}: label "${pair}" must look like key=value`);
+    labels[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return labels;
+}
+
+function splitList(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  return value.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+function positiveInt(value: string | undefined, name: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new MeshError('USAGE', `${name} must be a positive integer, got "${value}"`);
+  return n;
+}
+
+/** NATS connection settings from `--nats`, env (NATS_URL, NATS_TOKEN, ...) and the config file's `nats`. */
+export function compileNatsSettings(
+  natsFlag: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  file: NodeConfigFile = {},
+  rel: (p: string) => string = (p) => p,
+): NatsConnectionSettings {
+  const servers = splitList(natsFlag) ?? splitList(env.NATS_URL) ?? file.nats?.servers ?? [DEFAULT_NATS_URL];
+  const nats: NatsConnectionSettings = { servers };
+  const token = env.NATS_TOKEN ?? file.nats?.token;
+  if (token) nats.token = token;
+  const user = env.NATS_USER ?? file.nats?.user;
+  if (user !== undefined) {
+    nats.user = user;
+    nats.pass = env.NATS_PASS ?? file.nats?.pass ?? '';
+  }
+  const creds = env.NATS_CREDS ?? (file.nats?.creds ? rel(file.nats.creds) : undefined);
+  if (creds) nats.creds = creds;
+  const tls = {
+    ca: env.NATS_TLS_CA ?? (file.nats?.tls?.ca ? rel(file.nats.tls.ca) : undefined),
+    cert: env.NATS_TLS_CERT ?? (file.nats?.tls?.cert ? rel(file.nats.tls.cert) : undefined),
+    key: env.NATS_TLS_KEY ?? (file.nats?.tls?.key ? rel(file.nats.tls.key) : undefined),
+  };
+  if (tls.ca || tls.cert || tls.key) nats.tls = tls;
+
+  return nats;
+}
+
+/** Flags beat env, env beats the config file, the file beats defaults. */
+export function compileNodeOptions(flags: NodeFlags, env: NodeJS.ProcessEnv = process.env): NodeOptions {
+  const file: NodeConfigFile = flags.config ? loadNodeConfigFile(flags.config) : {};
+  const rel = (p: string) => resolveFrom(flags.config, p);
+
+  const nats = compileNatsSettings(flags.nats, env, file, rel);
+
+  const labels = {
+    ...(file.labels ?? {}),
+    ...(env.WFMESH_LABELS ? parseLabels([env.WFMESH_LABELS], 'WFMESH_LABELS') : {}),
+    ...(flags.labels?.length ? parseLabels(flags.labels, '--label') : {}),
+  };
+
+  const mcpFile = file.mcp === false ? undefined : file.mcp;
+  const mcpEnabled = !flags.noMcp && file.mcp !== false;
+  const port = flags.mcpPort ?? mcpFile?.port ?? (mcpEnabled ? DEFAULT_MCP_PORT : 0);
+  const mcpToken = env.WFMESH_MCP_TOKEN ?? mcpFile?.token;
+
+  const apiKeyEnv = file.llm?.api_key_env ?? 'OPENAI_API_KEY';
+  const models = splitList(env.WFMESH_MODEL) ?? file.llm?.models ?? [];
+  const llm: LlmSettings = {
+    base_url: env.OPENAI_BASE_URL ?? file.llm?.base_url,
+    api_key: env[apiKeyEnv],
+    models,
+    timeout_ms: file.llm?.timeout_ms ?? 60_000,
+  };
+
+  const heartbeatMs = positiveInt(env.WFMESH_HEARTBEAT_MS, 'WFMESH_HEARTBEAT_MS') ?? file.heartbeat_ms ?? 1_000;
+  const name = flags.name ?? env.WFMESH_NAME ?? file.name ?? `${hostname().split('.')[0]}-${randomBytes(2).toString('hex')}`;
+  if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new MeshError('USAGE', `--name "${name}": letters, digits, ".", "_" and "-" only`);
+
+  return {
+    name,
+    region: flags.region ?? env.WFMESH_REGION ?? file.region ?? 'local',
+    labels,
+    maxConcurrency: flags.maxConcurrency ?? positiveInt(env.WFMESH_MAX_CONCURRENCY, 'WFMESH_MAX_CONCURRENCY') ?? file.max_concurrency ?? 16,
+    heartbeatMs,
+    // 2.5 missed heartbeats: a dead or frozen node is dropped well within 3.5 s at the default 1 s.
+    deadAfterMs: Math.round(heartbeatMs * 2.5),
+    nats,
+    http: {
+      host: flags.mcpHost ?? mcpFile?.host ?? '127.0.0.1',
+      port,
+      mcp: mcpEnabled,
+      ...(mcpToken ? { token: mcpToken } : {}),
+    },
+    hardware: file.hardware ?? {},
+    llm,
+    tools: splitList(flags.tools) ?? file.tools,
+    allow: {
+      filesystem_root: rel(file.allow?.filesystem_root ?? '.'),
+      http_hosts: splitList(env.WFMESH_HTTP_HOSTS) ?? file.allow?.http_hosts ?? [],
+      shell_commands: file.allow?.shell_commands ?? [],
+      env_vars: file.allow?.env_vars ?? [],
+    },
+    limits: {
+      maxInputBytes: file.limits?.max_input_bytes ?? 1 << 20,
+      maxOutputBytes: file.limits?.max_output_bytes ?? 4 << 20,
+    },
+  };
+}

@@ -1,0 +1,84 @@
+import { z } from 'zod';
+
+export const GpuSchema = z.object({
+  vendor: z.string(),
+  model: z.string(),
+  vram_mib: z.number().int().nonnegative(),
+  /** Present and true when the operator declared it rather than the probe finding it. */
+  declared: z.boolean().optional(),
+  driver: z.string().optional(),
+  bus_id: z.string().optional(),
+});
+export type Gpu = z.infer<typeof GpuSchema>;
+
+export const NodeStateSchema = z.enum(['STARTING', 'RUNNING', 'DRAINING', 'STOPPED']);
+export type NodeState = z.infer<typeof NodeStateSchema>;
+
+export const LoadSchema = z.object({
+  inflight: z.number().int().nonnegative(),
+  max_concurrency: z.number().int().positive(),
+  cpu_pct: z.number().nonnegative(),
+});
+export type Load = z.infer<typeof LoadSchema>;
+
+/** What a node can do and never changes while it runs: carried in its micro service metadata. */
+export const NodeCapabilitiesSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  version: z.string(),
+  region: z.string(),
+  labels: z.record(z.string(), z.string()),
+  cpu: z.object({ cores: z.number().int().nonnegative(), model: z.string(), declared: z.boolean().optional() }),
+  memory: z.object({ total_mib: z.number().int().nonnegative(), declared: z.boolean().optional() }),
+  os: z.object({ platform: z.string(), distro: z.string(), release: z.string(), arch: z.string() }).optional(),
+  gpus: z.array(GpuSchema),
+  tools: z.array(z.string()),
+  models: z.array(z.string()),
+  mcp_url: z.string().nullable(),
+  http_url: z.string().nullable(),
+  started_at: z.string(),
+});
+export type NodeCapabilities = z.infer<typeof NodeCapabilitiesSchema>;
+
+/** Live state, published on every heartbeat (what the micro services API cannot carry). */
+export const HeartbeatSchema = z.object({
+  type: z.literal('wfmesh.heartbeat.v1'),
+  id: z.string(),
+  name: z.string(),
+  seq: z.number().int().nonnegative(),
+  state: NodeStateSchema,
+  load: LoadSchema,
+  memory_free_mib: z.number().int().nonnegative(),
+  sent_at: z.string(),
+});
+export type Heartbeat = z.infer<typeof HeartbeatSchema>;
+
+/** A node as `wfmesh nodes --json` and MCP `mesh_status` show it (DESIGN.md section 3). */
+export const AdvertisementSchema = NodeCapabilitiesSchema.omit({ memory: true }).extend({
+  memory: z.object({ total_mib: z.number().int().nonnegative(), free_mib: z.number().int().nonnegative(), declared: z.boolean().optional() }),
+  state: NodeStateSchema,
+  load: LoadSchema,
+  last_seen: z.string(),
+});
+export type Advertisement = z.infer<typeof AdvertisementSchema>;
+
+/** Key of the micro service metadata entry that carries the JSON capabilities. */
+export const CAPABILITIES_METADATA_KEY = 'wfmesh_capabilities';
+
+/** The parts of a `$SRV.INFO` answer we read. */
+export const ServiceInfoSchema = z.object({
+  type: z.literal('io.nats.micro.v1.info_response'),
+  name: z.string(),
+  id: z.string(),
+  version: z.string(),
+  metadata: z.record(z.string(), z.string()).nullish(),
+});
+export type ServiceInfoMessage = z.infer<typeof ServiceInfoSchema>;
+
+/** A node's answer on its `view` endpoint: the mesh as that node sees it. */
+export const MeshViewSchema = z.object({
+  type: z.literal('wfmesh.view.v1'),
+  node: z.string(),
+  nodes: z.array(AdvertisementSchema),
+});
+export type MeshView = z.infer<typeof MeshViewSchema>;
