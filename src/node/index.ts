@@ -1,3 +1,4 @@
 export { MeshNode } from './mesh-node.js';
+export { startNode } from './start-node.js';
 export { compileNodeOptions, compileNatsSettings, parseLabels, DEFAULT_MCP_PORT, DEFAULT_NATS_URL, type NodeFlags, type NodeOptions } from './options.js';
 export { loadNodeConfigFile, parseNodeConfig, NodeConfigFileSchema, type NodeConfigFile } from './config.js';

@@ -1,5 +1,5 @@
 import { createLogger } from '../../log/index.js';
-import { MeshNode, compileNodeOptions } from '../../node/index.js';
+import { compileNodeOptions, startNode } from '../../node/index.js';
 import { MeshError } from '../../protocol/errors.js';
 import { listFlag, stringFlag, boolFlag, type CliCommand, type ParsedArgs } from '../command.js';
 import { untilSignal } from '../signals.js';
@@ -43,7 +43,7 @@ export const nodeCommand: CliCommand = {
       maxConcurrency: intFlag(args, 'max-concurrency'),
     });
     const log = createLogger();
-    const node = await MeshNode.create(options, log);
+    const node = await startNode(options, log);
     const signal = await untilSignal();
     log.info({ signal }, 'stopping');
     await node.stop();

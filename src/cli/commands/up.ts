@@ -2,7 +2,7 @@ import { resolve, join } from 'node:path';
 import { createLogger } from '../../log/index.js';
 import { connectNats } from '../../nats/connection.js';
 import { startNatsServer, type NatsServerProcess } from '../../nats/server-launcher.js';
-import { MeshNode, compileNodeOptions, compileNatsSettings, DEFAULT_MCP_PORT } from '../../node/index.js';
+import { compileNodeOptions, compileNatsSettings, startNode, DEFAULT_MCP_PORT, type MeshNode } from '../../node/index.js';
 import { MeshError } from '../../protocol/errors.js';
 import { stringFlag, type CliCommand } from '../command.js';
 import { untilSignal } from '../signals.js';
@@ -74,7 +74,7 @@ export const upCommand: CliCommand = {
           labels: [`tier=${i === 0 ? 'entry' : 'worker'}`],
           mcpPort: mcpPort + i,
         });
-        nodes.push(await MeshNode.create(options, log));
+        nodes.push(await startNode(options, log));
       }
     } catch (err) {
       await stopAll();
