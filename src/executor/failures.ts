@@ -43,7 +43,8 @@ export function parseArgs<S extends z.ZodType>(schema: S, args: unknown, where: 
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((i) => {
     const path = ['args', ...i.path.map(String)].join('.');
-    return `${path}: ${i.message}`;
+    // zod words a missing field as "expected nonoptional, received undefined"
+    return `${path}: ${/received undefined$/.test(i.message) ? 'is required' : i.message}`;
   });
   throw new StepFailure('invalid_args', `${where}: ${problems.join('; ')}`);
 }
