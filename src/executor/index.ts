@@ -4,7 +4,8 @@
  */
 import type { ExecutorEnvironment, StepExecutor } from './types.js';
 import { buildLocalExecutor, type LocalExecutorOptions } from './local.js';
-import { CORE_TOOL_HANDLERS } from './tools/core.js';
+import { runAgentStep } from './agent.js';
+import { ALL_TOOL_HANDLERS } from './tools/all.js';
 
 export type {
   AllowPolicy,
@@ -18,12 +19,12 @@ export type {
 export { failureFromAbort } from './failures.js';
 
 /** Every built-in tool type, in the order a node lists them. */
-export const BUILTIN_TOOL_TYPES: readonly string[] = CORE_TOOL_HANDLERS.map((h) => h.type);
+export const BUILTIN_TOOL_TYPES: readonly string[] = ALL_TOOL_HANDLERS.map((h) => h.type);
 
 /**
  * An in-process executor. `opts.tools` narrows what it offers (an unknown name throws MeshError
  * CONFIG_INVALID); `shell` is offered only when `env.allow.shell_commands` is non-empty.
  */
 export function createStepExecutor(env: ExecutorEnvironment, opts: LocalExecutorOptions = {}): StepExecutor {
-  return buildLocalExecutor(env, { handlers: CORE_TOOL_HANDLERS }, opts);
+  return buildLocalExecutor(env, { handlers: ALL_TOOL_HANDLERS, agent: runAgentStep }, opts);
 }
