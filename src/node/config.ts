@@ -95,7 +95,7 @@ export function parseNodeConfig(text: string, file: string): NodeConfigFile {
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
-    const line = e.linePos?.[0]?.line;
+    const line = counter.linePos(e.pos[0]).line;
     throw new MeshError('CONFIG_INVALID', `${file}${line ? `:${line}` : ''}: invalid YAML: ${e.message.split('\n')[0]}`);
   }
   const parsed = NodeConfigFileSchema.safeParse(doc.toJS() ?? {});

@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { connect, RequestStrategy, type NatsConnection } from 'nats';
+import type { MeshNode } from '../../src/node/index.js';
+import type { PeerEvent } from '../../src/mesh/registry.js';
+import { decodeJson } from '../../src/protocol/codec.js';
+import { subjects } from '../../src/protocol/subjects.js';
+import { startTestCluster, type TestNats } from '../harness/nats.js';
+import { startTestNode, stopAll } from '../harness/nodes.js';
+import { eventually, spawnCli, type CliProcess } from '../harness/processes.js';
+
+/** Resolves with the time a peer named `name` left `node`'s view, and why. */
+function whenLeft(node: MeshNode, name: string): Promise<{ at: number; reason: string }> {
+  return new Promise((resolve) => {
+    const off = node.registry.onChange((e: PeerEvent) => {
+      if (e.kind === 'left' && e.name === name) {
+        off();
+        resolve({ at: Date.now(), reason: e.reason });
+      }
+    });
+  });
+}
+
+const names = (node: MeshNode) => node.registry.list().map((p) => p.name).sort();
+
+describe('membership on a real 3-server NATS cluster', () => {
+  let nats: TestNats;
+  let a: MeshNode;
+  let b: MeshNode;
+  const procs: CliProcess[] = [];
+
+  const spawnNode = async (name: string, serverIndex: number) => {
+    const p = spawnCli(['node', '--nats', nats.urls[serverIndex]!, '--name', name, '--region', 'eu-west', '--no-mcp']);
+    procs.push(p);
+    await p.waitFor('node joined the mesh');
+    await eventually(() => a.registry.list().some((n) => n.name === name) && b.registry.list().some((n) => n.name === name), `${name} seen by a and b`);
+    return p;
+  };
+
+  before(async () => {
+    nats = await startTestCluster();
+    a = await startTestNode(nats.urls[0]!, { name: 'obs-a', region: 'eu-west', labels: ['tier=fast'] });
+    b = await startTestNode(nats.urls[1]!, { name: 'obs-b', region: 'us-east' });
+  });
+
+  after(async () => {
+    for (const p of procs) {
+      p.kill('SIGCONT');
+      p.kill('SIGKILL');
+    }
+    await stopAll([a, b]);
+    await nats.stop();
+  });
+
+  test('nodes attached to different servers all see each other, and `wfmesh nodes --json` lists them', async () => {
+    await spawnNode('proc-c', 2);
+    await eventually(() => names(a).join() === 'obs-a,obs-b,proc-c' && names(b).join() === 'obs-a,obs-b,proc-c', 'a and b see all three');
+    const cli = spawnCli(['nodes', '--json', '--nats', nats.urls[2]!]);
+    assert.equal(await cli.exited, 0, cli.stderr());
+    const listed = JSON.parse(cli.stdout()) as { name: string; region: string; cpu: { cores: number }; memory: { total_mib: number }; gpus: unknown[]; labels: Record<string, string>; load: { max_concurrency: number } }[];
+    assert.deepEqual(listed.map((n) => n.name).sort(), ['obs-a', 'obs-b', 'proc-c']);
+    const obsA = listed.find((n) => n.name === 'obs-a')!;
+    assert.equal(obsA.region, 'eu-west');
+    assert.deepEqual(obsA.labels, { tier: 'fast' });
+    assert.ok(obsA.cpu.cores > 0 && obsA.memory.total_mib > 0);
+    assert.deepEqual(obsA.gpus, [], 'this machine has no NVIDIA GPU');
+  });
+
+  test('$SRV.PING.wfmesh is answered by every node', async () => {
+    const nc: NatsConnection = await connect({ servers: nats.urls[1]! });
+    try {
+      const replies = await nc.requestMany(subjects.servicePing(), undefined, { strategy: RequestStrategy.JitterTimer, maxWait: 2_000, jitter: 400 });
+      const ids = new Set<string>();
+      for await (const m of replies) ids.add((decodeJson(m.data) as { id: string }).id);
+      const live = new Set(a.registry.list().map((p) => p.id));
+      assert.deepEqual([...ids].sort(), [...live].sort());
+    } finally {
+      await nc.close();
+    }
+  });
+
+  test('kill -9 of a node removes it from every view within 3.5 s', async () => {
+    const victim = await spawnNode('victim-kill', 2);
+    const leftA = whenLeft(a, 'victim-kill');
+    const leftB = whenLeft(b, 'victim-kill');
+    const killedAt = Date.now();
+    victim.kill('SIGKILL');
+    const [ra, rb] = await Promise.all([leftA, leftB]);
+    assert.equal(ra.reason, 'dead');
+    assert.ok(ra.at - killedAt < 3_500 && rb.at - killedAt < 3_500, `dropped after ${ra.at - killedAt} / ${rb.at - killedAt} ms`);
+  });
+
+  test('a frozen node (SIGSTOP) is removed within 3.5 s', async () => {
+    const victim = await spawnNode('victim-stop', 0);
+    const left = whenLeft(b, 'victim-stop');
+    const stoppedAt = Date.now();
+    victim.kill('SIGSTOP');
+    const r = await left;
+    victim.kill('SIGCONT');
+    victim.kill('SIGKILL');
+    assert.equal(r.reason, 'dead');
+    assert.ok(r.at - stoppedAt < 3_500, `dropped after ${r.at - stoppedAt} ms`);
+  });
+
+  test('SIGTERM: the node says goodbye, is dropped at once, and exits 0', async () => {
+    const victim = await spawnNode('victim-term', 1);
+    const left = whenLeft(a, 'victim-term');
+    victim.kill('SIGTERM');
+    const r = await left;
+    assert.equal(r.reason, 'stopped', 'dropped on its goodbye, not after missing heartbeats');
+    assert.equal(await victim.exited, 0);
+  });
+
+  test('malformed and foreign messages on our subjects are ignored', async () => {
+    const nc = await connect({ servers: nats.urls[0]! });
+    try {
+      nc.publish(subjects.heartbeat('intruder'), new TextEncoder().encode('{not json'));
+      nc.publish(subjects.heartbeat('intruder'), new TextEncoder().encode(JSON.stringify({ type: 'wfmesh.heartbeat.v1', id: 'x' })));
+      nc.publish(subjects.heartbeat('intruder'), new TextEncoder().encode(JSON.stringify({ hello: 'world' })));
+      await nc.flush();
+      // A well-formed heartbeat from a node with no service behind it must not make it a peer either.
+      nc.publish(
+        subjects.heartbeat('ghost'),
+        new TextEncoder().encode(JSON.stringify({ type: 'wfmesh.heartbeat.v1', id: 'ghost', name: 'ghost', seq: 1, state: 'RUNNING', load: { inflight: 0, max_concurrency: 1, cpu_pct: 0 }, memory_free_mib: 1, sent_at: new Date().toISOString() })),
+      );
+      await nc.flush();
+      await new Promise((r) => setTimeout(r, 300));
+      assert.ok(!names(a).includes('ghost'));
+      assert.equal(a.state, 'RUNNING');
+      assert.equal(b.state, 'RUNNING');
+    } finally {
+      await nc.close();
+    }
+  });
+});

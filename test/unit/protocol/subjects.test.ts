@@ -1,0 +1,32 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { subjects, subjectToken } from '../../../src/protocol/subjects.js';
+import { StepFailure } from '../../../src/protocol/errors.js';
+import { VERSION } from '../../../src/version.js';
+
+test('subjects are built from checked tokens', () => {
+  assert.equal(subjects.heartbeat('ABC123'), 'wfmesh.hb.ABC123');
+  assert.equal(subjects.step('n1'), 'wfmesh.step.n1');
+  assert.equal(subjects.cancel('ex-1_a'), 'wfmesh.cancel.ex-1_a');
+  assert.equal(subjects.serviceInfo(), '$SRV.INFO.wfmesh');
+  assert.equal(subjects.serviceInfo('X1'), '$SRV.INFO.wfmesh.X1');
+});
+
+test('a token with wildcards, dots or spaces is refused', () => {
+  for (const bad of ['*', '>', 'a.b', 'a b', '', 'a\nb']) assert.throws(() => subjectToken(bad, 'id'), /not a valid subject token/);
+  assert.throws(() => subjects.step('x.>'), /node id/);
+});
+
+test('StepFailure crosses the wire with its type and retryable flag', () => {
+  const f = StepFailure.fromWire(new StepFailure('busy', 'node full').toWire());
+  assert.equal(f.type, 'busy');
+  assert.equal(f.retryable, true);
+  assert.equal(new StepFailure('infeasible', 'x').retryable, false);
+  assert.equal(StepFailure.from(new Error('boom')).type, 'internal');
+});
+
+test('the advertised version is the package version', () => {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  assert.equal(VERSION, pkg.version);
+});
