@@ -18,6 +18,8 @@ export interface ParsedArgs {
 export interface CliCommand {
   readonly name: string;
   readonly summary: string;
+  /** Internal commands (e.g. `__step-worker`) are left out of `wfmesh --help`. */
+  readonly hidden?: boolean;
   /** Usage text shown by `wfmesh NAME --help` (lines after "usage: wfmesh NAME"). */
   readonly usage: string;
   readonly options: OptionSpec;

@@ -12,14 +12,15 @@ const io: CliIo = {
 const EXIT_USAGE = 2;
 
 function topHelp(): string {
-  const width = Math.max(...commands.map((c) => c.name.length));
+  const listed = commands.filter((c) => !c.hidden);
+  const width = Math.max(...listed.map((c) => c.name.length));
   return [
     'wfmesh: a peer-to-peer workflow-executor mesh over NATS',
     '',
     'usage: wfmesh <command> [options]',
     '',
     'commands:',
-    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    ...listed.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
     'Run `wfmesh <command> --help` for its options.',
   ].join('\n');

@@ -6,6 +6,7 @@ import type { ExecutorEnvironment, StepExecutor } from './types.js';
 import { buildLocalExecutor, type LocalExecutorOptions } from './local.js';
 import { runAgentStep } from './agent.js';
 import { ALL_TOOL_HANDLERS } from './tools/all.js';
+import { runStepWorker } from './isolated/worker.js';
 
 export type {
   AllowPolicy,
@@ -18,8 +19,9 @@ export type {
 } from './types.js';
 export { failureFromAbort } from './failures.js';
 
-/** Every built-in tool type, in the order a node lists them. */
-export const BUILTIN_TOOL_TYPES: readonly string[] = ALL_TOOL_HANDLERS.map((h) => h.type);
+export { BUILTIN_TOOL_TYPES } from './builtin.js';
+export { createIsolatedExecutor, setIsolatedWorkerCommand } from './isolated/executor.js';
+export type { IsolatedExecutor, IsolatedExecutorOptions, WorkerCommand } from './isolated/executor.js';
 
 /**
  * An in-process executor. `opts.tools` narrows what it offers (an unknown name throws MeshError
@@ -27,4 +29,13 @@ export const BUILTIN_TOOL_TYPES: readonly string[] = ALL_TOOL_HANDLERS.map((h) =
  */
 export function createStepExecutor(env: ExecutorEnvironment, opts: LocalExecutorOptions = {}): StepExecutor {
   return buildLocalExecutor(env, { handlers: ALL_TOOL_HANDLERS, agent: runAgentStep }, opts);
+}
+
+/**
+ * The loop of an isolated step process (`wfmesh __step-worker`, started by createIsolatedExecutor
+ * through setIsolatedWorkerCommand): runs the one task its parent sends over IPC, then exits.
+ * Resolves only when started without an IPC channel (with exit code 2).
+ */
+export function runIsolatedStepWorker(): Promise<number> {
+  return runStepWorker({ handlers: ALL_TOOL_HANDLERS, agent: runAgentStep });
 }

@@ -1,7 +1,8 @@
 import type { CliCommand } from '../command.js';
+import { stepWorkerCommand } from './step-worker.js';
 import { nodeCommand } from './node.js';
 import { nodesCommand } from './nodes.js';
 import { upCommand } from './up.js';
 
 /** Every `wfmesh` sub-command, in the order `wfmesh --help` lists them. */
-export const commands: CliCommand[] = [upCommand, nodeCommand, nodesCommand];
+export const commands: CliCommand[] = [upCommand, nodeCommand, nodesCommand, stepWorkerCommand];
