@@ -108,6 +108,8 @@ export type StepReply = z.infer<typeof StepReplySchema>;
 export const CancelMessageSchema = z.object({
   type: z.literal('wfmesh.cancel.v1'),
   execution_id: z.string().min(1),
+  /** When present, only the step dispatched under this key is cancelled. */
+  key: z.string().optional(),
   reason: z.string().optional(),
 });
 export type CancelMessage = z.infer<typeof CancelMessageSchema>;

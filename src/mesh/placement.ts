@@ -1,0 +1,129 @@
+import type { Advertisement, Gpu } from '../protocol/advert.js';
+import type { Requires } from '../protocol/step.js';
+
+/** What a step needs from the node that runs it: its `requires` plus what its task implies. */
+export interface PlacementNeed {
+  requires?: Requires;
+  /** The tool type the step calls (the node must offer it). */
+  tool_type?: string;
+  /** The model an agent step calls (the node must advertise it). */
+  model?: string;
+}
+
+interface Constraint {
+  /** How the constraint reads in an "infeasible" error, e.g. `requires.region = eu-west`. */
+  label: string;
+  ok: (peer: Advertisement) => boolean;
+}
+
+const asList = (v: string | string[]): string[] => (Array.isArray(v) ? v : [v]);
+
+/** `eu-*` matches `eu-west`; anything else matches exactly. */
+export function regionMatches(region: string, pattern: string): boolean {
+  return pattern.endsWith('*') ? region.startsWith(pattern.slice(0, -1)) : region === pattern;
+}
+
+function gpuMatches(gpu: Gpu, want: Exclude<Requires['gpu'], boolean | undefined>): boolean {
+  if (want.vendor && gpu.vendor.toLowerCase() !== want.vendor.toLowerCase()) return false;
+  if (want.model && !gpu.model.toLowerCase().includes(want.model.toLowerCase())) return false;
+  if (want.min_vram_mib !== undefined && gpu.vram_mib < want.min_vram_mib) return false;
+  return true;
+}
+
+/** Every hard constraint of a need, each with a readable label. Pure. */
+export function hardConstraints(need: PlacementNeed): Constraint[] {
+  const r = need.requires ?? {};
+  const out: Constraint[] = [{ label: 'a running node', ok: (p) => p.state === 'RUNNING' }];
+  if (r.gpu === true) out.push({ label: 'requires.gpu', ok: (p) => p.gpus.length > 0 });
+  else if (r.gpu && typeof r.gpu === 'object') {
+    const want = r.gpu;
+    const count = want.count ?? 1;
+    const parts = [
+      `count >= ${count}`,
+      want.vendor ? `vendor ${want.vendor}` : '',
+      want.model ? `model ~ "${want.model}"` : '',
+      want.min_vram_mib !== undefined ? `vram >= ${want.min_vram_mib} MiB` : '',
+    ].filter(Boolean);
+    out.push({ label: `requires.gpu (${parts.join(', ')})`, ok: (p) => p.gpus.filter((g) => gpuMatches(g, want)).length >= count });
+  }
+  if (r.region !== undefined) {
+    const regions = asList(r.region);
+    out.push({ label: `requires.region = ${regions.join(' | ')}`, ok: (p) => regions.some((want) => regionMatches(p.region, want)) });
+  }
+  if (r.min_memory_mib !== undefined) {
+    const min = r.min_memory_mib;
+    out.push({ label: `requires.min_memory_mib >= ${min}`, ok: (p) => p.memory.total_mib >= min });
+  }
+  if (r.min_cpus !== undefined) {
+    const min = r.min_cpus;
+    out.push({ label: `requires.min_cpus >= ${min}`, ok: (p) => p.cpu.cores >= min });
+  }
+  for (const [k, v] of Object.entries(r.labels ?? {})) {
+    out.push({ label: `requires.labels.${k} = ${v}`, ok: (p) => p.labels[k] === v });
+  }
+  if (r.node !== undefined) {
+    const node = r.node;
+    out.push({ label: `requires.node = ${node}`, ok: (p) => p.name === node || p.id === node });
+  }
+  if (need.tool_type !== undefined) {
+    const tool = need.tool_type;
+    out.push({ label: `offers tool "${tool}"`, ok: (p) => p.tools.includes(tool) });
+  }
+  if (need.model !== undefined) {
+    const model = need.model;
+    out.push({ label: `serves model "${model}"`, ok: (p) => p.models.includes(model) });
+  }
+  return out;
+}
+
+export type Eligibility = { eligible: Advertisement[]; unmet?: undefined } | { eligible: []; unmet: string };
+
+/**
+ * The peers that meet every hard constraint. When none does, `unmet` names the constraint(s) no
+ * live node meets — or, when each is met by some node, says that no single node meets them all.
+ */
+export function eligiblePeers(peers: readonly Advertisement[], need: PlacementNeed): Eligibility {
+  const constraints = hardConstraints(need);
+  const eligible = peers.filter((p) => constraints.every((c) => c.ok(p)));
+  if (eligible.length > 0) return { eligible };
+  if (peers.length === 0) return { eligible: [], unmet: 'no live node in the mesh' };
+  const neverMet = constraints.filter((c) => !peers.some((p) => c.ok(p)));
+  if (neverMet.length > 0) {
+    return { eligible: [], unmet: `no live node meets ${neverMet.map((c) => c.label).join(' and ')} (live nodes: ${describe(peers)})` };
+  }
+  return {
+    eligible: [],
+    unmet: `no single live node meets all of ${constraints.map((c) => c.label).join(', ')} (live nodes: ${describe(peers)})`,
+  };
+}
+
+function describe(peers: readonly Advertisement[]): string {
+  return peers
+    .slice(0, 8)
+    .map((p) => `${p.name}@${p.region}${p.gpus.length ? ` ${p.gpus.length}gpu` : ''}`)
+    .join(', ') + (peers.length > 8 ? `, +${peers.length - 8} more` : '');
+}
+
+/**
+ * Orders eligible peers, best first: lowest load (in-flight / max concurrency, then CPU), soft
+ * `prefer` as a bonus, and a little randomness so equal peers share a burst instead of herding.
+ * `localInflight` is what this dispatcher itself has in flight per peer id (fresher than heartbeats).
+ */
+export function rankPeers(
+  eligible: readonly Advertisement[],
+  need: PlacementNeed,
+  localInflight: ReadonlyMap<string, number>,
+  random: () => number = Math.random,
+): Advertisement[] {
+  const prefer = need.requires?.prefer;
+  const preferRegions = prefer?.region === undefined ? [] : asList(prefer.region);
+  const scored = eligible.map((p) => {
+    const inflight = Math.max(p.load.inflight, localInflight.get(p.id) ?? 0);
+    let score = inflight / Math.max(1, p.load.max_concurrency) + 0.1 * (p.load.cpu_pct / 100);
+    if (preferRegions.some((r) => regionMatches(p.region, r))) score -= 0.5;
+    for (const [k, v] of Object.entries(prefer?.labels ?? {})) if (p.labels[k] === v) score -= 0.25;
+    return { p, score: score + random() * 0.01 };
+  });
+  scored.sort((a, b) => a.score - b.score);
+  return scored.map((s) => s.p);
+}
