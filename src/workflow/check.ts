@@ -1,0 +1,276 @@
+/**
+ * Checks on the normalised document that need the whole picture: references to agents, tools,
+ * steps and workflows, reachability, cycles without a bound, and whether every `${...}` can
+ * resolve where it is used.
+ */
+import { expressionVariables, parseExpression, type Expr } from './expression.js';
+import { ancestors, cycles, reachable, stepGraph } from './graph.js';
+import { joinPath, type IssueList } from './issues.js';
+import { USER_TARGET, type Step, type Workflow, type WorkflowDocument } from './model.js';
+import type { Normalized } from './normalize.js';
+import { allSteps } from './normalize.js';
+import { formatPath, templateVariables, type PathSegment } from './variables.js';
+
+export interface CheckOptions {
+  readonly allowedEnv: readonly string[];
+  readonly knownToolTypes: readonly string[];
+}
+
+/** What `${...}` may name at one place in a workflow. */
+interface RefScope {
+  readonly visible: ReadonlySet<string>;
+  readonly loopVars: readonly string[];
+  /** Inside a loop body or an `until`: `loop.index`, `loop.item` (and `loop.output` in until). */
+  readonly loopFields: readonly string[];
+  /** Only `${env.*}` (tool settings). */
+  readonly envOnly?: boolean;
+  readonly where: string;
+}
+
+interface WorkflowInfo {
+  readonly wf: Workflow;
+  readonly ids: ReadonlySet<string>;
+  /** Step id → id of the loop whose body holds it. */
+  readonly parentLoop: ReadonlyMap<string, string>;
+  /** Agent/tool name → ids of the steps that use it. */
+  readonly users: ReadonlyMap<string, string[]>;
+}
+
+export function checkDocument(n: Normalized, issues: IssueList, opts: CheckOptions): void {
+  const { document: doc, sources } = n;
+  const pathOf = (s: Step): string => sources.steps.get(s) ?? '';
+  for (const tool of Object.values(doc.tools)) {
+    const path = joinPath(n.toolPaths.get(tool.id) ?? 'tools', 'settings');
+    checkValue(tool.settings, path, { visible: new Set(), loopVars: [], loopFields: [], envOnly: true, where: `tool ${tool.id}` }, undefined, issues, opts);
+  }
+  for (const wf of Object.values(doc.workflows)) {
+    const all = allSteps(wf.steps);
+    const parentLoop = new Map<string, string>();
+    const users = new Map<string, string[]>();
+    for (const s of all) {
+      if (s.kind === 'loop' && 'steps' in s.loop.body) for (const b of s.loop.body.steps) parentLoop.set(b.id, s.id);
+      const name = s.kind === 'agent' ? s.agent : s.kind === 'tool' ? s.tool : undefined;
+      if (name) users.set(name, [...(users.get(name) ?? []), s.id]);
+    }
+    const info: WorkflowInfo = { wf, ids: new Set(all.map((s) => s.id)), parentLoop, users };
+    checkSteps(wf.steps, new Set(), [], info, doc, n, issues, opts, pathOf);
+  }
+  checkInvokeCycles(doc, issues, pathOf);
+}
+
+function checkSteps(
+  steps: readonly Step[],
+  outerVisible: ReadonlySet<string>,
+  loopVars: readonly string[],
+  info: WorkflowInfo,
+  doc: WorkflowDocument,
+  n: Normalized,
+  issues: IssueList,
+  opts: CheckOptions,
+  pathOf: (s: Step) => string,
+): void {
+  const g = stepGraph(steps);
+  for (const d of g.dangling) {
+    const s = g.steps.get(d.from);
+    const path = s ? joinPath(pathOf(s), d.via === 'route' ? 'output' : 'depends_on') : '';
+    const where = info.ids.has(d.target) ? ` (it is not in the same ${loopVars.length ? 'loop body' : 'step list'})` : suggest(d.target, [...g.order, USER_TARGET]);
+    if (d.target === d.from) issues.error(path, `step "${d.from}" cannot depend on itself`);
+    else issues.error(path, `${d.via === 'route' ? 'output.to names' : 'depends_on names'} unknown step "${d.target}"${where}`);
+  }
+  const live = reachable(g);
+  for (const id of g.order) {
+    if (live.has(id)) continue;
+    const s = g.steps.get(id) as Step;
+    issues.error(pathOf(s), `step "${id}" is never reached: no step routes to it or lists it in depends_on`);
+  }
+  for (const { edge, members } of cycles(g)) {
+    const bounded = members.some((id) => g.steps.get(id)?.max_visits !== undefined);
+    if (bounded) continue;
+    const s = g.steps.get(edge.from) as Step;
+    issues.error(joinPath(pathOf(s), 'output'), `cycle ${[...members, edge.to].join(' → ')} has no loop bound: set max_visits on one of its steps, or use a loop step`);
+  }
+  const inCycle = new Set(cycles(g).flatMap((c) => c.members));
+  const loopFields = loopVars.length ? ['index', 'item'] : [];
+
+  for (const s of steps) {
+    const path = pathOf(s);
+    if (s.max_visits !== undefined && !inCycle.has(s.id)) issues.warn(joinPath(path, 'max_visits'), 'max_visits has no effect: the step is not in a cycle');
+    const up = ancestors(g, s.id);
+    const visible = new Set([...outerVisible, ...up]);
+    const scope: RefScope = { visible, loopVars, loopFields, where: `step "${s.id}"` };
+    const withSelf: RefScope = { ...scope, visible: new Set([...visible, s.id]) };
+    if (s.condition !== undefined) checkCondition(s.condition, joinPath(path, 'condition'), scope, info, issues, opts);
+    for (const r of s.routes) {
+      const rp = n.sources.routes.get(r) ?? joinPath(path, 'output');
+      if (r.kind === 'if') checkCondition(r.if, rp, withSelf, info, issues, opts);
+      if (r.kind === 'switch') {
+        checkCondition(r.switch, joinPath(rp, 'switch'), withSelf, info, issues, opts);
+        if (r.default === undefined) issues.warn(rp, 'switch has no default: a value that matches no case fails the step');
+      }
+    }
+    if (s.kind === 'agent') {
+      const agent = doc.agents[s.agent];
+      if (!agent || !Object.hasOwn(doc.agents, s.agent)) issues.error(joinPath(path, 'agent'), `unknown agent "${s.agent}"${known('agents', Object.keys(doc.agents))}`);
+      checkValue(s.input, joinPath(path, 'input'), scope, info, issues, opts);
+    } else if (s.kind === 'tool') {
+      if (!Object.hasOwn(doc.tools, s.tool) && !opts.knownToolTypes.includes(s.tool)) {
+        issues.error(joinPath(path, 'tool'), `unknown tool "${s.tool}"${known('tools', Object.keys(doc.tools))}; built-in types can be named directly: ${opts.knownToolTypes.join(', ')}`);
+      }
+      checkValue(s.args, joinPath(path, 'args'), scope, info, issues, opts);
+    } else if (s.kind === 'invoke_workflow') {
+      if (!Object.hasOwn(doc.workflows, s.workflow)) issues.error(joinPath(path, 'invoke_workflow'), `unknown workflow "${s.workflow}"${known('workflows', Object.keys(doc.workflows))}`);
+      if (s.input !== undefined) checkValue(s.input, joinPath(path, 'input'), scope, info, issues, opts);
+    } else {
+      const lp = joinPath(path, 'loop');
+      if (s.loop.for_each !== undefined) checkValue(s.loop.for_each, joinPath(lp, 'for_each'), scope, info, issues, opts);
+      if (info.ids.has(s.loop.var) || Object.hasOwn(info.wf.aliases, s.loop.var)) {
+        issues.error(joinPath(lp, 'var'), `loop variable "${s.loop.var}" has the name of a step; choose another`);
+      }
+      const vars = [...loopVars, s.loop.var];
+      if ('workflow' in s.loop.body) {
+        if (!Object.hasOwn(doc.workflows, s.loop.body.workflow)) issues.error(joinPath(lp, 'body'), `unknown workflow "${s.loop.body.workflow}"${known('workflows', Object.keys(doc.workflows))}`);
+      } else {
+        checkSteps(s.loop.body.steps, visible, vars, info, doc, n, issues, opts, pathOf);
+      }
+      if (s.loop.until !== undefined) {
+        const bodyIds = 'steps' in s.loop.body ? s.loop.body.steps.map((b) => b.id) : [];
+        const untilScope: RefScope = { visible: new Set([...visible, ...bodyIds]), loopVars: vars, loopFields: ['index', 'item', 'output'], where: `loop "${s.id}"` };
+        checkCondition(s.loop.until, joinPath(lp, 'until'), untilScope, info, issues, opts);
+      }
+    }
+  }
+}
+
+function checkCondition(text: string, path: string, scope: RefScope, info: WorkflowInfo, issues: IssueList, opts: CheckOptions): void {
+  let e: Expr;
+  try {
+    e = parseExpression(text);
+  } catch {
+    return; // already reported by the parser
+  }
+  for (const v of expressionVariables(e)) {
+    const why = refProblem(v.path, scope, info, opts);
+    if (why) issues.error(path, `\${${formatPath(v.path)}}: ${why}`);
+  }
+}
+
+function checkValue(value: unknown, path: string, scope: RefScope, info: WorkflowInfo | undefined, issues: IssueList, opts: CheckOptions): void {
+  let refs;
+  try {
+    refs = templateVariables(value);
+  } catch {
+    return; // syntax problems are reported by the parser
+  }
+  for (const r of refs) {
+    const why = refProblem(r.path, scope, info, opts);
+    if (why) issues.error(path, `\${${r.text}}: ${why}`);
+  }
+}
+
+/** Why a variable cannot resolve at this place, or undefined when it can. */
+function refProblem(path: readonly PathSegment[], scope: RefScope, info: WorkflowInfo | undefined, opts: CheckOptions): string | undefined {
+  const [root, second, third] = path;
+  const name = String(root);
+  if (name === 'env') {
+    if (typeof second !== 'string' || path.length !== 2) return 'use ${env.NAME}';
+    if (!opts.allowedEnv.includes(second)) {
+      return `environment variable ${second} is not allowed here (allowed: ${opts.allowedEnv.length ? opts.allowedEnv.join(', ') : 'none'})`;
+    }
+    return undefined;
+  }
+  if (scope.envOnly || !info) return 'tool settings may only use ${env.NAME}';
+  if (scope.loopVars.includes(name)) return undefined;
+  if (name === 'loop') {
+    if (!scope.loopFields.length) return '${loop.*} is only defined inside a loop body';
+    if (typeof second !== 'string' || !scope.loopFields.includes(second)) return `loop has ${scope.loopFields.join(', ')}`;
+    return undefined;
+  }
+  if (name === 'user_input' || name === 'input') return undefined;
+  if (name === 'context') {
+    if (second === 'user_input') return undefined;
+    if (second !== 'step_outputs') return 'context has user_input and step_outputs only';
+    if (typeof third !== 'string') return 'use ${context.step_outputs.STEP_ID}';
+    return stepProblem(third, scope, info);
+  }
+  if (second !== 'output') {
+    if (info.ids.has(name) || Object.hasOwn(info.wf.aliases, name)) return `use \${${name}.output} for the output of step "${name}"`;
+    const hint = suggest(name, [...scope.visible, ...scope.loopVars, 'user_input', 'context', 'env']);
+    return `"${name}" is not a variable here: use user_input, context.*, STEP.output, env.NAME${scope.loopVars.length ? ' or the loop variable' : ''}${hint}`;
+  }
+  return stepProblem(name, scope, info);
+}
+
+function stepProblem(name: string, scope: RefScope, info: WorkflowInfo): string | undefined {
+  let id = name;
+  if (!info.ids.has(name)) {
+    const users = info.users.get(name) ?? [];
+    if (users.length > 1) return `"${name}" is used by steps ${users.join(', ')}: name one of them by its id`;
+    const alias = info.wf.aliases[name];
+    if (alias === undefined || !Object.hasOwn(info.wf.aliases, name)) return `no step "${name}" in workflow "${info.wf.id}"${suggest(name, [...info.ids])}`;
+    id = alias;
+  }
+  if (scope.visible.has(id)) return undefined;
+  const loop = info.parentLoop.get(id);
+  if (loop !== undefined && !scope.visible.has(id)) {
+    return `step "${id}" is inside the body of loop "${loop}"; outside it, use \${${loop}.output} (the list of iteration outputs)`;
+  }
+  return `step "${id}" is not upstream of ${scope.where}, so its output may not exist yet`;
+}
+
+function checkInvokeCycles(doc: WorkflowDocument, issues: IssueList, pathOf: (s: Step) => string): void {
+  const calls = new Map<string, { to: string; step: Step }[]>();
+  for (const wf of Object.values(doc.workflows)) {
+    const list: { to: string; step: Step }[] = [];
+    for (const s of allSteps(wf.steps)) {
+      if (s.kind === 'invoke_workflow') list.push({ to: s.workflow, step: s });
+      if (s.kind === 'loop' && 'workflow' in s.loop.body) list.push({ to: s.loop.body.workflow, step: s });
+    }
+    calls.set(wf.id, list);
+  }
+  const reported = new Set<Step>();
+  const visit = (id: string, trail: string[]): void => {
+    for (const c of calls.get(id) ?? []) {
+      const at = trail.indexOf(c.to);
+      if (at >= 0) {
+        if (!reported.has(c.step)) {
+          reported.add(c.step);
+          issues.error(pathOf(c.step), `workflows invoke each other in a cycle: ${[...trail.slice(at), c.to].join(' → ')}`);
+        }
+      } else if (trail.length < 64) {
+        visit(c.to, [...trail, c.to]);
+      }
+    }
+  };
+  for (const id of Object.keys(doc.workflows)) visit(id, [id]);
+}
+
+function known(what: string, names: string[]): string {
+  return names.length ? ` (${what} defined: ${names.slice(0, 20).join(', ')})` : ` (no ${what} are defined)`;
+}
+
+/** ` (did you mean "x"?)` for a near miss. */
+function suggest(name: string, options: string[]): string {
+  let best: string | undefined;
+  let bestD = Math.max(2, Math.floor(name.length / 3)) + 1;
+  for (const o of options) {
+    const d = distance(name.toLowerCase(), o.toLowerCase());
+    if (d < bestD) {
+      bestD = d;
+      best = o;
+    }
+  }
+  return best !== undefined && best !== name ? ` (did you mean "${best}"?)` : '';
+}
+
+function distance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 3 || a.length > 64 || b.length > 64) return 99;
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length] ?? 99;
+}

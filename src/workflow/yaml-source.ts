@@ -1,0 +1,114 @@
+/**
+ * YAML text → plain value plus a path → line map, so every problem found later on the plain value
+ * can name the line it came from.
+ */
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import { IssueList, joinPath, parentPath } from './issues.js';
+
+/** Documents larger than this are refused before parsing. */
+export const MAX_DOCUMENT_BYTES = 1024 * 1024;
+/** YAML aliases are expanded on conversion; this caps "billion laughs" documents. */
+const MAX_ALIAS_COUNT = 100;
+/** Plain values deeper than this are refused (also catches recursive aliases). */
+export const MAX_DEPTH = 64;
+
+export interface SourceDocument {
+  /** The document as plain JSON-like data, absent when it could not be parsed. */
+  value?: unknown;
+  /** YAML path → 1-based line of the key (maps) or item (lists). */
+  lines: Map<string, number>;
+}
+
+/** Parses YAML text; syntax problems land in `issues` with their line. */
+export function readYaml(text: string, issues: IssueList): SourceDocument {
+  const lines = new Map<string, number>();
+  if (typeof text !== 'string') {
+    issues.error('', 'the workflow must be YAML text');
+    return { lines };
+  }
+  if (Buffer.byteLength(text, 'utf8') > MAX_DOCUMENT_BYTES) {
+    issues.error('', `the document is larger than ${MAX_DOCUMENT_BYTES} bytes`);
+    return { lines };
+  }
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, keepSourceTokens: false });
+  for (const e of doc.errors) {
+    issues.errors.push({ path: '', line: e.linePos?.[0]?.line, message: `YAML: ${firstLine(e.message)}` });
+  }
+  for (const w of doc.warnings) {
+    issues.warnings.push({ path: '', line: w.linePos?.[0]?.line, message: `YAML: ${firstLine(w.message)}` });
+  }
+  if (doc.errors.length > 0) return { lines };
+  const lineAt = (offset: number | undefined): number | undefined =>
+    offset === undefined ? undefined : lineCounter.linePos(offset).line;
+  mapLines(doc.contents as Node | null, '', lines, lineAt, 0);
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    issues.error('', `YAML: ${firstLine(err instanceof Error ? err.message : String(err))}`);
+    return { lines };
+  }
+  if (exceedsDepth(value, 0, new Set())) {
+    issues.error('', `the document nests deeper than ${MAX_DEPTH} levels (or an alias refers to itself)`);
+    return { lines };
+  }
+  return { value, lines };
+}
+
+/** The line of `path`, or of its nearest ancestor that has one. */
+export function lineOf(lines: ReadonlyMap<string, number>, path: string): number | undefined {
+  let p = path;
+  for (let i = 0; i < 200; i++) {
+    const line = lines.get(p);
+    if (line !== undefined) return line;
+    if (!p) return undefined;
+    p = parentPath(p);
+  }
+  return undefined;
+}
+
+function mapLines(
+  node: Node | null,
+  path: string,
+  lines: Map<string, number>,
+  lineAt: (offset: number | undefined) => number | undefined,
+  depth: number,
+): void {
+  if (!node || depth > MAX_DEPTH || isAlias(node)) return;
+  if (path === '' && node.range) setLine(lines, '', lineAt(node.range[0]));
+  if (isMap(node)) {
+    for (const pair of node.items) {
+      const key = pair.key as Node | null;
+      if (!isScalar(key)) continue;
+      const child = joinPath(path, String(key.value));
+      setLine(lines, child, lineAt(key.range?.[0]));
+      mapLines(pair.value as Node | null, child, lines, lineAt, depth + 1);
+    }
+  } else if (isSeq(node)) {
+    node.items.forEach((item, i) => {
+      const child = joinPath(path, i);
+      const n = item as Node | null;
+      setLine(lines, child, lineAt(n?.range?.[0]));
+      mapLines(n, child, lines, lineAt, depth + 1);
+    });
+  }
+}
+
+function setLine(lines: Map<string, number>, path: string, line: number | undefined): void {
+  if (line !== undefined && !lines.has(path)) lines.set(path, line);
+}
+
+function exceedsDepth(value: unknown, depth: number, stack: Set<unknown>): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (depth > MAX_DEPTH || stack.has(value)) return true;
+  stack.add(value);
+  const children = Array.isArray(value) ? value : Object.values(value);
+  const deep = children.some((c) => exceedsDepth(c, depth + 1, stack));
+  stack.delete(value);
+  return deep;
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0] ?? message;
+}
