@@ -99,6 +99,7 @@ export class Membership {
       },
     });
     this.publishHeartbeat();
+    log.info({ id: this.id }, 'announced to the mesh');
     this.heartbeatTimer = setInterval(() => this.publishHeartbeat(), this.opts.heartbeatMs);
     this.expiryTimer = setInterval(() => {
       for (const id of this.registry.expire(Date.now(), this.id)) log.info({ peer: id }, 'peer stopped heart-beating: dropped');
