@@ -9,6 +9,7 @@ import { connectNats } from '../nats/connection.js';
 import type { NodeCapabilities, NodeState } from '../protocol/advert.js';
 import { VERSION } from '../version.js';
 import { NodeHttpServer } from './http-server.js';
+import { NodeMetrics, serveMetrics } from './metrics.js';
 import type { NodeOptions } from './options.js';
 
 /**
@@ -19,6 +20,8 @@ export class MeshNode {
   state: NodeState = 'STARTING';
   /** Steps running on this node now. */
   inflight = 0;
+  /** Prometheus counters at /metrics (the step server and the engine report to it). */
+  readonly metrics = new NodeMetrics();
   private stopping: Promise<void> | undefined;
   private readonly closers: (() => Promise<void> | void)[] = [];
 
@@ -89,6 +92,7 @@ export class MeshNode {
     });
     node = new MeshNode(options, log, nc, hardware, executor, executorEnv, http, sampler, membership);
     node.serveHealth();
+    serveMetrics(node);
     node.watchConnection();
     node.state = 'RUNNING';
     membership.publishHeartbeat();
