@@ -29,6 +29,7 @@ export class WorkerProcess {
   private readonly closed: Promise<void>;
   private onMessage: ((msg: unknown) => void) | undefined;
   private ran = false;
+  private killReason: StepFailure | undefined;
 
   constructor(
     private readonly cmd: WorkerCommand,
@@ -97,8 +98,9 @@ export class WorkerProcess {
     });
   }
 
-  /** Kills the process group now (idempotent). */
-  kill(): void {
+  /** Kills the process group now (idempotent); a running task fails with `reason`. */
+  kill(reason?: StepFailure): void {
+    this.killReason ??= reason;
     this.killGroup();
   }
 
@@ -130,6 +132,7 @@ export class WorkerProcess {
 
   /** Why the process died before answering, in words an operator can act on. */
   private deathFailure(): StepFailure {
+    if (this.killReason) return this.killReason;
     if (this.spawnError) {
       return new StepFailure('internal', `cannot start the isolated step worker (${this.cmd.command}): ${this.spawnError.message}`);
     }

@@ -17,8 +17,11 @@ export interface IsolatedExecutorOptions {
   readonly memory_mib?: number;
   /** Extra environment for the step processes (on top of this process's environment). */
   readonly worker_env?: Readonly<Record<string, string>>;
-  /** Keep one slim process started ahead, so a step does not wait for start-up (default true). */
-  readonly prewarm?: boolean;
+  /**
+   * Slim processes kept started ahead, so a step does not wait for Node and its modules to load
+   * (default 1; `false` or 0: start each on demand). Each still runs exactly one step.
+   */
+  readonly prewarm?: boolean | number;
 }
 
 export type IsolatedExecutor = StepExecutor & { close(): Promise<void> };
@@ -82,9 +85,9 @@ export function createIsolatedExecutor(env: ExecutorEnvironment, opts: IsolatedE
   const memoryMib = opts.memory_mib ?? DEFAULT_MEMORY_MIB;
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...opts.worker_env };
   const faults = childEnv.WFMESH_TEST_FAULTS === '1';
-  const prewarm = opts.prewarm ?? true;
+  const spareTarget = opts.prewarm === false ? 0 : opts.prewarm === true || opts.prewarm === undefined ? 1 : Math.max(0, Math.floor(opts.prewarm));
   const live = new Set<WorkerProcess>();
-  let spare: WorkerProcess | undefined;
+  let spares: WorkerProcess[] = [];
   let state: 'RUNNING' | 'STOPPED' = 'RUNNING';
 
   const start = (kind: 'core' | 'full'): WorkerProcess => {
@@ -93,31 +96,32 @@ export function createIsolatedExecutor(env: ExecutorEnvironment, opts: IsolatedE
     live.add(w);
     void w.whenClosed().then(() => {
       live.delete(w);
-      if (spare === w) spare = undefined;
+      spares = spares.filter((s) => s !== w);
     });
     return w;
   };
   const refill = (): void => {
-    if (!prewarm || state !== 'RUNNING' || spare?.usable) return;
+    spares = spares.filter((s) => s.usable);
     try {
-      spare = start('core');
+      while (state === 'RUNNING' && spares.length < spareTarget) spares.push(start('core'));
     } catch {
-      spare = undefined; // reported on the next execute
+      // a worker that cannot start is reported by the next execute
     }
   };
   const take = (kind: 'core' | 'full'): WorkerProcess => {
-    if (kind === 'core' && spare?.usable) {
-      const w = spare;
-      spare = undefined;
+    const ready = kind === 'core' ? spares.find((s) => s.usable) : undefined;
+    if (ready) {
+      spares = spares.filter((s) => s !== ready);
       setImmediate(refill);
-      return w;
+      return ready;
     }
     const w = start(kind);
     if (kind === 'core') setImmediate(refill);
     return w;
   };
   const killAll = (): void => {
-    for (const w of live) w.kill();
+    const reason = new StepFailure('cancelled', 'the isolated executor was closed while the step ran');
+    for (const w of live) w.kill(reason);
   };
   process.on('exit', killAll);
 
