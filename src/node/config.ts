@@ -20,6 +20,7 @@ export const NodeConfigFileSchema = z
         user: z.string().optional(),
         pass: z.string().optional(),
         creds: z.string().optional(),
+        nkey: z.string().optional(),
         tls: z.object({ ca: z.string().optional(), cert: z.string().optional(), key: z.string().optional() }).strict().optional(),
       })
       .strict()

@@ -1,5 +1,6 @@
 import type { NatsConnection } from 'nats';
 import type { Logger } from 'pino';
+import type { StepServer } from '../dispatch/step-server.js';
 import { createStepExecutor } from '../executor/index.js';
 import type { ExecutorEnvironment, StepExecutor } from '../executor/types.js';
 import { Membership } from '../mesh/membership.js';
@@ -22,6 +23,8 @@ export class MeshNode {
   inflight = 0;
   /** Prometheus counters at /metrics (the step server and the engine report to it). */
   readonly metrics = new NodeMetrics();
+  /** Takes steps from the mesh (attached by startNode). */
+  stepServer: StepServer | undefined;
   private stopping: Promise<void> | undefined;
   private readonly closers: (() => Promise<void> | void)[] = [];
 

@@ -82,6 +82,8 @@ export function compileNatsSettings(
   }
   const creds = env.NATS_CREDS ?? (file.nats?.creds ? rel(file.nats.creds) : undefined);
   if (creds) nats.creds = creds;
+  const nkey = env.NATS_NKEY ?? (file.nats?.nkey ? rel(file.nats.nkey) : undefined);
+  if (nkey) nats.nkey = nkey;
   const tls = {
     ca: env.NATS_TLS_CA ?? (file.nats?.tls?.ca ? rel(file.nats.tls.ca) : undefined),
     cert: env.NATS_TLS_CERT ?? (file.nats?.tls?.cert ? rel(file.nats.tls.cert) : undefined),

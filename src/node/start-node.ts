@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import { StepServer } from '../dispatch/step-server.js';
+import { createIsolatedExecutor } from '../executor/index.js';
 import { MeshNode } from './mesh-node.js';
 import type { NodeOptions } from './options.js';
 
@@ -10,9 +12,43 @@ export async function startNode(options: NodeOptions, log: Logger): Promise<Mesh
   const node = await MeshNode.create(options, log);
   try {
     // Services attach here, in dependency order (step server, executions, MCP).
+    attachStepServer(node);
   } catch (err) {
     await node.stop();
     throw err;
   }
   return node;
+}
+
+/** Takes steps from the mesh on this node's `step` endpoint; drains them when the node stops. */
+function attachStepServer(node: MeshNode): StepServer {
+  const isolated = createIsolatedExecutor(node.executorEnv, node.options.tools ? { tools: node.options.tools } : {});
+  let announceTimer: NodeJS.Timeout | undefined;
+  const server = new StepServer({
+    nc: node.nc,
+    service: node.membership.service,
+    nodeId: node.id,
+    nodeName: node.name,
+    maxConcurrency: node.options.maxConcurrency,
+    executor: node.executor,
+    isolatedExecutor: isolated,
+    accepting: () => node.state === 'RUNNING',
+    onLoadChange: (inflight) => {
+      node.inflight = inflight;
+      // Tell peers about load changes soon, but at most one extra heartbeat per 250 ms.
+      announceTimer ??= setTimeout(() => {
+        announceTimer = undefined;
+        node.membership.publishHeartbeat();
+      }, 250);
+    },
+    log: node.log,
+  });
+  server.start();
+  node.stepServer = server;
+  node.onStop(async () => {
+    clearTimeout(announceTimer);
+    await server.drain(10_000);
+    await isolated.close();
+  });
+  return server;
 }

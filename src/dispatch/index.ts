@@ -1,0 +1,2 @@
+export { MeshStepRunner, placementNeed, type MeshRunnerOptions } from './mesh-runner.js';
+export { StepServer, type StepServerOptions } from './step-server.js';

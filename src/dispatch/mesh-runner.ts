@@ -1,0 +1,158 @@
+import { ErrorCode, type NatsConnection, type NatsError } from 'nats';
+import type { Logger } from 'pino';
+import type { StepCall, StepRunner } from '../engine/types.js';
+import { eligiblePeers, rankPeers, type PlacementNeed } from '../mesh/placement.js';
+import type { PeerRegistry } from '../mesh/registry.js';
+import type { Advertisement } from '../protocol/advert.js';
+import { decodeJson, encodeJson } from '../protocol/codec.js';
+import { StepFailure } from '../protocol/errors.js';
+import { StepReplySchema, type StepRequest } from '../protocol/step.js';
+import { subjects } from '../protocol/subjects.js';
+
+export interface MeshRunnerOptions {
+  nc: NatsConnection;
+  registry: PeerRegistry;
+  /** Name of this (the coordinating) node, for the `origin` of requests. */
+  origin: string;
+  log: Logger;
+  /** How long a step whose every eligible node died waits for one to come back. */
+  waitForEligibleMs?: number;
+}
+
+/** What placement needs to know about a call. */
+export function placementNeed(call: StepCall): PlacementNeed {
+  const need: PlacementNeed = {};
+  if (call.requires) need.requires = call.requires;
+  if (call.task.kind === 'tool') need.tool_type = call.task.tool_type;
+  else need.model = call.task.agent.model;
+  return need;
+}
+
+type Outcome =
+  | { kind: 'done'; output: unknown; node: string }
+  | { kind: 'failed'; failure: StepFailure }
+  | { kind: 'next'; why: string };
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+
+/**
+ * Distributed step dispatch: places each step on the best eligible peer and sends it by NATS
+ * request-reply. Busy, no-responders and dead peers fall through to the next candidate at once;
+ * a step that no live node can run fails at once as `infeasible`, naming the unmet constraint.
+ */
+export class MeshStepRunner implements StepRunner {
+  /** Steps this coordinator has in flight per peer id: fresher than the peers' heartbeats. */
+  private readonly inflightByPeer = new Map<string, number>();
+  private dispatchSeq = 0;
+
+  constructor(private readonly opts: MeshRunnerOptions) {}
+
+  async run(call: StepCall, signal: AbortSignal): Promise<{ output: unknown; node: string }> {
+    const need = placementNeed(call);
+    const deadline = Date.now() + call.timeout_ms;
+    const first = eligiblePeers(this.opts.registry.list(), need);
+    if (first.unmet !== undefined) throw new StepFailure('infeasible', `step ${call.step_id}: ${first.unmet}`, false);
+
+    let backoffMs = 2;
+    let lostAt: number | undefined;
+    const tried: string[] = [];
+    for (;;) {
+      if (signal.aborted) throw StepFailure.from(signal.reason ?? new StepFailure('cancelled', 'cancelled'), 'cancelled');
+      if (Date.now() >= deadline) throw new StepFailure('timeout', `step ${call.step_id} found no free node before its deadline (tried: ${tried.slice(-5).join('; ')})`);
+      const now = eligiblePeers(this.opts.registry.list(), need);
+      if (now.unmet !== undefined) {
+        // Every eligible node is gone: wait, bounded, for one to come back; never relax a constraint.
+        lostAt ??= Date.now();
+        if (Date.now() - lostAt > (this.opts.waitForEligibleMs ?? 5_000)) {
+          throw new StepFailure('infeasible', `step ${call.step_id}: ${now.unmet}; waited ${this.opts.waitForEligibleMs ?? 5_000} ms for an eligible node to return`, false);
+        }
+        await sleep(100, signal);
+        continue;
+      }
+      lostAt = undefined;
+      for (const peer of rankPeers(now.eligible, need, this.inflightByPeer)) {
+        const outcome = await this.sendTo(peer, call, deadline, signal);
+        if (outcome.kind === 'done') return { output: outcome.output, node: outcome.node };
+        if (outcome.kind === 'failed') throw outcome.failure;
+        tried.push(`${peer.name}: ${outcome.why}`);
+      }
+      // Every candidate was busy or gone: back off a little and look again.
+      await sleep(backoffMs + Math.random() * backoffMs, signal);
+      backoffMs = Math.min(backoffMs * 2, 50);
+    }
+  }
+
+  private async sendTo(peer: Advertisement, call: StepCall, deadline: number, signal: AbortSignal): Promise<Outcome> {
+    const { nc, registry } = this.opts;
+    const key = `${call.execution_id}:${call.step_id}:${call.attempt}:${++this.dispatchSeq}`;
+    const request: StepRequest = {
+      type: 'wfmesh.step.request.v1',
+      key,
+      execution_id: call.execution_id,
+      step_id: call.step_id,
+      attempt: call.attempt,
+      origin: this.opts.origin,
+      deadline,
+      isolation: call.isolation,
+      task: call.task,
+    };
+    this.inflightByPeer.set(peer.id, (this.inflightByPeer.get(peer.id) ?? 0) + 1);
+    let offLeft: (() => void) | undefined;
+    let onAbort: (() => void) | undefined;
+    try {
+      const reply = nc.request(subjects.step(peer.id), encodeJson(request), { timeout: Math.max(1, deadline - Date.now()) });
+      // The peer may die or freeze while it holds the step: its heartbeats stop and the registry
+      // drops it; then the step goes to another node and any late reply is ignored.
+      const lost = new Promise<Outcome>((resolve) => {
+        offLeft = registry.onChange((e) => {
+          if (e.kind === 'left' && e.id === peer.id) resolve({ kind: 'next', why: `left the mesh (${e.reason}) while running the step` });
+        });
+      });
+      const aborted = new Promise<Outcome>((resolve) => {
+        onAbort = () => {
+          nc.publish(subjects.cancel(call.execution_id), encodeJson({ type: 'wfmesh.cancel.v1', execution_id: call.execution_id, key, reason: 'cancelled by its coordinator' }));
+          resolve({ kind: 'failed', failure: StepFailure.from(signal.reason ?? new StepFailure('cancelled', 'cancelled'), 'cancelled') });
+        };
+        if (signal.aborted) onAbort();
+        else signal.addEventListener('abort', onAbort, { once: true });
+      });
+      const answered = reply.then(
+        (msg): Outcome => {
+          const parsed = StepReplySchema.safeParse(decodeJson(msg.data));
+          if (!parsed.success || parsed.data.key !== key) {
+            return { kind: 'failed', failure: new StepFailure('internal', `node ${peer.name} sent a malformed step reply`) };
+          }
+          const r = parsed.data;
+          if (r.ok) return { kind: 'done', output: r.output, node: r.node };
+          if (r.failure.type === 'busy') return { kind: 'next', why: r.failure.message };
+          return { kind: 'failed', failure: StepFailure.fromWire(r.failure) };
+        },
+        (err: NatsError): Outcome => {
+          if (err.code === ErrorCode.NoResponders) return { kind: 'next', why: 'no responders' };
+          if (err.code === ErrorCode.Timeout) return { kind: 'failed', failure: new StepFailure('timeout', `step ${call.step_id} timed out on node ${peer.name}`) };
+          return { kind: 'next', why: err.message };
+        },
+      );
+      const outcome = await Promise.race([answered, lost, aborted]);
+      if (outcome.kind === 'next' && outcome.why.startsWith('left the mesh')) {
+        this.opts.log.warn({ step: call.step_id, execution: call.execution_id, peer: peer.name }, 'node lost while running a step: dispatching it again');
+      }
+      return outcome;
+    } finally {
+      offLeft?.();
+      if (onAbort) signal.removeEventListener('abort', onAbort);
+      const n = (this.inflightByPeer.get(peer.id) ?? 1) - 1;
+      if (n <= 0) this.inflightByPeer.delete(peer.id);
+      else this.inflightByPeer.set(peer.id, n);
+    }
+  }
+}
