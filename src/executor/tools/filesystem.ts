@@ -97,17 +97,19 @@ async function resolveInside(root: string, path: string, mustExist: boolean): Pr
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fsFailure(err, path);
   }
   if (mustExist) throw new StepFailure('tool_error', `filesystem: no such file or directory: "${path}"`, false);
-  // Missing: walk up to the deepest existing ancestor; a dangling link on the way is refused.
+  // Missing: walk up to the deepest existing ancestor and resolve that; a dangling link is refused.
   const missing: string[] = [];
   let cur = candidate;
   for (;;) {
     const st = await lstat(cur).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? undefined : Promise.reject(fsFailure(e, path))));
-    if (st?.isSymbolicLink()) throw new StepFailure('denied', `filesystem: path "${path}" goes through a dangling symbolic link`);
     if (st) break;
     missing.unshift(basename(cur));
     cur = dirname(cur);
   }
-  const realAncestor = await realpath(cur);
+  const realAncestor = await realpath(cur).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') throw new StepFailure('denied', `filesystem: path "${path}" goes through a dangling symbolic link`);
+    throw fsFailure(e, path);
+  });
   if (!isInside(root, realAncestor)) throw outside();
   return { real: join(realAncestor, ...missing), exists: false };
 }

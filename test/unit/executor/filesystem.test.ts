@@ -44,6 +44,9 @@ describe('filesystem', () => {
 
   test('a link that stays inside the root is followed', async () => {
     assert.equal(await fs('read_file', { path: 'inner-link.txt' }), 'alpha');
+    await symlink(join(root, 'docs'), join(root, 'docs-link'));
+    assert.deepEqual(await fs('write_file', { path: 'docs-link/new/c.txt', content: 'gamma' }), { path: 'docs/new/c.txt', bytes: 5 });
+    assert.equal(await readFile(join(root, 'docs/new/c.txt'), 'utf8'), 'gamma');
   });
 
   test('base64 round trip', async () => {
@@ -67,7 +70,8 @@ describe('filesystem', () => {
     await rejectsWith(fs('read_file', { path: 'leak.txt' }), 'denied', /resolves outside the tool's root through a symbolic link/);
     await rejectsWith(fs('read_file', { path: 'outdir/secret.txt' }), 'denied', /symbolic link/);
     await rejectsWith(fs('write_file', { path: 'leak.txt', content: 'pwned' }), 'denied');
-    await rejectsWith(fs('write_file', { path: 'outdir/new.txt', content: 'pwned' }), 'denied');
+    await rejectsWith(fs('write_file', { path: 'outdir/new.txt', content: 'pwned' }), 'denied', /resolves outside the tool's root through a symbolic link/);
+    await rejectsWith(fs('write_file', { path: 'outdir/deeper/new.txt', content: 'pwned' }), 'denied', /resolves outside/);
     await rejectsWith(fs('write_file', { path: 'dangling.txt', content: 'pwned' }), 'denied', /dangling symbolic link/);
     await rejectsWith(fs('list_dir', { path: 'outdir' }), 'denied');
     assert.equal(await readFile(join(outside, 'secret.txt'), 'utf8'), 'top secret');
