@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { MeshStepRunner } from '../../src/dispatch/index.js';
+import type { StepCall } from '../../src/engine/types.js';
+import { silentLogger } from '../../src/log/index.js';
+import type { MeshNode } from '../../src/node/index.js';
+import { StepFailure } from '../../src/protocol/errors.js';
+import type { Requires } from '../../src/protocol/step.js';
+import { startTestCluster, type TestNats } from '../harness/nats.js';
+import { startTestNode, stopAll } from '../harness/nodes.js';
+import { eventually, spawnCli, type CliProcess } from '../harness/processes.js';
+
+function longSleep(id: string, ms: number, requires?: Requires): StepCall {
+  return {
+    execution_id: `ex-${id}`,
+    step_id: id,
+    attempt: 1,
+    task: { kind: 'tool', tool_id: 'nap', tool_type: 'sleep', args: { ms } },
+    ...(requires ? { requires } : {}),
+    timeout_ms: 60_000,
+    isolation: 'in_process',
+  };
+}
+
+describe('surviving dead and frozen nodes (real child processes on a 3-server cluster)', () => {
+  let nats: TestNats;
+  let coord: MeshNode;
+  let runner: MeshStepRunner;
+  const procs = new Map<string, CliProcess>();
+
+  const spawnWorker = async (name: string, server: number, region = 'us-east') => {
+    const p = spawnCli(['node', '--nats', nats.urls[server]!, '--name', name, '--region', region, '--no-mcp', '--tools', 'echo,sleep']);
+    procs.set(name, p);
+    await p.waitFor('node joined the mesh');
+    await eventually(() => coord.registry.list().some((n) => n.name === name), `${name} seen by the coordinator`);
+  };
+  /** The worker whose heartbeat says it is running a step. */
+  const holder = async (): Promise<string> => {
+    let name = '';
+    await eventually(() => {
+      name = coord.registry.list().find((p) => p.name !== 'coord' && p.load.inflight > 0)?.name ?? '';
+      return name !== '';
+    }, 'a worker reports the step in flight');
+    return name;
+  };
+
+  before(async () => {
+    nats = await startTestCluster();
+    // The coordinator offers only echo, so sleep steps must go to the worker processes.
+    coord = await startTestNode(nats.urls[0]!, { name: 'coord', region: 'us-east', tools: 'echo' });
+    runner = new MeshStepRunner({ nc: coord.nc, registry: coord.registry, origin: coord.name, log: silentLogger(), waitForEligibleMs: 1_000 });
+    await Promise.all([spawnWorker('w1', 1), spawnWorker('w2', 2)]);
+  });
+
+  after(async () => {
+    for (const p of procs.values()) {
+      p.kill('SIGCONT');
+      p.kill('SIGKILL');
+    }
+    await stopAll([coord]);
+    await nats.stop();
+  });
+
+  test('kill -9 of the node running a long step: the step completes once, on another node', async () => {
+    const pending = runner.run(longSleep('kill9', 3_000), new AbortController().signal);
+    const victim = await holder();
+    procs.get(victim)!.kill('SIGKILL');
+    const result = await pending;
+    assert.notEqual(result.node, victim);
+    assert.ok(['w1', 'w2'].includes(result.node));
+    assert.deepEqual(result.output, { slept_ms: 3_000 });
+    await spawnWorker(victim, 1); // back to two workers
+  });
+
+  test('a frozen node (SIGSTOP): the step moves on and the late reply is ignored', async () => {
+    const pending = runner.run(longSleep('frozen', 3_000), new AbortController().signal);
+    const victim = await holder();
+    procs.get(victim)!.kill('SIGSTOP');
+    const result = await pending;
+    assert.notEqual(result.node, victim);
+    procs.get(victim)!.kill('SIGCONT'); // it wakes, finishes, replies to nobody
+    await eventually(() => coord.registry.list().some((n) => n.name === victim), 'the thawed node rejoins');
+  });
+
+  test('an EU-only step whose only EU node dies fails clearly and never runs elsewhere', async () => {
+    await spawnWorker('eu-only', 2, 'eu-west');
+    const admitted = coord.stepServer!.admitted;
+    const pending = runner.run(longSleep('eu', 5_000, { region: 'eu-west' }), new AbortController().signal);
+    await eventually(() => coord.registry.list().find((p) => p.name === 'eu-only')?.load.inflight === 1, 'the EU node runs it');
+    procs.get('eu-only')!.kill('SIGKILL');
+    await assert.rejects(pending, (err: unknown) => {
+      assert.ok(err instanceof StepFailure);
+      assert.equal(err.type, 'infeasible');
+      assert.match(err.message, /requires\.region = eu-west/);
+      return true;
+    });
+    assert.equal(coord.stepServer!.admitted, admitted, 'the coordinator never ran it');
+  });
+});
