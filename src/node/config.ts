@@ -62,6 +62,14 @@ export const NodeConfigFileSchema = z
       .object({ max_input_bytes: z.number().int().positive().optional(), max_output_bytes: z.number().int().positive().optional() })
       .strict()
       .optional(),
+    store: z
+      .object({
+        /** How long execution records live after their last change: `7d`, `12h`, or seconds. */
+        execution_ttl: z.union([z.string().min(1), z.number().positive()]).optional(),
+        replicas: z.union([z.literal(1), z.literal(3), z.literal(5)]).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type NodeConfigFile = z.infer<typeof NodeConfigFileSchema>;

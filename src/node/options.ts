@@ -36,6 +36,8 @@ export interface NodeOptions {
   tools?: string[];
   allow: AllowPolicy;
   limits: { maxInputBytes: number; maxOutputBytes: number };
+  /** Shared state in JetStream KV: how long execution records live, and bucket replicas. */
+  store: { executionTtlMs: number; replicas: number };
 }
 
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
@@ -62,6 +64,17 @@ function positiveInt(value: string | undefined, name: string): number | undefine
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new MeshError('USAGE', `${name} must be a positive integer, got "${value}"`);
   return n;
+}
+
+const TTL_UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A retention period: `7d`, `12h`, `30m`, `45s`, or a number of seconds. */
+function parseTtl(value: string | number | undefined, name: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$/.exec(String(value));
+  const ms = m ? Math.round(Number(m[1]) * (TTL_UNITS[m[2] ?? 's'] ?? 1_000)) : NaN;
+  if (!Number.isSafeInteger(ms) || ms < 1_000) throw new MeshError('USAGE', `${name} must be a duration such as 7d, 12h or 3600 (seconds, at least 1), got "${value}"`);
+  return ms;
 }
 
 /** NATS connection settings from `--nats`, env (NATS_URL, NATS_TOKEN, ...) and the config file's `nats`. */
@@ -152,6 +165,10 @@ export function compileNodeOptions(flags: NodeFlags, env: NodeJS.ProcessEnv = pr
     limits: {
       maxInputBytes: file.limits?.max_input_bytes ?? 1 << 20,
       maxOutputBytes: file.limits?.max_output_bytes ?? 4 << 20,
+    },
+    store: {
+      executionTtlMs: parseTtl(env.WFMESH_EXECUTION_TTL, 'WFMESH_EXECUTION_TTL') ?? parseTtl(file.store?.execution_ttl, 'store.execution_ttl') ?? 7 * 86_400_000,
+      replicas: positiveInt(env.WFMESH_KV_REPLICAS, 'WFMESH_KV_REPLICAS') ?? file.store?.replicas ?? 1,
     },
   };
 }

@@ -12,6 +12,8 @@ export type MeshErrorCode =
   | 'INPUT_TOO_LARGE'
   | 'USAGE'
   | 'GENERATION_FAILED'
+  | 'STORE_UNAVAILABLE'
+  | 'CONFLICT'
   | 'INTERNAL';
 
 /** A local error: never crosses the wire as such; has a string code for callers and the CLI. */

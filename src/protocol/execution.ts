@@ -45,3 +45,27 @@ export const ExecutionRecordSchema = z.object({
   ended_at: z.string().optional(),
 });
 export type ExecutionRecord = z.infer<typeof ExecutionRecordSchema>;
+
+/** Published on `subjects.events(id)` by the coordinator on every step change (progress watchers). */
+export const ExecutionEventSchema = z.object({
+  type: z.literal('wfmesh.execution.event.v1'),
+  execution_id: z.string(),
+  status: ExecutionStatusSchema,
+  /** Steps that reached a final state, and all step rows known so far. */
+  steps_done: z.number().int().nonnegative(),
+  steps_total: z.number().int().nonnegative(),
+  /** The step whose change caused the event. */
+  step: z.object({ id: z.string(), status: StepStatusSchema, node: z.string().optional() }).optional(),
+  coordinator: z.string(),
+  at: z.string(),
+});
+export type ExecutionEvent = z.infer<typeof ExecutionEventSchema>;
+
+/** The coordinator's answer to an execution-wide cancel request (`subjects.cancel(id)`, no `key`). */
+export const CancelReplySchema = z.object({
+  type: z.literal('wfmesh.cancel.reply.v1'),
+  execution_id: z.string(),
+  status: ExecutionStatusSchema,
+  node: z.string(),
+});
+export type CancelReply = z.infer<typeof CancelReplySchema>;

@@ -1,0 +1,108 @@
+import { StorageType, type KV, type KvEntry, type NatsConnection, type QueuedIterator } from 'nats';
+import type { Logger } from 'pino';
+import { MeshError } from '../protocol/errors.js';
+
+/** How a KV bucket is created when it does not exist yet (every node uses the same settings). */
+export interface BucketSettings {
+  /** Values older than this (since their last write) are dropped by JetStream; 0 keeps them forever. */
+  ttlMs: number;
+  /** Stream replicas: 1, or 3/5 on a JetStream cluster of that size. */
+  replicas: number;
+  description: string;
+}
+
+/**
+ * A JetStream KV bucket opened on first use. Any node may create it; a node that finds JetStream
+ * missing keeps running and retries on the next use, so a mesh on a JetStream-less server still
+ * runs steps and only the features that need records say why they cannot.
+ */
+export class LazyBucket {
+  private opening: Promise<KV> | undefined;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    readonly name: string,
+    private readonly settings: BucketSettings,
+    private readonly log?: Logger,
+  ) {}
+
+  /** The bucket; throws MeshError STORE_UNAVAILABLE when JetStream cannot provide it. */
+  kv(): Promise<KV> {
+    this.opening ??= openBucket(this.nc, this.name, this.settings).catch((err: unknown) => {
+      this.opening = undefined;
+      const error = storeUnavailable(this.name, err);
+      this.log?.warn({ bucket: this.name, err: error.message }, 'JetStream KV bucket unavailable');
+      throw error;
+    });
+    return this.opening;
+  }
+}
+
+async function openBucket(nc: NatsConnection, name: string, s: BucketSettings): Promise<KV> {
+  const options = {
+    history: 1,
+    ttl: s.ttlMs,
+    replicas: s.replicas,
+    storage: StorageType.File,
+    description: s.description,
+    timeout: 5_000,
+  };
+  // Two nodes starting together may both find the stream missing; the loser's `add` fails (or
+  // succeeds, when the configs are equal): the second attempt then binds to the winner's stream.
+  try {
+    return await nc.jetstream().views.kv(name, options);
+  } catch {
+    return nc.jetstream().views.kv(name, options);
+  }
+}
+
+function storeUnavailable(bucket: string, err: unknown): MeshError {
+  const message = err instanceof Error ? err.message : String(err);
+  const code = (err as { code?: string }).code;
+  if (code === 'JetStreamNotEnabled' || /jetstream not enabled|no responders/i.test(message)) {
+    return new MeshError(
+      'STORE_UNAVAILABLE',
+      `JetStream is not enabled on the NATS server, and wfmesh keeps execution records and saved workflows in JetStream KV (bucket ${bucket}); start nats-server with -js (\`wfmesh up\` does)`,
+    );
+  }
+  return new MeshError('STORE_UNAVAILABLE', `JetStream KV bucket ${bucket} is unavailable: ${message}`);
+}
+
+/** True when a KV write failed because the key moved on since the revision we read (CAS). */
+export function isRevisionConflict(err: unknown): boolean {
+  const apiCode = (err as { api_error?: { err_code?: number } }).api_error?.err_code;
+  return apiCode === 10071 || /wrong last sequence/i.test((err as Error)?.message ?? '');
+}
+
+/** A live value (not a delete or purge marker). */
+export function isLive(entry: KvEntry | null): entry is KvEntry {
+  return entry !== null && entry.operation === 'PUT' && entry.length > 0;
+}
+
+/**
+ * Every live entry of the bucket at the time of the call, in one ordered consumer (one round trip
+ * plus deliveries, instead of a `get` per key). Stops at the snapshot: later writes are not included.
+ */
+export async function snapshot(kv: KV, timeoutMs = 10_000): Promise<KvEntry[]> {
+  const entries: KvEntry[] = [];
+  let initialized = false;
+  let iter: QueuedIterator<KvEntry> | undefined;
+  // Stopping inside the callback still yields what was already queued, and nothing after. The
+  // callback may run before `watch` returns (an empty bucket): then we stop right after.
+  iter = await kv.watch({
+    key: '>',
+    ignoreDeletes: true,
+    initializedFn: () => {
+      initialized = true;
+      iter?.stop();
+    },
+  });
+  if (initialized) iter.stop();
+  const guard = setTimeout(() => iter.stop(), timeoutMs);
+  try {
+    for await (const e of iter) if (isLive(e)) entries.push(e);
+  } finally {
+    clearTimeout(guard);
+  }
+  return entries;
+}

@@ -1,0 +1,28 @@
+/**
+ * Shared state in JetStream KV: execution records (`wfmesh_executions`) and saved workflows
+ * (`wfmesh_workflows`). Any node reads and writes them; buckets are created by whoever comes first.
+ */
+export {
+  ExecutionStore,
+  EXECUTIONS_BUCKET,
+  DEFAULT_EXECUTION_TTL_MS,
+  TERMINAL_STATUSES,
+  isExecutionId,
+  isTerminal,
+  type ExecutionPage,
+  type ExecutionQuery,
+  type ExecutionStoreOptions,
+  type StoredExecution,
+} from './execution-store.js';
+export {
+  WorkflowStore,
+  WORKFLOWS_BUCKET,
+  WorkflowNameSchema,
+  SavedWorkflowSchema,
+  type SavedWorkflow,
+  type WorkflowSummary,
+  type WorkflowStoreOptions,
+} from './workflow-store.js';
+export { RecordWriter } from './record-writer.js';
+export { endOrphan, failOrphans } from './orphans.js';
+export { encodeRecord, type TruncatedValue } from './fit.js';
