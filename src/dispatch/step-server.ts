@@ -14,8 +14,8 @@ export interface StepServerOptions {
   nodeName: string;
   maxConcurrency: number;
   executor: StepExecutor;
-  /** Runs `child_process` isolation requests; absent means this node refuses them. */
-  isolatedExecutor?: StepExecutor;
+  /** Runs `child_process` isolation requests (made on first use); absent means this node refuses them. */
+  isolatedExecutor?: () => StepExecutor;
   /** Whether the node takes new steps (false while draining). */
   accepting: () => boolean;
   /** Called when in-flight changes (the node announces its load). */
@@ -113,7 +113,7 @@ export class StepServer {
     if (this.inflight >= this.opts.maxConcurrency) {
       return refuse(new StepFailure('busy', `node ${nodeName} is at max concurrency (${this.opts.maxConcurrency})`));
     }
-    const executor = req.isolation === 'child_process' ? this.opts.isolatedExecutor : this.opts.executor;
+    const executor = req.isolation === 'child_process' ? this.opts.isolatedExecutor?.() : this.opts.executor;
     if (!executor) return refuse(new StepFailure('unsupported', `node ${nodeName} does not run isolated steps`));
 
     const controller = new AbortController();

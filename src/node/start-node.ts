@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { StepServer } from '../dispatch/step-server.js';
-import { createIsolatedExecutor } from '../executor/index.js';
+import { createIsolatedExecutor, type IsolatedExecutor } from '../executor/index.js';
 import { MeshNode } from './mesh-node.js';
 import type { NodeOptions } from './options.js';
 
@@ -22,7 +22,9 @@ export async function startNode(options: NodeOptions, log: Logger): Promise<Mesh
 
 /** Takes steps from the mesh on this node's `step` endpoint; drains them when the node stops. */
 function attachStepServer(node: MeshNode): StepServer {
-  const isolated = createIsolatedExecutor(node.executorEnv, node.options.tools ? { tools: node.options.tools } : {});
+  // Made on first use: it keeps a warm worker process, which only nodes that run isolated steps need.
+  let isolated: IsolatedExecutor | undefined;
+  const isolatedExecutor = () => (isolated ??= createIsolatedExecutor(node.executorEnv, node.options.tools ? { tools: node.options.tools } : {}));
   let announceTimer: NodeJS.Timeout | undefined;
   const server = new StepServer({
     nc: node.nc,
@@ -31,7 +33,7 @@ function attachStepServer(node: MeshNode): StepServer {
     nodeName: node.name,
     maxConcurrency: node.options.maxConcurrency,
     executor: node.executor,
-    isolatedExecutor: isolated,
+    isolatedExecutor,
     accepting: () => node.state === 'RUNNING',
     onLoadChange: (inflight) => {
       node.inflight = inflight;
@@ -48,7 +50,7 @@ function attachStepServer(node: MeshNode): StepServer {
   node.onStop(async () => {
     clearTimeout(announceTimer);
     await server.drain(10_000);
-    await isolated.close();
+    await isolated?.close();
   });
   return server;
 }
