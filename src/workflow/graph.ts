@@ -174,3 +174,13 @@ export function descendants(g: StepGraph, id: string): Set<string> {
   }
   return seen;
 }
+
+/** Back edge (`from\0to`) → how often its target may run: the smallest max_visits in its cycle. */
+export function cycleBounds(g: StepGraph, fallback: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const { edge, members } of cycles(g)) {
+    const bounds = members.map((id) => g.steps.get(id)?.max_visits).filter((v): v is number => v !== undefined);
+    out.set(`${edge.from}\u0000${edge.to}`, bounds.length ? Math.min(...bounds) : fallback);
+  }
+  return out;
+}

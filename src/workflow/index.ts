@@ -39,7 +39,7 @@ export type {
   WorkflowDocument,
 } from './model.js';
 export { allSteps } from './normalize.js';
-export { stepGraph, type StepGraph, type Edge } from './graph.js';
+export { stepGraph, descendants as descendantsOf, cycleBounds, type StepGraph, type Edge } from './graph.js';
 export { parseDuration } from './duration.js';
 export {
   VariableError,

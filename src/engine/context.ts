@@ -1,0 +1,44 @@
+import { StepFailure } from '../protocol/errors.js';
+import type { Isolation } from '../protocol/step.js';
+import type { WorkflowDocument } from '../workflow/index.js';
+import type { RecordKeeper } from './record.js';
+import type { StepRunner } from './types.js';
+
+/** What every part of one execution shares. */
+export interface ExecutionContext {
+  readonly executionId: string;
+  readonly document: WorkflowDocument;
+  readonly runner: StepRunner;
+  readonly keeper: RecordKeeper;
+  readonly isolation: Isolation;
+  readonly coordinator: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly defaultTimeoutMs: number;
+  readonly random: () => number;
+}
+
+/** A failure and the record row it started at (empty for a cancellation from outside). */
+export class StepError extends Error {
+  override readonly name = 'StepError';
+  constructor(
+    readonly rowId: string,
+    readonly failure: StepFailure,
+  ) {
+    super(failure.message);
+  }
+}
+
+/** A controller that aborts when `parent` does; `dispose` unhooks it. */
+export function linkedController(parent: AbortSignal): { ctl: AbortController; dispose: () => void } {
+  const ctl = new AbortController();
+  const onAbort = (): void => ctl.abort(parent.reason);
+  if (parent.aborted) ctl.abort(parent.reason);
+  else parent.addEventListener('abort', onAbort, { once: true });
+  return { ctl, dispose: () => parent.removeEventListener('abort', onAbort) };
+}
+
+/** Any thrown value as a StepError at `rowId` (a StepError keeps the row it started at). */
+export function toStepError(err: unknown, rowId: string): StepError {
+  if (err instanceof StepError) return err.rowId ? err : new StepError(rowId, err.failure);
+  return new StepError(rowId, StepFailure.from(err));
+}

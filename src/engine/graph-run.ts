@@ -1,0 +1,360 @@
+/**
+ * Runs one list of steps (a workflow, one loop iteration, an invoked workflow) over its step
+ * graph. A step starts when every forward edge into it is decided and at least one is live; a
+ * step whose edges are all dead is skipped and passes the skip on (dead-path elimination), so
+ * fan-in waits for every branch and untaken branches never run. Back edges re-run their target,
+ * up to the cycle's `max_visits`.
+ */
+import { StepFailure } from '../protocol/errors.js';
+import {
+  ConditionError,
+  cycleBounds,
+  descendantsOf,
+  evaluateCondition,
+  evaluateExpression,
+  resolveTemplate,
+  stepGraph,
+  USER_TARGET,
+  VariableError,
+  type Step,
+  type StepGraph,
+  type StepView,
+  type VariableScope,
+} from '../workflow/index.js';
+import { buildTask, cancelled, runAttempts } from './attempts.js';
+import { linkedController, StepError, toStepError, type ExecutionContext } from './context.js';
+import { runLoop } from './loop.js';
+
+/** Where a step list runs: its row prefix, input, visible outer steps and variables. */
+export interface Frame {
+  readonly prefix: string;
+  readonly input: unknown;
+  readonly aliases: Readonly<Record<string, string>>;
+  readonly locals: Readonly<Record<string, unknown>>;
+  /** Outer steps visible here (a loop body sees the steps before its loop). */
+  readonly parent?: (id: string) => StepView | undefined;
+  /** invoke_workflow nesting depth. */
+  readonly depth: number;
+}
+
+type Status = 'waiting' | 'running' | 'completed' | 'failed' | 'skipped';
+interface State {
+  status: Status;
+  runs: number;
+  output?: unknown;
+  toUser: boolean;
+  row?: string;
+}
+type Outcome = { skipped: true } | { skipped: false; output: unknown; node?: string; failure?: StepFailure };
+
+const MAX_INVOKE_DEPTH = 16;
+const DEFAULT_CYCLE_BOUND = 1000;
+
+export class GraphRun {
+  readonly scope: VariableScope;
+  private readonly g: StepGraph;
+  private readonly states = new Map<string, State>();
+  private readonly edges = new Map<string, boolean>();
+  private readonly bounds: ReadonlyMap<string, number>;
+  private readonly ctl: AbortController;
+  private readonly unlink: () => void;
+  private inflight = 0;
+  private settled = false;
+  private resolve: (output: unknown) => void = () => undefined;
+  private reject: (err: StepError) => void = () => undefined;
+
+  constructor(
+    private readonly ctx: ExecutionContext,
+    steps: readonly Step[],
+    private readonly frame: Frame,
+    private readonly signal: AbortSignal,
+  ) {
+    this.g = stepGraph(steps);
+    this.bounds = cycleBounds(this.g, DEFAULT_CYCLE_BOUND);
+    for (const id of this.g.order) this.states.set(id, { status: 'waiting', runs: 0, toUser: false });
+    const { ctl, dispose } = linkedController(signal);
+    this.ctl = ctl;
+    this.unlink = dispose;
+    this.scope = {
+      input: frame.input,
+      step: (id) => this.view(id) ?? frame.parent?.(id),
+      aliases: frame.aliases,
+      env: ctx.env,
+      locals: frame.locals,
+    };
+  }
+
+  /** Resolves with the list's output, or rejects with the StepError that stopped it. */
+  run(): Promise<unknown> {
+    return new Promise<unknown>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+      if (this.signal.aborted) return this.abort(cancelled(this.signal));
+      this.signal.addEventListener('abort', this.onOuterAbort, { once: true });
+      this.ctx.keeper.addAll(this.g.order.map((id) => this.frame.prefix + id));
+      for (const id of this.g.roots) this.activate(id);
+      this.checkDone();
+    });
+  }
+
+  private readonly onOuterAbort = (): void => this.abort(cancelled(this.signal));
+
+  private view(id: string): StepView | undefined {
+    const st = this.states.get(id);
+    if (!st) return undefined;
+    if (st.status === 'completed' || st.status === 'failed') return { status: st.status, output: st.output };
+    return { status: st.status === 'waiting' ? 'pending' : st.status };
+  }
+
+  private activate(id: string): void {
+    const st = this.states.get(id) as State;
+    const step = this.g.steps.get(id) as Step;
+    st.runs++;
+    st.status = 'running';
+    st.toUser = false;
+    const row = this.frame.prefix + id + (st.runs > 1 ? `#${st.runs}` : '');
+    st.row = row;
+    this.inflight++;
+    this.execute(step, row).then(
+      (outcome) => {
+        this.inflight--;
+        if (!this.settled) this.finished(step, row, outcome);
+      },
+      (err: unknown) => {
+        this.inflight--;
+        if (this.settled) return;
+        const e = toStepError(err, row);
+        this.ctx.keeper.failed(row, e.failure, (e.failure as { node?: string }).node);
+        this.fail(e);
+      },
+    );
+  }
+
+  private async execute(step: Step, row: string): Promise<Outcome> {
+    if (step.condition !== undefined && !this.check(() => evaluateCondition(step.condition as string, this.scope))) {
+      this.ctx.keeper.ended(row, 'skipped');
+      return { skipped: true };
+    }
+    try {
+      const { output, node } = await this.runKind(step, row);
+      return { skipped: false, output, node };
+    } catch (err) {
+      const e = toStepError(err, row);
+      if (!step.continue_on_error || this.ctl.signal.aborted) throw e;
+      const node = (e.failure as { node?: string }).node;
+      this.ctx.keeper.failed(row, e.failure, node);
+      return { skipped: false, output: { error: { type: e.failure.type, message: e.failure.message } }, failure: e.failure };
+    }
+  }
+
+  private async runKind(step: Step, row: string): Promise<{ output: unknown; node?: string }> {
+    const { ctx } = this;
+    switch (step.kind) {
+      case 'agent':
+      case 'tool': {
+        const built = this.check(() => buildTask(ctx.document, step, this.scope, ctx.env));
+        return runAttempts(ctx, row, built, step.retry, step.timeout_ms ?? ctx.defaultTimeoutMs, this.ctl.signal);
+      }
+      case 'invoke_workflow': {
+        ctx.keeper.running(row, 1, ctx.coordinator);
+        const input = step.input === undefined ? this.frame.input : this.check(() => resolveTemplate(step.input, this.scope));
+        const output = await this.withTimeout(step.timeout_ms, row, (signal) => this.invoke(step.workflow, input, `${row}/`, signal));
+        return { output, node: ctx.coordinator };
+      }
+      case 'loop': {
+        ctx.keeper.running(row, 1, ctx.coordinator);
+        const output = await this.withTimeout(step.timeout_ms, row, (signal) =>
+          runLoop({ ctx, frame: this.frame, scope: this.scope, step, row, signal, check: (f) => this.check(f), invoke: (wf, input, prefix, s) => this.invoke(wf, input, prefix, s) }),
+        );
+        return { output, node: ctx.coordinator };
+      }
+    }
+  }
+
+  /** Runs another workflow of the document with its own scope (only its input is shared). */
+  private invoke(workflow: string, input: unknown, prefix: string, signal: AbortSignal): Promise<unknown> {
+    const wf = this.ctx.document.workflows[workflow];
+    if (!wf || !Object.hasOwn(this.ctx.document.workflows, workflow)) {
+      throw new StepFailure('invalid_args', `no workflow "${workflow}" in this document`, false);
+    }
+    if (this.frame.depth >= MAX_INVOKE_DEPTH) throw new StepFailure('invalid_args', `workflows nest deeper than ${MAX_INVOKE_DEPTH} invocations`, false);
+    const frame: Frame = { prefix, input, aliases: wf.aliases, locals: {}, depth: this.frame.depth + 1 };
+    return new GraphRun(this.ctx, wf.steps, frame, signal).run();
+  }
+
+  private async withTimeout<T>(ms: number | undefined, row: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    if (ms === undefined) return work(this.ctl.signal);
+    const { ctl, dispose } = linkedController(this.ctl.signal);
+    const timer = setTimeout(() => ctl.abort(new StepFailure('timeout', `step ${row} ran past its timeout of ${ms} ms`)), ms);
+    try {
+      return await work(ctl.signal);
+    } catch (err) {
+      if (ctl.signal.aborted && !this.ctl.signal.aborted) throw new StepError(row, cancelled(ctl.signal));
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      dispose();
+    }
+  }
+
+  /** Variable and condition errors are the step's own failure (invalid_args, not retried). */
+  private check<T>(f: () => T): T {
+    try {
+      return f();
+    } catch (err) {
+      if (err instanceof VariableError || err instanceof ConditionError) throw new StepFailure('invalid_args', err.message, false);
+      throw err;
+    }
+  }
+
+  private finished(step: Step, row: string, outcome: Outcome): void {
+    const st = this.states.get(step.id) as State;
+    if (outcome.skipped) {
+      this.skip(step.id);
+      this.checkDone();
+      return;
+    }
+    st.status = outcome.failure ? 'failed' : 'completed';
+    st.output = outcome.output;
+    let chosen: Set<string>;
+    try {
+      chosen = this.check(() => this.route(step));
+    } catch (err) {
+      const e = toStepError(err, row);
+      this.ctx.keeper.failed(row, e.failure, outcome.node);
+      this.fail(e);
+      return;
+    }
+    if (!outcome.failure) this.ctx.keeper.completed(row, outcome.output, outcome.node);
+    st.toUser = chosen.has(USER_TARGET);
+    const revisit: string[] = [];
+    const out = this.g.out.get(step.id) ?? [];
+    for (const e of out) {
+      const taken = e.always || chosen.has(e.to);
+      if (e.back) {
+        if (taken) revisit.push(e.to);
+      } else this.edges.set(`${e.from}\u0000${e.to}`, taken);
+    }
+    for (const e of out) if (!e.back) this.tryStart(e.to);
+    for (const id of revisit) if (!this.settled) this.revisit(step.id, id);
+    this.checkDone();
+  }
+
+  /** The targets a finished step's routes choose (every target, for a plain `to`). */
+  private route(step: Step): Set<string> {
+    const chosen = new Set<string>();
+    for (const r of step.routes) {
+      let targets: readonly string[];
+      if (r.kind === 'goto') targets = r.targets;
+      else if (r.kind === 'if') targets = evaluateCondition(r.if, this.scope) ? r.then : r.else;
+      else {
+        const v = evaluateExpression(r.switch, this.scope);
+        if (v !== null && typeof v === 'object') throw new ConditionError(`switch "${r.switch}" gave a list or object, not a value`, r.switch);
+        const key = String(v);
+        if (Object.hasOwn(r.cases, key)) targets = r.cases[key] as string[];
+        else if (r.default) targets = r.default;
+        else throw new ConditionError(`switch "${r.switch}" gave "${key}", which matches no case (${Object.keys(r.cases).join(', ')}) and there is no default`, r.switch);
+      }
+      targets.forEach((t) => chosen.add(t));
+    }
+    return chosen;
+  }
+
+  private tryStart(id: string): void {
+    const st = this.states.get(id);
+    if (!st || st.status !== 'waiting' || this.settled) return;
+    const ins = this.g.in.get(id) ?? [];
+    let live = false;
+    for (const e of ins) {
+      const v = this.edges.get(`${e.from}\u0000${e.to}`);
+      if (v === undefined) return;
+      live ||= v;
+    }
+    if (live) this.activate(id);
+    else {
+      this.skip(id);
+    }
+  }
+
+  /** Not taken: the step ends skipped and every edge out of it is dead. */
+  private skip(id: string): void {
+    const st = this.states.get(id) as State;
+    st.status = 'skipped';
+    if (st.runs === 0) this.ctx.keeper.ended(this.frame.prefix + id, 'skipped');
+    const out = (this.g.out.get(id) ?? []).filter((e) => !e.back);
+    for (const e of out) this.edges.set(`${e.from}\u0000${e.to}`, false);
+    for (const e of out) this.tryStart(e.to);
+  }
+
+  /** A back edge fired: the target and what follows it run again, within the cycle's bound. */
+  private revisit(from: string, target: string): void {
+    const st = this.states.get(target) as State;
+    const bound = this.bounds.get(`${from}\u0000${target}`) ?? DEFAULT_CYCLE_BOUND;
+    if (st.runs >= bound) {
+      const row = this.states.get(from)?.row ?? this.frame.prefix + from;
+      this.fail(new StepError(row, new StepFailure('invalid_args', `the cycle back to step "${target}" reached its bound: max_visits ${bound}`, false)));
+      return;
+    }
+    if (st.status === 'running') return;
+    const region = descendantsOf(this.g, target);
+    region.add(target);
+    for (const id of region) {
+      const s = this.states.get(id) as State;
+      if (s.status !== 'running') {
+        s.status = 'waiting';
+        s.toUser = false;
+      }
+      for (const e of this.g.out.get(id) ?? []) if (region.has(e.to)) this.edges.delete(`${e.from}\u0000${e.to}`);
+    }
+    this.activate(target);
+  }
+
+  private checkDone(): void {
+    if (this.settled || this.inflight > 0) return;
+    this.settled = true;
+    this.signal.removeEventListener('abort', this.onOuterAbort);
+    this.unlink();
+    for (const [id, st] of this.states) {
+      if (st.status === 'waiting' && st.runs === 0) this.ctx.keeper.ended(this.frame.prefix + id, 'skipped');
+    }
+    this.resolve(this.output());
+  }
+
+  /** The list's output: the step routed to `user` (several: an object by step id), else the last step that ran. */
+  private output(): unknown {
+    const done = (st: State): boolean => st.status === 'completed' || st.status === 'failed';
+    const toUser = this.g.order.filter((id) => {
+      const st = this.states.get(id) as State;
+      return st.toUser && done(st);
+    });
+    if (toUser.length === 1) return this.states.get(toUser[0] as string)?.output;
+    if (toUser.length > 1) return Object.fromEntries(toUser.map((id) => [id, this.states.get(id)?.output]));
+    const last = [...this.g.order].reverse().find((id) => done(this.states.get(id) as State));
+    return last === undefined ? null : this.states.get(last)?.output;
+  }
+
+  /** A step failed: stop everything still running here and report the failure. */
+  private fail(e: StepError): void {
+    if (this.settled) return;
+    this.stop(new StepFailure('cancelled', `stopped because step ${e.rowId} failed`, false), 'skipped');
+    this.reject(e);
+  }
+
+  /** Cancelled from outside (or timed out): running rows end cancelled. */
+  private abort(failure: StepFailure): void {
+    if (this.settled) return;
+    this.stop(failure, 'cancelled');
+    this.reject(new StepError('', failure));
+  }
+
+  private stop(reason: StepFailure, pending: 'skipped' | 'cancelled'): void {
+    this.settled = true;
+    this.signal.removeEventListener('abort', this.onOuterAbort);
+    this.unlink();
+    this.ctl.abort(reason);
+    for (const [id, st] of this.states) {
+      if (st.status === 'running' && st.row) this.ctx.keeper.ended(st.row, 'cancelled');
+      else if (st.runs === 0 && st.status === 'waiting') this.ctx.keeper.ended(this.frame.prefix + id, pending);
+    }
+  }
+}

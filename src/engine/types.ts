@@ -1,0 +1,58 @@
+import type { ExecutionMode, ExecutionRecord } from '../protocol/execution.js';
+import type { Isolation, Requires, StepTask } from '../protocol/step.js';
+import type { WorkflowDocument } from '../workflow/index.js';
+
+/** One attempt of one step, with every variable resolved: what a runner is asked to do. */
+export interface StepCall {
+  readonly execution_id: string;
+  /** The step's row id in the execution record (`summarize`, `map[2].score`, `sub/fetch`). */
+  readonly step_id: string;
+  /** 1-based. */
+  readonly attempt: number;
+  readonly task: StepTask;
+  /** Placement constraints: the step's, over its agent's. */
+  readonly requires?: Requires;
+  /** Deadline of this attempt, from the step's `timeout`. */
+  readonly timeout_ms: number;
+  readonly isolation: Isolation;
+}
+
+/**
+ * The seam between the engine and where steps run. Sync mode runs them in process
+ * (LocalStepRunner); distributed mode sends them to a peer. A runner resolves with the output
+ * and the name of the node that produced it, or rejects with a StepFailure (its `retryable`
+ * decides whether the engine retries; a string `node` property on the rejection is recorded).
+ * Aborting `signal` must settle the call promptly.
+ */
+export interface StepRunner {
+  run(call: StepCall, signal: AbortSignal): Promise<{ output: unknown; node: string }>;
+}
+
+export interface RunExecutionOptions {
+  readonly document: WorkflowDocument;
+  /** Workflow id (default: the document's first workflow). */
+  readonly workflow?: string;
+  /** The user input: `${user_input}`. */
+  readonly input: unknown;
+  readonly runner: StepRunner;
+  readonly mode: ExecutionMode;
+  readonly execution_id?: string;
+  /** Name of the node coordinating this execution. */
+  readonly coordinator: string;
+  readonly requested_by?: string;
+  /** Aborting it cancels the execution; in-flight steps are aborted too. */
+  readonly signal?: AbortSignal;
+  /**
+   * Called on every step state change with a snapshot of the record (its step rows are copies;
+   * outputs are shared, not cloned). Exceptions thrown here are ignored.
+   */
+  readonly onUpdate?: (record: ExecutionRecord) => void;
+  /** Isolation of every step (default: child_process in `isolated` mode, else in_process). */
+  readonly isolation?: Isolation;
+  /** Values of the environment variables `${env.NAME}` may read (only allowed names). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Deadline of an agent or tool step without `timeout` (default 300 s). */
+  readonly defaultTimeoutMs?: number;
+  /** Random source for retry jitter, in [0, 1) (default Math.random). */
+  readonly random?: () => number;
+}
