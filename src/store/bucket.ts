@@ -59,7 +59,7 @@ async function openBucket(nc: NatsConnection, name: string, s: BucketSettings): 
 function storeUnavailable(bucket: string, err: unknown): MeshError {
   const message = err instanceof Error ? err.message : String(err);
   const code = (err as { code?: string }).code;
-  if (code === 'JetStreamNotEnabled' || /jetstream not enabled|no responders/i.test(message)) {
+  if (code === '503' || /jetstream not enabled|no responders|^503$/i.test(message)) {
     return new MeshError(
       'STORE_UNAVAILABLE',
       `JetStream is not enabled on the NATS server, and wfmesh keeps execution records and saved workflows in JetStream KV (bucket ${bucket}); start nats-server with -js (\`wfmesh up\` does)`,

@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { connect, type NatsConnection } from 'nats';
+import { silentLogger } from '../../src/log/index.js';
+import type { ExecutionRecord } from '../../src/protocol/execution.js';
+import { ExecutionStore, RecordWriter, WorkflowStore, failOrphans, EXECUTIONS_BUCKET } from '../../src/store/index.js';
+import { startTestNats, type TestNats } from '../harness/nats.js';
+
+function record(id: string, over: Partial<ExecutionRecord> = {}): ExecutionRecord {
+  const at = over.created_at ?? new Date().toISOString();
+  return {
+    type: 'wfmesh.execution.v1',
+    execution_id: id,
+    workflow: 'main',
+    mode: 'sync',
+    status: 'running',
+    steps: [],
+    coordinator: 'node-a',
+    created_at: at,
+    updated_at: at,
+    ...over,
+  };
+}
+
+describe('execution and workflow stores on a real JetStream', () => {
+  let nats: TestNats;
+  let nc: NatsConnection;
+  let store: ExecutionStore;
+
+  before(async () => {
+    nats = await startTestNats();
+    nc = await connect({ servers: nats.url });
+    store = new ExecutionStore(nc, { log: silentLogger(), ttlMs: 3_600_000 });
+  });
+  after(async () => {
+    await nc?.close();
+    await nats?.stop();
+  });
+
+  test('the bucket is created idempotently, with file storage, history 1 and the TTL', async () => {
+    const other = new ExecutionStore(nc, { ttlMs: 3_600_000 });
+    await Promise.all([store.open(), other.open(), new ExecutionStore(nc, { ttlMs: 3_600_000 }).open()]);
+    const info = await (await nc.jetstreamManager()).streams.info(`KV_${EXECUTIONS_BUCKET}`);
+    assert.equal(info.config.storage, 'file');
+    assert.equal(info.config.max_msgs_per_subject, 1);
+    assert.equal(info.config.max_age, 3_600_000 * 1_000_000);
+  });
+
+  test('create, get, compare-and-swap update and conflicts', async () => {
+    const rev = await store.create(record('cas-1'));
+    await assert.rejects(store.create(record('cas-1')), /already exists/);
+    const got = await store.get('cas-1');
+    assert.equal(got?.revision, rev);
+    assert.equal(await store.replace({ ...got!.record, status: 'completed' }, rev + 1000), undefined, 'stale revision is refused');
+    const written = await store.replace({ ...got!.record, status: 'completed' }, rev);
+    assert.ok(written && written > rev);
+    assert.equal((await store.get('cas-1'))?.record.status, 'completed');
+    assert.equal(await store.get('no-such-execution'), undefined);
+    assert.equal(await store.get('bad id with spaces'), undefined);
+  });
+
+  test('concurrent verdicts: exactly one orphan write wins', async () => {
+    await store.create(record('orphan-1', { coordinator: 'gone', steps: [{ id: 's1', status: 'running', attempts: 1 }, { id: 's2', status: 'pending', attempts: 0 }] }));
+    const results = await Promise.all([1, 2, 3].map(() => failOrphans(store, (r) => r.coordinator === 'gone', () => 'coordinator node gone left the mesh')));
+    assert.equal(results.flat().filter((id) => id === 'orphan-1').length, 1);
+    const r = (await store.get('orphan-1'))!.record;
+    assert.equal(r.status, 'failed');
+    assert.match(r.error?.message ?? '', /gone left the mesh/);
+    assert.deepEqual(r.steps.map((s) => s.status), ['failed', 'cancelled']);
+  });
+
+  test('list: newest first, status filter, cursor pages without gaps or repeats, corrupt values skipped', async () => {
+    const base = Date.parse('2030-01-01T00:00:00Z');
+    for (let i = 0; i < 7; i++) {
+      await store.put(record(`page-${i}`, { created_at: new Date(base + i * 1000).toISOString(), status: i % 2 ? 'completed' : 'failed', workflow: 'paged' }));
+    }
+    const kv = await nc.jetstream().views.kv(EXECUTIONS_BUCKET);
+    await kv.put('corrupt-1', new TextEncoder().encode('{"type":"nope"}'));
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store.list({ limit: 3, ...(cursor ? { cursor } : {}) });
+      seen.push(...page.executions.filter((e) => e.workflow === 'paged').map((e) => e.execution_id));
+      cursor = page.next_cursor;
+    } while (cursor);
+    assert.deepEqual(seen, ['page-6', 'page-5', 'page-4', 'page-3', 'page-2', 'page-1', 'page-0']);
+    const completed = await store.list({ status: 'completed' });
+    assert.ok(completed.executions.every((e) => e.status === 'completed'));
+    assert.deepEqual(completed.executions.filter((e) => e.workflow === 'paged').map((e) => e.execution_id), ['page-5', 'page-3', 'page-1']);
+    await assert.rejects(store.list({ cursor: 'garbage' }), /cursor/);
+  });
+
+  test('the record writer coalesces step updates and its final state lands', async () => {
+    const initial = record('writer-1');
+    const revision = await store.create(initial);
+    const writer = new RecordWriter(store, { record: initial, revision }, silentLogger());
+    for (let i = 0; i < 30; i++) writer.push({ ...initial, steps: [{ id: `s${i}`, status: 'completed', attempts: 1 }] });
+    const final = await writer.finish({ ...initial, status: 'completed', output: 'done' });
+    assert.equal(final.status, 'completed');
+    const stored = (await store.get('writer-1'))!;
+    assert.equal(stored.record.output, 'done');
+    assert.ok(stored.revision - revision < 30, `coalesced: ${stored.revision - revision} writes for 31 states`);
+  });
+
+  test('the record writer yields to a verdict another node wrote', async () => {
+    const initial = record('writer-2');
+    const revision = await store.create(initial);
+    let told: ExecutionRecord | undefined;
+    const writer = new RecordWriter(store, { record: initial, revision }, silentLogger(), (r) => (told = r));
+    await store.update('writer-2', (r) => ({ ...r, status: 'cancelled' }));
+    const final = await writer.finish({ ...initial, status: 'completed' });
+    assert.equal(final.status, 'cancelled');
+    assert.equal(told?.status, 'cancelled');
+    assert.equal((await store.get('writer-2'))!.record.status, 'cancelled');
+  });
+
+  test('saved workflows: save, get, list (without YAML), invalid names refused', async () => {
+    const workflows = new WorkflowStore(nc, { log: silentLogger() });
+    await workflows.save({ name: 'hello', yaml: 'workflows: {}', workflows: ['main'], node: 'node-a', description: 'greets' });
+    await workflows.save({ name: 'another', yaml: 'x: 1', workflows: ['a'], node: 'node-b' });
+    assert.equal((await workflows.get('hello'))?.yaml, 'workflows: {}');
+    assert.equal(await workflows.get('missing'), undefined);
+    const list = await workflows.list();
+    assert.deepEqual(list.map((w) => w.name), ['another', 'hello']);
+    assert.equal('yaml' in list[0]!, false);
+    await assert.rejects(workflows.save({ name: 'bad name!', yaml: '', workflows: [], node: 'n' }), /letters, digits/);
+  });
+});
+
+describe('without JetStream', () => {
+  test('the store says why it cannot work, and does not throw at construction', async () => {
+    const nats = await startTestNats({ jetstream: false, useEnv: false });
+    const nc = await connect({ servers: nats.url });
+    try {
+      const store = new ExecutionStore(nc);
+      await assert.rejects(store.get('x'), (err: Error & { code?: string }) => err.code === 'STORE_UNAVAILABLE' && /start nats-server with -js/.test(err.message));
+    } finally {
+      await nc.close();
+      await nats.stop();
+    }
+  });
+});
