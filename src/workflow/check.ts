@@ -110,15 +110,15 @@ function checkSteps(
     }
     if (s.kind === 'agent') {
       const agent = doc.agents[s.agent];
-      if (!agent || !Object.hasOwn(doc.agents, s.agent)) issues.error(joinPath(path, 'agent'), `unknown agent "${s.agent}"${known('agents', Object.keys(doc.agents))}`);
+      if (!agent || !Object.hasOwn(doc.agents, s.agent)) issues.error(joinPath(path, 'agent'), `unknown agent "${s.agent}"${suggest(s.agent, Object.keys(doc.agents))}${known('agents', Object.keys(doc.agents))}`);
       checkValue(s.input, joinPath(path, 'input'), scope, info, issues, opts);
     } else if (s.kind === 'tool') {
       if (!Object.hasOwn(doc.tools, s.tool) && !opts.knownToolTypes.includes(s.tool)) {
-        issues.error(joinPath(path, 'tool'), `unknown tool "${s.tool}"${known('tools', Object.keys(doc.tools))}; built-in types can be named directly: ${opts.knownToolTypes.join(', ')}`);
+        issues.error(joinPath(path, 'tool'), `unknown tool "${s.tool}"${suggest(s.tool, [...Object.keys(doc.tools), ...opts.knownToolTypes])}${known('tools', Object.keys(doc.tools))}; built-in types can be named directly: ${opts.knownToolTypes.join(', ')}`);
       }
       checkValue(s.args, joinPath(path, 'args'), scope, info, issues, opts);
     } else if (s.kind === 'invoke_workflow') {
-      if (!Object.hasOwn(doc.workflows, s.workflow)) issues.error(joinPath(path, 'invoke_workflow'), `unknown workflow "${s.workflow}"${known('workflows', Object.keys(doc.workflows))}`);
+      if (!Object.hasOwn(doc.workflows, s.workflow)) issues.error(joinPath(path, 'invoke_workflow'), `unknown workflow "${s.workflow}"${suggest(s.workflow, Object.keys(doc.workflows))}${known('workflows', Object.keys(doc.workflows))}`);
       if (s.input !== undefined) checkValue(s.input, joinPath(path, 'input'), scope, info, issues, opts);
     } else {
       const lp = joinPath(path, 'loop');

@@ -45,8 +45,8 @@ export function validateWorkflowText(text: string, opts: ValidateOptions = {}): 
       const line = i.line ?? lineOf(lines, i.path);
       return line === undefined ? i : { ...i, line };
     });
-  const errors = withLines(issues.errors);
-  const warnings = withLines(issues.warnings);
+  const errors = byLine(withLines(issues.errors));
+  const warnings = byLine(withLines(issues.warnings));
   const valid = errors.length === 0;
   return { valid, errors, warnings, ...(valid && document && { document }) };
 }
@@ -64,6 +64,11 @@ export function loadWorkflowDocument(text: string, opts: ValidateOptions = {}): 
 export function formatIssue(i: ValidationIssue): string {
   const where = [i.line !== undefined ? `line ${i.line}` : '', i.path].filter(Boolean).join(' ');
   return where ? `${where}: ${i.message}` : i.message;
+}
+
+/** Stable sort by line, so problems read top to bottom like the file. */
+function byLine(list: ValidationIssue[]): ValidationIssue[] {
+  return list.map((i, n) => ({ i, n })).sort((a, b) => (a.i.line ?? 0) - (b.i.line ?? 0) || a.n - b.n).map((x) => x.i);
 }
 
 function dedupe(list: ValidationIssue[]): ValidationIssue[] {

@@ -3,6 +3,8 @@ import { stepWorkerCommand } from './step-worker.js';
 import { nodeCommand } from './node.js';
 import { nodesCommand } from './nodes.js';
 import { upCommand } from './up.js';
+import { runCommand } from './run.js';
+import { validateCommand } from './validate.js';
 
 /** Every `wfmesh` sub-command, in the order `wfmesh --help` lists them. */
-export const commands: CliCommand[] = [upCommand, nodeCommand, nodesCommand, stepWorkerCommand];
+export const commands: CliCommand[] = [upCommand, nodeCommand, nodesCommand, runCommand, validateCommand, stepWorkerCommand];
