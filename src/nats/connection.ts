@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { connect, credsAuthenticator, type ConnectionOptions, type NatsConnection } from 'nats';
+import { connect, credsAuthenticator, nkeyAuthenticator, type ConnectionOptions, type NatsConnection } from 'nats';
 import { MeshError } from '../protocol/errors.js';
 
 /** How to reach and authenticate to the NATS cluster (from config, env and flags, compiled once). */
@@ -10,6 +10,8 @@ export interface NatsConnectionSettings {
   pass?: string;
   /** Path to a .creds file (JWT + nkey seed). */
   creds?: string;
+  /** Path to a file holding an nkey seed (`SU...`), for servers with nkey users. */
+  nkey?: string;
   tls?: { ca?: string; cert?: string; key?: string };
 }
 
@@ -40,6 +42,19 @@ export function compileConnectionOptions(settings: NatsConnectionSettings, name:
     }
     opts.authenticator = credsAuthenticator(creds);
   }
+  if (settings.nkey && !settings.creds) {
+    let seed: string;
+    try {
+      seed = readFileSync(settings.nkey, 'utf8').trim();
+    } catch (err) {
+      throw new MeshError('CONFIG_INVALID', `nats.nkey: cannot read ${settings.nkey}: ${(err as Error).message}`);
+    }
+    if (!/^SU[A-Z2-7]{56}$/.test(seed)) throw new MeshError('CONFIG_INVALID', `nats.nkey: ${settings.nkey} does not hold a user nkey seed (SU...)`);
+    opts.authenticator = nkeyAuthenticator(new TextEncoder().encode(seed));
+  }
+  // A tls:// URL means "TLS or nothing": without this, nats.js would talk plain text to a server
+  // that does not offer TLS.
+  if (settings.servers.some((s) => s.startsWith('tls://'))) opts.tls = {};
   if (settings.tls) {
     opts.tls = {
       ...(settings.tls.ca ? { caFile: settings.tls.ca } : {}),
@@ -67,6 +82,15 @@ export async function connectNats(settings: NatsConnectionSettings, name: string
     }
     if (code === 'CONNECTION_REFUSED') {
       throw new MeshError('NATS_CONNECT', `no NATS server answers at ${where} (connection refused); start one with \`wfmesh up\` or set --nats / NATS_URL`);
+    }
+    if (code === 'SERVER_OPT_NA' && message === 'tls') {
+      throw new MeshError('NATS_CONNECT', `NATS at ${where} does not offer TLS, but a tls:// URL or nats.tls asks for it`);
+    }
+    if (/certificate|self[- ]signed|SSL|TLS/i.test(message)) {
+      throw new MeshError('NATS_CONNECT', `TLS with NATS at ${where} failed (${message}); check tls:// and the CA, certificate and key (NATS_TLS_CA, NATS_TLS_CERT, NATS_TLS_KEY or nats.tls)`);
+    }
+    if (code === 'TIMEOUT') {
+      throw new MeshError('NATS_CONNECT', `no NATS handshake with ${where} within ${opts.timeout} ms: is it a NATS server, and does it want a TLS client certificate (NATS_TLS_CERT, NATS_TLS_KEY)?`);
     }
     throw new MeshError('NATS_CONNECT', `cannot connect to NATS at ${where}: ${message}`);
   }
