@@ -7,7 +7,7 @@ import { nkeys } from 'nats';
 
 const b64url = (data: Uint8Array | string) => Buffer.from(data).toString('base64url');
 
-function encodeJwt(signer: nkeys.KeyPair, subject: string, name: string, nats: Record<string, unknown>): string {
+function encodeJwt(signer: ReturnType<typeof nkeys.createUser>, subject: string, name: string, nats: Record<string, unknown>): string {
   const claims: Record<string, unknown> = {
     iat: Math.floor(Date.now() / 1000),
     iss: signer.getPublicKey(),
