@@ -1,5 +1,13 @@
 import type { NatsConnection } from 'nats';
+import { MeshStepRunner } from '../src/dispatch/index.js';
+import { LocalStepRunner, runExecution, type StepCall } from '../src/engine/index.js';
+import { createStepExecutor } from '../src/executor/index.js';
+import { silentLogger } from '../src/log/index.js';
 import type { MeshNode } from '../src/node/index.js';
+import { loadWorkflowDocument } from '../src/workflow/index.js';
+import { measureThroughput } from './raw-nats.js';
+import { startNodeProcess, type NodeProcess } from './node-process.js';
+import { median, medianSummary, nowUs, round, summary } from './stats.js';
 
 export interface StepBenchContext {
   observer: MeshNode;
@@ -12,7 +20,107 @@ export interface StepBenchContext {
   raw: Record<string, unknown>;
 }
 
-/** Step dispatch figures; filled in as the engine and dispatch land. */
-export async function measureSteps(_ctx: StepBenchContext): Promise<Record<string, unknown>> {
-  return {};
+let seq = 0;
+function echoCall(requires?: StepCall['requires'], isolation: StepCall['isolation'] = 'in_process'): StepCall {
+  seq++;
+  return {
+    execution_id: 'bench',
+    step_id: `s${seq}`,
+    attempt: 1,
+    task: { kind: 'tool', tool_id: 'echo', tool_type: 'echo', args: { message: 'hello' } },
+    ...(requires ? { requires } : {}),
+    timeout_ms: 30_000,
+    isolation,
+  };
+}
+
+/** A chain of `n` echo steps, each passing the previous output on. */
+export function echoChainYaml(n: number): string {
+  const steps = Array.from({ length: n }, (_, i) => {
+    const next = i + 1 < n ? `s${i + 2}` : 'user';
+    const args = i === 0 ? '{message: "${user_input}"}' : `{message: "\${s${i}.output.message}"}`;
+    return `      - id: s${i + 1}\n        tool: echo\n        args: ${args}\n        output: {to: ${next}}`;
+  });
+  return `tools:\n  - {id: echo, type: echo}\nworkflows:\n  chain:\n    steps:\n${steps.join('\n')}\n`;
+}
+
+/**
+ * remote_step_rtt_us: one echo step sent to a node one route away and back (vs raw NATS);
+ * steps_throughput_per_s: echo steps over 3 node processes at concurrency 64;
+ * workflow10_e2e_ms: a 10-step echo workflow through the engine in distributed mode;
+ * isolated_step_start_ms: an echo step in a fresh child process on a remote node;
+ * engine_echo_step_us: the in-process engine's cost per echo step (sync mode).
+ */
+export async function measureSteps(ctx: StepBenchContext): Promise<Record<string, unknown>> {
+  const { observer, urls, rounds, quick, say } = ctx;
+  const nodes: NodeProcess[] = [];
+  try {
+    say('step dispatch: starting 3 node processes...');
+    for (let i = 0; i < 3; i++) nodes.push(await startNodeProcess(['--nats', urls[i % urls.length]!, '--name', `bench-w${i + 1}`, '--label', 'role=worker', '--no-mcp', '--max-concurrency', '64']));
+    while (observer.registry.size < 4) await new Promise((r) => setTimeout(r, 20));
+    // The coordinator only coordinates: workers are the three processes.
+    const runner = new MeshStepRunner({ nc: observer.nc, registry: observer.registry, origin: observer.name, log: silentLogger() });
+    const never = new AbortController().signal;
+    const pinned = { node: 'bench-w2' }; // on the second server: one route away, as raw NATS was
+    const workers = { labels: { role: 'worker' } };
+
+    const rtt: { p50: number; p99: number }[] = [];
+    const tput: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const samples: number[] = [];
+      for (let i = 0; i < (quick ? 500 : 2_000) + 50; i++) {
+        const t0 = nowUs();
+        await runner.run(echoCall(pinned), never);
+        if (i >= 50) samples.push(nowUs() - t0);
+      }
+      rtt.push(summary(samples));
+      tput.push(await measureThroughput(() => runner.run(echoCall(workers), never), quick ? 5_000 : 20_000, 64));
+    }
+    const remote = medianSummary(rtt);
+    const raw = ctx.raw.raw_nats_rtt_us as { p50: number };
+    const rawTput = ctx.raw.raw_nats_throughput_per_s as number;
+    const stepsTput = Math.round(median(tput));
+
+    say('workflow10 through the engine, distributed...');
+    const doc = loadWorkflowDocument(echoChainYaml(10));
+    const wf: number[] = [];
+    for (let i = 0; i < (quick ? 30 : 200) + 5; i++) {
+      const t0 = nowUs();
+      const rec = await runExecution({ document: doc, input: 'hi', runner, mode: 'distributed', coordinator: observer.name });
+      if (rec.status !== 'completed') throw new Error(`workflow10 ${rec.status}: ${JSON.stringify(rec.error)}`);
+      if (i >= 5) wf.push((nowUs() - t0) / 1000);
+    }
+
+    say('isolated step start...');
+    const iso: number[] = [];
+    for (let i = 0; i < (quick ? 5 : 20) + 1; i++) {
+      const t0 = nowUs();
+      await runner.run(echoCall(pinned, 'child_process'), never);
+      if (i >= 1) iso.push((nowUs() - t0) / 1000);
+      await new Promise((r) => setTimeout(r, 150)); // let the node prewarm its next worker, as between real steps
+    }
+
+    say('engine cost per echo step (sync, in process)...');
+    const env = { node_name: 'bench', allow: { filesystem_root: process.cwd(), http_hosts: [], shell_commands: [], env_vars: [] }, llm: { models: [], timeout_ms: 1_000 }, max_output_bytes: 1 << 20 };
+    const local = new LocalStepRunner(createStepExecutor(env), 'bench');
+    const chain100 = loadWorkflowDocument(echoChainYaml(100));
+    const engineRounds: number[] = [];
+    for (let r = 0; r < rounds * 3; r++) {
+      const t0 = nowUs();
+      await runExecution({ document: chain100, input: 'hi', runner: local, mode: 'sync', coordinator: 'bench' });
+      engineRounds.push((nowUs() - t0) / 100);
+    }
+
+    return {
+      remote_step_rtt_us: remote,
+      remote_step_overhead_ratio: round(remote.p50 / raw.p50, 2),
+      steps_throughput_per_s: stepsTput,
+      throughput_ratio: round(stepsTput / rawTput, 2),
+      workflow10_e2e_ms: summary(wf, 2),
+      isolated_step_start_ms: { p50: round(median(iso), 1) },
+      engine_echo_step_us: round(median(engineRounds), 1),
+    };
+  } finally {
+    for (const n of nodes) n.kill('SIGKILL');
+  }
 }

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { ErrorCode, type NatsConnection, type NatsError } from 'nats';
 import type { Logger } from 'pino';
 import type { StepCall, StepRunner } from '../engine/types.js';
@@ -57,6 +58,8 @@ export class MeshStepRunner implements StepRunner {
   constructor(private readonly opts: MeshRunnerOptions) {}
 
   async run(call: StepCall, signal: AbortSignal): Promise<{ output: unknown; node: string }> {
+    // One execution's signal is shared by all its parallel steps, each listening while in flight.
+    setMaxListeners(0, signal);
     const need = placementNeed(call);
     const deadline = Date.now() + call.timeout_ms;
     const first = eligiblePeers(this.opts.registry.list(), need);

@@ -94,7 +94,7 @@ export class Membership {
       subject: subjects.view(this.id),
       handler: (err, msg: ServiceMsg) => {
         if (err) return;
-        const view: MeshView = { type: 'wfmesh.view.v1', node: this.capabilities.name, nodes: this.registry.list() };
+        const view: MeshView = { type: 'wfmesh.view.v1', node: this.capabilities.name, nodes: [...this.registry.list()] };
         msg.respond(encodeJson(view));
       },
     });

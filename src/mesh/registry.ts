@@ -19,12 +19,18 @@ export class PeerRegistry {
   /** Heartbeats from ids whose capabilities we have not fetched yet. */
   private readonly pending = new Map<string, { heartbeat: Heartbeat; atMs: number }>();
   private readonly listeners = new Set<(e: PeerEvent) => void>();
+  /** list() is on the dispatch hot path: built once per change, not once per step. */
+  private cachedList: Advertisement[] | undefined;
 
   constructor(readonly deadAfterMs: number) {}
 
   onChange(listener: (e: PeerEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  private changed(): void {
+    this.cachedList = undefined;
   }
 
   private emit(e: PeerEvent): void {
@@ -44,6 +50,7 @@ export class PeerRegistry {
       return false;
     }
     if (entry.heartbeat && hb.seq < entry.heartbeat.seq && hb.seq !== 0) return true; // out of order
+    if (entry.heartbeat !== hb) this.changed();
     entry.heartbeat = hb;
     entry.lastSeenMs = nowMs;
     return true;
@@ -60,6 +67,7 @@ export class PeerRegistry {
       lastSeenMs: Math.max(known?.lastSeenMs ?? 0, pending?.atMs ?? 0, nowMs),
     };
     this.peers.set(caps.id, entry);
+    this.changed();
     if (!known) this.emit({ kind: 'joined', peer: this.toAdvertisement(entry) });
   }
 
@@ -67,6 +75,7 @@ export class PeerRegistry {
     const entry = this.peers.get(id);
     if (!entry) return;
     this.peers.delete(id);
+    this.changed();
     this.emit({ kind: 'left', id, name: entry.caps.name, reason });
   }
 
@@ -90,9 +99,10 @@ export class PeerRegistry {
     return entry ? this.toAdvertisement(entry) : undefined;
   }
 
-  /** Live peers, sorted by name. */
-  list(): Advertisement[] {
-    return [...this.peers.values()].map((e) => this.toAdvertisement(e)).sort((a, b) => a.name.localeCompare(b.name));
+  /** Live peers, sorted by name. The array is shared until the next change: do not mutate it. */
+  list(): readonly Advertisement[] {
+    this.cachedList ??= [...this.peers.values()].map((e) => this.toAdvertisement(e)).sort((a, b) => a.name.localeCompare(b.name));
+    return this.cachedList;
   }
 
   get size(): number {
