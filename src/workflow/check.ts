@@ -71,10 +71,9 @@ function checkSteps(
 ): void {
   const g = stepGraph(steps);
   for (const d of g.dangling) {
-    const s = g.steps.get(d.from);
-    const path = s ? joinPath(pathOf(s), d.via === 'route' ? 'output' : 'depends_on') : '';
+    const path = joinPath(pathOf(d.step), d.via === 'route' ? 'output' : 'depends_on');
     const where = info.ids.has(d.target) ? ` (it is not in the same ${loopVars.length ? 'loop body' : 'step list'})` : suggest(d.target, [...g.order, USER_TARGET]);
-    if (d.target === d.from) issues.error(path, `step "${d.from}" cannot depend on itself`);
+    if (d.target === d.step.id) issues.error(path, `step "${d.target}" cannot depend on itself`);
     else issues.error(path, `${d.via === 'route' ? 'output.to names' : 'depends_on names'} unknown step "${d.target}"${where}`);
   }
   const live = reachable(g);

@@ -29,7 +29,7 @@ export interface StepGraph {
   readonly in: ReadonlyMap<string, readonly Edge[]>;
   readonly roots: readonly string[];
   /** Targets in routes or depends_on that name no step here. */
-  readonly dangling: readonly { readonly from: string; readonly target: string; readonly via: 'route' | 'depends_on' }[];
+  readonly dangling: readonly { readonly step: Step; readonly target: string; readonly via: 'route' | 'depends_on' }[];
 }
 
 const cache = new WeakMap<readonly Step[], StepGraph>();
@@ -49,7 +49,7 @@ function build(steps: readonly Step[]): StepGraph {
   for (const s of steps) if (!byId.has(s.id)) byId.set(s.id, s);
   const order = [...byId.keys()];
   const mode = steps.some((s) => s.depends_on.length > 0) ? 'graph' : 'sequence';
-  const dangling: { from: string; target: string; via: 'route' | 'depends_on' }[] = [];
+  const dangling: { step: Step; target: string; via: 'route' | 'depends_on' }[] = [];
   const pairs = new Map<string, { from: string; to: string; always: boolean }>();
   const addEdge = (from: string, to: string, always: boolean): void => {
     const key = `${from}\u0000${to}`;
@@ -57,17 +57,15 @@ function build(steps: readonly Step[]): StepGraph {
     if (e) e.always ||= always;
     else pairs.set(key, { from, to, always });
   };
+  // Dangling names are looked for in every step, duplicates included, so all are reported.
+  for (const s of steps) {
+    for (const t of routeTargets(s)) if (t !== USER_TARGET && !byId.has(t)) dangling.push({ step: s, target: t, via: 'route' });
+    for (const d of s.depends_on) if (!byId.has(d) || d === s.id) dangling.push({ step: s, target: d, via: 'depends_on' });
+  }
   order.forEach((id, i) => {
     const s = byId.get(id) as Step;
-    for (const t of routeTargets(s)) {
-      if (t === USER_TARGET) continue;
-      if (byId.has(t)) addEdge(id, t, false);
-      else dangling.push({ from: id, target: t, via: 'route' });
-    }
-    for (const d of s.depends_on) {
-      if (byId.has(d) && d !== id) addEdge(d, id, true);
-      else dangling.push({ from: id, target: d, via: 'depends_on' });
-    }
+    for (const t of routeTargets(s)) if (byId.has(t)) addEdge(id, t, false);
+    for (const d of s.depends_on) if (byId.has(d) && d !== id) addEdge(d, id, true);
     const next = order[i + 1];
     if (mode === 'sequence' && s.routes.length === 0 && next !== undefined) addEdge(id, next, true);
   });

@@ -2,7 +2,7 @@
  * YAML text → plain value plus a path → line map, so every problem found later on the plain value
  * can name the line it came from.
  */
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type YAMLError } from 'yaml';
 import { IssueList, joinPath, parentPath } from './issues.js';
 
 /** Documents larger than this are refused before parsing. */
@@ -32,12 +32,9 @@ export function readYaml(text: string, issues: IssueList): SourceDocument {
   }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, keepSourceTokens: false });
-  for (const e of doc.errors) {
-    issues.errors.push({ path: '', line: e.linePos?.[0]?.line, message: `YAML: ${firstLine(e.message)}` });
-  }
-  for (const w of doc.warnings) {
-    issues.warnings.push({ path: '', line: w.linePos?.[0]?.line, message: `YAML: ${firstLine(w.message)}` });
-  }
+  const errLine = (e: YAMLError): number => e.linePos?.[0]?.line ?? lineCounter.linePos(Math.min(e.pos[0], text.length)).line;
+  for (const e of doc.errors) issues.errors.push({ path: '', line: errLine(e), message: `YAML: ${firstLine(e.message)}` });
+  for (const w of doc.warnings) issues.warnings.push({ path: '', line: errLine(w), message: `YAML: ${firstLine(w.message)}` });
   if (doc.errors.length > 0) return { lines };
   const lineAt = (offset: number | undefined): number | undefined =>
     offset === undefined ? undefined : lineCounter.linePos(offset).line;
