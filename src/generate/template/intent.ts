@@ -1,0 +1,167 @@
+/**
+ * Reads a plain-words description into the few facts the template library needs: which patterns
+ * it asks for, where the data comes from, where the result goes, and any placement wishes.
+ * Deterministic keyword and shape matching; it never guesses beyond what the words say.
+ */
+
+export type PatternName = 'chain' | 'fan_out' | 'conditional' | 'loop' | 'tool_pipeline';
+
+export type Source =
+  | { kind: 'files'; dir: string; extension?: string; language?: string }
+  | { kind: 'file'; path: string }
+  | { kind: 'url'; url: string }
+  | { kind: 'input' };
+
+export interface Intent {
+  /** The description, whitespace flattened. */
+  text: string;
+  /** Main patterns asked for, strongest first (never empty: `chain` when nothing else). */
+  patterns: PatternName[];
+  source: Source;
+  /** A file the result should be written to. */
+  outputFile?: string;
+  /** What the job does to its data, e.g. "review", "summarize" (for step names and prompts). */
+  action: string;
+  wantsGpu: boolean;
+  /** Region words found ("eu", "us-east", "europe"), lower case. */
+  regionWords: string[];
+  wantsShell: boolean;
+  /** Short kebab-case name built from the description. */
+  slug: string;
+}
+
+const LANGUAGES: Record<string, string> = {
+  typescript: '.ts', ts: '.ts', javascript: '.js', js: '.js', python: '.py', py: '.py', go: '.go',
+  golang: '.go', rust: '.rs', java: '.java', kotlin: '.kt', ruby: '.rb', php: '.php', c: '.c',
+  cpp: '.cpp', csharp: '.cs', swift: '.swift', markdown: '.md', json: '.json', yaml: '.yaml',
+  csv: '.csv', text: '.txt', log: '.log', logs: '.log', html: '.html', css: '.css', sql: '.sql', shell: '.sh',
+};
+
+/** Folder names that count as a folder after "in"/"from"/"under" even without a slash. */
+const KNOWN_DIRS = new Set([
+  'src', 'lib', 'docs', 'doc', 'test', 'tests', 'data', 'app', 'apps', 'packages', 'scripts',
+  'config', 'examples', 'bench', 'inbox', 'input', 'inputs', 'reports', 'logs', 'notes', 'assets',
+]);
+
+const ACTIONS = [
+  'review', 'summarize', 'summarise', 'translate', 'classify', 'analyze', 'analyse', 'extract',
+  'audit', 'check', 'compare', 'count', 'convert', 'clean', 'score', 'rank', 'tag', 'triage',
+  'transcribe', 'embed', 'index', 'search', 'monitor', 'report', 'collect', 'fetch', 'generate',
+  'describe', 'validate', 'merge', 'format', 'filter', 'process', 'draft', 'answer', 'plan',
+] as const;
+
+const CUES: Record<Exclude<PatternName, 'chain'>, RegExp[]> = {
+  fan_out: [
+    /\bin parallel\b/, /\bparallel(ly)?\b/, /\bfan[- ]?out\b/, /\bmap[- ]?reduce\b/, /\bsimultaneous(ly)?\b/,
+    /\b(several|multiple|different) (perspectives|angles|reviewers|experts|viewpoints|aspects)\b/,
+    /\bcombine\b/, /\baggregate\b/, /\bmerge\b/, /\bconsolidate\b/, /\bcompare\b/, /\bboth\b/,
+  ],
+  conditional: [
+    /\bif\b/, /\bwhen(ever)?\b/, /\botherwise\b/, /\bdepending on\b/, /\broute\b/, /\brouting\b/,
+    /\bclassify\b/, /\btriage\b/, /\bescalate\b/, /\bunless\b/, /\bin case\b/, /\bbranch\b/,
+    /\burgent\b/, /\bpositive or negative\b/, /\bsentiment\b/, /\bspam\b/,
+  ],
+  loop: [
+    /\b(for )?each\b/, /\bevery\b/, /\bone by one\b/, /\biterate\b/, /\bloop\b/, /\bbatch\b/,
+    /\ball (the )?(files|items|rows|lines|records|pages|documents|entries|emails|tickets|urls)\b/,
+    /\b(list|lines|rows|items|records) of\b/,
+  ],
+  tool_pipeline: [
+    /\bfiles?\b/, /\bfolder\b/, /\bdirectory\b/, /\bread\b/, /\bwrite\b/, /\bsave\b/, /\bstore\b/,
+    /\bfetch\b/, /\bdownload\b/, /\bhttps?:\/\//, /\burl\b/, /\bapi\b/, /\bendpoint\b/, /\bjson\b/,
+    /\bcsv\b/, /\bparse\b/, /\bextract\b/, /\bconvert\b/, /\breport\b/,
+  ],
+};
+
+const GPU_CUES = [
+  /\bgpus?\b/, /\bcuda\b/, /\binference\b/, /\bembeddings?\b/, /\bfine[- ]?tun/, /\btrain(ing)?\b/,
+  /\bimages?\b/, /\bvision\b/, /\bwhisper\b/, /\btranscri/, /\bstable diffusion\b/, /\bvram\b/, /\bh100\b/, /\ba100\b/,
+];
+
+/** Words that point at a region, and what they match in region names. */
+export const REGION_WORDS: Record<string, string[]> = {
+  eu: ['eu'], europe: ['eu'], european: ['eu'], gdpr: ['eu'], emea: ['eu'],
+  us: ['us'], usa: ['us'], america: ['us'], american: ['us'],
+  asia: ['ap', 'asia'], apac: ['ap', 'asia'], japan: ['ap', 'jp'],
+};
+
+const STOP = new Set([
+  'the', 'a', 'an', 'and', 'or', 'of', 'to', 'in', 'on', 'for', 'with', 'from', 'into', 'then', 'it',
+  'them', 'all', 'each', 'every', 'that', 'this', 'these', 'those', 'my', 'our', 'me', 'us', 'is', 'are',
+  'be', 'by', 'as', 'at', 'if', 'when', 'so', 'please', 'some', 'any', 'its', 'their', 'write', 'make',
+]);
+
+function findSource(text: string, words: string[]): Source {
+  const url = /\bhttps?:\/\/[^\s"'<>]+/.exec(text)?.[0]?.replace(/[.,;:)]+$/, '');
+  if (url) return { kind: 'url', url };
+  const language = words.find((w) => Object.hasOwn(LANGUAGES, w) && /files?|code|sources?|scripts?|modules?/.test(text));
+  let extension = language ? LANGUAGES[language] : undefined;
+  const ext = /\*?(\.[a-z0-9]{1,5})\s+files?\b/.exec(text)?.[1];
+  if (ext) extension = ext;
+  // A file path: has a slash or a dot-extension, e.g. "notes/todo.md", "data.csv".
+  const filePath = /(?:^|\s)((?:\.\/)?[\w-]+(?:\/[\w.-]+)*\.[a-z0-9]{1,5})(?=[\s,.;:]|$)/.exec(text)?.[1];
+  const dir = folderIn(text);
+  if (dir) return { kind: 'files', dir, ...(extension && { extension }), ...(language && { language }) };
+  if (filePath && !/^https?/.test(filePath) && !isOutputPhrase(text, filePath)) return { kind: 'file', path: filePath.replace(/^\.\//, '') };
+  if (/\b(files|folder|directory)\b/.test(text) || extension) {
+    return { kind: 'files', dir: '.', ...(extension && { extension }), ...(language && { language }) };
+  }
+  return { kind: 'input' };
+}
+
+/** The folder after "in/from/under/inside/of", when it looks like one. */
+function folderIn(text: string): string | undefined {
+  const re = /\b(?:in|from|under|inside|within|of)\s+(?:the\s+)?(?:folder\s+|directory\s+|dir\s+)?["'`]?((?:\.\/)?[\w.-]+(?:\/[\w.-]+)*\/?)["'`]?/g;
+  for (const m of text.matchAll(re)) {
+    const raw = (m[1] ?? '').replace(/^\.\//, '').replace(/\/$/, '');
+    if (!raw || raw.includes('..') || /\.[a-z0-9]{1,5}$/.test(raw)) continue;
+    if (raw.includes('/') || KNOWN_DIRS.has(raw)) return raw;
+    const after = text.slice((m.index ?? 0) + m[0].length);
+    if (/^\s*(folder|directory|dir)\b/.test(after)) return raw;
+  }
+  return undefined;
+}
+
+function isOutputPhrase(text: string, path: string): boolean {
+  const esc = path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`\\b(to|into|as|in)\\s+(?:a\\s+file\\s+)?["'\`]?${esc}`).test(text) && /\b(write|save|store|output|export)\b/.test(text);
+}
+
+function findOutputFile(text: string): string | undefined {
+  const named = /\b(?:write|save|store|output|export|dump|put)\b[^.]*?\b(?:to|into|as|in)\s+["'`]?((?:[\w-]+\/)*[\w-]+\.[a-z0-9]{1,5})\b/.exec(text)?.[1];
+  if (named) return named;
+  const noun = /\b(?:write|save|produce|create|generate|make|build|store)\s+(?:a|an|the)?\s*(?:short\s+|brief\s+|markdown\s+|final\s+)?(report|summary|digest|changelog|overview|review|list|table|index|log)\b/.exec(text)?.[1];
+  return noun ? `${noun}.md` : undefined;
+}
+
+function slugOf(words: string[]): string {
+  const kept = words.filter((w) => !STOP.has(w) && /^[a-z0-9]+$/.test(w)).slice(0, 5);
+  const slug = kept.join('-').slice(0, 48).replace(/-+$/, '');
+  return slug || 'workflow';
+}
+
+export function readIntent(description: string): Intent {
+  const text = description.replace(/\s+/g, ' ').trim().toLowerCase();
+  const words = text.split(/[^a-z0-9+#.-]+/).map((w) => w.replace(/^\.+|\.+$/g, '')).filter(Boolean);
+  const scores = (Object.keys(CUES) as (keyof typeof CUES)[])
+    .map((p) => ({ p, n: CUES[p].filter((re) => re.test(text)).length }))
+    .filter((s) => s.n > 0)
+    .sort((a, b) => b.n - a.n);
+  const source = findSource(text, words);
+  const patterns: PatternName[] = scores.map((s) => s.p);
+  if (source.kind !== 'input' && !patterns.includes('tool_pipeline')) patterns.push('tool_pipeline');
+  if (patterns.length === 0) patterns.push('chain');
+  const action = ACTIONS.find((a) => words.some((w) => w === a || w === `${a}s` || w === `${a}d`)) ?? 'process';
+  const outputFile = findOutputFile(text);
+  return {
+    text,
+    patterns,
+    source,
+    ...(outputFile && { outputFile }),
+    action: action.replace(/ise$/, 'ize').replace(/yse$/, 'yze'),
+    wantsGpu: GPU_CUES.some((re) => re.test(text)),
+    regionWords: words.filter((w) => Object.hasOwn(REGION_WORDS, w) || /^[a-z]{2,6}-[a-z]+(-?\d)?$/.test(w)),
+    wantsShell: /\b(shell|command|script|bash|run `)/.test(text),
+    slug: slugOf(words),
+  };
+}
