@@ -5,6 +5,7 @@ import { nodesCommand } from './nodes.js';
 import { upCommand } from './up.js';
 import { runCommand } from './run.js';
 import { validateCommand } from './validate.js';
+import { generateCommand } from './generate.js';
 
 /** Every `wfmesh` sub-command, in the order `wfmesh --help` lists them. */
-export const commands: CliCommand[] = [upCommand, nodeCommand, nodesCommand, runCommand, validateCommand, stepWorkerCommand];
+export const commands: CliCommand[] = [upCommand, nodeCommand, nodesCommand, runCommand, generateCommand, validateCommand, stepWorkerCommand];
