@@ -1,0 +1,38 @@
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { ExecutionService } from '../node/execution-service.js';
+import type { MeshNode } from '../node/mesh-node.js';
+import { VERSION } from '../version.js';
+import { installTools, type ToolCallExtra, type ToolContext } from './tool-kit.js';
+import { executionTools } from './tools-executions.js';
+import { workflowTools } from './tools-workflows.js';
+
+const INSTRUCTIONS = `wfmesh: a peer-to-peer workflow-executor mesh. Any node answers for any execution in the mesh.
+Typical flow: generate_workflow (or write YAML) → validate_workflow → execute_workflow → get_execution.
+Long runs: pass a progressToken for progress notifications, or mode "async" and poll get_execution.`;
+
+/**
+ * One MCP server (the SDK's McpServer) with every wfmesh tool, bound to this node. Each HTTP
+ * session and the stdio transport get their own instance; all share the node's execution service.
+ */
+export function createMcpServer(node: MeshNode, executions: ExecutionService, transport: 'http' | 'stdio'): McpServer {
+  const server = new McpServer({ name: 'wfmesh', version: VERSION, title: `wfmesh node ${node.name}` }, { instructions: INSTRUCTIONS });
+  const log = node.log.child({ component: 'mcp', transport });
+  const maxInputBytes = node.options.limits.maxInputBytes;
+  const context = (extra: ToolCallExtra): ToolContext => {
+    const client = server.server.getClientVersion()?.name ?? 'client';
+    const token = extra._meta?.progressToken;
+    return {
+      signal: extra.signal,
+      requestedBy: `mcp:${client}/${extra.sessionId ?? transport}`,
+      progress: (p) => {
+        if (token === undefined || extra.signal.aborted) return;
+        // The client may be gone by now (a closed stream throws "Not connected"): never fatal.
+        extra
+          .sendNotification({ method: 'notifications/progress', params: { progressToken: token, ...p } })
+          .catch((err: Error) => log.debug({ err: err.message }, 'progress notification not delivered'));
+      },
+    };
+  };
+  installTools(server, [...workflowTools(node, executions, maxInputBytes), ...executionTools(executions, maxInputBytes)], log, context);
+  return server;
+}
