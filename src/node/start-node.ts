@@ -1,6 +1,11 @@
 import type { Logger } from 'pino';
 import { StepServer } from '../dispatch/step-server.js';
+import { MeshStepRunner } from '../dispatch/index.js';
+import { LocalStepRunner, type StepRunner } from '../engine/index.js';
 import { createIsolatedExecutor, type IsolatedExecutor } from '../executor/index.js';
+import { attachMcpHttp } from '../mcp/index.js';
+import type { ExecutionMode } from '../protocol/execution.js';
+import { attachExecutions } from './execution-service.js';
 import { MeshNode } from './mesh-node.js';
 import type { NodeOptions } from './options.js';
 
@@ -13,6 +18,8 @@ export async function startNode(options: NodeOptions, log: Logger): Promise<Mesh
   try {
     // Services attach here, in dependency order (step server, executions, MCP).
     attachStepServer(node);
+    const executions = await attachExecutions(node, stepRunners(node));
+    if (options.http.mcp) attachMcpHttp(node, executions);
   } catch (err) {
     await node.stop();
     throw err;
@@ -53,4 +60,20 @@ function attachStepServer(node: MeshNode): StepServer {
     await isolated?.close();
   });
   return server;
+}
+
+/** Where the steps of each execution mode run. */
+function stepRunners(node: MeshNode): (mode: ExecutionMode) => StepRunner {
+  const local = new LocalStepRunner(node.executor, node.name);
+  // Distributed and async: each step on the best peer (this node included).
+  const distributed: StepRunner = new MeshStepRunner({ nc: node.nc, registry: node.registry, origin: node.name, log: node.log });
+  let isolatedExecutor: IsolatedExecutor | undefined;
+  let isolated: StepRunner | undefined;
+  node.onStop(() => isolatedExecutor?.close());
+  return (mode) => {
+    if (mode === 'sync') return local;
+    if (mode !== 'isolated') return distributed;
+    isolatedExecutor ??= createIsolatedExecutor(node.executorEnv, node.options.tools ? { tools: node.options.tools } : {});
+    return (isolated ??= new LocalStepRunner(isolatedExecutor, node.name));
+  };
 }
