@@ -1,6 +1,6 @@
 /**
- * Test PKI made with the openssl CLI: a CA, a server certificate for 127.0.0.1/localhost and a
- * client certificate, all signed by the CA (EC P-256, valid two days), in `dir`.
+ * Test PKI made with the openssl CLI: a CA, a server certificate for 127.0.0.1/localhost (also good
+ * as a client certificate, as routes between nats-servers need) and a client certificate, all signed by the CA (EC P-256, valid two days), in `dir`.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -29,7 +29,7 @@ function issue(dir: string, name: string, subject: string, extensions: string): 
 export function makeTestPki(dir: string, names = ['DNS:localhost', 'IP:127.0.0.1']): TestPki {
   mkdirSync(dir, { recursive: true });
   openssl(dir, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca-key.pem', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=wfmesh test CA']);
-  issue(dir, 'server', '/CN=localhost', `subjectAltName=${names.join(',')}\nextendedKeyUsage=serverAuth\n`);
+  issue(dir, 'server', '/CN=localhost', `subjectAltName=${names.join(',')}\nextendedKeyUsage=serverAuth,clientAuth\n`);
   issue(dir, 'client', '/CN=wfmesh-node', 'extendedKeyUsage=clientAuth\n');
   return {
     dir,
