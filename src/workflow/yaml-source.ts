@@ -38,7 +38,7 @@ export function readYaml(text: string, issues: IssueList): SourceDocument {
   if (doc.errors.length > 0) return { lines };
   const lineAt = (offset: number | undefined): number | undefined =>
     offset === undefined ? undefined : lineCounter.linePos(offset).line;
-  mapLines(doc.contents as Node | null, '', lines, lineAt, 0);
+  mapLines(doc.contents as Node | null, '', lines, lineAt, 0, issues);
   let value: unknown;
   try {
     value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
@@ -71,23 +71,28 @@ function mapLines(
   lines: Map<string, number>,
   lineAt: (offset: number | undefined) => number | undefined,
   depth: number,
+  issues: IssueList,
 ): void {
   if (!node || depth > MAX_DEPTH || isAlias(node)) return;
   if (path === '' && node.range) setLine(lines, '', lineAt(node.range[0]));
   if (isMap(node)) {
     for (const pair of node.items) {
       const key = pair.key as Node | null;
-      if (!isScalar(key)) continue;
+      if (!isScalar(key)) {
+        // Complex keys (`? [a, b]`) mean nothing in a workflow; they are usually a typo.
+        issues.errors.push({ path, line: lineAt(key?.range?.[0]), message: 'a mapping key must be plain text, not a list or mapping' });
+        continue;
+      }
       const child = joinPath(path, String(key.value));
       setLine(lines, child, lineAt(key.range?.[0]));
-      mapLines(pair.value as Node | null, child, lines, lineAt, depth + 1);
+      mapLines(pair.value as Node | null, child, lines, lineAt, depth + 1, issues);
     }
   } else if (isSeq(node)) {
     node.items.forEach((item, i) => {
       const child = joinPath(path, i);
       const n = item as Node | null;
       setLine(lines, child, lineAt(n?.range?.[0]));
-      mapLines(n, child, lines, lineAt, depth + 1);
+      mapLines(n, child, lines, lineAt, depth + 1, issues);
     });
   }
 }
