@@ -4,19 +4,25 @@ import { newExecutionId, runExecution, type StepRunner } from '../engine/index.j
 import type { PeerEvent } from '../mesh/registry.js';
 import { decodeJson, encodeJson } from '../protocol/codec.js';
 import { MeshError, StepFailure } from '../protocol/errors.js';
-import {
-  CancelReplySchema,
-  type CancelReply,
-  type ExecutionEvent,
-  type ExecutionMode,
-  type ExecutionRecord,
-  type ExecutionStatus,
-} from '../protocol/execution.js';
+import type { CancelReply, ExecutionEvent, ExecutionMode, ExecutionRecord, ExecutionStatus } from '../protocol/execution.js';
 import { CancelMessageSchema, type CancelMessage } from '../protocol/step.js';
 import { subjects } from '../protocol/subjects.js';
-import { endOrphan, ExecutionStore, failOrphans, isTerminal, RecordWriter, WorkflowStore, type ExecutionPage, type ExecutionQuery } from '../store/index.js';
+import {
+  cancelInMesh,
+  endOrphan,
+  ExecutionStore,
+  failOrphans,
+  isTerminal,
+  RecordWriter,
+  WorkflowStore,
+  type ExecutionPage,
+  type ExecutionQuery,
+} from '../store/index.js';
 import { formatIssue, validateWorkflowText } from '../workflow/index.js';
+import { FINAL_STEP, ProgressTracker, type ExecutionProgress } from './execution-progress.js';
 import type { MeshNode } from './mesh-node.js';
+
+export type { ExecutionProgress } from './execution-progress.js';
 
 /** What to run, and how (MCP `execute_workflow`, `wfmesh run`). Exactly one of yaml / workflow_name. */
 export interface StartExecutionRequest {
@@ -38,15 +44,6 @@ export interface StartExecutionRequest {
   onProgress?: (p: ExecutionProgress) => void;
 }
 
-/** One progress report: `progress` only ever grows (MCP requires it). */
-export interface ExecutionProgress {
-  execution_id: string;
-  status: ExecutionStatus;
-  progress: number;
-  total: number;
-  message: string;
-}
-
 export interface ExecutionServiceOptions {
   node: MeshNode;
   store: ExecutionStore;
@@ -61,7 +58,6 @@ interface Active {
   latest: ExecutionRecord;
 }
 
-const FINAL_STEP = new Set(['completed', 'failed', 'skipped', 'cancelled']);
 const services = new WeakMap<MeshNode, ExecutionService>();
 
 /**
@@ -253,15 +249,9 @@ export class ExecutionService {
   async cancel(executionId: string, reason = 'cancelled on request'): Promise<{ execution_id: string; status: ExecutionStatus }> {
     const local = this.active.get(executionId);
     if (local) return { execution_id: executionId, status: await this.cancelLocal(local, reason, true) };
-    const stored = await this.opts.store.get(executionId);
-    if (!stored) throw new MeshError('EXECUTION_NOT_FOUND', `no execution ${executionId} in the mesh (it may have expired)`);
-    if (isTerminal(stored.record.status)) return { execution_id: executionId, status: stored.record.status };
     // A live coordinator ends it itself, with its steps; a gone one cannot answer: skip the wait.
-    const reply = this.liveNames().has(stored.record.coordinator) ? await requestCancel(this.nc, executionId, reason) : undefined;
-    if (reply) return { execution_id: executionId, status: reply.status };
-    this.broadcastCancel(executionId, reason); // orphaned steps still running somewhere stop too
-    const ended = await this.opts.store.update(executionId, (r) => (isTerminal(r.status) ? undefined : cancelledRecord(r, reason)));
-    return { execution_id: executionId, status: ended?.record.status ?? 'cancelled' };
+    const live = this.liveNames();
+    return cancelInMesh(this.nc, this.opts.store, executionId, reason, (coordinator) => live.has(coordinator));
   }
 
   /** Stops taking work; executions still running here end as failed, saying this node stopped. */
@@ -402,66 +392,6 @@ export class ExecutionService {
       at: new Date().toISOString(),
     };
     this.nc.publish(subjects.events(r.execution_id), encodeJson(event));
-  }
-}
-
-/** Turns record snapshots into progress reports: which step changed, and a count that only grows. */
-class ProgressTracker {
-  private readonly seen = new Map<string, string>();
-  private last = -1;
-
-  constructor(
-    private readonly executionId: string,
-    private readonly report?: (p: ExecutionProgress) => void,
-  ) {}
-
-  /** Returns the step whose change this snapshot brings (for the event), reporting progress when it grew. */
-  update(r: ExecutionRecord): ExecutionEvent['step'] {
-    let changed: ExecutionEvent['step'];
-    for (const s of r.steps) {
-      if (this.seen.get(s.id) !== s.status) changed = { id: s.id, status: s.status, ...(s.node !== undefined && { node: s.node }) };
-      this.seen.set(s.id, s.status);
-    }
-    const done = r.steps.filter((s) => FINAL_STEP.has(s.status)).length;
-    const running = r.steps.filter((s) => s.status === 'running');
-    // A half step while one runs: "working on step 4" is news, and the count still only grows.
-    const progress = isTerminal(r.status) ? Math.max(r.steps.length, done) : done + (running.length ? 0.5 : 0);
-    if (this.report && progress > this.last) {
-      this.last = progress;
-      const current = running[running.length - 1] ?? changed;
-      const where = current ? `; ${current.id} ${current.status}${current.node ? ` on ${current.node}` : ''}` : '';
-      const message = isTerminal(r.status) ? `execution ${r.status}: ${done}/${r.steps.length} steps` : `${done}/${r.steps.length} steps done${where}`;
-      try {
-        this.report({ execution_id: this.executionId, status: r.status, progress, total: Math.max(r.steps.length, progress), message });
-      } catch {
-        // A listener's failure (a closed MCP stream) must not touch the execution.
-      }
-    }
-    return changed;
-  }
-}
-
-function cancelledRecord(r: ExecutionRecord, reason: string): ExecutionRecord {
-  const at = new Date().toISOString();
-  return {
-    ...r,
-    status: 'cancelled',
-    error: { type: 'cancelled', message: reason },
-    steps: r.steps.map((s) => (FINAL_STEP.has(s.status) ? s : { ...s, status: 'cancelled' as const, ...(s.status === 'running' && { ended_at: at }) })),
-    updated_at: at,
-    ended_at: at,
-  };
-}
-
-/** Asks the coordinator (whoever holds the execution) to cancel it; undefined when none answers. */
-async function requestCancel(nc: NatsConnection, executionId: string, reason: string): Promise<CancelReply | undefined> {
-  const message: CancelMessage = { type: 'wfmesh.cancel.v1', execution_id: executionId, reason };
-  try {
-    const msg = await nc.request(subjects.cancel(executionId), encodeJson(message), { timeout: 6_000 });
-    const reply = CancelReplySchema.safeParse(decodeJson(msg.data));
-    return reply.success ? reply.data : undefined;
-  } catch {
-    return undefined; // no responders (nobody listens) or timeout (no coordinator has it)
   }
 }
 

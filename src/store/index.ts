@@ -26,3 +26,4 @@ export {
 export { RecordWriter } from './record-writer.js';
 export { endOrphan, failOrphans } from './orphans.js';
 export { encodeRecord, type TruncatedValue } from './fit.js';
+export { cancelInMesh, cancelledRecord } from './cancel.js';

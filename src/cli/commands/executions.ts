@@ -1,0 +1,70 @@
+import { connectNats } from '../../nats/connection.js';
+import { compileNatsSettings } from '../../node/index.js';
+import { MeshError } from '../../protocol/errors.js';
+import { ExecutionStatusSchema, type ExecutionRecord } from '../../protocol/execution.js';
+import { ExecutionStore } from '../../store/index.js';
+import { boolFlag, stringFlag, type CliCommand } from '../command.js';
+import { table } from './nodes.js';
+
+const FINAL = new Set(['completed', 'failed', 'skipped', 'cancelled']);
+
+function row(r: ExecutionRecord): string[] {
+  const done = r.steps.filter((s) => FINAL.has(s.status)).length;
+  const error = r.error ? `${r.error.step ? `${r.error.step}: ` : ''}${r.error.message}`.replace(/\s+/g, ' ').slice(0, 80) : '';
+  return [r.execution_id, r.status, r.workflow, r.mode, `${done}/${r.steps.length}`, r.coordinator, r.created_at, error];
+}
+
+function details(r: ExecutionRecord): string {
+  const lines = [
+    `execution  ${r.execution_id}`,
+    `status     ${r.status}${r.error ? ` (${r.error.type}${r.error.step ? ` at step ${r.error.step}` : ''}: ${r.error.message})` : ''}`,
+    `workflow   ${r.workflow} (mode ${r.mode})`,
+    `coordinator ${r.coordinator}${r.requested_by ? `, requested by ${r.requested_by}` : ''}`,
+    `created    ${r.created_at}${r.ended_at ? `, ended ${r.ended_at}` : ''}`,
+    '',
+    table(
+      ['STEP', 'STATUS', 'NODE', 'ATTEMPTS', 'STARTED', 'ENDED', 'ERROR'],
+      r.steps.map((s) => [s.id, s.status, s.node ?? '-', String(s.attempts), s.started_at ?? '-', s.ended_at ?? '-', s.error ? `${s.error.type}: ${s.error.message}`.slice(0, 80) : '']),
+    ),
+  ];
+  if (r.output !== undefined) lines.push('', `output: ${JSON.stringify(r.output, null, 2)}`);
+  return lines.join('\n');
+}
+
+export const executionsCommand: CliCommand = {
+  name: 'executions',
+  summary: 'list executions, or show one, from the shared store (any node started them)',
+  usage: '[ID] [--status S] [--limit N] [--json] [--nats URL]',
+  options: { nats: { type: 'string' }, json: { type: 'boolean' }, status: { type: 'string' }, limit: { type: 'string' } },
+  async run(args, io) {
+    const [id, ...extra] = args.positionals;
+    if (extra.length) throw new MeshError('USAGE', 'at most one execution id');
+    const statusFlag = stringFlag(args, 'status');
+    const status = statusFlag === undefined ? undefined : ExecutionStatusSchema.safeParse(statusFlag);
+    if (status && !status.success) throw new MeshError('USAGE', `--status "${statusFlag}": one of ${ExecutionStatusSchema.options.join(', ')}`);
+    const limitFlag = stringFlag(args, 'limit');
+    const limit = limitFlag === undefined ? 50 : Number(limitFlag);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new MeshError('USAGE', `--limit must be 1-500, got "${limitFlag}"`);
+    const nc = await connectNats(compileNatsSettings(stringFlag(args, 'nats')), 'wfmesh:executions');
+    try {
+      const store = new ExecutionStore(nc);
+      const json = boolFlag(args, 'json');
+      if (id) {
+        const found = await store.get(id);
+        if (!found) throw new MeshError('EXECUTION_NOT_FOUND', `no execution ${id} in the mesh (it may have expired)`);
+        io.out(json ? JSON.stringify(found.record, null, 2) : details(found.record));
+        return 0;
+      }
+      const page = await store.list({ limit, ...(status?.success && { status: status.data }) });
+      if (json) io.out(JSON.stringify(page, null, 2));
+      else if (page.executions.length === 0) io.err('no executions recorded in this mesh');
+      else {
+        io.out(table(['ID', 'STATUS', 'WORKFLOW', 'MODE', 'STEPS', 'COORDINATOR', 'CREATED', 'ERROR'], page.executions.map(row)));
+        if (page.next_cursor) io.err(`showing the newest ${page.executions.length}; use --limit for more`);
+      }
+      return 0;
+    } finally {
+      await nc.close();
+    }
+  },
+};

@@ -1,0 +1,47 @@
+import { randomBytes } from 'node:crypto';
+import { createLogger } from '../../log/index.js';
+import { serveMcpStdio } from '../../mcp/index.js';
+import { ExecutionService } from '../../node/execution-service.js';
+import { compileNodeOptions, startNode } from '../../node/index.js';
+import { MeshError } from '../../protocol/errors.js';
+import { boolFlag, stringFlag, type CliCommand } from '../command.js';
+import { untilSignal } from '../signals.js';
+
+export const mcpCommand: CliCommand = {
+  name: 'mcp',
+  summary: 'serve MCP over stdio (for desktop MCP clients) as a node of the mesh',
+  usage: `--stdio [--nats URL[,URL]] [--name NAME] [--region R] [--config FILE]
+
+  Joins the mesh as a node (no HTTP MCP) and answers MCP on stdin/stdout; logs go to stderr.
+  Every node also serves MCP over Streamable HTTP at http://HOST:PORT/mcp.`,
+  options: {
+    stdio: { type: 'boolean' },
+    nats: { type: 'string' },
+    name: { type: 'string' },
+    region: { type: 'string' },
+    config: { type: 'string' },
+  },
+  async run(args) {
+    if (!boolFlag(args, 'stdio')) {
+      throw new MeshError('USAGE', 'only --stdio is served here; every node (`wfmesh node`, `wfmesh up`) serves MCP over HTTP at /mcp');
+    }
+    const options = compileNodeOptions({
+      config: stringFlag(args, 'config'),
+      nats: stringFlag(args, 'nats'),
+      name: stringFlag(args, 'name') ?? `mcp-stdio-${randomBytes(2).toString('hex')}`,
+      region: stringFlag(args, 'region'),
+      noMcp: true,
+    });
+    const log = createLogger(); // stderr: stdout is the protocol
+    const node = await startNode(options, log);
+    try {
+      const executions = ExecutionService.of(node);
+      if (!executions) throw new MeshError('INTERNAL', 'the node started without its execution service');
+      const signal = untilSignal();
+      await Promise.race([serveMcpStdio(node, executions), signal]);
+    } finally {
+      await node.stop();
+    }
+    return 0;
+  },
+};
