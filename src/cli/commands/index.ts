@@ -6,6 +6,9 @@ import { upCommand } from './up.js';
 import { runCommand } from './run.js';
 import { validateCommand } from './validate.js';
 import { generateCommand } from './generate.js';
+import { mcpCommand } from './mcp.js';
+import { executionsCommand } from './executions.js';
+import { cancelCommand } from './cancel.js';
 
 /** Every `wfmesh` sub-command, in the order `wfmesh --help` lists them. */
-export const commands: CliCommand[] = [upCommand, nodeCommand, nodesCommand, runCommand, generateCommand, validateCommand, stepWorkerCommand];
+export const commands: CliCommand[] = [upCommand, nodeCommand, nodesCommand, runCommand, generateCommand, validateCommand, mcpCommand, executionsCommand, cancelCommand, stepWorkerCommand];
