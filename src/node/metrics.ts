@@ -1,5 +1,6 @@
 import type { NatsConnection } from 'nats';
 import type { PeerRegistry } from '../mesh/registry.js';
+import type { StepReply } from '../protocol/step.js';
 import { VERSION } from '../version.js';
 import type { NodeHttpServer } from './http-server.js';
 
@@ -70,6 +71,11 @@ export class NodeMetrics {
 
   /** False between a NATS disconnect and the reconnect that follows. */
   natsUp = true;
+
+  /** A step this node served for the mesh ended with `reply` (the step server's onStepEnd). */
+  stepReplied(reply: StepReply, seconds: number): void {
+    this.stepFinished(reply.ok ? 'completed' : reply.failure.type === 'cancelled' ? 'cancelled' : 'failed', seconds);
+  }
 
   natsReconnected(): void {
     this.natsReconnects++;

@@ -51,6 +51,7 @@ function attachStepServer(node: MeshNode): StepServer {
       }, 250);
     },
     log: node.log,
+    onStepEnd: (_req, reply, seconds) => node.metrics.stepReplied(reply, seconds),
   });
   server.start();
   node.stepServer = server;
