@@ -17,6 +17,11 @@ export interface TemplateCtx {
   description: string;
 }
 
+/** Text from the description, made literal where `${...}` would be read as a variable. */
+export function literal(text: string): string {
+  return text.replace(/\$\{/g, () => '$${');
+}
+
 export function note(ctx: TemplateCtx, text: string): void {
   if (!ctx.env.notes.includes(text)) ctx.env.notes.push(text);
 }
@@ -84,13 +89,13 @@ export function makeProcess(
     const model = gpu ? gpu.model : env.model;
     const requires = placement(ctx, { model }, gpu?.requires);
     const agent = b.agent(`${task}_agent`, model, agentPrompt(ctx, task));
-    return b.make(base, { agent, input: `${instruction}\n\n${data}` }, {
+    return b.make(base, { agent, input: `${literal(instruction)}\n\n${data}` }, {
       ...stepOpts,
       ...(requires && { requires }),
       ...(env.complexity === 'complex' && { retry: 2, timeout: '120s' }),
     });
   }
-  const args = { template: `## ${instruction}\n\n{{data}}\n`, values: { data } };
+  const args = { template: '## {{title}}\n\n{{data}}\n', values: { title: literal(instruction), data } };
   return b.makeTool(base, 'transform', 'template', args, toolOpts(ctx, 'transform', stepOpts));
 }
 

@@ -40,7 +40,7 @@ const LANGUAGES: Record<string, string> = {
 /** Folder names that count as a folder after "in"/"from"/"under" even without a slash. */
 const KNOWN_DIRS = new Set([
   'src', 'lib', 'docs', 'doc', 'test', 'tests', 'data', 'app', 'apps', 'packages', 'scripts',
-  'config', 'examples', 'bench', 'inbox', 'input', 'inputs', 'reports', 'logs', 'notes', 'assets',
+  'config', 'examples', 'bench', 'inbox', 'reports', 'logs', 'notes', 'assets',
 ]);
 
 const ACTIONS = [
@@ -58,7 +58,7 @@ const CUES: Record<Exclude<PatternName, 'chain'>, RegExp[]> = {
   ],
   conditional: [
     /\bif\b/, /\bwhen(ever)?\b/, /\botherwise\b/, /\bdepending on\b/, /\broute\b/, /\brouting\b/,
-    /\bclassify\b/, /\btriage\b/, /\bescalate\b/, /\bunless\b/, /\bin case\b/, /\bbranch\b/,
+    /\btriage\b/, /\bescalate\b/, /\bunless\b/, /\bin case\b/, /\bbranch\b/,
     /\burgent\b/, /\bpositive or negative\b/, /\bsentiment\b/, /\bspam\b/,
   ],
   loop: [
@@ -91,45 +91,50 @@ const STOP = new Set([
   'be', 'by', 'as', 'at', 'if', 'when', 'so', 'please', 'some', 'any', 'its', 'their', 'write', 'make',
 ]);
 
-function findSource(text: string, words: string[]): Source {
-  const url = /\bhttps?:\/\/[^\s"'<>]+/.exec(text)?.[0]?.replace(/[.,;:)]+$/, '');
+/**
+ * Paths and URLs are read from the description as written (`raw`): a folder "Docs" is not "docs"
+ * on a case-sensitive disk. Everything else matches on the lower-cased `text`.
+ */
+function findSource(raw: string, text: string, words: string[]): Source {
+  const url = /\bhttps?:\/\/[^\s"'<>{}$`]+/i.exec(raw)?.[0]?.replace(/[.,;:)]+$/, '');
   if (url) return { kind: 'url', url };
   const language = words.find((w) => Object.hasOwn(LANGUAGES, w) && /files?|code|sources?|scripts?|modules?/.test(text));
   let extension = language ? LANGUAGES[language] : undefined;
   const ext = /\*?(\.[a-z0-9]{1,5})\s+files?\b/.exec(text)?.[1];
   if (ext) extension = ext;
-  // A file path: has a slash or a dot-extension, e.g. "notes/todo.md", "data.csv".
-  const filePath = /(?:^|\s)((?:\.\/)?[\w-]+(?:\/[\w.-]+)*\.[a-z0-9]{1,5})(?=[\s,.;:]|$)/.exec(text)?.[1];
-  const dir = folderIn(text);
+  const dir = folderIn(raw, text);
   if (dir) return { kind: 'files', dir, ...(extension && { extension }), ...(language && { language }) };
-  if (filePath && !/^https?/.test(filePath) && !isOutputPhrase(text, filePath)) return { kind: 'file', path: filePath.replace(/^\.\//, '') };
+  // A file path: a dot-extension, maybe folders, e.g. "notes/todo.md", "data.csv".
+  const filePath = /(?:^|\s)["'`]?((?:\.\/)?[\w-]+(?:\/[\w.-]+)*\.[a-z0-9]{1,5})(?=["'`]?(?:[\s,;:]|\.(?:\s|$)|$))/i.exec(raw)?.[1];
+  if (filePath && !isOutputPhrase(raw, filePath)) return { kind: 'file', path: filePath.replace(/^\.\//, '') };
   if (/\b(files|folder|directory)\b/.test(text) || extension) {
     return { kind: 'files', dir: '.', ...(extension && { extension }), ...(language && { language }) };
   }
   return { kind: 'input' };
 }
 
-/** The folder after "in/from/under/inside/of", when it looks like one. */
-function folderIn(text: string): string | undefined {
-  const re = /\b(?:in|from|under|inside|within|of)\s+(?:the\s+)?(?:folder\s+|directory\s+|dir\s+)?["'`]?((?:\.\/)?[\w.-]+(?:\/[\w.-]+)*\/?)["'`]?/g;
-  for (const m of text.matchAll(re)) {
-    const raw = (m[1] ?? '').replace(/^\.\//, '').replace(/\/$/, '');
-    if (!raw || raw.includes('..') || /\.[a-z0-9]{1,5}$/.test(raw)) continue;
-    if (raw.includes('/') || KNOWN_DIRS.has(raw)) return raw;
-    const after = text.slice((m.index ?? 0) + m[0].length);
-    if (/^\s*(folder|directory|dir)\b/.test(after)) return raw;
+/** The folder after "in/from/under/inside/within", when it looks like one. */
+function folderIn(raw: string, text: string): string | undefined {
+  const re = /\b(?:in|from|under|inside|within)\s+(?:the\s+)?(?:folder\s+|directory\s+|dir\s+)?["'`]?((?:\.\/)?[\w.-]+(?:\/[\w.-]+)*\/?)["'`]?/gi;
+  const aboutFiles = /\b(files?|folders?|director(y|ies)|code|sources?|modules?)\b/.test(text);
+  for (const m of raw.matchAll(re)) {
+    const dir = (m[1] ?? '').replace(/^\.\//, '').replace(/\/$/, '');
+    if (!dir || dir.split('/').includes('..') || /\.[a-z0-9]{1,5}$/i.test(dir)) continue;
+    if (dir.includes('/') || (aboutFiles && KNOWN_DIRS.has(dir.toLowerCase()))) return dir;
+    const after = raw.slice((m.index ?? 0) + m[0].length);
+    if (/^\s*(folder|directory|dir)\b/i.test(after)) return dir;
   }
   return undefined;
 }
 
-function isOutputPhrase(text: string, path: string): boolean {
+function isOutputPhrase(raw: string, path: string): boolean {
   const esc = path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`\\b(to|into|as|in)\\s+(?:a\\s+file\\s+)?["'\`]?${esc}`).test(text) && /\b(write|save|store|output|export)\b/.test(text);
+  return new RegExp(`\\b(write|save|store|output|export|dump|put)\\b[^.]*?\\b(to|into|as|in)\\s+(?:a\\s+file\\s+)?["'\`]?${esc}`, 'i').test(raw);
 }
 
-function findOutputFile(text: string): string | undefined {
-  const named = /\b(?:write|save|store|output|export|dump|put)\b[^.]*?\b(?:to|into|as|in)\s+["'`]?((?:[\w-]+\/)*[\w-]+\.[a-z0-9]{1,5})\b/.exec(text)?.[1];
-  if (named) return named;
+function findOutputFile(raw: string, text: string): string | undefined {
+  const named = /\b(?:write|save|store|output|export|dump|put)\b[^.]*?\b(?:to|into|as|in)\s+(?:a\s+file\s+)?["'`]?((?:[\w-]+\/)*[\w-]+\.[a-z0-9]{1,5})\b/i.exec(raw)?.[1];
+  if (named && !named.split('/').includes('..')) return named;
   const noun = /\b(?:write|save|produce|create|generate|make|build|store)\s+(?:a|an|the)?\s*(?:short\s+|brief\s+|markdown\s+|final\s+)?(report|summary|digest|changelog|overview|review|list|table|index|log)\b/.exec(text)?.[1];
   return noun ? `${noun}.md` : undefined;
 }
@@ -141,18 +146,19 @@ function slugOf(words: string[]): string {
 }
 
 export function readIntent(description: string): Intent {
-  const text = description.replace(/\s+/g, ' ').trim().toLowerCase();
+  const raw = description.replace(/\s+/g, ' ').trim();
+  const text = raw.toLowerCase();
   const words = text.split(/[^a-z0-9+#.-]+/).map((w) => w.replace(/^\.+|\.+$/g, '')).filter(Boolean);
   const scores = (Object.keys(CUES) as (keyof typeof CUES)[])
     .map((p) => ({ p, n: CUES[p].filter((re) => re.test(text)).length }))
     .filter((s) => s.n > 0)
     .sort((a, b) => b.n - a.n);
-  const source = findSource(text, words);
+  const source = findSource(raw, text, words);
   const patterns: PatternName[] = scores.map((s) => s.p);
   if (source.kind !== 'input' && !patterns.includes('tool_pipeline')) patterns.push('tool_pipeline');
   if (patterns.length === 0) patterns.push('chain');
   const action = ACTIONS.find((a) => words.some((w) => w === a || w === `${a}s` || w === `${a}d`)) ?? 'process';
-  const outputFile = findOutputFile(text);
+  const outputFile = findOutputFile(raw, text);
   return {
     text,
     patterns,

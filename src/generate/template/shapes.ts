@@ -3,7 +3,7 @@
  * fan-out/fan-in (map-reduce), conditional routing, a loop over the lines of the text, and the
  * quality gate that complex workflows end with. Each returns the step ids whose output is final.
  */
-import { makeProcess, processStep, toolOpts, type TemplateCtx } from './context.js';
+import { literal, makeProcess, processStep, toolOpts, type TemplateCtx } from './context.js';
 import { capitalize, type Data } from './source.js';
 
 const out = (id: string): string => `\${${id}.output}`;
@@ -34,12 +34,12 @@ export function chain(ctx: TemplateCtx, d: Data): string[] {
     return cur.after;
   }
   if (env.complexity === 'simple' || d.perItem) {
-    return [template(ctx, 'report', `# {{title}}\n\n{{body}}\n${honesty(ctx)}`, { title: capitalize(d.title), body: d.data }, d.after)];
+    return [template(ctx, 'report', `# {{title}}\n\n{{body}}\n${honesty(ctx)}`, { title: literal(capitalize(d.title)), body: d.data }, d.after)];
   }
   const lines = b.toolStep('split_lines', 'transform', 'split', { text: d.data, separator: '\n' }, toolOpts(ctx, 'transform', { after: d.after }));
   const count = b.toolStep('count_lines', 'transform', 'length', { value: out(lines) }, toolOpts(ctx, 'transform', { after: [lines] }));
   return [
-    template(ctx, 'report', `# {{title}}\n\n{{body}}\n\n({{lines}} lines)\n${honesty(ctx)}`, { title: capitalize(d.title), body: d.data, lines: out(count) }, [count]),
+    template(ctx, 'report', `# {{title}}\n\n{{body}}\n\n({{lines}} lines)\n${honesty(ctx)}`, { title: literal(capitalize(d.title)), body: d.data, lines: out(count) }, [count]),
   ];
 }
 
@@ -67,7 +67,7 @@ export function fanOut(ctx: TemplateCtx, d: Data): string[] {
   const lines = measure('split_lines', 'split', { text: d.data, separator: '\n' });
   const lineCount = b.toolStep('count_lines', 'transform', 'length', { value: out(lines) }, toolOpts(ctx, 'transform', { after: [lines] }));
   const branches = [chars, lineCount];
-  const values: Record<string, string> = { title: capitalize(d.title), body: d.data, chars: out(chars), lines: out(lineCount) };
+  const values: Record<string, string> = { title: literal(capitalize(d.title)), body: d.data, chars: out(chars), lines: out(lineCount) };
   let stats = '{{lines}} lines, {{chars}} characters';
   if (k >= 3) {
     const words = measure('split_words', 'split', { text: d.data, separator: ' ' });
@@ -97,7 +97,7 @@ export function conditional(ctx: TemplateCtx, d: Data): string[] {
     const question = found
       ? `Classify the input as "${yes}" or "${no}". Answer with that one lower-case word only.`
       : 'Does the input meet the condition the job describes? Answer "yes" or "no" only, in lower case.';
-    const decide = processStep(ctx, 'decide', 'classify', question, d.data, { after: d.after });
+    const decide = processStep(ctx, 'decide', 'classify', question, d.data, { after: d.after, heavy: true });
     const onYes = ctx.b.add(makeProcess(ctx, `handle_${yes}`, intent.action, `The input was classified "${yes}". ${capitalize(intent.action)} it accordingly:`, d.data));
     const onNo = ctx.b.add(makeProcess(ctx, `handle_${no}`, intent.action, `The input was classified "${no}". ${capitalize(intent.action)} it accordingly:`, d.data));
     ctx.b.route(decide, { if: `${out(decide)} contains "${yes}"`, then: onYes, else: onNo });
@@ -111,7 +111,7 @@ export function conditional(ctx: TemplateCtx, d: Data): string[] {
   const branch = (base: string, verdict: string): string =>
     ctx.b.add(ctx.b.makeTool(base, 'transform', 'template', {
       template: `# {{title}}\n\nThe text ${verdict}.\n\n{{body}}\n${honesty(ctx)}`,
-      values: { title: capitalize(d.title), body: d.data },
+      values: { title: literal(capitalize(d.title)), body: d.data },
     }, toolOpts(ctx, 'transform')));
   const onYes = branch('when_true', check.yes);
   const onNo = branch('when_false', check.no);
@@ -145,7 +145,7 @@ export function gate(ctx: TemplateCtx, finals: string[]): string[] {
   }
   const size = b.toolStep('result_size', 'transform', 'length', { value: out(result) }, toolOpts(ctx, 'transform', { after: [result] }));
   const publish = b.add(b.makeTool('publish', 'transform', 'template', { template: '{{result}}', values: { result: out(result) } }, toolOpts(ctx, 'transform')));
-  const empty = b.add(b.makeTool('empty_result', 'transform', 'template', { template: 'The workflow produced nothing for: {{job}}', values: { job: ctx.description.trim() } }, toolOpts(ctx, 'transform')));
+  const empty = b.add(b.makeTool('empty_result', 'transform', 'template', { template: 'The workflow produced nothing for: {{job}}', values: { job: literal(ctx.description.trim()) } }, toolOpts(ctx, 'transform')));
   b.route(size, { if: `${out(size)} > 0`, then: publish, else: empty });
   return [publish, empty];
 }
