@@ -92,7 +92,8 @@ describe('template library: patterns', () => {
     const file = await gen('summarize Notes/Todo.md', threeNodeMesh(), 'simple');
     assert.ok(file.steps.some((s) => s.kind === 'tool' && s.method === 'read_file' && (s.args as { path: string }).path === 'Notes/Todo.md'));
     const url = await gen('fetch https://api.example.com/Status and summarize it', threeNodeMesh(), 'simple');
-    const fetch = url.steps.find((s) => s.kind === 'tool' && toolOf(url.doc, s) === 'http')!;
+    const fetch = url.steps.find((s) => s.kind === 'tool' && toolOf(url.doc, s) === 'http');
+    assert.ok(fetch?.kind === 'tool');
     assert.equal((fetch.args as { url: string }).url, 'https://api.example.com/Status');
     assert.equal(fetch.retry?.count, 2);
   });
