@@ -8,12 +8,21 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { commands } from '../../src/cli/commands/index.js';
 import { createIsolatedExecutor, setIsolatedWorkerCommand } from '../../src/executor/index.js';
 import { AdvertisementSchema } from '../../src/protocol/advert.js';
 import { VERSION } from '../../src/version.js';
 import { startTestNats, type TestNats } from '../harness/nats.js';
 import { repoRoot, runToEnd, startProcess, waitFor } from './bin-helpers.js';
+import { call, connectHttp, structured } from './mcp-helpers.js';
+
+const TWO_ECHOES = `workflows:
+  main:
+    - {id: first, tool: echo, args: {said: "\${user_input}"}}
+    - {id: second, tool: echo, args: {again: "\${first.output.said}"}}
+`;
 
 describe('the single binary (npm run build:bin)', { timeout: 300_000 }, () => {
   let dir: string;
@@ -62,7 +71,7 @@ describe('the single binary (npm run build:bin)', { timeout: 300_000 }, () => {
   test('`wfmesh node` joins a real NATS server, `wfmesh nodes` sees it, SIGTERM leaves cleanly', async () => {
     nats = await startTestNats({ useEnv: false });
     const name = `bin-node-${process.pid}`;
-    const node = startProcess(bin, ['node', '--nats', nats.url, '--name', name, '--region', 'bin-test', '--label', 'built=sea', '--no-mcp'], {
+    const node = startProcess(bin, ['node', '--nats', nats.url, '--name', name, '--region', 'bin-test', '--label', 'built=sea', '--mcp-port', '0'], {
       cwd: dir,
       env: env(),
     });
@@ -79,9 +88,19 @@ describe('the single binary (npm run build:bin)', { timeout: 300_000 }, () => {
       assert.ok(advert.http_url, 'the node advertises its HTTP address');
       const health = await fetch(`${advert.http_url}/healthz`);
       assert.equal(health.status, 200);
-      const metrics = await fetch(`${advert.http_url}/metrics`);
-      assert.equal(metrics.status, 200);
-      assert.match(await metrics.text(), /^wfmesh_peers \d+$/m);
+      // A workflow through the binary's MCP endpoint: MCP SDK, engine, dispatch and store, all bundled.
+      assert.ok(advert.mcp_url);
+      const client = await connectHttp(advert.mcp_url);
+      try {
+        const result = await call(client, 'execute_workflow', { yaml: TWO_ECHOES, input: 'from the test', mode: 'distributed' });
+        assert.equal(result.isError ?? false, false, JSON.stringify(result.content));
+        assert.equal(structured<{ status: string }>(result).status, 'completed');
+      } finally {
+        await client.close();
+      }
+      const metrics = await (await fetch(`${advert.http_url}/metrics`)).text();
+      assert.match(metrics, /^wfmesh_peers \d+$/m);
+      assert.match(metrics, /^wfmesh_steps_total\{status="completed"\} 2$/m);
     } finally {
       const exit = await node.stop();
       assert.equal(exit.code, 0, `the node exits 0 on SIGTERM:\n${node.stderr()}`);
@@ -109,6 +128,19 @@ describe('the single binary (npm run build:bin)', { timeout: 300_000 }, () => {
     } finally {
       setIsolatedWorkerCommand(undefined);
       await executor.close();
+    }
+  });
+
+  test('`wfmesh mcp --stdio` inside the binary speaks MCP on stdout', async () => {
+    nats ??= await startTestNats({ useEnv: false });
+    const transport = new StdioClientTransport({ command: bin, args: ['mcp', '--stdio', '--nats', nats.url], cwd: dir, env: env({ WFMESH_LOG_LEVEL: 'warn' }), stderr: 'pipe' });
+    const client = new Client({ name: 'wfmesh-bin-test', version: '1.0.0' });
+    await client.connect(transport);
+    try {
+      const { tools } = await client.listTools();
+      for (const name of ['execute_workflow', 'validate_workflow', 'mesh_status']) assert.ok(tools.some((t) => t.name === name), name);
+    } finally {
+      await client.close();
     }
   });
 });
