@@ -101,13 +101,19 @@ mkdirSync(dirname(output), { recursive: true });
 rmSync(output, { force: true });
 copyFileSync(process.execPath, output);
 chmodSync(output, 0o755);
-const { inject } = require('postject');
-try {
-  await inject(output, 'NODE_SEA_BLOB', readFileSync(blobFile), {
-    sentinelFuse: 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2',
-  });
-} catch (err) {
+// postject in a child process: its ELF library prints harmless "Can't find string offset for
+// section name" warnings on stderr, which are filtered out here.
+const injected = spawnSync(
+  process.execPath,
+  [require.resolve('postject/dist/cli.js'), output, 'NODE_SEA_BLOB', blobFile, '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'],
+  { cwd: root, encoding: 'utf8' },
+);
+const noise = /^warning: Can't find string offset for section name/;
+const postjectOutput = `${injected.stdout}${injected.stderr}`.split('\n').map((l) => l.replace(/\x1b\[[0-9;]*m/g, ''))
+  .filter((l) => l.trim() && !noise.test(l) && !/Start injection|Injection done/.test(l));
+if (injected.status !== 0) {
   rmSync(output, { force: true });
-  fail(`postject could not inject the blob: ${err.message} (this Node build may lack the SEA fuse; use an official Node 20+ build)`);
+  fail(`postject could not inject the blob (this Node build may lack the SEA fuse; use an official Node 20+ build):\n${postjectOutput.join('\n')}`);
 }
+for (const line of postjectOutput) say(`postject: ${line}`);
 say(`done: ${relative(process.cwd(), output) || output} (${Math.round(statSync(output).size / 2 ** 20)} MiB); try \`${relative(process.cwd(), output)} --help\``);
