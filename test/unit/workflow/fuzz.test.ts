@@ -140,7 +140,7 @@ const MUTATIONS: Record<string, Mutation> = {
     return d;
   },
   badRetry: (d, r) => {
-    randomStep(d, r).retry = pick([-1, 'often', { count: 'x' }, 1000, { count: 1, jitter: true }, 1.5], r);
+    randomStep(d, r).retry = pick<Json>([-1, 'often', { count: 'x' }, 1000, { count: 1, jitter: true }, 1.5], r);
     return d;
   },
   badTimeout: (d, r) => {
@@ -160,13 +160,13 @@ const MUTATIONS: Record<string, Mutation> = {
     return d;
   },
   badRequires: (d, r) => {
-    randomStep(d, r).requires = pick([{ gpu: 'maybe' }, { region: [] }, { min_cpus: 0 }, { colour: 'red' }, 'gpu', { labels: { a: 1 } }], r);
+    randomStep(d, r).requires = pick<Json>([{ gpu: 'maybe' }, { region: [] }, { min_cpus: 0 }, { colour: 'red' }, 'gpu', { labels: { a: 1 } }], r);
     return d;
   },
   badLoop: (d, r) => {
     const list = stepLists(d)[0] ?? [];
     if (!stepLists(d).length) return { workflows: 'none' };
-    list.push({ id: `loop_${Math.floor(r() * 1e6)}`, loop: pick([{}, { for_each: 3, body: [] }, { max: 0, body: [] }, { max: 2 }, { max: 2, body: 7 }, { max: 2, concurrency: 2, until: 'true', body: [] }], r) } as Json);
+    list.push({ id: `loop_${Math.floor(r() * 1e6)}`, loop: pick<Json>([{}, { for_each: 3, body: [] }, { max: 0, body: [] }, { max: 2 }, { max: 2, body: 7 }, { max: 2, concurrency: 2, until: 'true', body: [] }], r) });
     return d;
   },
   twoKinds: (d, r) => {
@@ -178,7 +178,7 @@ const MUTATIONS: Record<string, Mutation> = {
     const wfs = d.workflows;
     if (!wfs || typeof wfs !== 'object' || Array.isArray(wfs) || !Object.keys(wfs).length) return { workflows: {} };
     const key = pick(Object.keys(wfs), r);
-    wfs[key] = pick([{ steps: [] }, {}, { steps: 'none' }, [], 5, { steps: [null] }], r);
+    wfs[key] = pick<Json>([{ steps: [] }, {}, { steps: 'none' }, [], 5, { steps: [null] }], r);
     return d;
   },
   wrongTopLevel: (d, r) => pick<Record<string, Json>>([{ workflows: 7 }, { workflows: null }, { workflows: 'main' }, { agents: 'x', workflows: {} }, { tools: [{ type: 'echo' }], workflows: d.workflows ?? null }], r),
