@@ -63,7 +63,13 @@ main(process.argv.slice(2)).then(
 // import.meta, so it gets the bundle's own file URL. Inside the SEA, __filename is the executable.
 const banner = `const __wfmeshImportMetaUrl = require('node:url').pathToFileURL(typeof __filename === 'string' ? __filename : process.execPath).href;`;
 
-const esbuild = await import('esbuild').catch(() => fail('esbuild is missing: run `npm ci` first'));
+// A clean clone has no node_modules yet: install the locked dependencies (esbuild, postject) first.
+if (!existsSync(join(root, 'node_modules', 'esbuild')) || !existsSync(join(root, 'node_modules', 'postject'))) {
+  say('installing node modules (npm ci)');
+  const npm = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (npm.status !== 0) fail('npm ci failed (see above)');
+}
+const esbuild = await import('esbuild').catch((err) => fail(`cannot load esbuild: ${err.message}`));
 mkdirSync(work, { recursive: true });
 say('bundling src/cli/main.ts with esbuild');
 const result = await esbuild.build({
