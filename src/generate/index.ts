@@ -14,6 +14,9 @@ export {
 export {
   ComplexitySchema,
   GenerateRequestSchema,
+  GeneratedWorkflowSchema,
+  GenerationIssueSchema,
+  GenerationValidationSchema,
   GeneratorKindSchema,
   type Complexity,
   type GenerateContext,

@@ -44,23 +44,23 @@ export interface GenerateContext {
 }
 
 /** One validation finding, as the workflow validator reports it. */
-export interface GenerationIssue {
-  path: string;
-  line?: number;
-  message: string;
-}
+export const GenerationIssueSchema = z.object({ path: z.string(), line: z.number().int().optional(), message: z.string() });
+export type GenerationIssue = z.infer<typeof GenerationIssueSchema>;
 
-export interface GenerationValidation {
-  valid: boolean;
-  errors: GenerationIssue[];
-  warnings: GenerationIssue[];
-}
+export const GenerationValidationSchema = z.object({
+  valid: z.boolean(),
+  errors: z.array(GenerationIssueSchema),
+  warnings: z.array(GenerationIssueSchema),
+});
+export type GenerationValidation = z.infer<typeof GenerationValidationSchema>;
 
-export interface GeneratedWorkflow {
-  name: string;
-  yaml: string;
-  validation: GenerationValidation;
-  generator: 'llm' | 'template';
+/** The result of `generateWorkflow` (MCP `generate_workflow` structuredContent). */
+export const GeneratedWorkflowSchema = z.object({
+  name: z.string(),
+  yaml: z.string(),
+  validation: GenerationValidationSchema,
+  generator: z.enum(['llm', 'template']),
   /** LLM only: how many answers it took (1 = the first was good). */
-  rounds?: number;
-}
+  rounds: z.number().int().positive().optional(),
+});
+export type GeneratedWorkflow = z.infer<typeof GeneratedWorkflowSchema>;
