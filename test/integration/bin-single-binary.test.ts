@@ -29,7 +29,7 @@ describe('the single binary (npm run build:bin)', { timeout: 300_000 }, () => {
   let bin: string;
   let nats: TestNats | undefined;
   // Only what a bare machine has: no NODE_PATH, no node_modules anywhere above the folder.
-  const env = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({ PATH: process.env.PATH, HOME: dir, WFMESH_LOG_LEVEL: 'info', ...extra });
+  const env = (extra: Record<string, string> = {}): Record<string, string> => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, WFMESH_LOG_LEVEL: 'info', ...extra });
   const runBin = (args: string[], killAfterMs = 30_000) => runToEnd(startProcess(bin, args, { cwd: dir, env: env() }), killAfterMs);
 
   before(() => {
