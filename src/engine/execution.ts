@@ -48,7 +48,9 @@ export async function runExecution(opts: RunExecutionOptions): Promise<Execution
     random: opts.random ?? Math.random,
   };
   const signal = opts.signal ?? new AbortController().signal;
-  const graph = new GraphRun(ctx, workflow.steps, { prefix: '', input: opts.input, aliases: workflow.aliases, locals: {}, depth: 0 }, signal);
+  // A missing input reads as empty text, like an empty chat message.
+  const input = opts.input === undefined ? '' : opts.input;
+  const graph = new GraphRun(ctx, workflow.steps, { prefix: '', input, aliases: workflow.aliases, locals: {}, depth: 0 }, signal);
   try {
     const output = await graph.run();
     return keeper.finish('completed', { output }, 'skipped');

@@ -40,7 +40,10 @@ export interface Frame {
 type Status = 'waiting' | 'running' | 'completed' | 'failed' | 'skipped';
 interface State {
   status: Status;
+  /** Activations so far (the cycle bound counts these). */
   runs: number;
+  /** Rows used so far: the pre-added row first, then `ID#2`, `ID#3`... for re-runs. */
+  rows: number;
   output?: unknown;
   toUser: boolean;
   row?: string;
@@ -71,7 +74,7 @@ export class GraphRun {
   ) {
     this.g = stepGraph(steps);
     this.bounds = cycleBounds(this.g, DEFAULT_CYCLE_BOUND);
-    for (const id of this.g.order) this.states.set(id, { status: 'waiting', runs: 0, toUser: false });
+    for (const id of this.g.order) this.states.set(id, { status: 'waiting', runs: 0, rows: 0, toUser: false });
     const { ctl, dispose } = linkedController(signal);
     this.ctl = ctl;
     this.unlink = dispose;
@@ -112,7 +115,8 @@ export class GraphRun {
     st.runs++;
     st.status = 'running';
     st.toUser = false;
-    const row = this.frame.prefix + id + (st.runs > 1 ? `#${st.runs}` : '');
+    st.rows++;
+    const row = this.frame.prefix + id + (st.rows > 1 ? `#${st.rows}` : '');
     st.row = row;
     this.inflight++;
     this.execute(step, row).then(
@@ -280,7 +284,11 @@ export class GraphRun {
   private skip(id: string): void {
     const st = this.states.get(id) as State;
     st.status = 'skipped';
-    if (st.runs === 0) this.ctx.keeper.ended(this.frame.prefix + id, 'skipped');
+    // The pre-added row records the first skip; a skip in a later cycle round adds no row.
+    if (st.rows === 0) {
+      st.rows = 1;
+      this.ctx.keeper.ended(this.frame.prefix + id, 'skipped');
+    }
     const out = (this.g.out.get(id) ?? []).filter((e) => !e.back);
     for (const e of out) this.edges.set(`${e.from}\u0000${e.to}`, false);
     for (const e of out) this.tryStart(e.to);
@@ -315,7 +323,7 @@ export class GraphRun {
     this.signal.removeEventListener('abort', this.onOuterAbort);
     this.unlink();
     for (const [id, st] of this.states) {
-      if (st.status === 'waiting' && st.runs === 0) this.ctx.keeper.ended(this.frame.prefix + id, 'skipped');
+      if (st.status === 'waiting' && st.rows === 0) this.ctx.keeper.ended(this.frame.prefix + id, 'skipped');
     }
     this.resolve(this.output());
   }
@@ -354,7 +362,7 @@ export class GraphRun {
     this.ctl.abort(reason);
     for (const [id, st] of this.states) {
       if (st.status === 'running' && st.row) this.ctx.keeper.ended(st.row, 'cancelled');
-      else if (st.runs === 0 && st.status === 'waiting') this.ctx.keeper.ended(this.frame.prefix + id, pending);
+      else if (st.rows === 0 && st.status === 'waiting') this.ctx.keeper.ended(this.frame.prefix + id, pending);
     }
   }
 }

@@ -1,6 +1,9 @@
 /**
  * The execution record as the engine keeps it: one row per step run, each finished exactly once.
  * Later news about a finished row (a late reply, a cancelled attempt) is ignored.
+ *
+ * Rows are never changed in place: a change replaces the row object, so an update can hand out
+ * a snapshot that shares every row (one array copy per change, no deep copies).
  */
 import type { StepFailure } from '../protocol/errors.js';
 import type { ExecutionRecord, ExecutionStatus, StepRecord, StepStatus } from '../protocol/execution.js';
@@ -8,7 +11,7 @@ import type { ExecutionRecord, ExecutionStatus, StepRecord, StepStatus } from '.
 const FINAL: ReadonlySet<StepStatus> = new Set(['completed', 'failed', 'skipped', 'cancelled']);
 
 export class RecordKeeper {
-  private readonly rows = new Map<string, StepRecord>();
+  private readonly index = new Map<string, number>();
   private sealed = false;
 
   constructor(
@@ -16,72 +19,45 @@ export class RecordKeeper {
     private readonly onUpdate?: (record: ExecutionRecord) => void,
   ) {}
 
-  /** Adds a pending row (idempotent). */
-  add(id: string): void {
-    if (this.rows.has(id) || this.sealed) return;
-    const row: StepRecord = { id, status: 'pending', attempts: 0 };
-    this.rows.set(id, row);
-    this.record.steps.push(row);
-  }
-
-  /** Adds several pending rows with one update. */
+  /** Adds pending rows (idempotent) with one update. */
   addAll(ids: readonly string[]): void {
-    ids.forEach((id) => this.add(id));
+    if (this.sealed) return;
+    for (const id of ids) this.add(id);
     this.emit();
   }
 
   /** A row starts running (or starts another attempt). */
   running(id: string, attempt: number, node?: string): void {
-    const row = this.open(id);
-    if (!row) return;
-    row.status = 'running';
-    row.attempts = Math.max(row.attempts, attempt);
-    row.started_at ??= now();
-    if (node !== undefined) row.node = node;
-    this.emit();
+    this.change(id, (row) => ({
+      ...row,
+      status: 'running',
+      attempts: Math.max(row.attempts, attempt),
+      started_at: row.started_at ?? now(),
+      ...(node !== undefined && { node }),
+    }));
   }
 
   completed(id: string, output: unknown, node?: string): void {
-    const row = this.open(id);
-    if (!row) return;
-    row.status = 'completed';
-    row.output = output;
-    if (node !== undefined) row.node = node;
-    this.close(row);
+    this.change(id, (row) => ({ ...ended(row), status: 'completed', output, ...(node !== undefined && { node }) }));
   }
 
   failed(id: string, failure: StepFailure, node?: string): void {
-    const row = this.open(id);
-    if (!row) return;
-    row.status = 'failed';
-    row.error = failure.toWire();
-    if (node !== undefined) row.node = node;
-    this.close(row);
+    this.change(id, (row) => ({ ...ended(row), status: 'failed', error: failure.toWire(), ...(node !== undefined && { node }) }));
   }
 
-  /** Skipped (never ran: its branch was not taken) or cancelled. */
+  /** Skipped (its branch was not taken) or cancelled. */
   ended(id: string, status: 'skipped' | 'cancelled'): void {
-    const row = this.open(id);
-    if (!row) return;
-    row.status = status;
-    if (status === 'cancelled' && row.started_at) row.ended_at = now();
-    this.emit();
+    this.change(id, (row) => (row.started_at ? { ...row, status, ended_at: now() } : { ...row, status }));
   }
 
-  isFinal(id: string): boolean {
-    const row = this.rows.get(id);
-    return row !== undefined && FINAL.has(row.status);
-  }
-
-  /** Ends the execution: open rows end as `open` (running ones as cancelled), one last update. */
+  /** Ends the execution: open rows end as `open` (running ones as cancelled); one last update. */
   finish(status: Extract<ExecutionStatus, 'completed' | 'failed' | 'cancelled'>, fields: Partial<ExecutionRecord>, open: 'skipped' | 'cancelled'): ExecutionRecord {
     if (this.sealed) return this.record;
-    for (const row of this.record.steps) {
-      if (FINAL.has(row.status)) continue;
-      const wasRunning = row.status === 'running';
-      row.status = wasRunning ? 'cancelled' : open;
-      if (wasRunning) row.ended_at = now();
-    }
+    const steps = this.record.steps;
+    steps.forEach((row, i) => {
+      if (FINAL.has(row.status)) return;
+      steps[i] = row.status === 'running' ? { ...row, status: 'cancelled', ended_at: now() } : { ...row, status: open };
+    });
     Object.assign(this.record, fields);
     this.record.status = status;
     this.record.ended_at = now();
@@ -90,36 +66,38 @@ export class RecordKeeper {
     return this.record;
   }
 
-  /** Sends an update (used for execution-level changes). */
-  emit(): void {
-    if (this.sealed || !this.onUpdate) {
-      this.record.updated_at = now();
-      return;
+  private add(id: string): number {
+    let i = this.index.get(id);
+    if (i === undefined) {
+      i = this.record.steps.push({ id, status: 'pending', attempts: 0 }) - 1;
+      this.index.set(id, i);
     }
+    return i;
+  }
+
+  private change(id: string, next: (row: StepRecord) => StepRecord): void {
+    if (this.sealed) return;
+    const i = this.add(id);
+    const row = this.record.steps[i] as StepRecord;
+    if (FINAL.has(row.status)) return;
+    this.record.steps[i] = next(row);
+    this.emit();
+  }
+
+  private emit(): void {
     this.record.updated_at = now();
-    const snapshot: ExecutionRecord = { ...this.record, steps: this.record.steps.map((s) => ({ ...s })) };
+    if (this.sealed || !this.onUpdate) return;
     try {
-      this.onUpdate(snapshot);
+      this.onUpdate({ ...this.record, steps: this.record.steps.slice() });
     } catch {
       // An observer's failure must not change the execution.
     }
   }
+}
 
-  private open(id: string): StepRecord | undefined {
-    if (this.sealed) return undefined;
-    let row = this.rows.get(id);
-    if (!row) {
-      this.add(id);
-      row = this.rows.get(id);
-    }
-    return row && !FINAL.has(row.status) ? row : undefined;
-  }
-
-  private close(row: StepRecord): void {
-    row.ended_at = now();
-    row.started_at ??= row.ended_at;
-    this.emit();
-  }
+function ended(row: StepRecord): StepRecord {
+  const t = now();
+  return { ...row, started_at: row.started_at ?? t, ended_at: t };
 }
 
 function now(): string {

@@ -43,8 +43,10 @@ export interface RunExecutionOptions {
   /** Aborting it cancels the execution; in-flight steps are aborted too. */
   readonly signal?: AbortSignal;
   /**
-   * Called on every step state change with a snapshot of the record (its step rows are copies;
-   * outputs are shared, not cloned). Exceptions thrown here are ignored.
+   * Called on every step state change with a snapshot of the record. The engine never changes a
+   * snapshot after handing it out (rows are replaced, not edited; outputs are shared, not
+   * cloned), so it can be kept or serialised later; treat it as read-only. Exceptions thrown
+   * here are ignored.
    */
   readonly onUpdate?: (record: ExecutionRecord) => void;
   /** Isolation of every step (default: child_process in `isolated` mode, else in_process). */

@@ -33,6 +33,7 @@ export interface StepGraph {
 }
 
 const cache = new WeakMap<readonly Step[], StepGraph>();
+const boundsCache = new WeakMap<StepGraph, Map<string, number>>();
 
 /** Builds (once per step list) the graph the engine and the validator share. */
 export function stepGraph(steps: readonly Step[]): StepGraph {
@@ -174,8 +175,11 @@ export function descendants(g: StepGraph, id: string): Set<string> {
 }
 
 /** Back edge (`from\0to`) → how often its target may run: the smallest max_visits in its cycle. */
-export function cycleBounds(g: StepGraph, fallback: number): Map<string, number> {
+export function cycleBounds(g: StepGraph, fallback: number): ReadonlyMap<string, number> {
+  const cached = boundsCache.get(g);
+  if (cached) return cached;
   const out = new Map<string, number>();
+  boundsCache.set(g, out);
   for (const { edge, members } of cycles(g)) {
     const bounds = members.map((id) => g.steps.get(id)?.max_visits).filter((v): v is number => v !== undefined);
     out.set(`${edge.from}\u0000${edge.to}`, bounds.length ? Math.min(...bounds) : fallback);

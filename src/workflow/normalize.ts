@@ -118,7 +118,32 @@ function workflow(raw: unknown, path: string, fallbackId: string, issues: IssueL
   const description = typeof raw.description === 'string' ? raw.description : undefined;
   if (raw.description !== undefined && description === undefined) issues.error(joinPath(path, 'description'), 'description is text');
   assignIds(steps, issues, src);
-  return { id, ...(description !== undefined && { description }), steps, aliases: aliases(steps) };
+  const names = aliases(steps);
+  routeByAlias(steps, names);
+  return { id, ...(description !== undefined && { description }), steps, aliases: names };
+}
+
+/**
+ * LangSwarm lets `output.to` (and we let `depends_on`) name an agent instead of a step: such a
+ * name becomes the id of the one step that uses that agent or tool.
+ */
+function routeByAlias(steps: readonly Step[], names: Readonly<Record<string, string>>): void {
+  const all = allSteps(steps);
+  const ids = new Set(all.map((s) => s.id));
+  const map = (t: string): string => (ids.has(t) || !Object.hasOwn(names, t) ? t : (names[t] as string));
+  for (const s of all) {
+    s.depends_on = s.depends_on.map(map);
+    for (const r of s.routes) {
+      if (r.kind === 'goto') r.targets = r.targets.map(map);
+      else if (r.kind === 'if') {
+        r.then = r.then.map(map);
+        r.else = r.else.map(map);
+      } else {
+        for (const k of Object.keys(r.cases)) r.cases[k] = (r.cases[k] ?? []).map(map);
+        if (r.default) r.default = r.default.map(map);
+      }
+    }
+  }
 }
 
 /** Every step in a workflow, loop bodies included. */

@@ -322,4 +322,25 @@ workflows:
     assert.match(record.error?.message ?? '', /reached its bound: max_visits 3/);
     assert.deepEqual(record.steps.map((s) => s.id), ['attempt', 'check', 'attempt#2', 'check#2', 'attempt#3', 'check#3']);
   });
+
+  test('a retry loop in the LangSwarm style: each round gets its own rows', async () => {
+    const { record } = await run(`
+workflows:
+  w:
+    steps:
+      - {id: try, tool: flaky, args: {times: 1}, continue_on_error: true, max_visits: 3}
+      - id: check
+        tool: echo
+        args: {}
+        output: {to: {condition: {if: "\${try.output.error} exists", then: again, else: done}}}
+      - {id: again, tool: echo, args: {note: retrying}, output: {to: try}}
+      - {id: done, tool: echo, args: {result: "\${try.output.after}"}, output: {to: user}}
+`);
+    assert.equal(record.status, 'completed', JSON.stringify(record.error));
+    assert.deepEqual(record.output, { result: 1 });
+    assert.deepEqual(
+      record.steps.map((s) => `${s.id}:${s.status}`),
+      ['try:failed', 'check:completed', 'again:completed', 'done:skipped', 'try#2:completed', 'check#2:completed', 'done#2:completed'],
+    );
+  });
 });

@@ -80,6 +80,17 @@ workflows:
     assert.equal(wf?.aliases.reviewer, 'first_review');
   });
 
+  test('output.to may name an agent (LangSwarm), meaning the one step that uses it', () => {
+    const doc = loadWorkflowDocument(`${AGENTS}
+workflows:
+  w:
+    steps:
+      - {id: draft, agent: summarizer, input: x, output: {to: reviewer}}
+      - {id: review_it, agent: reviewer, input: "\${draft.output}", output: {to: user}}
+`);
+    assert.deepEqual(doc.workflows.w?.steps[0]?.routes, [{ kind: 'goto', targets: ['review_it'] }]);
+  });
+
   test('routes: names, lists, conditions in all three forms', () => {
     const doc = loadWorkflowDocument(`
 workflows:
