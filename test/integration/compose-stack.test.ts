@@ -195,15 +195,24 @@ describe('docker-compose.yml', () => {
     });
   });
 
-  test('docs/deploy.md describes this file: its services, the MCP URL and the monitoring ports', () => {
-    const doc = readFileSync(join(repoRoot, 'docs/deploy.md'), 'utf8');
-    for (const name of [...natsNames, ...nodeNames]) assert.ok(doc.includes(name), `docs/deploy.md mentions ${name}`);
+  for (const file of ['docs/deploy.md', 'README.md']) {
+    test(`${file} describes this file: its services and published ports`, () => {
+      const doc = readFileSync(join(repoRoot, file), 'utf8');
+      checkDoc(doc, file);
+    });
+  }
+  test('.dockerignore keeps the build context small', () => {
+    assert.ok(existsSync(join(repoRoot, '.dockerignore')));
+    assert.match(readFileSync(join(repoRoot, '.dockerignore'), 'utf8'), /^node_modules$/m);
+  });
+
+  function checkDoc(doc: string, file: string): void {
+    for (const name of [...natsNames, ...nodeNames]) assert.ok(doc.includes(`\`${name}\``), `${file} mentions ${name}`);
     for (const [name, service] of Object.entries(services)) {
       for (const mapping of service.ports ?? []) {
         const [host, hostPort] = mapping.split(':');
-        assert.ok(doc.includes(`${host}:${hostPort}`), `docs/deploy.md shows ${name}'s published ${host}:${hostPort}`);
+        assert.ok(doc.includes(`${host}:${hostPort}`), `${file} shows ${name}'s published ${host}:${hostPort}`);
       }
     }
-    assert.ok(existsSync(join(repoRoot, '.dockerignore')));
-  });
+  }
 });

@@ -82,9 +82,13 @@ describe('the secured-mesh example (deploy/secure/nats-server.conf)', { timeout:
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('docs/security.md prints the example config verbatim', () => {
-    const doc = readFileSync(join(repoRoot, 'docs/security.md'), 'utf8');
-    assert.ok(doc.includes(readFileSync(EXAMPLE, 'utf8').trim()), 'docs/security.md and deploy/secure/nats-server.conf differ');
+  test('README.md ("Securing a mesh") and docs/security.md print the example config verbatim', () => {
+    const example = readFileSync(EXAMPLE, 'utf8').trim();
+    for (const file of ['README.md', 'docs/security.md']) {
+      const doc = readFileSync(join(repoRoot, file), 'utf8');
+      assert.ok(doc.includes(example), `${file} and deploy/secure/nats-server.conf differ`);
+    }
+    assert.match(readFileSync(join(repoRoot, 'README.md'), 'utf8'), /^## Securing a mesh$/m);
   });
 
   test('the servers require TLS and log in, route to each other over TLS, and run JetStream (/varz, /routez, /jsz)', async () => {
