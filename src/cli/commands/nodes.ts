@@ -11,6 +11,7 @@ function formatRow(n: Advertisement): string[] {
     n.name,
     n.region,
     n.state.toLowerCase(),
+    seenAgo(n.last_seen),
     `${n.load.inflight}/${n.load.max_concurrency} cpu ${n.load.cpu_pct}%`,
     `${n.cpu.cores}`,
     `${n.memory.free_mib}/${n.memory.total_mib}`,
@@ -19,6 +20,12 @@ function formatRow(n: Advertisement): string[] {
     n.tools.join(','),
     n.mcp_url ?? '-',
   ];
+}
+
+/** Health at a glance: how long ago the node's last heartbeat arrived. */
+function seenAgo(lastSeen: string): string {
+  const ms = Date.now() - Date.parse(lastSeen);
+  return Number.isFinite(ms) ? `${(Math.max(0, ms) / 1000).toFixed(1)}s ago` : '-';
 }
 
 /** Left-aligned columns, two spaces apart. */
@@ -43,7 +50,7 @@ export const nodesCommand: CliCommand = {
       } else if (nodes.length === 0) {
         io.err('no wfmesh node answers on this NATS cluster (start one with `wfmesh up` or `wfmesh node`)');
       } else {
-        io.out(table(['NAME', 'REGION', 'STATE', 'LOAD', 'CPUS', 'MEM MiB free/total', 'GPUS', 'LABELS', 'TOOLS', 'MCP'], nodes.map(formatRow)));
+        io.out(table(['NAME', 'REGION', 'STATE', 'SEEN', 'LOAD', 'CPUS', 'MEM MiB free/total', 'GPUS', 'LABELS', 'TOOLS', 'MCP'], nodes.map(formatRow)));
         io.err(`${nodes.length} node(s), as seen by ${view?.node}${nodes.some((n) => n.gpus.some((g) => g.declared)) ? '; * = declared hardware' : ''}`);
       }
       return nodes.length === 0 ? 1 : 0;
