@@ -5,7 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -189,6 +189,26 @@ workflows:
     assert.equal(record.output, 3);
     assert.equal(rowOf(record, 'sizes[2]/len')?.output, 11);
     assert.equal(rowOf(record, 'total/n')?.status, 'completed');
+  });
+
+  test('a bounded cycle (LangSwarm loop-back routing) over real files', async () => {
+    await mkdir(join(root, 'rounds'));
+    const record = await execute(`
+workflows:
+  w:
+    steps:
+      - {id: look, tool: filesystem, method: list_dir, args: {path: rounds}, max_visits: 5}
+      - id: count
+        tool: transform
+        method: length
+        args: {value: "\${look.output}"}
+        output: {to: [{condition: {if: "\${count.output} < 3", then: add, else: user}}]}
+      - {id: add, tool: filesystem, method: write_file, args: {path: "rounds/r\${count.output}.txt", content: x}, output: {to: look}}
+`);
+    assert.equal(record.status, 'completed', JSON.stringify(record.error));
+    assert.equal(record.output, 3);
+    assert.deepEqual((await readdir(join(root, 'rounds'))).sort(), ['r0.txt', 'r1.txt', 'r2.txt']);
+    assert.deepEqual(record.steps.map((s) => s.id), ['look', 'count', 'add', 'look#2', 'count#2', 'add#2', 'look#3', 'count#3', 'add#3', 'look#4', 'count#4']);
   });
 
   test('retry with backoff over a real HTTP failure', async () => {
