@@ -8,12 +8,14 @@ import { zodResponseFormat } from 'openai/helpers/zod';
 import { LengthFinishReasonError } from 'openai/error';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { z } from 'zod';
+import { offersTool } from './capabilities.js';
 import { checkCandidate, formatIssues } from './check.js';
 import { draftToDocument, WorkflowDraftSchema, type WorkflowDraft } from './draft.js';
 import { fromSdkError, generationFailed } from './llm-errors.js';
 import { buildSystemPrompt, buildUserPrompt, repairPrompt } from './prompt.js';
 import { oneLine, renderWorkflowYaml, workflowName } from './render.js';
 import type { Complexity, GenerateContext, GeneratedWorkflow, LlmConfig } from './types.js';
+import { allSteps, type WorkflowDocument } from '../workflow/index.js';
 
 const OPENAI_URL = 'https://api.openai.com/v1';
 const DEFAULT_TIMEOUT_MS = 120_000;
@@ -89,8 +91,10 @@ export async function generateWithLlm(req: LlmRequest, ctx: GenerateContext): Pr
   const { client, endpoint } = clientFor(llm);
   const where = { endpoint, model: llm.model, timeout_ms: llm.timeout_ms ?? DEFAULT_TIMEOUT_MS };
   const rounds = 1 + Math.max(0, llm.max_repair_rounds ?? DEFAULT_REPAIR_ROUNDS);
+  // A command line is the riskiest thing a model can write: only when the caller asked for shell.
+  const allowShell = (req.tools ?? []).includes('shell') && offersTool(ctx.capabilities, 'shell');
   const messages: ChatCompletionMessageParam[] = [
-    { role: 'system', content: buildSystemPrompt(ctx.capabilities, req.complexity) },
+    { role: 'system', content: buildSystemPrompt(ctx.capabilities, req.complexity, allowShell) },
     { role: 'user', content: buildUserPrompt(req) },
   ];
 
@@ -116,6 +120,7 @@ export async function generateWithLlm(req: LlmRequest, ctx: GenerateContext): Pr
       ...draftProblems.map((p) => `${p.path}: ${p.message}`),
       ...formatIssues(checked.validation.errors),
       ...checked.placement,
+      ...(checked.document && !allowShell ? shellSteps(checked.document).map((id) => `step "${id}" uses the shell tool, which this request does not allow`) : []),
     ];
     if (problems.length === 0) {
       return { name, yaml, validation: checked.validation, generator: 'llm', rounds: round };
@@ -131,4 +136,13 @@ export async function generateWithLlm(req: LlmRequest, ctx: GenerateContext): Pr
       ? `the model's answer was still not JSON after ${rounds} round(s)`
       : `the model's workflow never validated after ${rounds} round(s); last errors:`;
   throw generationFailed(last.cause, `${headline}\n${summary}${more}`, { rounds, problems: last.problems });
+}
+
+/** Ids of the steps that call a `shell` tool (directly or through a declared tool). */
+function shellSteps(doc: WorkflowDocument): string[] {
+  return Object.values(doc.workflows).flatMap((wf) =>
+    allSteps(wf.steps)
+      .filter((s) => s.kind === 'tool' && (Object.hasOwn(doc.tools, s.tool) ? doc.tools[s.tool]!.type : s.tool) === 'shell')
+      .map((s) => s.id),
+  );
 }

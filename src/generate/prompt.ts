@@ -31,8 +31,9 @@ const SHAPE: Record<Complexity, string> = {
     'retries on flaky tools; every branch ends at a step whose output_to is ["user"].',
 };
 
-export function buildSystemPrompt(caps: MeshCapabilities, complexity: Complexity): string {
-  const tools = offeredTools(caps).filter((t) => t !== 'shell');
+/** `allowShell`: the caller asked for shell and a node offers it; otherwise it is never mentioned. */
+export function buildSystemPrompt(caps: MeshCapabilities, complexity: Complexity, allowShell = false): string {
+  const tools = offeredTools(caps).filter((t) => t !== 'shell' || allowShell);
   const models = offeredModels(caps);
   const regions = offeredRegions(caps);
   const gpuNodes = caps.nodes.filter((n) => n.gpus.length > 0).map((n) => n.name);
@@ -68,7 +69,7 @@ export function buildSystemPrompt(caps: MeshCapabilities, complexity: Complexity
       ? `- GPU: only nodes ${gpuNodes.join(', ')} have GPUs; a step that needs one must use a tool or model that node offers.`
       : '- No node has a GPU: never set requires.gpu.',
     `- Regions that exist: ${regions.join(', ')}; never pin a step to any other.`,
-    '- Never use the shell tool unless the description asks for a command and a node offers shell.',
+    allowShell ? '- The shell tool runs only commands a node allow-lists: use it only for the command the job asks for.' : '- There is no shell tool: never write one.',
     `- Size and control flow: ${SHAPE[complexity]}`,
   ].join('\n');
 }

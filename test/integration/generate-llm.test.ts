@@ -117,6 +117,22 @@ describe('LLM generation against an OpenAI-compatible server', () => {
     assert.match(userMessages(requests[1]!), /serves model "gpt-4o"/);
   });
 
+  test('a shell step is refused unless the caller asked for shell', async () => {
+    const shellCaps: MeshCapabilities = { nodes: [{ ...caps.nodes[0]!, tools: [...caps.nodes[0]!.tools, 'shell'] }] };
+    const shell = draft({ agents: [], steps: [step({ id: 'ls', tool: 'shell', method: 'run', args_json: '{"command": "ls"}', output_to: ['user'] })] });
+    const start = server.requests.length;
+    replies = [() => ({ content: shell }), () => ({ content: GOOD })];
+    const r = await generateWorkflow({ description: 'list files' }, { capabilities: shellCaps, llm: { base_url: server.url, model: 'test-model', max_retries: 0 } });
+    assert.equal(r.rounds, 2);
+    const [first, second] = server.requests.slice(start);
+    assert.match(first!.messages[0]!.content, /There is no shell tool/);
+    assert.match(userMessages(second!), /step "ls" uses the shell tool/);
+    replies = [() => ({ content: shell })];
+    const asked = await generateWorkflow({ description: 'list files', tools: ['shell'] }, { capabilities: shellCaps, llm: { base_url: server.url, model: 'test-model', max_retries: 0 } });
+    assert.equal(asked.rounds, 1);
+    assert.match(server.requests.at(-1)!.messages[0]!.content, /- shell: run \{command/);
+  });
+
   test('never validates: a clear error after N rounds, listing the last errors', async () => {
     const { err, requests } = await failure([{ content: BAD }, { content: BAD }, { content: BAD }], { max_repair_rounds: 2 });
     assert.equal(requests.length, 3);

@@ -1,7 +1,6 @@
 /**
  * What every template stage shares: the builder, the resolved environment, the intent, and the
- * two decisions they all make the same way: where a step may be placed, and how a piece of data
- * is processed (an agent when a model exists, a transform otherwise).
+ * two things they all do the same way: decide where a step may be placed, and write agent steps.
  */
 import type { Requires } from '../../protocol/step.js';
 import type { PlacementNeed } from '../../mesh/placement.js';
@@ -70,11 +69,11 @@ export function agentPrompt(ctx: TemplateCtx, task: string): string {
 }
 
 /**
- * One processing step over `data` (a `${...}` text): an agent step when a model is offered (on a
- * GPU when `heavy` and one is placed), else a transform step that shapes the data under a title.
- * Returns the step object (not added: loop bodies hold their own); its output is text.
+ * An agent step doing `task` over `data` (a `${...}` text), on a GPU when `heavy` and the mesh has
+ * a GPU node serving a model. Only called when a model is offered: tool-only templates build
+ * their own transform steps. Returns the step object (not added: loop bodies hold their own).
  */
-export function makeProcess(
+export function makeAgentStep(
   ctx: TemplateCtx,
   base: string,
   task: string,
@@ -84,22 +83,19 @@ export function makeProcess(
 ): StepObj {
   const { heavy, ...stepOpts } = opts;
   const { env, b } = ctx;
-  if (env.model) {
-    const gpu = heavy ? env.gpu : undefined;
-    const model = gpu ? gpu.model : env.model;
-    const requires = placement(ctx, { model }, gpu?.requires);
-    const agent = b.agent(`${task}_agent`, model, agentPrompt(ctx, task));
-    return b.make(base, { agent, input: `${literal(instruction)}\n\n${data}` }, {
-      ...stepOpts,
-      ...(requires && { requires }),
-      ...(env.complexity === 'complex' && { retry: 2, timeout: '120s' }),
-    });
-  }
-  const args = { template: '## {{title}}\n\n{{data}}\n', values: { title: literal(instruction), data } };
-  return b.makeTool(base, 'transform', 'template', args, toolOpts(ctx, 'transform', stepOpts));
+  if (!env.model) throw new Error('template: an agent step on a mesh without models');
+  const gpu = heavy ? env.gpu : undefined;
+  const model = gpu ? gpu.model : env.model;
+  const requires = placement(ctx, { model }, gpu?.requires);
+  const agent = b.agent(`${task}_agent`, model, agentPrompt(ctx, task));
+  return b.make(base, { agent, input: `${literal(instruction)}\n\n${data}` }, {
+    ...stepOpts,
+    ...(requires && { requires }),
+    ...(env.complexity === 'complex' && { retry: 2, timeout: '120s' }),
+  });
 }
 
-/** `makeProcess`, added to the top-level list; returns the step id. */
-export function processStep(...args: Parameters<typeof makeProcess>): string {
-  return args[0].b.add(makeProcess(...args));
+/** `makeAgentStep`, added to the top-level list; returns the step id. */
+export function agentStep(...args: Parameters<typeof makeAgentStep>): string {
+  return args[0].b.add(makeAgentStep(...args));
 }

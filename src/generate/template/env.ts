@@ -22,7 +22,7 @@ export interface TemplateEnv {
   notes: string[];
 }
 
-/** Models offered by nodes that pass `keep`, most widely offered first, then by name. */
+/** The models of these nodes, most widely offered first, then by name. */
 function rankModels(nodes: readonly NodeCapabilities[]): string[] {
   const count = new Map<string, number>();
   for (const n of nodes) for (const m of n.models) count.set(m, (count.get(m) ?? 0) + 1);
@@ -54,12 +54,15 @@ export function resolveEnv(
   description: string,
   caps: MeshCapabilities,
   complexity: Complexity,
-  hints: { agents?: string[]; tools?: string[] },
+  hints: { agents?: string[] },
 ): TemplateEnv {
   const notes: string[] = [];
   const tools = new Set(offeredTools(caps));
-  // Shell is off by default and a generated command is a risk: only when asked for and offered.
-  if (!(intent.wantsShell && hints.tools?.includes('shell'))) tools.delete('shell');
+  // A guessed command line is too risky: templates never write shell steps, and say so.
+  tools.delete('shell');
+  if (intent.wantsShell) {
+    notes.push('asked for a shell command: templates never write shell steps; add one by hand for a node that allow-lists the command');
+  }
 
   const { asked, matched } = wantedRegions(intent, description, caps);
   let regions: string[] | undefined;

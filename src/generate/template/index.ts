@@ -42,7 +42,7 @@ const LABEL: Record<PatternName, string> = {
 
 export function generateFromTemplate(req: TemplateRequest, caps: MeshCapabilities): TemplateResult {
   const intent = readIntent(req.description);
-  const env = resolveEnv(intent, req.description, caps, req.complexity, { agents: req.agents, tools: req.tools });
+  const env = resolveEnv(intent, req.description, caps, req.complexity, { agents: req.agents });
   if (!env.model && !env.tools.has('transform')) {
     throw new MeshError(
       'GENERATION_FAILED',

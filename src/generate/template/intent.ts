@@ -167,7 +167,7 @@ export function readIntent(description: string): Intent {
     action: action.replace(/ise$/, 'ize').replace(/yse$/, 'yze'),
     wantsGpu: GPU_CUES.some((re) => re.test(text)),
     regionWords: words.filter((w) => Object.hasOwn(REGION_WORDS, w) || /^[a-z]{2,6}-[a-z]+(-?\d)?$/.test(w)),
-    wantsShell: /\b(shell|command|script|bash|run `)/.test(text),
+    wantsShell: /\b(shell|bash|zsh|command[- ]line|commands?)\b/.test(text),
     slug: slugOf(words),
   };
 }

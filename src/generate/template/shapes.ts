@@ -3,13 +3,13 @@
  * fan-out/fan-in (map-reduce), conditional routing, a loop over the lines of the text, and the
  * quality gate that complex workflows end with. Each returns the step ids whose output is final.
  */
-import { literal, makeProcess, processStep, toolOpts, type TemplateCtx } from './context.js';
+import { agentStep, literal, makeAgentStep, note, toolOpts, type TemplateCtx } from './context.js';
 import { capitalize, type Data } from './source.js';
 
 const out = (id: string): string => `\${${id}.output}`;
 
-function template(ctx: TemplateCtx, base: string, text: string, values: Record<string, string>, after: string[], condition?: string): string {
-  return ctx.b.toolStep(base, 'transform', 'template', { template: text, values }, toolOpts(ctx, 'transform', { after, ...(condition && { condition }) }));
+function template(ctx: TemplateCtx, base: string, text: string, values: Record<string, string>, after: string[]): string {
+  return ctx.b.toolStep(base, 'transform', 'template', { template: text, values }, toolOpts(ctx, 'transform', { after }));
 }
 
 /** Tool-only workflows say so in what they produce, not only in the YAML header. */
@@ -21,14 +21,18 @@ function honesty(ctx: TemplateCtx): string {
 export function chain(ctx: TemplateCtx, d: Data): string[] {
   const { env, intent, b } = ctx;
   if (env.model) {
+    // Per-file results were already produced by the scan: the first stage writes them up.
+    const first = d.perItem
+      ? { base: 'report', task: 'summarize', say: `Write the report on ${d.title} from these per-file results:` }
+      : { base: intent.action, task: intent.action, say: `${capitalize(intent.action)} ${d.title}:` };
     const stages = [
-      { base: intent.action, task: intent.action, say: `${capitalize(intent.action)} ${d.title}:` },
+      first,
       { base: 'refine', task: 'review', say: 'Check this result against the job, then give the corrected, final version:' },
       { base: 'finalize', task: 'summarize', say: 'Turn this into the final answer for the user, well structured:' },
     ].slice(0, env.complexity === 'simple' ? 1 : env.complexity === 'medium' ? 2 : 3);
     let cur = d;
     for (const [i, s] of stages.entries()) {
-      const id = processStep(ctx, s.base, s.task, s.say, cur.data, { after: cur.after, heavy: i === 0 });
+      const id = agentStep(ctx, s.base, s.task, s.say, cur.data, { after: cur.after, heavy: i === 0 });
       cur = { after: [id], data: out(id), title: d.title };
     }
     return cur.after;
@@ -55,10 +59,10 @@ export function fanOut(ctx: TemplateCtx, d: Data): string[] {
   if (env.model) {
     const aspects = (ASPECTS[intent.action] ?? ASPECTS.default!).slice(0, k);
     const branches = aspects.map((a, i) =>
-      processStep(ctx, a.replace(/\s+/g, '_'), intent.action, `${capitalize(intent.action)} ${d.title}, looking only at ${a}:`, d.data, { after: d.after, heavy: i === 0 }),
+      agentStep(ctx, a.replace(/\s+/g, '_'), intent.action, `${capitalize(intent.action)} ${d.title}, looking only at ${a}:`, d.data, { after: d.after, heavy: i === 0 }),
     );
     const merged = aspects.map((a, i) => `### ${a}\n${out(branches[i]!)}`).join('\n\n');
-    return [processStep(ctx, 'merge', 'summarize', 'Merge these partial results into one answer, without repeating yourself:', merged, { after: branches })];
+    return [agentStep(ctx, 'merge', 'summarize', 'Merge these partial results into one answer, without repeating yourself:', merged, { after: branches })];
   }
   // Tool-only: independent measurements of the same text, joined into one report.
   const measure = (base: string, method: string, args: Record<string, unknown>): string =>
@@ -97,17 +101,17 @@ export function conditional(ctx: TemplateCtx, d: Data): string[] {
     const question = found
       ? `Classify the input as "${yes}" or "${no}". Answer with that one lower-case word only.`
       : 'Does the input meet the condition the job describes? Answer "yes" or "no" only, in lower case.';
-    const decide = processStep(ctx, 'decide', 'classify', question, d.data, { after: d.after, heavy: true });
-    const onYes = ctx.b.add(makeProcess(ctx, `handle_${yes}`, intent.action, `The input was classified "${yes}". ${capitalize(intent.action)} it accordingly:`, d.data));
-    const onNo = ctx.b.add(makeProcess(ctx, `handle_${no}`, intent.action, `The input was classified "${no}". ${capitalize(intent.action)} it accordingly:`, d.data));
+    const decide = agentStep(ctx, 'decide', 'classify', question, d.data, { after: d.after, heavy: true });
+    const onYes = agentStep(ctx, `handle_${yes}`, intent.action, `The input was classified "${yes}". ${capitalize(intent.action)} it accordingly:`, d.data);
+    const onNo = agentStep(ctx, `handle_${no}`, intent.action, `The input was classified "${no}". ${capitalize(intent.action)} it accordingly:`, d.data);
     ctx.b.route(decide, { if: `${out(decide)} contains "${yes}"`, then: onYes, else: onNo });
     return [onYes, onNo];
   }
   // Tool-only: a keyword the description names, else the size of the text, decides.
   const check = found
-    ? { base: `mentions_${found[1]}`, cond: (_: string) => `${d.data} contains "${found[1]}"`, yes: `mentions "${found[1]}"`, no: `does not mention "${found[1]}"` }
-    : { base: 'measure', cond: (id: string) => `${out(id)} > 2000`, yes: 'is long (over 2000 characters)', no: 'is short' };
-  const measure = ctx.b.toolStep(check.base, 'transform', 'length', { value: d.data }, toolOpts(ctx, 'transform', { after: d.after }));
+    ? { cond: (_: string) => `${d.data} contains "${found[1]}"`, yes: `mentions "${found[1]}"`, no: `does not mention "${found[1]}"` }
+    : { cond: (id: string) => `${out(id)} > 2000`, yes: 'is long (over 2000 characters)', no: 'is short' };
+  const measure = ctx.b.toolStep('measure', 'transform', 'length', { value: d.data }, toolOpts(ctx, 'transform', { after: d.after, description: 'decides which branch runs' }));
   const branch = (base: string, verdict: string): string =>
     ctx.b.add(ctx.b.makeTool(base, 'transform', 'template', {
       template: `# {{title}}\n\nThe text ${verdict}.\n\n{{body}}\n${honesty(ctx)}`,
@@ -124,7 +128,7 @@ export function loopLines(ctx: TemplateCtx, d: Data): Data {
   const { b, env, intent } = ctx;
   const lines = b.toolStep('split_items', 'transform', 'split', { text: d.data, separator: '\n' }, toolOpts(ctx, 'transform', { after: d.after, description: 'one item per line' }));
   const body = env.model
-    ? makeProcess(ctx, `${intent.action}_item`, intent.action, `${capitalize(intent.action)} this item:`, '${item}', { heavy: true })
+    ? makeAgentStep(ctx, `${intent.action}_item`, intent.action, `${capitalize(intent.action)} this item:`, '${item}', { heavy: true })
     : b.makeTool('format_item', 'transform', 'template', { template: '- {{item}}', values: { item: '${item}' } }, toolOpts(ctx, 'transform'));
   const each = b.add(b.make('each_item', { loop: { for_each: out(lines), var: 'item', max: 1000, concurrency: env.complexity === 'simple' ? 1 : 4, body: [body] } }, { after: [lines] }));
   const joined = b.toolStep('join_items', 'transform', 'concat', { items: out(each), separator: '\n' }, toolOpts(ctx, 'transform', { after: [each] }));
@@ -137,9 +141,9 @@ export function gate(ctx: TemplateCtx, finals: string[]): string[] {
   const result = finals[0]!;
   const { b, env } = ctx;
   if (env.model) {
-    const check = processStep(ctx, 'quality_check', 'review', 'Does this result fully do the job? Answer "pass" or "fail" only, in lower case:', out(result), { after: [result] });
+    const check = agentStep(ctx, 'quality_check', 'review', 'Does this result fully do the job? Answer "pass" or "fail" only, in lower case:', out(result), { after: [result] });
     const publish = b.add(b.makeTool('publish', 'transform', 'template', { template: '{{result}}', values: { result: out(result) } }, toolOpts(ctx, 'transform')));
-    const revise = b.add(makeProcess(ctx, 'revise', 'review', 'A check found this result lacking. Improve it so it fully does the job:', out(result)));
+    const revise = agentStep(ctx, 'revise', 'review', 'A check found this result lacking. Improve it so it fully does the job:', out(result));
     b.route(check, { if: `${out(check)} contains "pass"`, then: publish, else: revise });
     return [publish, revise];
   }
@@ -158,5 +162,5 @@ export function sink(ctx: TemplateCtx, finals: string[]): void {
     ctx.b.route(id, 'user');
     if (write) ctx.b.toolStep('write_report', 'filesystem', 'write_file', { path: file, content: out(id) }, toolOpts(ctx, 'filesystem', { after: [id], description: `save the result to ${file}` }));
   }
-  if (file && !write) ctx.env.notes.push(`the job asks for ${file}, but no node offers the filesystem tool: the result goes to the user only`);
+  if (file && !write) note(ctx, `the job asks for ${file}, but no node offers the filesystem tool: the result goes to the user only`);
 }

@@ -3,7 +3,7 @@
  * `list_dir`), or an HTTP GET. Every source ends as one text, `${STEP.output}`, for the shapes.
  */
 import type { StepObj, StepOptions } from './builder.js';
-import { makeProcess, note, toolOpts, type TemplateCtx } from './context.js';
+import { makeAgentStep, note, toolOpts, type TemplateCtx } from './context.js';
 
 type Obj = Record<string, unknown>;
 
@@ -111,7 +111,7 @@ function fileSection(ctx: TemplateCtx, read: string, path: string): StepObj[] {
   const tf = (base: string, method: string, args: Obj, after: string[]): StepObj =>
     b.makeTool(base, 'transform', method, args, toolOpts(ctx, 'transform', { after }));
   if (env.model) {
-    const step = makeProcess(ctx, intent.action, intent.action, `${capitalize(intent.action)} the file ${path}:`, text, { after: [read], heavy: true });
+    const step = makeAgentStep(ctx, intent.action, intent.action, `${capitalize(intent.action)} the file ${path}:`, text, { after: [read], heavy: true });
     const section = tf('section', 'template', { template: '### {{path}}\n\n{{result}}\n\n', values: { path, result: `\${${step.id}.output}` } }, [step.id]);
     return [step, section];
   }

@@ -136,13 +136,14 @@ describe('template library: patterns', () => {
     assert.equal(a.r.yaml, b.r.yaml);
   });
 
-  test('hints: a requested model is used; shell only when asked for and offered', async () => {
+  test('hints: a requested model is used; shell steps are never written, and that is said', async () => {
     const caps = threeNodeMesh();
     const { doc } = await gen('summarize the input', caps, 'simple', { agents: ['gpt-4o-mini'] });
     assert.deepEqual(Object.values(doc.agents).map((a) => a.model), ['gpt-4o-mini']);
     caps.nodes[2]!.tools.push('shell');
-    const { steps } = await gen('run a shell command to list files', caps, 'simple');
+    const { r, steps } = await gen('run a shell command to list files', caps, 'simple', { tools: ['shell'] });
     assert.ok(steps.every((s) => s.kind !== 'tool' || s.tool !== 'shell'));
+    assert.match(r.yaml, /templates never write shell steps/);
   });
 
   test('text that looks like a variable stays literal', async () => {
