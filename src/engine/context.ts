@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { StepFailure } from '../protocol/errors.js';
 import type { Isolation } from '../protocol/step.js';
 import type { WorkflowDocument } from '../workflow/index.js';
@@ -31,6 +32,8 @@ export class StepError extends Error {
 /** A controller that aborts when `parent` does; `dispose` unhooks it. */
 export function linkedController(parent: AbortSignal): { ctl: AbortController; dispose: () => void } {
   const ctl = new AbortController();
+  // Every in-flight step and loop iteration listens here: wide fan-outs are normal, not a leak.
+  setMaxListeners(0, ctl.signal);
   const onAbort = (): void => ctl.abort(parent.reason);
   if (parent.aborted) ctl.abort(parent.reason);
   else parent.addEventListener('abort', onAbort, { once: true });
