@@ -2,16 +2,17 @@
  * The shape the LLM answers in (structured output). It mirrors the workflow format closely, so a
  * validation error on the rendered YAML points at something the model wrote, but it stays inside
  * what strict JSON-schema mode accepts: every field present (null when unused), no free-form
- * objects (tool args and settings travel as JSON text), no recursion (a loop body holds plain steps).
+ * objects (tool args and settings travel as JSON text), no recursion (a loop body holds plain steps),
+ * no number bounds and at most five levels of objects, which strict servers refuse.
  */
 import { z } from 'zod';
 
 const RequiresDraftSchema = z.object({
   gpu: z.boolean().nullable().describe('true when the step needs a GPU'),
-  gpu_min_vram_mib: z.number().int().nullable(),
+  gpu_min_vram_mib: z.number().nullable(),
   gpu_vendor: z.string().nullable(),
   region: z.array(z.string()).nullable().describe('allowed regions, only ones the mesh has'),
-  labels: z.array(z.object({ key: z.string(), value: z.string() })).nullable(),
+  labels: z.array(z.string()).nullable().describe('node labels as "key=value"'),
 });
 export type RequiresDraft = z.infer<typeof RequiresDraftSchema>;
 
@@ -44,7 +45,7 @@ const StepDraftSchema = z.object({
     .object({
       for_each: z.string().describe('a variable that resolves to a list, e.g. ${list_files.output}'),
       var: z.string(),
-      max: z.number().int(),
+      max: z.number().describe('most items the loop accepts'),
       body: z.array(LeafStepDraftSchema),
     })
     .nullable(),
@@ -104,7 +105,9 @@ function requiresOf(r: RequiresDraft | null): Obj | undefined {
     out.gpu = Object.keys(gpu).length > 0 ? gpu : true;
   }
   if (r.region && r.region.length > 0) out.region = r.region.length === 1 ? r.region[0] : r.region;
-  if (r.labels && r.labels.length > 0) out.labels = Object.fromEntries(r.labels.map((l) => [l.key, l.value]));
+  if (r.labels && r.labels.length > 0) {
+    out.labels = Object.fromEntries(r.labels.map((l) => [l.slice(0, Math.max(0, l.indexOf('='))) || l, l.includes('=') ? l.slice(l.indexOf('=') + 1) : '']));
+  }
   return Object.keys(out).length > 0 ? out : undefined;
 }
 

@@ -14,10 +14,22 @@ const step = (s: Partial<StepDraft> & { id: string }): StepDraft => ({
 });
 
 describe('the LLM draft', () => {
-  test('its JSON schema passes the SDK strict-mode conversion', () => {
+  test('its JSON schema passes the SDK strict-mode conversion and stays in the strict subset', () => {
     const f = zodResponseFormat(WorkflowDraftSchema, 'wfmesh_workflow');
     assert.equal(f.json_schema.strict, true);
-    assert.equal((f.json_schema.schema as { additionalProperties: boolean }).additionalProperties, false);
+    const schema = f.json_schema.schema as Record<string, unknown>;
+    assert.equal(schema.additionalProperties, false);
+    // Strict servers refuse number bounds and more than five levels of nested objects.
+    const text = JSON.stringify(schema);
+    assert.doesNotMatch(text, /"(minimum|maximum|exclusiveMinimum|exclusiveMaximum)"/);
+    const depth = (node: unknown): number => {
+      if (Array.isArray(node)) return Math.max(0, ...node.map(depth));
+      if (node === null || typeof node !== 'object') return 0;
+      const o = node as Record<string, unknown>;
+      const below = Math.max(0, ...Object.values(o).map(depth));
+      return o.type === 'object' || (Array.isArray(o.type) && o.type.includes('object')) ? below + 1 : below;
+    };
+    assert.ok(depth(schema) <= 5, `object nesting ${depth(schema)}`);
   });
 
   test('becomes a valid workflow: loop, condition, requires, JSON args', () => {
@@ -34,7 +46,7 @@ describe('the LLM draft', () => {
           loop: { for_each: '${list.output}', var: 'f', max: 50, body: [step({ id: 'rate', agent: 'clf', input: 'Rate ${f.name}' })] },
           condition: { if: '${each.output} contains "bad"', then: 'alarm', else: null },
         }),
-        step({ id: 'alarm', tool: 'echo', args_json: '{"alert": true}', output_to: ['user'], requires: { gpu: null, gpu_min_vram_mib: null, gpu_vendor: null, region: ['eu-west'], labels: [{ key: 'tier', value: 'x' }] } }),
+        step({ id: 'alarm', tool: 'echo', args_json: '{"alert": true}', output_to: ['user'], requires: { gpu: null, gpu_min_vram_mib: null, gpu_vendor: null, region: ['eu-west'], labels: ['tier=x'] } }),
       ],
     };
     const { document, problems } = draftToDocument(draft);
