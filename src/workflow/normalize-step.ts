@@ -85,6 +85,9 @@ function normalizeStep(raw: unknown, path: string, issues: IssueList, src: Sourc
     const agent = str(raw.agent, joinPath(path, 'agent'), issues, 'an agent id');
     if (!('input' in raw)) issues.error(path, 'an agent step needs `input` (for example ${user_input})');
     checkTemplates(raw.input, joinPath(path, 'input'), issues);
+    if (typeof raw.input === 'string' && /\{\{\s*(context\.|user_input|step_outputs)/.test(raw.input)) {
+      issues.warn(joinPath(path, 'input'), '{{ ... }} is sent as plain text; write variables as ${context.user_input}');
+    }
     if (agent !== undefined) step = { ...base, kind, agent, input: raw.input };
     nameForId = agent ?? nameForId;
   } else if (kind === 'tool') {
