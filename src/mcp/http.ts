@@ -32,6 +32,12 @@ export interface McpHttpEndpoint {
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 export const isLoopback = (host: string): boolean => LOOPBACK_HOSTS.has(host) || host.startsWith('127.');
 
+/** The warning for an MCP endpoint others can reach without a token, or undefined. */
+export function exposureWarning(host: string, token: string | undefined, url: string): string | undefined {
+  if (token || isLoopback(host)) return undefined;
+  return `MCP at ${url} is bound to ${host}, reachable from other machines, and has NO TOKEN: anyone who can reach it can run workflows on this mesh. Set WFMESH_MCP_TOKEN (or mcp.token in the config) or bind 127.0.0.1.`;
+}
+
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 function jsonRpcError(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
@@ -55,9 +61,10 @@ export function attachMcpHttp(node: MeshNode, executions: ExecutionService, opts
   const expected = token ? digest(`Bearer ${token}`) : undefined;
   const loopbackOnly = isLoopback(host);
 
-  if (!token && !loopbackOnly) {
-    const warning = `MCP at ${node.http.url}/mcp is bound to ${host}, reachable from other machines, and has NO TOKEN: anyone who can reach it can run workflows on this mesh. Set WFMESH_MCP_TOKEN (or mcp.token in the config) or bind 127.0.0.1.`;
+  const warning = exposureWarning(host, token, `${node.http.url}/mcp`);
+  if (warning) {
     log.warn(warning);
+    // Loud on purpose: also when logs are filtered or shipped elsewhere.
     process.stderr.write(`\n!!! WARNING: ${warning}\n\n`);
   }
 

@@ -3,7 +3,7 @@
  * Streamable HTTP at /mcp (sessions, bearer token) and over stdio.
  */
 export { createMcpServer } from './server.js';
-export { attachMcpHttp, isLoopback, type McpHttpEndpoint, type McpHttpOptions } from './http.js';
+export { attachMcpHttp, exposureWarning, isLoopback, type McpHttpEndpoint, type McpHttpOptions } from './http.js';
 export { serveMcpStdio } from './stdio.js';
 export { generationContext } from './tools-workflows.js';
 export { describeIssues, type ToolContext, type ToolOutcome, type ToolSpec } from './tool-kit.js';

@@ -44,6 +44,14 @@ export function describeIssues(error: z.ZodError): string {
     .join('; ');
 }
 
+/**
+ * A JSON-RPC InvalidParams error. Not McpError: its message already starts with "MCP error
+ * -32602:", and the client adds that prefix again.
+ */
+class InvalidParamsError extends Error {
+  readonly code = ErrorCode.InvalidParams;
+}
+
 function textResult(text: string, isError: boolean, structured?: unknown): CallToolResult {
   return {
     content: [{ type: 'text', text }],
@@ -73,15 +81,15 @@ export function installTools(server: McpServer, specs: ToolSpec[], log: Logger, 
   server.server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const { name } = request.params;
     const spec = byName.get(name);
-    if (!spec) throw new McpError(ErrorCode.InvalidParams, `unknown tool "${String(name).slice(0, 100)}"; this server has: ${[...byName.keys()].join(', ')}`);
+    if (!spec) throw new InvalidParamsError(`unknown tool "${String(name).slice(0, 100)}"; this server has: ${[...byName.keys()].join(', ')}`);
     const parsed = spec.input.safeParse(request.params.arguments ?? {});
-    if (!parsed.success) throw new McpError(ErrorCode.InvalidParams, `invalid arguments for ${name}: ${describeIssues(parsed.error)}`);
+    if (!parsed.success) throw new InvalidParamsError(`invalid arguments for ${name}: ${describeIssues(parsed.error)}`);
     let outcome: ToolOutcome<unknown>;
     try {
       outcome = await spec.run(parsed.data, context(extra));
     } catch (err) {
       if (err instanceof MeshError && (err.code === 'USAGE' || err.code === 'INPUT_TOO_LARGE')) {
-        throw new McpError(ErrorCode.InvalidParams, `${name}: ${err.message}`);
+        throw new InvalidParamsError(`${name}: ${err.message}`);
       }
       if (err instanceof McpError) throw err;
       if (err instanceof MeshError) return textResult(err.message, true);
