@@ -79,6 +79,7 @@ export const runCommand: CliCommand = {
     const allowedEnv = allowedEnvFlag(args);
     const yaml = readWorkflowFile(file);
     const v = validateWorkflowText(yaml, { allowedEnv });
+    for (const w of v.warnings) io.err(formatFileIssue(file, w, 'warning: '));
     if (!v.valid || !v.document) {
       for (const e of v.errors) io.err(formatFileIssue(file, e));
       return 1;

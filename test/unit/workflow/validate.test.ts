@@ -1,7 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { BUILTIN_TOOL_TYPES as EXECUTOR_TOOL_TYPES } from '../../../src/executor/index.js';
 import { MeshError } from '../../../src/protocol/errors.js';
-import { loadWorkflowDocument, stepGraph, validateWorkflowText, type AgentStep, type LoopStep, type ToolStep } from '../../../src/workflow/index.js';
+import { BUILTIN_TOOL_TYPES, loadWorkflowDocument, stepGraph, validateWorkflowText, type AgentStep, type LoopStep, type ToolStep } from '../../../src/workflow/index.js';
 
 const AGENTS = `
 agents:
@@ -320,6 +321,10 @@ workflows:
     assert.equal(r.valid, true);
     assert.deepEqual(r.warnings.map((w) => w.path), ['agents[0].memory', 'workflows.w.async']);
   });
+});
+
+test('the model knows the same built-in tool types as the executors', () => {
+  assert.deepEqual([...BUILTIN_TOOL_TYPES].sort(), [...EXECUTOR_TOOL_TYPES].sort());
 });
 
 describe('security of names', () => {
