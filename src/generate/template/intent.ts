@@ -95,10 +95,13 @@ const STOP = new Set([
  * Paths and URLs are read from the description as written (`raw`): a folder "Docs" is not "docs"
  * on a case-sensitive disk. Everything else matches on the lower-cased `text`.
  */
-function findSource(raw: string, text: string, words: string[]): Source {
+function findSource(raw: string, text: string): Source {
   const url = /\bhttps?:\/\/[^\s"'<>{}$`]+/i.exec(raw)?.[0]?.replace(/[.,;:)]+$/, '');
   if (url) return { kind: 'url', url };
-  const language = words.find((w) => Object.hasOwn(LANGUAGES, w) && /files?|code|sources?|scripts?|modules?/.test(text));
+  // A language counts right before "files", "code", ...: "go through the files" is not Go.
+  const language = [...text.matchAll(/\b([a-z]+)\s+(?:source\s+)?(?:files?|code|sources?|scripts?|modules?|programs?)\b/g)]
+    .map((m) => m[1]!)
+    .find((w) => Object.hasOwn(LANGUAGES, w));
   let extension = language ? LANGUAGES[language] : undefined;
   const ext = /\*?(\.[a-z0-9]{1,5})\s+files?\b/.exec(text)?.[1];
   if (ext) extension = ext;
@@ -153,11 +156,12 @@ export function readIntent(description: string): Intent {
     .map((p) => ({ p, n: CUES[p].filter((re) => re.test(text)).length }))
     .filter((s) => s.n > 0)
     .sort((a, b) => b.n - a.n);
-  const source = findSource(raw, text, words);
+  const source = findSource(raw, text);
   const patterns: PatternName[] = scores.map((s) => s.p);
   if (source.kind !== 'input' && !patterns.includes('tool_pipeline')) patterns.push('tool_pipeline');
   if (patterns.length === 0) patterns.push('chain');
-  const action = ACTIONS.find((a) => words.some((w) => w === a || w === `${a}s` || w === `${a}d`)) ?? 'process';
+  // The first action word in the text: "summarize, then review" is a summary.
+  const action = words.map((w) => ACTIONS.find((a) => w === a || w === `${a}s` || w === `${a}d`)).find(Boolean) ?? 'process';
   const outputFile = findOutputFile(raw, text);
   return {
     text,

@@ -44,6 +44,12 @@ describe('readIntent', () => {
     assert.equal(readIntent('summarize it').wantsGpu, false);
   });
 
+  test('a language counts only right before files or code; the first action word wins', () => {
+    assert.deepEqual(readIntent('go through the files in docs').source, { kind: 'files', dir: 'docs' });
+    assert.equal((readIntent('check the python scripts under scripts').source as { extension?: string }).extension, '.py');
+    assert.equal(readIntent('summarize the notes, then review them').action, 'summarize');
+  });
+
   test('".." never becomes a path', () => {
     assert.notEqual((readIntent('read the files in ../secrets').source as { dir?: string }).dir, '../secrets');
     assert.equal(readIntent('save the result to ../../etc/passwd.txt').outputFile, undefined);
