@@ -22,6 +22,8 @@ before(async () => {
   writeFileSync(join(root, 'src', 'util', 'strings.ts'), 'export function up(s: string) {\n  return s.toUpperCase();\n}\n');
   writeFileSync(join(root, 'src', 'notes.txt'), 'not TypeScript');
   writeFileSync(join(root, 'notes.md'), '# Notes\n- urgent: fix the build\n- later: docs\n');
+  mkdirSync(join(root, 'node_modules', 'dep'), { recursive: true });
+  writeFileSync(join(root, 'node_modules', 'dep', 'index.js'), 'module.exports = 1;\n');
   llm = await startOpenAiServer();
 });
 after(async () => {
@@ -83,6 +85,13 @@ describe('generated template workflows run to completion', () => {
     assert.match(report, /src\/util\/strings\.ts`: 4 lines/);
     assert.doesNotMatch(report, /notes\.txt/);
     assert.match(report, /no model was available/);
+  });
+
+  test('a scan of the whole folder skips node_modules', async () => {
+    const { output } = await generateAndRun('count the lines of all the files', 'medium', []);
+    assert.match(String(output), /`notes\.md`: 4 lines/);
+    assert.match(String(output), /`src\/util`|`src\/main\.ts`/);
+    assert.doesNotMatch(String(output), /node_modules/);
   });
 
   test('conditional routing takes the branch the input calls for', async () => {

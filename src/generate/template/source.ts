@@ -23,6 +23,9 @@ const LANGUAGE_NAMES: Record<string, string> = {
   css: 'CSS', sql: 'SQL', php: 'PHP',
 };
 
+/** Folders a scan never descends into: dependencies, build output, version control. */
+const SKIPPED_DIRS = ['node_modules', '.git', 'dist', 'build', 'target', '.venv', 'venv', '__pycache__'];
+
 /** Most entries a folder scan accepts: a guard against a workflow fanning out over a huge folder. */
 const MAX_ENTRIES = 1000;
 
@@ -75,7 +78,7 @@ function scanFolder(ctx: TemplateCtx, dir: string, extension: string | undefined
   );
   const collect = b.toolStep('collect', 'transform', 'concat', { items: `\${${scan}.output}`, separator: '' }, toolOpts(ctx, 'transform', { after: [scan] }));
   const what = language ? `${LANGUAGE_NAMES[language] ?? capitalize(language)} files` : extension ? `${extension} files` : 'files';
-  note(ctx, `reads ${extension ? `files whose name contains "${extension}"` : 'every file'} in ${dir}${depth > 1 ? ' and in its folders one level down' : ''} (list_dir is not recursive)`);
+  note(ctx, `reads ${extension ? `files whose name contains "${extension}"` : 'every file'} in ${dir}${depth > 1 ? ` and in its folders one level down, except ${SKIPPED_DIRS.join(', ')}` : ''} (list_dir is not recursive)`);
   return { after: [collect], data: `\${${collect}.output}`, title: `${what} in ${dir}`, perItem: true };
 }
 
@@ -84,7 +87,7 @@ function scanLoop(ctx: TemplateCtx, items: string, prefix: string, extension: st
   const v = vars[0]!;
   const path = `${prefix}\${${v}.name}`;
   const isFile = `\${${v}.type} == "file"${extension ? ` and \${${v}.name} contains "${extension}"` : ''}`;
-  const isDir = `\${${v}.type} == "dir"`;
+  const isDir = `\${${v}.type} == "dir" and not (\${${v}.name} in ${JSON.stringify(SKIPPED_DIRS)})`;
   const fs = (base: string, method: string, condition: string): StepObj =>
     b.makeTool(base, 'filesystem', method, { path }, toolOpts(ctx, 'filesystem', { condition }));
   const tf = (base: string, method: string, args: Obj, opts: StepOptions): StepObj =>
