@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import type { ExecutionRecord } from '../protocol/execution.js';
+import type { StepReply, StepRequest } from '../protocol/step.js';
 
 /**
  * One audit record: who asked for what, which node ran it, and how it ended. Written as a pino
@@ -30,4 +32,39 @@ export interface AuditEvent {
 export function auditLog(log: Logger, event: AuditEvent): void {
   const where = event.step_id ? `${event.execution_id}/${event.step_id}` : event.execution_id;
   log.info({ audit: true, ...event }, `audit: ${event.event} ${where} ${event.outcome}`);
+}
+
+/** The audit line of a step this node ran for the mesh (the step server's onStepEnd). */
+export function auditStepReply(log: Logger, node: string, req: StepRequest, reply: StepReply, seconds: number): void {
+  const task = req.task.kind === 'agent' ? `agent:${req.task.agent.model}` : `tool:${req.task.tool_type}${req.task.method ? `.${req.task.method}` : ''}`;
+  auditLog(log, {
+    event: 'step',
+    execution_id: req.execution_id,
+    step_id: req.step_id,
+    requested_by: req.origin,
+    node,
+    outcome: reply.ok ? 'completed' : reply.failure.type === 'cancelled' ? 'cancelled' : 'failed',
+    task,
+    attempt: req.attempt,
+    duration_ms: Math.round(seconds * 1000),
+    ...(!reply.ok && { error: { type: reply.failure.type, message: reply.failure.message } }),
+  });
+}
+
+/** The audit line of an execution this node coordinates: when it starts and when it ends. */
+export function auditExecution(log: Logger, node: string, record: ExecutionRecord): void {
+  const done = record.status === 'completed' || record.status === 'failed' || record.status === 'cancelled';
+  const started = Date.parse(record.created_at);
+  const ended = record.ended_at ? Date.parse(record.ended_at) : NaN;
+  auditLog(log, {
+    event: 'execution',
+    execution_id: record.execution_id,
+    requested_by: record.requested_by ?? 'unknown',
+    node,
+    outcome: done ? (record.status as 'completed' | 'failed' | 'cancelled') : 'started',
+    workflow: record.workflow,
+    mode: record.mode,
+    ...(done && Number.isFinite(ended - started) && { duration_ms: ended - started }),
+    ...(record.error && { error: { type: record.error.type, message: record.error.message } }),
+  });
 }

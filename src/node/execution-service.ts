@@ -21,6 +21,7 @@ import {
 import { formatIssue, validateWorkflowText } from '../workflow/index.js';
 import { FINAL_STEP, ProgressTracker, type ExecutionProgress } from './execution-progress.js';
 import type { MeshNode } from './mesh-node.js';
+import { auditExecution } from './audit.js';
 
 export type { ExecutionProgress } from './execution-progress.js';
 
@@ -152,6 +153,8 @@ export class ExecutionService {
     };
     // Written before anything runs, so the id is readable from every node once we return it.
     const revision = await this.opts.store.create(initial);
+    this.node.metrics.executionStarted();
+    auditExecution(this.log, this.node.name, initial);
 
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
@@ -209,6 +212,8 @@ export class ExecutionService {
       const stored = await writer.finish(final);
       this.publishEvent(final, undefined);
       this.active.delete(initial.execution_id);
+      this.node.metrics.executionFinished(final.status);
+      auditExecution(this.log, this.node.name, final);
       // Our in-memory record has whole outputs; the stored one wins only when it is another verdict.
       return stored.status === final.status ? final : stored;
     })();
@@ -341,7 +346,7 @@ export class ExecutionService {
     if (this.liveNames().has(e.name)) return;
     const how = e.reason === 'stopped' ? 'stopped' : 'stopped heart-beating';
     void failOrphans(this.opts.store, (r) => r.coordinator === e.name, () => `coordinator node ${e.name} left the mesh (${how}) while the execution ran`)
-      .then((ids) => ids.length && this.log.warn({ coordinator: e.name, executions: ids }, 'ended executions whose coordinator left'))
+      .then((ids) => this.afterOrphans(ids, `coordinator node ${e.name} left the mesh`))
       .catch((err: Error) => this.log.warn({ err: err.message }, 'could not end the executions of a node that left'));
   }
 
@@ -354,10 +359,17 @@ export class ExecutionService {
         (r) => (r.coordinator === me ? !this.active.has(r.execution_id) : this.orphaned(r)),
         (r) => (r.coordinator === me ? `coordinator node ${me} restarted; the execution was lost with its previous process` : `coordinator node ${r.coordinator} is no longer in the mesh`),
       );
-      if (ids.length) this.log.warn({ executions: ids, why }, 'ended executions whose coordinator is gone');
+      this.afterOrphans(ids, `coordinator gone (${why} sweep)`);
     } catch (err) {
       this.log.debug({ err: (err as Error).message }, 'orphan sweep skipped');
     }
+  }
+
+  /** Steps the lost coordinator dispatched may still run somewhere: stop them (only the CAS winner gets here). */
+  private afterOrphans(ids: string[], why: string): void {
+    if (ids.length === 0) return;
+    this.log.warn({ executions: ids, why }, 'ended executions whose coordinator is gone');
+    for (const id of ids) this.broadcastCancel(id, why);
   }
 
   private liveNames(): Set<string> {
@@ -376,7 +388,9 @@ export class ExecutionService {
     if (!this.orphaned(r)) return undefined;
     const ended = endOrphan(r, `coordinator node ${r.coordinator} is no longer in the mesh`);
     const written = await this.opts.store.replace(ended, revision).catch(() => undefined);
-    return written !== undefined ? ended : (await this.opts.store.get(r.execution_id))?.record;
+    if (written === undefined) return (await this.opts.store.get(r.execution_id))?.record;
+    this.afterOrphans([r.execution_id], 'coordinator gone (noticed on read)');
+    return ended;
   }
 
   private publishEvent(r: ExecutionRecord, step: ExecutionEvent['step']): void {

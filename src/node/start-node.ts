@@ -5,6 +5,7 @@ import { LocalStepRunner, type StepRunner } from '../engine/index.js';
 import { createIsolatedExecutor, type IsolatedExecutor } from '../executor/index.js';
 import { attachMcpHttp } from '../mcp/index.js';
 import type { ExecutionMode } from '../protocol/execution.js';
+import { auditStepReply } from './audit.js';
 import { attachExecutions } from './execution-service.js';
 import { MeshNode } from './mesh-node.js';
 import type { NodeOptions } from './options.js';
@@ -51,7 +52,10 @@ function attachStepServer(node: MeshNode): StepServer {
       }, 250);
     },
     log: node.log,
-    onStepEnd: (_req, reply, seconds) => node.metrics.stepReplied(reply, seconds),
+    onStepEnd: (req, reply, seconds) => {
+      node.metrics.stepReplied(reply, seconds);
+      auditStepReply(node.log, node.name, req, reply, seconds);
+    },
   });
   server.start();
   node.stepServer = server;

@@ -4,6 +4,9 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { auditLog } from '../../src/node/audit.js';
+import { ExecutionService } from '../../src/node/execution-service.js';
+import { compileNodeOptions, startNode } from '../../src/node/index.js';
+import { startTestNats } from '../harness/nats.js';
 
 function capture(): { log: pino.Logger; lines: () => Record<string, unknown>[] } {
   const chunks: string[] = [];
@@ -58,4 +61,35 @@ test('audit lines follow the log level: silent loggers write none', () => {
   const log = pino({ level: 'warn' }, new Writable({ write: (c: Buffer, _e, done) => (chunks.push(c.toString()), done()) }));
   auditLog(log, { event: 'execution', execution_id: 'ex-2', requested_by: 'cli', node: 'n', outcome: 'completed' });
   assert.equal(chunks.length, 0);
+});
+
+test('a real node writes the audit lines of an execution and of every step it runs', async () => {
+  const nats = await startTestNats({ useEnv: false });
+  const { log, lines } = capture();
+  const node = await startNode(compileNodeOptions({ nats: nats.url, name: 'audit-1', noMcp: true }, {}), log);
+  try {
+    const executions = ExecutionService.of(node);
+    assert.ok(executions);
+    const record = await executions.start({
+      yaml: 'workflows:\n  main:\n    - {id: one, tool: echo, args: {x: 1}}\n    - {id: two, tool: echo, args: {y: "${one.output.x}"}}\n',
+      input: 'hi',
+      mode: 'distributed',
+      requested_by: 'test:audit',
+    });
+    assert.equal(record.status, 'completed');
+    const audit = lines().filter((l) => l.audit === true && l.execution_id === record.execution_id);
+    const executionLines = audit.filter((l) => l.event === 'execution').map((l) => [l.outcome, l.requested_by, l.node]);
+    assert.deepEqual(executionLines, [
+      ['started', 'test:audit', 'audit-1'],
+      ['completed', 'test:audit', 'audit-1'],
+    ]);
+    const stepLines = audit.filter((l) => l.event === 'step').map((l) => [l.step_id, l.outcome, l.node, l.requested_by, l.task]);
+    assert.deepEqual(stepLines, [
+      ['one', 'completed', 'audit-1', 'audit-1', 'tool:echo'],
+      ['two', 'completed', 'audit-1', 'audit-1', 'tool:echo'],
+    ]);
+  } finally {
+    await node.stop();
+    await nats.stop();
+  }
 });
