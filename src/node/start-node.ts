@@ -7,6 +7,7 @@ import { attachMcpHttp } from '../mcp/index.js';
 import type { ExecutionMode } from '../protocol/execution.js';
 import { auditStepReply } from './audit.js';
 import { attachExecutions } from './execution-service.js';
+import { attachExecuteEndpoint } from './execute-endpoint.js';
 import { MeshNode } from './mesh-node.js';
 import type { NodeOptions } from './options.js';
 
@@ -20,6 +21,7 @@ export async function startNode(options: NodeOptions, log: Logger): Promise<Mesh
     // Services attach here, in dependency order (step server, executions, MCP).
     attachStepServer(node);
     const executions = await attachExecutions(node, stepRunners(node));
+    attachExecuteEndpoint(node, executions);
     if (options.http.mcp) attachMcpHttp(node, executions);
   } catch (err) {
     await node.stop();

@@ -4,3 +4,4 @@ export * from './step.js';
 export * from './execution.js';
 export * from './advert.js';
 export * from './codec.js';
+export * from './execute.js';

@@ -19,6 +19,8 @@ export const subjects = {
   heartbeatAll: () => `${ROOT}.hb.*`,
   /** Step requests addressed to one node (request-reply). */
   step: (nodeId: string) => `${ROOT}.step.${subjectToken(nodeId, 'node id')}`,
+  /** Starts an execution coordinated by one node (a micro service endpoint). */
+  execute: (nodeId: string) => `${ROOT}.execute.${subjectToken(nodeId, 'node id')}`,
   /** A node's view of the mesh (its peer registry), a micro service endpoint. */
   view: (nodeId: string) => `${ROOT}.view.${subjectToken(nodeId, 'node id')}`,
   /** Cancellation of one execution, heard by every node. */

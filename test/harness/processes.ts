@@ -6,6 +6,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const CLI = fileURLToPath(new URL('./cli.ts', import.meta.url));
+// Absolute, so that a child started in another folder (a tmp dir) still finds the loader.
+const TSX = import.meta.resolve('tsx');
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface CliProcess {
@@ -34,7 +36,7 @@ process.once('exit', () => {
 
 /** Spawns `wfmesh ARGS` from the TypeScript sources. */
 export function spawnCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): CliProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+  const child = spawn(process.execPath, ['--import', TSX, CLI, ...args], {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, WFMESH_LOG_LEVEL: 'info', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

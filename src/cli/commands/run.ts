@@ -8,6 +8,8 @@ import { ExecutionModeSchema, type ExecutionMode, type ExecutionRecord } from '.
 import { validateWorkflowText, type WorkflowDocument } from '../../workflow/index.js';
 import { boolFlag, stringFlag, type CliCommand, type CliIo } from '../command.js';
 import { allowedEnvFlag, formatFileIssue, readWorkflowFile } from './validate.js';
+import { runOnMesh as meshRun } from '../mesh-run.js';
+import { table } from './nodes.js';
 
 /** What `wfmesh run` asks of a mesh (every mode but sync). */
 export interface MeshRunRequest {
@@ -24,14 +26,13 @@ export interface MeshRunRequest {
   readonly signal: AbortSignal;
 }
 
-// ---------------------------------------------------------------------------------------------
-// runOnMesh: the hook for distributed / async / isolated runs, to be replaced when the CLI is
-// wired to a mesh. It resolves with the execution record (for `async`, a record that is still
-// running is fine: its execution_id is printed).
-// ---------------------------------------------------------------------------------------------
+/** Every mode but sync: a node of the running mesh coordinates; steps go where they fit. */
 export async function runOnMesh(req: MeshRunRequest, io: CliIo): Promise<ExecutionRecord> {
-  void io;
-  throw new MeshError('USAGE', `mode ${req.mode} needs a running mesh (not wired yet); use --mode sync to run in this process`);
+  const record = await meshRun({ yaml: req.yaml, ...(req.workflow && { workflow: req.workflow }), input: req.input, mode: req.mode, ...(req.nats && { nats: req.nats }), signal: req.signal }, io);
+  if (record.steps.length > 0) {
+    io.err(table(['STEP', 'STATUS', 'NODE', 'ATTEMPTS'], record.steps.map((s) => [s.id, s.status, s.node ?? '-', String(s.attempts)])));
+  }
+  return record;
 }
 
 /** The executor environment of a sync run: this folder, env allow-lists, the OpenAI env vars. */
