@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { StepServer } from '../dispatch/step-server.js';
-import { MeshStepRunner } from '../dispatch/index.js';
+import { MeshStepRunner, SelfConstrainedRunner } from '../dispatch/index.js';
 import { LocalStepRunner, type StepRunner } from '../engine/index.js';
 import { createIsolatedExecutor, type IsolatedExecutor } from '../executor/index.js';
 import { attachMcpHttp } from '../mcp/index.js';
@@ -71,16 +71,10 @@ function attachStepServer(node: MeshNode): StepServer {
 
 /** Where the steps of each execution mode run. */
 function stepRunners(node: MeshNode): (mode: ExecutionMode) => StepRunner {
-  const local = new LocalStepRunner(node.executor, node.name);
-  // Distributed and async: each step on the best peer (this node included).
+  // Sync: every step here, in process, as long as this node meets the step's hard constraints.
+  const local = new SelfConstrainedRunner(new LocalStepRunner(node.executor, node.name), () => node.registry.get(node.id));
+  // Distributed, async and isolated: each step on the best peer (this node included); in isolated
+  // mode the engine marks every call child_process, so the chosen node runs it in a fresh process.
   const distributed: StepRunner = new MeshStepRunner({ nc: node.nc, registry: node.registry, origin: node.name, log: node.log });
-  let isolatedExecutor: IsolatedExecutor | undefined;
-  let isolated: StepRunner | undefined;
-  node.onStop(() => isolatedExecutor?.close());
-  return (mode) => {
-    if (mode === 'sync') return local;
-    if (mode !== 'isolated') return distributed;
-    isolatedExecutor ??= createIsolatedExecutor(node.executorEnv, node.options.tools ? { tools: node.options.tools } : {});
-    return (isolated ??= new LocalStepRunner(isolatedExecutor, node.name));
-  };
+  return (mode) => (mode === 'sync' ? local : distributed);
 }
