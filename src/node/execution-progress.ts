@@ -35,7 +35,7 @@ export class ProgressTracker {
     const progress = isTerminal(r.status) ? Math.max(r.steps.length, done) : done + (running.length ? 0.5 : 0);
     if (this.report && progress > this.last) {
       this.last = progress;
-      const current = running[running.length - 1] ?? changed;
+      const current = running[running.length - 1] ?? (changed?.status === 'pending' ? undefined : changed);
       const where = current ? `; ${current.id} ${current.status}${current.node ? ` on ${current.node}` : ''}` : '';
       const message = isTerminal(r.status) ? `execution ${r.status}: ${done}/${r.steps.length} steps` : `${done}/${r.steps.length} steps done${where}`;
       try {

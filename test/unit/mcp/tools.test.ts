@@ -80,6 +80,7 @@ test('progress only grows, says the current step, and ends at total', () => {
   const changed = snapshots.map((s) => t.update(s));
   assert.deepEqual(seen.map((p) => p.progress), [0, 0.5, 1, 1.5, 2]);
   assert.ok(seen.every((p) => p.total === 2));
+  assert.equal(seen[0]?.message, '0/2 steps done');
   assert.equal(seen[1]?.message, '0/2 steps done; a running on n2');
   assert.equal(seen[4]?.message, 'execution completed: 2/2 steps');
   assert.deepEqual(changed[3], { id: 'b', status: 'running', node: 'n3' });
