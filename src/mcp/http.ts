@@ -83,12 +83,12 @@ export function attachMcpHttp(node: MeshNode, executions: ExecutionService, opts
     }
   };
 
-  const open = async (): Promise<Session> => {
+  const open = async (address: string): Promise<Session> => {
     if (sessions.size >= maxSessions) {
       const oldest = [...sessions.entries()].sort((a, b) => a[1].open - b[1].open || a[1].lastSeen - b[1].lastSeen)[0];
       if (oldest) await closeSession(oldest[0]);
     }
-    const server = createMcpServer(node, executions, 'http');
+    const server = createMcpServer(node, executions, 'http', `mcp:http ${address}`);
     const session: Session = { server, lastSeen: Date.now(), open: 0, transport: undefined as unknown as StreamableHTTPServerTransport };
     session.transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
@@ -144,7 +144,7 @@ export function attachMcpHttp(node: MeshNode, executions: ExecutionService, opts
       return;
     }
     // No session yet: only an initialize request opens one; the transport answers anything else.
-    const session = await open();
+    const session = await open(req.socket.remoteAddress ?? 'unknown');
     track(session, res);
     await session.transport.handleRequest(req, res);
     if (!session.transport.sessionId) await session.server.close().catch(() => undefined);

@@ -13,17 +13,18 @@ Long runs: pass a progressToken for progress notifications, or mode "async" and 
 /**
  * One MCP server (the SDK's McpServer) with every wfmesh tool, bound to this node. Each HTTP
  * session and the stdio transport get their own instance; all share the node's execution service.
+ * `caller` names who is on the other end in records and audit lines (`mcp:http 10.0.0.7`, `mcp:stdio`).
  */
-export function createMcpServer(node: MeshNode, executions: ExecutionService, transport: 'http' | 'stdio'): McpServer {
+export function createMcpServer(node: MeshNode, executions: ExecutionService, transport: 'http' | 'stdio', caller = `mcp:${transport}`): McpServer {
   const server = new McpServer({ name: 'wfmesh', version: VERSION, title: `wfmesh node ${node.name}` }, { instructions: INSTRUCTIONS });
   const log = node.log.child({ component: 'mcp', transport });
   const maxInputBytes = node.options.limits.maxInputBytes;
   const context = (extra: ToolCallExtra): ToolContext => {
-    const client = server.server.getClientVersion()?.name ?? 'client';
+    const client = server.server.getClientVersion()?.name;
     const token = extra._meta?.progressToken;
     return {
       signal: extra.signal,
-      requestedBy: `mcp:${client}/${extra.sessionId ?? transport}`,
+      requestedBy: client ? `${caller} (${client.slice(0, 64)})` : caller,
       progress: (p) => {
         if (token === undefined || extra.signal.aborted) return;
         // The client may be gone by now (a closed stream throws "Not connected"): never fatal.

@@ -10,7 +10,7 @@ export interface ToolContext {
   signal: AbortSignal;
   /** Reports progress when the client asked for it (a progressToken); a no-op otherwise. */
   progress(p: { progress: number; total?: number; message?: string }): void;
-  /** "mcp:<client>/<session>" or "mcp:<client>/stdio", recorded with executions. */
+  /** "mcp:http <address> (<client>)" or "mcp:stdio (<client>)", recorded with executions. */
   requestedBy: string;
 }
 

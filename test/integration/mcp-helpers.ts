@@ -57,6 +57,7 @@ export interface ExecutionView {
   execution_id: string;
   status: string;
   coordinator: string;
+  requested_by?: string;
   output?: unknown;
   error?: { step?: string; type: string; message: string };
   steps: { id: string; status: string; node?: string; attempts: number; started_at?: string; ended_at?: string }[];

@@ -75,7 +75,8 @@ describe('MCP over Streamable HTTP, two nodes', () => {
       assert.deepEqual(r.output, { n: 10, prev: 9 });
       assert.equal(r.steps.length, 10);
       assert.ok(r.steps.every((s) => s.status === 'completed' && s.attempts === 1 && s.node));
-      if (mode !== 'distributed') assert.ok(r.steps.every((s) => s.node === 'mcp-a'), 'sync and isolated run on the entry node');
+      if (mode === 'sync') assert.ok(r.steps.every((s) => s.node === 'mcp-a'), 'sync runs on the entry node');
+      assert.equal(r.requested_by, 'mcp:http 127.0.0.1 (wfmesh-test)');
       assert.equal(r.coordinator, 'mcp-a');
       assert.deepEqual(JSON.parse(text(res)), r, 'the text content is a JSON copy');
 
