@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { connect, type NatsConnection } from 'nats';
 import { silentLogger } from '../../src/log/index.js';
+import { freePort, startNatsServer } from '../../src/nats/index.js';
 import type { ExecutionRecord } from '../../src/protocol/execution.js';
 import { ExecutionStore, RecordWriter, WorkflowStore, failOrphans, EXECUTIONS_BUCKET } from '../../src/store/index.js';
 import { startTestNats, type TestNats } from '../harness/nats.js';
@@ -137,6 +141,29 @@ describe('without JetStream', () => {
     } finally {
       await nc.close();
       await nats.stop();
+    }
+  });
+});
+
+describe('records on disk', () => {
+  test('a record survives a restart of the NATS server (file storage)', async () => {
+    const workDir = mkdtempSync(join(tmpdir(), 'wfmesh-store-restart-'));
+    const port = await freePort();
+    const opts = { workDir, port, jetstreamDir: join(workDir, 'js') };
+    let server = await startNatsServer(opts);
+    try {
+      let nc = await connect({ servers: server.url });
+      await new ExecutionStore(nc).create(record('durable-1', { status: 'completed', output: { kept: true } }));
+      await nc.close();
+      await server.stop();
+      server = await startNatsServer(opts);
+      nc = await connect({ servers: server.url });
+      const back = await new ExecutionStore(nc).get('durable-1');
+      await nc.close();
+      assert.deepEqual(back?.record.output, { kept: true });
+    } finally {
+      await server.stop();
+      rmSync(workDir, { recursive: true, force: true });
     }
   });
 });
