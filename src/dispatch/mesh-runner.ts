@@ -7,7 +7,7 @@ import type { PeerRegistry } from '../mesh/registry.js';
 import type { Advertisement } from '../protocol/advert.js';
 import { decodeJson, encodeJson } from '../protocol/codec.js';
 import { StepFailure } from '../protocol/errors.js';
-import { StepReplySchema, type StepRequest } from '../protocol/step.js';
+import { StepReplySchema, type StepReply, type StepRequest } from '../protocol/step.js';
 import { subjects } from '../protocol/subjects.js';
 
 export interface MeshRunnerOptions {
@@ -18,6 +18,8 @@ export interface MeshRunnerOptions {
   log: Logger;
   /** How long a step whose every eligible node died waits for one to come back. */
   waitForEligibleMs?: number;
+  /** This node's own step server: steps placed here skip the network (same admission rules). */
+  local?: { id: string; serve(req: StepRequest): Promise<StepReply>; cancel(executionId: string, key?: string, reason?: string): number };
 }
 
 /** What placement needs to know about a call. */
@@ -82,7 +84,7 @@ export class MeshStepRunner implements StepRunner {
         continue;
       }
       lostAt = undefined;
-      for (const peer of rankPeers(now.eligible, need, this.inflightByPeer)) {
+      for (const peer of rankPeers(now.eligible, need, this.inflightByPeer, Math.random, this.opts.local?.id)) {
         const outcome = await this.sendTo(peer, call, deadline, signal);
         if (outcome.kind === 'done') return { output: outcome.output, node: outcome.node };
         if (outcome.kind === 'failed') throw outcome.failure;
@@ -109,6 +111,17 @@ export class MeshStepRunner implements StepRunner {
       task: call.task,
     };
     this.inflightByPeer.set(peer.id, (this.inflightByPeer.get(peer.id) ?? 0) + 1);
+    const local = this.opts.local;
+    if (local && peer.id === local.id) {
+      const onLocalAbort = () => local.cancel(call.execution_id, key, 'cancelled by its coordinator');
+      signal.addEventListener('abort', onLocalAbort, { once: true });
+      try {
+        return outcomeOf(await local.serve(request), signal);
+      } finally {
+        signal.removeEventListener('abort', onLocalAbort);
+        this.release(peer.id);
+      }
+    }
     let offLeft: (() => void) | undefined;
     let onAbort: (() => void) | undefined;
     try {
@@ -134,10 +147,7 @@ export class MeshStepRunner implements StepRunner {
           if (!parsed.success || parsed.data.key !== key) {
             return { kind: 'failed', failure: new StepFailure('internal', `node ${peer.name} sent a malformed step reply`) };
           }
-          const r = parsed.data;
-          if (r.ok) return { kind: 'done', output: r.output, node: r.node };
-          if (r.failure.type === 'busy') return { kind: 'next', why: r.failure.message };
-          return { kind: 'failed', failure: StepFailure.fromWire(r.failure) };
+          return outcomeOf(parsed.data, signal);
         },
         (err: NatsError): Outcome => {
           if (err.code === ErrorCode.NoResponders) return { kind: 'next', why: 'no responders' };
@@ -153,9 +163,21 @@ export class MeshStepRunner implements StepRunner {
     } finally {
       offLeft?.();
       if (onAbort) signal.removeEventListener('abort', onAbort);
-      const n = (this.inflightByPeer.get(peer.id) ?? 1) - 1;
-      if (n <= 0) this.inflightByPeer.delete(peer.id);
-      else this.inflightByPeer.set(peer.id, n);
+      this.release(peer.id);
     }
   }
+
+  private release(peerId: string): void {
+    const n = (this.inflightByPeer.get(peerId) ?? 1) - 1;
+    if (n <= 0) this.inflightByPeer.delete(peerId);
+    else this.inflightByPeer.set(peerId, n);
+  }
+}
+
+/** A node's reply as what the dispatcher does next: done, failed, or try the next node (busy). */
+function outcomeOf(r: StepReply, signal: AbortSignal): Outcome {
+  if (r.ok) return { kind: 'done', output: r.output, node: r.node };
+  if (r.failure.type === 'busy') return { kind: 'next', why: r.failure.message };
+  if (r.failure.type === 'cancelled' && signal.aborted) return { kind: 'failed', failure: StepFailure.from(signal.reason ?? StepFailure.fromWire(r.failure), 'cancelled') };
+  return { kind: 'failed', failure: StepFailure.fromWire(r.failure) };
 }

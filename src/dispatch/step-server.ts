@@ -106,9 +106,17 @@ export class StepServer {
       });
       return;
     }
-    const req = parsed.data;
-    const refuse = (failure: StepFailure) =>
-      this.reply(msg, { type: 'wfmesh.step.reply.v1', key: req.key, ok: false, node: nodeName, failure: failure.toWire() });
+    const reply = await this.serve(parsed.data);
+    this.reply(msg, reply);
+  }
+
+  /**
+   * Admits and runs one step (or refuses it: busy, draining, unsupported). The NATS endpoint
+   * calls it after parsing; a coordinator on this same node calls it directly, skipping the wire.
+   */
+  async serve(req: StepRequest): Promise<StepReply> {
+    const { nodeName } = this.opts;
+    const refuse = (failure: StepFailure): StepReply => ({ type: 'wfmesh.step.reply.v1', key: req.key, ok: false, node: nodeName, failure: failure.toWire() });
     if (!this.opts.accepting()) return refuse(new StepFailure('busy', `node ${nodeName} is draining`));
     if (this.inflight >= this.opts.maxConcurrency) {
       return refuse(new StepFailure('busy', `node ${nodeName} is at max concurrency (${this.opts.maxConcurrency})`));
@@ -141,8 +149,8 @@ export class StepServer {
       this.opts.onLoadChange(this.inflight);
       if (this.inflight === 0) for (const w of this.idleWaiters.splice(0)) w();
     }
-    this.reply(msg, reply);
     this.opts.onStepEnd?.(req, reply, (Date.now() - startedAt.getTime()) / 1000);
+    return reply;
   }
 
   /** Waits (bounded) for in-flight steps to finish, then stops listening for cancels. */

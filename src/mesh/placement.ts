@@ -104,16 +104,21 @@ function describe(peers: readonly Advertisement[]): string {
     .join(', ') + (peers.length > 8 ? `, +${peers.length - 8} more` : '');
 }
 
+/** Less than the load of one in-flight step at any max concurrency up to 40. */
+const LOCALITY_BONUS = 0.025;
+
 /**
  * Orders eligible peers, best first: lowest load (in-flight / max concurrency, then CPU), soft
  * `prefer` as a bonus, and a little randomness so equal peers share a burst instead of herding.
- * `localInflight` is what this dispatcher itself has in flight per peer id (fresher than heartbeats).
+ * `localInflight` is what this dispatcher itself has in flight per peer id (fresher than heartbeats);
+ * `selfId`, the dispatcher's own node, wins ties.
  */
 export function rankPeers(
   eligible: readonly Advertisement[],
   need: PlacementNeed,
   localInflight: ReadonlyMap<string, number>,
   random: () => number = Math.random,
+  selfId?: string,
 ): Advertisement[] {
   const prefer = need.requires?.prefer;
   const preferRegions = prefer?.region === undefined ? [] : asList(prefer.region);
@@ -122,6 +127,9 @@ export function rankPeers(
     let score = inflight / Math.max(1, p.load.max_concurrency) + 0.1 * (p.load.cpu_pct / 100);
     if (preferRegions.some((r) => regionMatches(p.region, r))) score -= 0.5;
     for (const [k, v] of Object.entries(prefer?.labels ?? {})) if (p.labels[k] === v) score -= 0.25;
+    // Locality breaks ties (no network hop), but is worth less than one step of load, so a
+    // burst still spreads once this node has one step in flight.
+    if (p.id === selfId) score -= LOCALITY_BONUS;
     return { p, score: score + random() * 0.01 };
   });
   scored.sort((a, b) => a.score - b.score);

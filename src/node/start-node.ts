@@ -70,11 +70,17 @@ function attachStepServer(node: MeshNode): StepServer {
 }
 
 /** Where the steps of each execution mode run. */
-function stepRunners(node: MeshNode): (mode: ExecutionMode) => StepRunner {
+export function stepRunners(node: MeshNode): (mode: ExecutionMode) => StepRunner {
   // Sync: every step here, in process, as long as this node meets the step's hard constraints.
   const local = new SelfConstrainedRunner(new LocalStepRunner(node.executor, node.name), () => node.registry.get(node.id));
   // Distributed, async and isolated: each step on the best peer (this node included); in isolated
   // mode the engine marks every call child_process, so the chosen node runs it in a fresh process.
-  const distributed: StepRunner = new MeshStepRunner({ nc: node.nc, registry: node.registry, origin: node.name, log: node.log });
+  const distributed: StepRunner = new MeshStepRunner({
+    nc: node.nc,
+    registry: node.registry,
+    origin: node.name,
+    log: node.log,
+    ...(node.stepServer && { local: { id: node.id, serve: (req) => node.stepServer!.serve(req), cancel: (id, key, reason) => node.stepServer!.cancel(id, key, reason) } }),
+  });
   return (mode) => (mode === 'sync' ? local : distributed);
 }

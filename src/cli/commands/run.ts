@@ -104,6 +104,11 @@ export const runCommand: CliCommand = {
     } finally {
       process.removeListener('SIGINT', onSigint);
     }
+    if (mode.data === 'async' && !boolFlag(args, 'json')) {
+      // Async means "give me the id": the execution may even be done already.
+      io.out(record.execution_id);
+      return 0;
+    }
     return printRecord(record, boolFlag(args, 'json'), io);
   },
 };
