@@ -10,6 +10,7 @@ import { connect } from 'nats';
 import { silentLogger } from '../src/log/index.js';
 import { findNatsServerBinary, startNatsCluster } from '../src/nats/index.js';
 import { compileNodeOptions, startNode } from '../src/node/index.js';
+import { measureMcpWorkflow10 } from './mcp.js';
 import { measureMembership } from './membership.js';
 import { measureRtt, measureThroughput, startResponder } from './raw-nats.js';
 import { median, medianSummary, round } from './stats.js';
@@ -49,6 +50,9 @@ async function main(): Promise<void> {
     cleanups.push(() => observer.stop());
 
     Object.assign(result, await measureSteps({ observer, nc, urls: cluster.urls, rounds, quick, say, raw: result }));
+
+    say('MCP execute_workflow over HTTP...');
+    result.mcp_workflow10_ms = await measureMcpWorkflow10(s1, quick ? 30 : 200);
 
     say('membership: join visibility, dead-node detection, memory...');
     Object.assign(result, await measureMembership(observer, s2, quick ? 2 : 3));

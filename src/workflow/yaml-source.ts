@@ -53,11 +53,14 @@ export function readYaml(text: string, issues: IssueList): SourceDocument {
   return { value, lines };
 }
 
-/** The line of `path`, or of its nearest ancestor that has one. */
+/**
+ * The line of `path`, or of its nearest ancestor that has one. A workflow written as a bare list
+ * of steps (`workflows: {main: [...]}`) is normalised under `.steps`, which its source lacks.
+ */
 export function lineOf(lines: ReadonlyMap<string, number>, path: string): number | undefined {
   let p = path;
   for (let i = 0; i < 200; i++) {
-    const line = lines.get(p);
+    const line = lines.get(p) ?? lines.get(p.replace(/^(workflows\.[^.[]+)\.steps\[/, '$1['));
     if (line !== undefined) return line;
     if (!p) return undefined;
     p = parentPath(p);

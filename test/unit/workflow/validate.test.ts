@@ -351,3 +351,9 @@ workflows:
     assertHas(errorsOf(`x: &r [*r]\nworkflows: {}`), /YAML|nests deeper|refers to itself/);
   });
 });
+
+test('a workflow written as a bare list of steps reports the line of the step', () => {
+  const r = validateWorkflowText('workflows:\n  main:\n    - tool: echo\n      args: {}\n    - tool: nothere\n      args: {}\n');
+  const e = r.errors.find((i) => i.path === 'workflows.main.steps[1].tool');
+  assert.equal(e?.line, 5);
+});
