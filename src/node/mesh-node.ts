@@ -75,8 +75,8 @@ export class MeshNode {
       gpus: hardware.gpus,
       tools: [...executor.tools],
       models: [...options.llm.models],
-      mcp_url: options.http.mcp ? `${http.url}/mcp` : null,
-      http_url: http.url,
+      mcp_url: options.http.mcp ? `${advertisedUrl(http.url, options.http.advertiseHost)}/mcp` : null,
+      http_url: advertisedUrl(http.url, options.http.advertiseHost),
       started_at: new Date().toISOString(),
     };
     let node: MeshNode | undefined;
@@ -166,4 +166,12 @@ export class MeshNode {
     })();
     return this.stopping;
   }
+}
+
+/** The URL peers should use: the bound one, or the same port on the advertised host. */
+function advertisedUrl(bound: string, advertiseHost: string | undefined): string {
+  if (!advertiseHost) return bound;
+  const url = new URL(bound);
+  url.hostname = advertiseHost;
+  return url.origin;
 }

@@ -16,6 +16,8 @@ export interface NodeFlags {
   tools?: string;
   mcpPort?: number;
   mcpHost?: string;
+  /** Host name peers and clients should use for this node's HTTP/MCP URL (when it binds 0.0.0.0). */
+  advertiseHost?: string;
   noMcp?: boolean;
   maxConcurrency?: number;
 }
@@ -29,7 +31,7 @@ export interface NodeOptions {
   heartbeatMs: number;
   deadAfterMs: number;
   nats: NatsConnectionSettings;
-  http: { host: string; port: number; mcp: boolean; token?: string };
+  http: { host: string; port: number; mcp: boolean; token?: string; advertiseHost?: string };
   hardware: DeclaredHardware;
   llm: LlmSettings;
   /** Tool types to offer; undefined: every built-in tool the allow-list permits. */
@@ -149,6 +151,7 @@ export function compileNodeOptions(flags: NodeFlags, env: NodeJS.ProcessEnv = pr
     nats,
     http: {
       host: flags.mcpHost ?? mcpFile?.host ?? '127.0.0.1',
+      ...((flags.advertiseHost ?? env.WFMESH_ADVERTISE_HOST) ? { advertiseHost: flags.advertiseHost ?? env.WFMESH_ADVERTISE_HOST } : {}),
       port,
       mcp: mcpEnabled,
       ...(mcpToken ? { token: mcpToken } : {}),

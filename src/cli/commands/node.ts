@@ -16,7 +16,7 @@ export const nodeCommand: CliCommand = {
   name: 'node',
   summary: 'join an existing NATS cluster as one node',
   usage: `[--nats URL[,URL]] [--name NAME] [--region R] [--label k=v]... [--tools a,b]
-            [--mcp-port P | --no-mcp] [--mcp-host H] [--max-concurrency N] [--config FILE]`,
+            [--mcp-port P | --no-mcp] [--mcp-host H] [--advertise-host H] [--max-concurrency N] [--config FILE]`,
   options: {
     nats: { type: 'string' },
     name: { type: 'string' },
@@ -25,6 +25,7 @@ export const nodeCommand: CliCommand = {
     tools: { type: 'string' },
     'mcp-port': { type: 'string' },
     'mcp-host': { type: 'string' },
+    'advertise-host': { type: 'string' },
     'no-mcp': { type: 'boolean' },
     'max-concurrency': { type: 'string' },
     config: { type: 'string' },
@@ -39,6 +40,7 @@ export const nodeCommand: CliCommand = {
       tools: stringFlag(args, 'tools'),
       mcpPort: intFlag(args, 'mcp-port'),
       mcpHost: stringFlag(args, 'mcp-host'),
+      advertiseHost: stringFlag(args, 'advertise-host'),
       noMcp: boolFlag(args, 'no-mcp'),
       maxConcurrency: intFlag(args, 'max-concurrency'),
     });

@@ -59,3 +59,9 @@ test('the heartbeat interval sets the dead-after time (2.5 beats)', () => {
   assert.equal(compileNodeOptions({}, {}).deadAfterMs, 2_500);
   assert.equal(compileNodeOptions({}, { WFMESH_HEARTBEAT_MS: '200' }).deadAfterMs, 500);
 });
+
+test('--advertise-host (or WFMESH_ADVERTISE_HOST) names the host peers should use', () => {
+  assert.equal(compileNodeOptions({ mcpHost: '0.0.0.0', advertiseHost: 'wfmesh-eu' }, {}).http.advertiseHost, 'wfmesh-eu');
+  assert.equal(compileNodeOptions({}, { WFMESH_ADVERTISE_HOST: 'edge-1' }).http.advertiseHost, 'edge-1');
+  assert.equal(compileNodeOptions({}, {}).http.advertiseHost, undefined);
+});
