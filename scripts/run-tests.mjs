@@ -24,6 +24,6 @@ if (files.length === 0) { process.stderr.write('no test files found\n'); process
 
 const concurrency = process.env.WFMESH_TEST_CONCURRENCY ?? '2';
 const res = spawnSync(process.execPath, [
-  '--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...passThrough, ...files,
+  '--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=300000', '--test-reporter=spec', ...passThrough, ...files,
 ], { cwd: root, stdio: 'inherit' });
 process.exit(res.status ?? 1);

@@ -74,6 +74,8 @@ export class ExecutionService {
   private cancelSub: Subscription | undefined;
   private offRegistry: (() => void) | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
+  /** Store scans in flight: shutdown waits for them, or a KV watch outlives the connection. */
+  private readonly scans = new Set<Promise<unknown>>();
   private stopping = false;
   private stopped: Promise<void> | undefined;
 
@@ -272,7 +274,13 @@ export class ExecutionService {
     this.cancelSub?.unsubscribe();
     const running = [...this.active.values()];
     for (const a of running) a.controller.abort(new StepFailure('node_lost', `coordinator node ${this.node.name} stopped while the execution ran`));
-    await Promise.race([Promise.allSettled(running.map((a) => a.settled)), new Promise((r) => setTimeout(r, 5_000))]);
+    await Promise.race([Promise.allSettled([...running.map((a) => a.settled), ...this.scans]), new Promise((r) => setTimeout(r, 5_000))]);
+  }
+
+  private track<T>(scan: Promise<T>): Promise<T> {
+    this.scans.add(scan);
+    void scan.finally(() => this.scans.delete(scan)).catch(() => undefined);
+    return scan;
   }
 
   private async workflowText(req: StartExecutionRequest): Promise<string> {
@@ -345,7 +353,7 @@ export class ExecutionService {
     // A quick restart under the same name is alive again: it ends its old records itself.
     if (this.liveNames().has(e.name)) return;
     const how = e.reason === 'stopped' ? 'stopped' : 'stopped heart-beating';
-    void failOrphans(this.opts.store, (r) => r.coordinator === e.name, () => `coordinator node ${e.name} left the mesh (${how}) while the execution ran`)
+    void this.track(failOrphans(this.opts.store, (r) => r.coordinator === e.name, () => `coordinator node ${e.name} left the mesh (${how}) while the execution ran`))
       .then((ids) => this.afterOrphans(ids, `coordinator node ${e.name} left the mesh`))
       .catch((err: Error) => this.log.warn({ err: err.message }, 'could not end the executions of a node that left'));
   }
@@ -354,11 +362,11 @@ export class ExecutionService {
     if (this.stopping) return;
     try {
       const me = this.node.name;
-      const ids = await failOrphans(
+      const ids = await this.track(failOrphans(
         this.opts.store,
         (r) => (r.coordinator === me ? !this.active.has(r.execution_id) : this.orphaned(r)),
         (r) => (r.coordinator === me ? `coordinator node ${me} restarted; the execution was lost with its previous process` : `coordinator node ${r.coordinator} is no longer in the mesh`),
-      );
+      ));
       this.afterOrphans(ids, `coordinator gone (${why} sweep)`);
     } catch (err) {
       this.log.debug({ err: (err as Error).message }, 'orphan sweep skipped');

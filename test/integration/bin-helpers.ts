@@ -25,8 +25,9 @@ process.once('exit', () => {
 /** Starts `command args`, collecting stdout and stderr. */
 export function startProcess(command: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliProcess {
   // An env value of undefined removes that variable (e.g. a NATS_TOKEN the test runner has).
+  // The tests read the node's log lines, so the level is info whatever the runner's is.
   const env = Object.fromEntries(
-    Object.entries({ WFMESH_LOG_LEVEL: 'info', ...process.env, ...opts.env }).filter(([, v]) => v !== undefined),
+    Object.entries({ ...process.env, WFMESH_LOG_LEVEL: 'info', ...opts.env }).filter(([, v]) => v !== undefined),
   );
   const child = spawn(command, args, {
     cwd: opts.cwd ?? repoRoot,
