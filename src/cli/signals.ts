@@ -11,3 +11,11 @@ export function untilSignal(): Promise<NodeJS.Signals> {
     process.on('SIGTERM', onSignal);
   });
 }
+
+/**
+ * After a clean stop the process should end by itself; if a library timer still holds the event
+ * loop, end it anyway, shortly (unref'd: it never delays a process that is already ending).
+ */
+export function exitSoon(code: number, graceMs = 2_000): void {
+  setTimeout(() => process.exit(code), graceMs).unref();
+}

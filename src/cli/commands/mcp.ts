@@ -5,7 +5,7 @@ import { ExecutionService } from '../../node/execution-service.js';
 import { compileNodeOptions, startNode } from '../../node/index.js';
 import { MeshError } from '../../protocol/errors.js';
 import { boolFlag, stringFlag, type CliCommand } from '../command.js';
-import { untilSignal } from '../signals.js';
+import { untilSignal, exitSoon } from '../signals.js';
 
 export const mcpCommand: CliCommand = {
   name: 'mcp',
@@ -41,6 +41,7 @@ export const mcpCommand: CliCommand = {
       await Promise.race([serveMcpStdio(node, executions), signal]);
     } finally {
       await node.stop();
+      exitSoon(0);
     }
     return 0;
   },

@@ -2,7 +2,7 @@ import { createLogger } from '../../log/index.js';
 import { compileNodeOptions, startNode } from '../../node/index.js';
 import { MeshError } from '../../protocol/errors.js';
 import { listFlag, stringFlag, boolFlag, type CliCommand, type ParsedArgs } from '../command.js';
-import { untilSignal } from '../signals.js';
+import { exitSoon, untilSignal } from '../signals.js';
 
 function intFlag(args: ParsedArgs, name: string): number | undefined {
   const v = stringFlag(args, name);
@@ -49,6 +49,7 @@ export const nodeCommand: CliCommand = {
     const signal = await untilSignal();
     log.info({ signal }, 'stopping');
     await node.stop();
+    exitSoon(0);
     return 0;
   },
 };

@@ -5,7 +5,7 @@ import { startNatsServer, type NatsServerProcess } from '../../nats/server-launc
 import { compileNodeOptions, compileNatsSettings, startNode, DEFAULT_MCP_PORT, type MeshNode } from '../../node/index.js';
 import { MeshError } from '../../protocol/errors.js';
 import { stringFlag, type CliCommand } from '../command.js';
-import { untilSignal } from '../signals.js';
+import { exitSoon, untilSignal } from '../signals.js';
 
 /** Regions given to the nodes of `wfmesh up`, in turn: two EU and one US, so placement has something to do. */
 export const UP_REGIONS = ['eu-west', 'us-east', 'eu-central', 'ap-southeast'] as const;
@@ -96,6 +96,7 @@ export const upCommand: CliCommand = {
     const signal = await untilSignal();
     log.info({ signal }, 'stopping the local mesh');
     await stopAll();
+    exitSoon(0);
     return 0;
   },
 };
