@@ -31,18 +31,22 @@ async function natsAlreadyAnswers(url: string): Promise<boolean> {
 export const upCommand: CliCommand = {
   name: 'up',
   summary: 'start a local mesh: nats-server (JetStream, monitoring on 8222) and N nodes',
-  usage: '[--nodes N] [--mcp-port 4020] [--data DIR]',
+  usage: '[--nodes N] [--mcp-port 4020] [--data DIR] [--nats-port 4222] [--monitor-port 8222]',
   options: {
     nodes: { type: 'string' },
     'mcp-port': { type: 'string' },
     data: { type: 'string' },
+    'nats-port': { type: 'string' },
+    'monitor-port': { type: 'string' },
   },
   async run(args, io) {
     const count = positive(stringFlag(args, 'nodes'), 'nodes', 3);
     const mcpPort = positive(stringFlag(args, 'mcp-port'), 'mcp-port', DEFAULT_MCP_PORT);
     const dataDir = resolve(stringFlag(args, 'data') ?? '.wfmesh');
     const log = createLogger();
-    const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+    const natsPort = positive(stringFlag(args, 'nats-port'), 'nats-port', 4222);
+    const monitorPort = positive(stringFlag(args, 'monitor-port'), 'monitor-port', 8222);
+    const natsUrl = process.env.NATS_URL || `nats://127.0.0.1:${natsPort}`;
 
     let server: NatsServerProcess | undefined;
     if (await natsAlreadyAnswers(natsUrl)) {
@@ -52,8 +56,8 @@ export const upCommand: CliCommand = {
     } else {
       server = await startNatsServer({
         name: 'wfmesh-local',
-        port: 4222,
-        monitorPort: 8222,
+        port: natsPort,
+        monitorPort,
         workDir: dataDir,
         jetstreamDir: join(dataDir, 'jetstream'),
       });
