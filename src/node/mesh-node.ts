@@ -99,7 +99,6 @@ export class MeshNode {
     node.watchConnection();
     node.state = 'RUNNING';
     membership.publishHeartbeat();
-    log.info({ id: membership.id, region: options.region, http: http.url, nats: options.nats.servers }, 'node joined the mesh');
     return node;
   }
 

@@ -27,6 +27,7 @@ export async function startNode(options: NodeOptions, log: Logger): Promise<Mesh
     await node.stop();
     throw err;
   }
+  node.log.info({ id: node.id, region: options.region, http: node.http.url, nats: options.nats.servers }, 'node joined the mesh');
   return node;
 }
 

@@ -33,11 +33,11 @@ export const mcpCommand: CliCommand = {
       noMcp: true,
     });
     const log = createLogger(); // stderr: stdout is the protocol
+    const signal = untilSignal(); // before start-up: a signal during it still stops the node
     const node = await startNode(options, log);
     try {
       const executions = ExecutionService.of(node);
       if (!executions) throw new MeshError('INTERNAL', 'the node started without its execution service');
-      const signal = untilSignal();
       await Promise.race([serveMcpStdio(node, executions), signal]);
     } finally {
       await node.stop();

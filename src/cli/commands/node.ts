@@ -45,8 +45,10 @@ export const nodeCommand: CliCommand = {
       maxConcurrency: intFlag(args, 'max-concurrency'),
     });
     const log = createLogger();
+    // Listen before starting: a SIGTERM during start-up still stops the node cleanly.
+    const stopSignal = untilSignal();
     const node = await startNode(options, log);
-    const signal = await untilSignal();
+    const signal = await stopSignal;
     log.info({ signal }, 'stopping');
     await node.stop();
     exitSoon(0);

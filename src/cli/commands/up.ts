@@ -44,6 +44,8 @@ export const upCommand: CliCommand = {
     const mcpPort = positive(stringFlag(args, 'mcp-port'), 'mcp-port', DEFAULT_MCP_PORT);
     const dataDir = resolve(stringFlag(args, 'data') ?? '.wfmesh');
     const log = createLogger();
+    // Listen before starting anything: Ctrl-C during start-up still stops what was started.
+    const stopSignal = untilSignal();
     const natsPort = positive(stringFlag(args, 'nats-port'), 'nats-port', 4222);
     const monitorPort = positive(stringFlag(args, 'monitor-port'), 'monitor-port', 8222);
     const natsUrl = process.env.NATS_URL || `nats://127.0.0.1:${natsPort}`;
@@ -97,7 +99,7 @@ export const upCommand: CliCommand = {
         '',
       ].join('\n'),
     );
-    const signal = await untilSignal();
+    const signal = await stopSignal;
     log.info({ signal }, 'stopping the local mesh');
     await stopAll();
     exitSoon(0);
