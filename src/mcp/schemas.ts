@@ -4,12 +4,11 @@
  */
 import { z } from 'zod';
 import { AdvertisementSchema } from '../protocol/advert.js';
-import { StepFailureWireSchema } from '../protocol/errors.js';
 import {
   ExecutionModeSchema,
   ExecutionRecordSchema,
   ExecutionStatusSchema,
-  StepStatusSchema,
+  StepRecordSchema,
   type ExecutionRecord,
 } from '../protocol/execution.js';
 import { WorkflowNameSchema } from '../store/index.js';
@@ -78,15 +77,8 @@ export const inputs = {
   none: z.object({}).strict(),
 };
 
-export const StepSummarySchema = z.object({
-  id: z.string(),
-  status: StepStatusSchema,
-  node: z.string().optional(),
-  attempts: z.number().int().nonnegative(),
-  started_at: z.string().optional(),
-  ended_at: z.string().optional(),
-  error: StepFailureWireSchema.optional(),
-});
+/** A step row as MCP results show it: the record's row without its output. */
+export const StepSummarySchema = StepRecordSchema.omit({ output: true });
 
 const executionFields = {
   execution_id: z.string(),

@@ -5,18 +5,9 @@ import assert from 'node:assert/strict';
 import { checkPlaceable, generateWorkflow, type Complexity } from '../../../src/generate/index.js';
 import { validateWorkflowText } from '../../../src/workflow/index.js';
 import { threeNodeMesh, threeNodeMeshWithoutModels } from './meshes.js';
+import { seededRandom } from '../../harness/random.js';
 
-/** mulberry32: small, fast, and the same sequence everywhere for a seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = seededRandom;
 
 const VERBS = ['review', 'summarize', 'translate', 'classify', 'analyze', 'extract the dates from', 'audit', 'count the words in', 'fetch', 'compare', 'triage', 'clean up', 'score', 'describe', 'check', 'convert', 'tag', 'index', 'do something with', ''];
 const OBJECTS = [

@@ -19,18 +19,9 @@ import {
   type ValidationResult,
   type VariableScope,
 } from '../../../src/workflow/index.js';
+import { seededRandom } from '../../harness/random.js';
 
-/** mulberry32: small, seeded, good enough for test generation. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 const BASES = [
   `
