@@ -22,16 +22,20 @@ export function createMcpServer(node: MeshNode, executions: ExecutionService, tr
   const context = (extra: ToolCallExtra): ToolContext => {
     const client = server.server.getClientVersion()?.name;
     const token = extra._meta?.progressToken;
+    // Notifications go out in order, one after the other, and all before the tool's result:
+    // a progress notification that overtook the result would name a token the client forgot.
+    let sent: Promise<void> = Promise.resolve();
     return {
       signal: extra.signal,
       requestedBy: client ? `${caller} (${client.slice(0, 64)})` : caller,
       progress: (p) => {
         if (token === undefined || extra.signal.aborted) return;
-        // The client may be gone by now (a closed stream throws "Not connected"): never fatal.
-        extra
-          .sendNotification({ method: 'notifications/progress', params: { progressToken: token, ...p } })
+        sent = sent
+          .then(() => extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, ...p } }))
+          // The client may be gone by now (a closed stream throws "Not connected"): never fatal.
           .catch((err: Error) => log.debug({ err: err.message }, 'progress notification not delivered'));
       },
+      flush: () => sent,
     };
   };
   installTools(server, [...workflowTools(node, executions, maxInputBytes), ...executionTools(executions, maxInputBytes)], log, context);

@@ -12,6 +12,8 @@ export interface ToolContext {
   progress(p: { progress: number; total?: number; message?: string }): void;
   /** "mcp:http <address> (<client>)" or "mcp:stdio (<client>)", recorded with executions. */
   requestedBy: string;
+  /** Resolves once every progress notification sent so far is out: the result must come after them. */
+  flush(): Promise<void>;
 }
 
 /** A tool's answer: a result, or a failure the caller should see (an `isError` result). */
@@ -85,8 +87,10 @@ export function installTools(server: McpServer, specs: ToolSpec[], log: Logger, 
     const parsed = spec.input.safeParse(request.params.arguments ?? {});
     if (!parsed.success) throw new InvalidParamsError(`invalid arguments for ${name}: ${describeIssues(parsed.error)}`);
     let outcome: ToolOutcome<unknown>;
+    const ctx = context(extra);
     try {
-      outcome = await spec.run(parsed.data, context(extra));
+      outcome = await spec.run(parsed.data, ctx);
+      await ctx.flush();
     } catch (err) {
       if (err instanceof MeshError && (err.code === 'USAGE' || err.code === 'INPUT_TOO_LARGE')) {
         throw new InvalidParamsError(`${name}: ${err.message}`);
