@@ -35,7 +35,10 @@ export function createMcpServer(node: MeshNode, executions: ExecutionService, tr
           // The client may be gone by now (a closed stream throws "Not connected"): never fatal.
           .catch((err: Error) => log.debug({ err: err.message }, 'progress notification not delivered'));
       },
-      flush: () => sent,
+      // The SDK client runs notification handlers a microtask late but handles a response at once:
+      // when both arrive in one read, the response would retire the token first. A moment between
+      // the last notification and the result keeps them in separate reads.
+      flush: () => (token === undefined ? sent : sent.then(() => new Promise<void>((resolve) => setTimeout(resolve, 2)))),
     };
   };
   installTools(server, [...workflowTools(node, executions, maxInputBytes), ...executionTools(executions, maxInputBytes)], log, context);
