@@ -78,8 +78,12 @@ describe('the secured-mesh example (deploy/secure/nats-server.conf)', { timeout:
 
   after(async () => {
     await node?.stop();
-    for (const s of servers) s.kill('SIGTERM');
-    rmSync(dir, { recursive: true, force: true });
+    // Wait for each server to exit: one still flushing JetStream would race the folder's removal.
+    await Promise.all(servers.map((s) => (s.exitCode !== null || s.signalCode !== null ? undefined : new Promise((resolve) => {
+      s.once('exit', resolve);
+      s.kill('SIGTERM');
+    }))));
+    rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
   });
 
   test('README.md ("Securing a mesh") and docs/security.md print the example config verbatim', () => {
