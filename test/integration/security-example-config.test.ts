@@ -103,8 +103,8 @@ describe('the secured-mesh example (deploy/secure/nats-server.conf)', { timeout:
     const jsz = (await (await fetch(`${monitor}/jsz`)).json()) as { config?: { store_dir?: string }; meta_cluster?: { leader?: string } };
     assert.ok(jsz.config?.store_dir?.startsWith(join(dir, 'js-1')));
     assert.match(jsz.meta_cluster?.leader ?? '', /^nats-eu-[123]$/, 'the JetStream cluster elected a leader');
-    const routez = (await (await fetch(`${monitor}/routez`)).json()) as { num_routes?: number };
-    assert.equal(routez.num_routes, 2);
+    // Routes come up a moment after /healthz: wait for both, do not race them.
+    await waitFor('two TLS routes', async () => (((await (await fetch(`${monitor}/routez`)).json()) as { num_routes?: number }).num_routes === 2 ? true : undefined), 30_000);
   });
 
   test('the example secured node joins with NATS_PASS and our CA, and is discoverable via $SRV', async () => {
