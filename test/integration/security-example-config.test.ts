@@ -100,7 +100,11 @@ describe('the secured-mesh example (deploy/secure/nats-server.conf)', { timeout:
     assert.equal(varz.tls_required, true);
     assert.equal(varz.auth_required, true);
     assert.equal(varz.cluster?.name, 'wfmesh-eu');
-    const jsz = (await (await fetch(`${monitor}/jsz`)).json()) as { config?: { store_dir?: string }; meta_cluster?: { leader?: string } };
+    type Jsz = { config?: { store_dir?: string }; meta_cluster?: { leader?: string } };
+    const jsz = await waitFor('a JetStream meta leader', async () => {
+      const j = (await (await fetch(`${monitor}/jsz`)).json()) as Jsz;
+      return j.meta_cluster?.leader ? j : undefined;
+    }, 30_000);
     assert.ok(jsz.config?.store_dir?.startsWith(join(dir, 'js-1')));
     assert.match(jsz.meta_cluster?.leader ?? '', /^nats-eu-[123]$/, 'the JetStream cluster elected a leader');
     // Routes come up a moment after /healthz: wait for both, do not race them.
