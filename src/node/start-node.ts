@@ -4,7 +4,9 @@ import { MeshStepRunner, SelfConstrainedRunner } from '../dispatch/index.js';
 import { LocalStepRunner, type StepRunner } from '../engine/index.js';
 import { createIsolatedExecutor, type IsolatedExecutor } from '../executor/index.js';
 import { attachMcpHttp } from '../mcp/index.js';
+import { StepFailure } from '../protocol/errors.js';
 import type { ExecutionMode } from '../protocol/execution.js';
+import type { StepReply, StepRequest } from '../protocol/step.js';
 import { auditStepReply } from './audit.js';
 import { attachExecutions } from './execution-service.js';
 import { attachExecuteEndpoint } from './execute-endpoint.js';
@@ -55,10 +57,7 @@ function attachStepServer(node: MeshNode): StepServer {
       }, 250);
     },
     log: node.log,
-    onStepEnd: (req, reply, seconds) => {
-      node.metrics.stepReplied(reply, seconds);
-      auditStepReply(node.log, node.name, req, reply, seconds);
-    },
+    onStepEnd: (req, reply, seconds) => stepEnded(node, req, reply, seconds),
   });
   server.start();
   node.stepServer = server;
@@ -73,7 +72,7 @@ function attachStepServer(node: MeshNode): StepServer {
 /** Where the steps of each execution mode run. */
 export function stepRunners(node: MeshNode): (mode: ExecutionMode) => StepRunner {
   // Sync: every step here, in process, as long as this node meets the step's hard constraints.
-  const local = new SelfConstrainedRunner(new LocalStepRunner(node.executor, node.name), () => node.registry.get(node.id));
+  const local = accounted(node, new SelfConstrainedRunner(new LocalStepRunner(node.executor, node.name), () => node.registry.get(node.id)));
   // Distributed, async and isolated: each step on the best peer (this node included); in isolated
   // mode the engine marks every call child_process, so the chosen node runs it in a fresh process.
   const distributed: StepRunner = new MeshStepRunner({
@@ -84,4 +83,40 @@ export function stepRunners(node: MeshNode): (mode: ExecutionMode) => StepRunner
     ...(node.stepServer && { local: { id: node.id, serve: (req) => node.stepServer!.serve(req), cancel: (id, key, reason) => node.stepServer!.cancel(id, key, reason) } }),
   });
   return (mode) => (mode === 'sync' ? local : distributed);
+}
+
+/** Every step this node ran ends here: metrics and the audit line. */
+function stepEnded(node: MeshNode, req: StepRequest, reply: StepReply, seconds: number): void {
+  node.metrics.stepReplied(reply, seconds);
+  auditStepReply(node.log, node.name, req, reply, seconds);
+}
+
+/** Sync steps never reach the step server: account for them the same way. */
+function accounted(node: MeshNode, inner: StepRunner): StepRunner {
+  return {
+    async run(call, signal) {
+      const started = new Date();
+      const req: StepRequest = {
+        type: 'wfmesh.step.request.v1',
+        key: `${call.execution_id}:${call.step_id}:${call.attempt}:sync`,
+        execution_id: call.execution_id,
+        step_id: call.step_id,
+        attempt: call.attempt,
+        origin: node.name,
+        deadline: started.getTime() + call.timeout_ms,
+        isolation: call.isolation,
+        task: call.task,
+      };
+      const times = () => ({ started_at: started.toISOString(), ended_at: new Date().toISOString() });
+      const seconds = () => (Date.now() - started.getTime()) / 1000;
+      try {
+        const result = await inner.run(call, signal);
+        stepEnded(node, req, { type: 'wfmesh.step.reply.v1', key: req.key, ok: true, node: node.name, output: undefined, ...times() }, seconds());
+        return result;
+      } catch (err) {
+        stepEnded(node, req, { type: 'wfmesh.step.reply.v1', key: req.key, ok: false, node: node.name, failure: StepFailure.from(err).toWire(), ...times() }, seconds());
+        throw err;
+      }
+    },
+  };
 }

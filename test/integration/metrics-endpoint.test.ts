@@ -109,7 +109,7 @@ describe('GET /metrics', { timeout: 120_000 }, () => {
     assert.deepEqual(buckets, [...buckets].sort((a, b) => a - b));
   });
 
-  test('the execution counters move too (sync mode: steps in process, not counted as served)', async () => {
+  test('sync mode counts its in-process steps and the execution', async () => {
     const before = await scrape(node);
     const client = await connectHttp(mcpUrl(node));
     try {
@@ -119,7 +119,7 @@ describe('GET /metrics', { timeout: 120_000 }, () => {
     }
     const after = await scrape(node);
     assert.equal(value(after, 'wfmesh_executions_started_total') - value(before, 'wfmesh_executions_started_total'), 1);
-    assert.equal(value(after, 'wfmesh_steps_total{status="completed"}'), value(before, 'wfmesh_steps_total{status="completed"}'));
+    assert.equal(value(after, 'wfmesh_steps_total{status="completed"}') - value(before, 'wfmesh_steps_total{status="completed"}'), 3);
     assert.equal(value(after, 'wfmesh_executions_total{status="completed"}') - value(before, 'wfmesh_executions_total{status="completed"}'), 1);
   });
 
