@@ -89,6 +89,7 @@ export class MeshStepRunner implements StepRunner {
         if (outcome.kind === 'done') return { output: outcome.output, node: outcome.node };
         if (outcome.kind === 'failed') throw outcome.failure;
         tried.push(`${peer.name}: ${outcome.why}`);
+        if (tried.length > 50) tried.splice(0, tried.length - 5); // only the last few are reported
       }
       // Every candidate was busy or gone: back off a little and look again.
       await sleep(backoffMs + Math.random() * backoffMs, signal);
