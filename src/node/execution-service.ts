@@ -352,10 +352,20 @@ export class ExecutionService {
     if (e.kind !== 'left' || this.stopping) return;
     // A quick restart under the same name is alive again: it ends its old records itself.
     if (this.liveNames().has(e.name)) return;
+    // A scan reads every record in the bucket: one node does it, not every node. Reads of a
+    // record and the start-up sweep still catch what a sweeper that died at the same time missed.
+    if (!this.isSweeper()) return;
     const how = e.reason === 'stopped' ? 'stopped' : 'stopped heart-beating';
     void this.track(failOrphans(this.opts.store, (r) => r.coordinator === e.name, () => `coordinator node ${e.name} left the mesh (${how}) while the execution ran`))
       .then((ids) => this.afterOrphans(ids, `coordinator node ${e.name} left the mesh`))
       .catch((err: Error) => this.log.warn({ err: err.message }, 'could not end the executions of a node that left'));
+  }
+
+  /** The live node with the smallest id scans for the records of a node that left. */
+  private isSweeper(): boolean {
+    let first: string | undefined;
+    for (const p of this.node.registry.list()) if (p.state === 'RUNNING' && (first === undefined || p.id < first)) first = p.id;
+    return first === this.node.id;
   }
 
   private async sweep(why: string): Promise<void> {
