@@ -15,7 +15,7 @@ import { createIsolatedExecutor, setIsolatedWorkerCommand } from '../../src/exec
 import { AdvertisementSchema } from '../../src/protocol/advert.js';
 import { VERSION } from '../../src/version.js';
 import { startTestNats, type TestNats } from '../harness/nats.js';
-import { repoRoot, runToEnd, startProcess, waitFor } from './bin-helpers.js';
+import { repoRoot, runToEnd, startProcess, waitFor } from '../harness/processes.js';
 import { call, connectHttp, structured } from './mcp-helpers.js';
 
 const TWO_ECHOES = `workflows:

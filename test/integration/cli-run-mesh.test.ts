@@ -50,7 +50,7 @@ describe('wfmesh run against a running mesh', () => {
 
   test('runs distributed, prints the output, and names the node of every step', async () => {
     const cli = spawnCli(['run', file, '--input', 'hello', '--nats', nats.url]);
-    assert.equal(await cli.exited, 0, cli.stderr());
+    assert.equal((await cli.exited).code, 0, cli.stderr());
     assert.deepEqual(JSON.parse(cli.stdout()), { length: 5 });
     assert.match(cli.stderr(), /in_eu\s+completed\s+eu-node/);
     assert.match(cli.stderr(), /STEP\s+STATUS\s+NODE/);
@@ -58,7 +58,7 @@ describe('wfmesh run against a running mesh', () => {
 
   test('--json prints the record: the EU step ran in the EU', async () => {
     const cli = spawnCli(['run', file, '--input', 'hello', '--nats', nats.url, '--json']);
-    assert.equal(await cli.exited, 0, cli.stderr());
+    assert.equal((await cli.exited).code, 0, cli.stderr());
     const record = JSON.parse(cli.stdout()) as ExecutionRecord;
     assert.equal(record.status, 'completed');
     assert.equal(record.mode, 'distributed');
@@ -67,25 +67,25 @@ describe('wfmesh run against a running mesh', () => {
 
   test('a step nobody can place fails the run, naming the constraint', async () => {
     const cli = spawnCli(['run', infeasible, '--input', 'x', '--nats', nats.url]);
-    assert.equal(await cli.exited, 1);
+    assert.equal((await cli.exited).code, 1);
     assert.match(cli.stderr(), /in_eu.*infeasible.*requires\.region = ap-south/s);
   });
 
   test('async prints the execution id at once; the record is readable from the store', async () => {
     const cli = spawnCli(['run', file, '--input', 'later', '--mode', 'async', '--nats', nats.url]);
-    assert.equal(await cli.exited, 0, cli.stderr());
+    assert.equal((await cli.exited).code, 0, cli.stderr());
     const id = cli.stdout().trim();
     assert.match(id, /^[A-Za-z0-9_-]+$/);
     await eventually(async () => {
       const show = spawnCli(['executions', id, '--json', '--nats', nats.url]);
-      if ((await show.exited) !== 0) return false;
+      if ((await show.exited).code !== 0) return false;
       return (JSON.parse(show.stdout()) as ExecutionRecord).status === 'completed';
     }, 'the async execution completes', 20_000);
   });
 
   test('without a mesh, a clear error', async () => {
     const cli = spawnCli(['run', file, '--nats', 'nats://127.0.0.1:1']);
-    assert.equal(await cli.exited, 1);
+    assert.equal((await cli.exited).code, 1);
     assert.match(cli.stderr(), /no NATS server answers|cannot connect/);
   });
 });

@@ -29,7 +29,7 @@ test('wfmesh up: its own nats-server and N nodes; `nodes --json` lists them; Ctr
     assert.equal((await fetch(`http://127.0.0.1:${mcpPort}/healthz`)).status, 200);
 
     const nodes = spawnCli(['nodes', '--json', '--nats', `nats://127.0.0.1:${natsPort}`]);
-    assert.equal(await nodes.exited, 0, nodes.stderr());
+    assert.equal((await nodes.exited).code, 0, nodes.stderr());
     const listed = JSON.parse(nodes.stdout()) as Advertisement[];
     assert.deepEqual(listed.map((n) => n.name), ['node-1', 'node-2', 'node-3']);
     assert.equal(new Set(listed.map((n) => n.region)).size, 3, 'distinct regions');
@@ -40,7 +40,7 @@ test('wfmesh up: its own nats-server and N nodes; `nodes --json` lists them; Ctr
     assert.equal(listed[0]?.mcp_url, `http://127.0.0.1:${mcpPort}/mcp`);
 
     up.kill('SIGINT');
-    assert.equal(await up.exited, 0, up.stderr());
+    assert.equal((await up.exited).code, 0, up.stderr());
     assert.equal(alive(serverPid), false, 'nats-server is gone');
   } finally {
     up.kill('SIGKILL');

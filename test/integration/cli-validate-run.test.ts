@@ -17,8 +17,8 @@ let llm: OpenAiTestServer;
 
 async function cli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<{ code: number | string; out: string; err: string }> {
   const p = spawnCli(args, opts);
-  const code = await p.exited;
-  return { code, out: p.stdout(), err: p.stderr() };
+  const { code, signal } = await p.exited;
+  return { code: code ?? signal ?? -1, out: p.stdout(), err: p.stderr() };
 }
 
 before(async () => {

@@ -14,7 +14,7 @@ import { parse } from 'yaml';
 import { nodeCommand } from '../../src/cli/commands/node.js';
 import { findNatsServerBinary } from '../../src/nats/index.js';
 import { compileNodeOptions, type NodeFlags, type NodeOptions } from '../../src/node/index.js';
-import { repoRoot } from './bin-helpers.js';
+import { repoRoot } from '../harness/processes.js';
 
 interface Service {
   image?: string;

@@ -9,7 +9,7 @@ import { silentLogger } from '../../src/log/index.js';
 import { compileNodeOptions, startNode, type MeshNode } from '../../src/node/index.js';
 import type { Advertisement } from '../../src/protocol/advert.js';
 import { startTestNats, type TestNats } from '../harness/nats.js';
-import { repoRoot, waitFor } from './bin-helpers.js';
+import { repoRoot, waitFor } from '../harness/processes.js';
 
 let nats: TestNats;
 const nodes: MeshNode[] = [];

@@ -2,34 +2,21 @@
 // templates or against the OpenAI-compatible test server; then `wfmesh run` on what it wrote.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startOpenAiServer, type OpenAiTestServer } from '../harness/openai-server.js';
+import { spawnCli } from '../harness/processes.js';
 
-const CLI = fileURLToPath(new URL('../harness/cli.ts', import.meta.url));
-// Absolute, so the CLI can run with a tmp folder as its working directory.
-const TSX = import.meta.resolve('tsx');
-
-/** The environment with every LLM setting removed: offline unless a test adds them back. */
+/** Every LLM setting removed (undefined removes a variable): offline unless a test adds them back. */
 function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  for (const k of ['OPENAI_BASE_URL', 'OPENAI_API_KEY', 'WFMESH_MODEL', 'NATS_URL']) delete env[k];
-  return { ...env, ...extra };
+  return { OPENAI_BASE_URL: undefined, OPENAI_API_KEY: undefined, WFMESH_MODEL: undefined, NATS_URL: undefined, ...extra };
 }
 
-function wfmesh(args: string[], cwd: string, env: NodeJS.ProcessEnv = cleanEnv()): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX, CLI, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+async function wfmesh(args: string[], cwd: string, env: NodeJS.ProcessEnv = cleanEnv()): Promise<{ code: number; stdout: string; stderr: string }> {
+  const p = spawnCli(args, { cwd, env });
+  const { code } = await p.exited;
+  return { code: code ?? -1, stdout: p.stdout(), stderr: p.stderr() };
 }
 
 let dir: string;

@@ -3,6 +3,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { MeshNode } from '../../src/node/index.js';
+import { waitFor } from '../harness/processes.js';
 
 /** A connected SDK client over Streamable HTTP. */
 export async function connectHttp(url: string, token?: string): Promise<Client> {
@@ -63,13 +64,7 @@ export interface ExecutionView {
   steps: { id: string; status: string; node?: string; attempts: number; started_at?: string; ended_at?: string }[];
 }
 
-/** Polls `check` every 100 ms until it returns a value (or throws after `ms`). */
-export async function until<T>(what: string, check: () => Promise<T | undefined | false>, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+/** Polls `check` until it returns something truthy (or throws after `ms`). */
+export function until<T>(what: string, check: () => Promise<T | undefined | false>, ms = 15_000): Promise<T> {
+  return waitFor(what, async () => (await check()) || undefined, ms);
 }

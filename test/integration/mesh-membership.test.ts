@@ -56,7 +56,7 @@ describe('membership on a real 3-server NATS cluster', () => {
     await spawnNode('proc-c', 2);
     await eventually(() => names(a).join() === 'obs-a,obs-b,proc-c' && names(b).join() === 'obs-a,obs-b,proc-c', 'a and b see all three');
     const cli = spawnCli(['nodes', '--json', '--nats', nats.urls[2]!]);
-    assert.equal(await cli.exited, 0, cli.stderr());
+    assert.equal((await cli.exited).code, 0, cli.stderr());
     const listed = JSON.parse(cli.stdout()) as { name: string; region: string; cpu: { cores: number }; memory: { total_mib: number }; gpus: unknown[]; labels: Record<string, string>; load: { max_concurrency: number } }[];
     assert.deepEqual(listed.map((n) => n.name).sort(), ['obs-a', 'obs-b', 'proc-c']);
     const obsA = listed.find((n) => n.name === 'obs-a')!;
@@ -108,7 +108,7 @@ describe('membership on a real 3-server NATS cluster', () => {
     victim.kill('SIGTERM');
     const r = await left;
     assert.equal(r.reason, 'stopped', 'dropped on its goodbye, not after missing heartbeats');
-    assert.equal(await victim.exited, 0);
+    assert.equal((await victim.exited).code, 0);
   });
 
   test('malformed and foreign messages on our subjects are ignored', async () => {

@@ -11,7 +11,7 @@ import { silentLogger } from '../../src/log/index.js';
 import { startNatsServer, type NatsServerProcess } from '../../src/nats/index.js';
 import { compileNodeOptions, startNode, type MeshNode } from '../../src/node/index.js';
 import { PROMETHEUS_CONTENT_TYPE } from '../../src/node/metrics.js';
-import { waitFor } from './bin-helpers.js';
+import { waitFor } from '../harness/processes.js';
 import { call, connectHttp, mcpUrl, structured } from './mcp-helpers.js';
 
 type Samples = Map<string, number>;

@@ -14,7 +14,7 @@ import { listServiceInstances } from '../../src/mesh/view-client.js';
 import { connectNats, findNatsServerBinary, freePort } from '../../src/nats/index.js';
 import { compileNodeOptions, startNode, type MeshNode } from '../../src/node/index.js';
 import { MeshError } from '../../src/protocol/errors.js';
-import { repoRoot, waitFor } from './bin-helpers.js';
+import { repoRoot, waitFor } from '../harness/processes.js';
 import { makeTestPki, type TestPki } from './security-certs.js';
 
 const EXAMPLE = join(repoRoot, 'deploy/secure/nats-server.conf');

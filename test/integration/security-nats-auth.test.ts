@@ -13,7 +13,7 @@ import { connectNats, type NatsConnectionSettings } from '../../src/nats/index.j
 import { compileNatsSettings } from '../../src/node/index.js';
 import { MeshError } from '../../src/protocol/errors.js';
 import { startTestNats, type TestNats } from '../harness/nats.js';
-import { runToEnd, startCli, waitFor } from './bin-helpers.js';
+import { runToEnd, spawnCli, waitFor } from '../harness/processes.js';
 import { makeTestPki } from './security-certs.js';
 import { makeOperatorSetup } from './security-jwt.js';
 
@@ -35,7 +35,7 @@ const CLEAN_ENV: NodeJS.ProcessEnv = {
 
 /** `wfmesh node` joins: it logs so, and stops cleanly on SIGTERM. */
 async function assertJoins(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
-  const node = startCli(['node', '--no-mcp', '--name', `sec-${process.pid}`, ...args], { env: { ...CLEAN_ENV, ...env } });
+  const node = spawnCli(['node', '--no-mcp', '--name', `sec-${process.pid}`, ...args], { env: { ...CLEAN_ENV, ...env } });
   try {
     await waitFor('"node joined the mesh"', () => (node.stderr().includes('"node joined the mesh"') ? true : undefined), 60_000);
   } finally {
@@ -47,7 +47,7 @@ async function assertJoins(args: string[], env: NodeJS.ProcessEnv): Promise<void
 /** `wfmesh node` fails by itself (no hang), exit code 1, with `message` on stderr. */
 async function assertRefused(t: TestContext, args: string[], env: NodeJS.ProcessEnv, message: RegExp): Promise<void> {
   const started = Date.now();
-  const res = await runToEnd(startCli(['node', '--no-mcp', ...args], { env: { ...CLEAN_ENV, ...env } }), 30_000);
+  const res = await runToEnd(spawnCli(['node', '--no-mcp', ...args], { env: { ...CLEAN_ENV, ...env } }), 30_000);
   t.diagnostic(`exited with ${res.code} after ${Date.now() - started} ms (including tsx start-up)`);
   assert.equal(res.killed, false, `the node hung instead of exiting:\n${res.stderr}`);
   assert.equal(res.code, 1, res.stderr);

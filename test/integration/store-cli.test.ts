@@ -10,8 +10,8 @@ import { ECHO10, sleepWorkflow, until } from './mcp-helpers.js';
 
 async function cli(args: string[]): Promise<{ code: number | string; stdout: string; stderr: string }> {
   const p = spawnCli(args, { env: { WFMESH_LOG_LEVEL: 'silent' } });
-  const code = await p.exited;
-  return { code, stdout: p.stdout(), stderr: p.stderr() };
+  const { code, signal } = await p.exited;
+  return { code: code ?? signal ?? -1, stdout: p.stdout(), stderr: p.stderr() };
 }
 
 describe('wfmesh executions / cancel', () => {
