@@ -1,3 +1,4 @@
+import { MeshError } from '../protocol/errors.js';
 import type { ParseArgsConfig } from 'node:util';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
@@ -41,4 +42,19 @@ export function listFlag(args: ParsedArgs, name: string): string[] {
 
 export function boolFlag(args: ParsedArgs, name: string): boolean {
   return args.values[name] === true;
+}
+
+/** Reads an integer flag within [min, max]; absent gives `fallback`. A bad value is a usage error naming the flag. */
+export function intFlag(args: ParsedArgs, name: string, range: { min: number; max?: number }): number | undefined;
+export function intFlag(args: ParsedArgs, name: string, range: { min: number; max?: number }, fallback: number): number;
+export function intFlag(args: ParsedArgs, name: string, range: { min: number; max?: number }, fallback?: number): number | undefined {
+  const v = stringFlag(args, name);
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  const max = range.max ?? Number.MAX_SAFE_INTEGER;
+  if (!Number.isInteger(n) || n < range.min || n > max) {
+    const want = range.max !== undefined ? `an integer from ${range.min} to ${range.max}` : range.min === 0 ? 'a non-negative integer' : `an integer of at least ${range.min}`;
+    throw new MeshError('USAGE', `--${name} must be ${want}, got "${v}"`);
+  }
+  return n;
 }

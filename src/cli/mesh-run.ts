@@ -1,7 +1,5 @@
 import type { NatsConnection } from 'nats';
 import { listServiceInstances } from '../mesh/view-client.js';
-import { connectNats } from '../nats/connection.js';
-import { compileNatsSettings } from '../node/options.js';
 import { decodeJson, encodeJson } from '../protocol/codec.js';
 import { MeshError } from '../protocol/errors.js';
 import { ExecuteReplySchema, type ExecuteRequest } from '../protocol/execute.js';
@@ -9,6 +7,7 @@ import { ExecutionEventSchema, type ExecutionMode, type ExecutionRecord } from '
 import { subjects } from '../protocol/subjects.js';
 import { ExecutionStore, isTerminal } from '../store/index.js';
 import type { CliIo } from './command.js';
+import { withNats } from './client.js';
 
 export interface MeshRun {
   yaml: string;
@@ -47,8 +46,7 @@ async function startOnSomeNode(nc: NatsConnection, request: ExecuteRequest): Pro
  * its events (progress on stderr) and the shared store, and cancels it on Ctrl-C.
  */
 export async function runOnMesh(req: MeshRun, io: CliIo): Promise<ExecutionRecord> {
-  const nc = await connectNats(compileNatsSettings(req.nats), 'wfmesh:run');
-  try {
+  return withNats(req.nats, 'run', async (nc) => {
     const { id, node } = await startOnSomeNode(nc, {
       type: 'wfmesh.execute.request.v1',
       yaml: req.yaml,
@@ -91,9 +89,7 @@ export async function runOnMesh(req: MeshRun, io: CliIo): Promise<ExecutionRecor
       req.signal.removeEventListener('abort', onAbort);
       sub.unsubscribe();
     }
-  } finally {
-    await nc.close();
-  }
+  });
 }
 
 function placeholder(id: string, node: string, mode: ExecutionMode): ExecutionRecord {

@@ -1,9 +1,8 @@
 import { fetchMeshView } from '../../mesh/view-client.js';
-import { connectNats } from '../../nats/connection.js';
-import { compileNatsSettings } from '../../node/index.js';
 import { MeshError } from '../../protocol/errors.js';
 import { cancelInMesh, ExecutionStore } from '../../store/index.js';
 import { boolFlag, stringFlag, type CliCommand } from '../command.js';
+import { withNats } from '../client.js';
 
 export const cancelCommand: CliCommand = {
   name: 'cancel',
@@ -13,16 +12,13 @@ export const cancelCommand: CliCommand = {
   async run(args, io) {
     const [id, ...extra] = args.positionals;
     if (!id || extra.length) throw new MeshError('USAGE', 'name exactly one execution id');
-    const nc = await connectNats(compileNatsSettings(stringFlag(args, 'nats')), 'wfmesh:cancel');
-    try {
+    return withNats(stringFlag(args, 'nats'), 'cancel', async (nc) => {
       const view = await fetchMeshView(nc);
       const live = new Set((view?.nodes ?? []).map((n) => n.name));
       const result = await cancelInMesh(nc, new ExecutionStore(nc), id, 'cancelled with `wfmesh cancel`', (name) => live.has(name));
       if (boolFlag(args, 'json')) io.out(JSON.stringify(result));
       else io.out(`${result.execution_id} ${result.status}`);
       return 0;
-    } finally {
-      await nc.close();
-    }
+    });
   },
 };

@@ -1,10 +1,9 @@
-import { connectNats } from '../../nats/connection.js';
-import { compileNatsSettings } from '../../node/index.js';
 import { MeshError } from '../../protocol/errors.js';
 import { ExecutionStatusSchema, type ExecutionRecord } from '../../protocol/execution.js';
 import { ExecutionStore } from '../../store/index.js';
-import { boolFlag, stringFlag, type CliCommand } from '../command.js';
+import { boolFlag, intFlag, stringFlag, type CliCommand } from '../command.js';
 import { table } from './nodes.js';
+import { withNats } from '../client.js';
 
 const FINAL = new Set(['completed', 'failed', 'skipped', 'cancelled']);
 
@@ -42,11 +41,8 @@ export const executionsCommand: CliCommand = {
     const statusFlag = stringFlag(args, 'status');
     const status = statusFlag === undefined ? undefined : ExecutionStatusSchema.safeParse(statusFlag);
     if (status && !status.success) throw new MeshError('USAGE', `--status "${statusFlag}": one of ${ExecutionStatusSchema.options.join(', ')}`);
-    const limitFlag = stringFlag(args, 'limit');
-    const limit = limitFlag === undefined ? 50 : Number(limitFlag);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new MeshError('USAGE', `--limit must be 1-500, got "${limitFlag}"`);
-    const nc = await connectNats(compileNatsSettings(stringFlag(args, 'nats')), 'wfmesh:executions');
-    try {
+    const limit = intFlag(args, 'limit', { min: 1, max: 500 }, 50);
+    return withNats(stringFlag(args, 'nats'), 'executions', async (nc) => {
       const store = new ExecutionStore(nc);
       const json = boolFlag(args, 'json');
       if (id) {
@@ -63,8 +59,6 @@ export const executionsCommand: CliCommand = {
         if (page.next_cursor) io.err(`showing the newest ${page.executions.length}; use --limit for more`);
       }
       return 0;
-    } finally {
-      await nc.close();
-    }
+    });
   },
 };

@@ -1,16 +1,7 @@
 import { createLogger } from '../../log/index.js';
 import { compileNodeOptions, startNode } from '../../node/index.js';
-import { MeshError } from '../../protocol/errors.js';
-import { listFlag, stringFlag, boolFlag, type CliCommand, type ParsedArgs } from '../command.js';
+import { boolFlag, intFlag, listFlag, stringFlag, type CliCommand } from '../command.js';
 import { exitSoon, untilSignal } from '../signals.js';
-
-function intFlag(args: ParsedArgs, name: string): number | undefined {
-  const v = stringFlag(args, name);
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new MeshError('USAGE', `--${name} must be a non-negative integer, got "${v}"`);
-  return n;
-}
 
 export const nodeCommand: CliCommand = {
   name: 'node',
@@ -38,11 +29,11 @@ export const nodeCommand: CliCommand = {
       region: stringFlag(args, 'region'),
       labels: listFlag(args, 'label'),
       tools: stringFlag(args, 'tools'),
-      mcpPort: intFlag(args, 'mcp-port'),
+      mcpPort: intFlag(args, 'mcp-port', { min: 0, max: 65535 }),
       mcpHost: stringFlag(args, 'mcp-host'),
       advertiseHost: stringFlag(args, 'advertise-host'),
       noMcp: boolFlag(args, 'no-mcp'),
-      maxConcurrency: intFlag(args, 'max-concurrency'),
+      maxConcurrency: intFlag(args, 'max-concurrency', { min: 1 }),
     });
     const log = createLogger();
     // Listen before starting: a SIGTERM during start-up still stops the node cleanly.

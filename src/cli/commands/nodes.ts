@@ -1,8 +1,7 @@
 import { fetchMeshView } from '../../mesh/view-client.js';
-import { connectNats } from '../../nats/connection.js';
-import { compileNatsSettings } from '../../node/index.js';
 import type { Advertisement } from '../../protocol/advert.js';
 import { boolFlag, stringFlag, type CliCommand } from '../command.js';
+import { withNats } from '../client.js';
 
 function formatRow(n: Advertisement): string[] {
   const gpus = n.gpus.length ? n.gpus.map((g) => `${g.model} ${Math.round(g.vram_mib / 1024)}G${g.declared ? '*' : ''}`).join('; ') : '-';
@@ -41,8 +40,7 @@ export const nodesCommand: CliCommand = {
   usage: '[--nats URL] [--json]',
   options: { nats: { type: 'string' }, json: { type: 'boolean' } },
   async run(args, io) {
-    const nc = await connectNats(compileNatsSettings(stringFlag(args, 'nats')), 'wfmesh:nodes');
-    try {
+    return withNats(stringFlag(args, 'nats'), 'nodes', async (nc) => {
       const view = await fetchMeshView(nc);
       const nodes = view?.nodes ?? [];
       if (boolFlag(args, 'json')) {
@@ -54,8 +52,6 @@ export const nodesCommand: CliCommand = {
         io.err(`${nodes.length} node(s), as seen by ${view?.node}${nodes.some((n) => n.gpus.some((g) => g.declared)) ? '; * = declared hardware' : ''}`);
       }
       return nodes.length === 0 ? 1 : 0;
-    } finally {
-      await nc.close();
-    }
+    });
   },
 };

@@ -4,18 +4,11 @@ import { connectNats } from '../../nats/connection.js';
 import { startNatsServer, type NatsServerProcess } from '../../nats/server-launcher.js';
 import { compileNodeOptions, compileNatsSettings, startNode, DEFAULT_MCP_PORT, type MeshNode } from '../../node/index.js';
 import { MeshError } from '../../protocol/errors.js';
-import { stringFlag, type CliCommand } from '../command.js';
+import { intFlag, stringFlag, type CliCommand } from '../command.js';
 import { exitSoon, untilSignal } from '../signals.js';
 
 /** Regions given to the nodes of `wfmesh up`, in turn: two EU and one US, so placement has something to do. */
 export const UP_REGIONS = ['eu-west', 'us-east', 'eu-central', 'ap-southeast'] as const;
-
-function positive(value: string | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new MeshError('USAGE', `--${name} must be a positive integer, got "${value}"`);
-  return n;
-}
 
 async function natsAlreadyAnswers(url: string): Promise<boolean> {
   try {
@@ -40,14 +33,14 @@ export const upCommand: CliCommand = {
     'monitor-port': { type: 'string' },
   },
   async run(args, io) {
-    const count = positive(stringFlag(args, 'nodes'), 'nodes', 3);
-    const mcpPort = positive(stringFlag(args, 'mcp-port'), 'mcp-port', DEFAULT_MCP_PORT);
+    const count = intFlag(args, 'nodes', { min: 1 }, 3);
+    const mcpPort = intFlag(args, 'mcp-port', { min: 1, max: 65535 }, DEFAULT_MCP_PORT);
     const dataDir = resolve(stringFlag(args, 'data') ?? '.wfmesh');
     const log = createLogger();
     // Listen before starting anything: Ctrl-C during start-up still stops what was started.
     const stopSignal = untilSignal();
-    const natsPort = positive(stringFlag(args, 'nats-port'), 'nats-port', 4222);
-    const monitorPort = positive(stringFlag(args, 'monitor-port'), 'monitor-port', 8222);
+    const natsPort = intFlag(args, 'nats-port', { min: 1, max: 65535 }, 4222);
+    const monitorPort = intFlag(args, 'monitor-port', { min: 1, max: 65535 }, 8222);
     const natsUrl = process.env.NATS_URL || `nats://127.0.0.1:${natsPort}`;
 
     let server: NatsServerProcess | undefined;
