@@ -19,19 +19,30 @@ export interface Hardware {
 
 const MIB = 1024 * 1024;
 
+/** The machine does not change while we run: one probe per process (and nvidia-smi path), shared by every node in it. */
+const probes = new Map<string, Promise<Hardware>>();
+
 /** Probes CPU, memory and OS with systeminformation and GPUs with nvidia-smi, then applies declarations. */
 export async function probeHardware(declared: DeclaredHardware = {}, opts: { nvidiaSmi?: string } = {}): Promise<Hardware> {
-  const [cpu, mem, os, nvidia] = await Promise.all([si.cpu(), si.mem(), si.osInfo(), probeNvidiaGpus(5_000, opts.nvidiaSmi)]);
-  return applyDeclaredHardware(
-    {
-      cpu: { cores: cpu.cores, model: [cpu.manufacturer, cpu.brand].filter(Boolean).join(' ').trim() || 'unknown' },
-      memory: { total_mib: Math.round(mem.total / MIB) },
-      os: { platform: os.platform, distro: os.distro, release: os.release, arch: os.arch },
-      gpus: nvidia.gpus,
-      notes: nvidia.note ? [nvidia.note] : [],
-    },
-    declared,
-  );
+  const key = opts.nvidiaSmi ?? 'nvidia-smi';
+  let probe = probes.get(key);
+  if (!probe) {
+    probe = probeMachine(opts.nvidiaSmi);
+    probes.set(key, probe);
+    probe.catch(() => probes.delete(key)); // a failed probe is tried again by the next node
+  }
+  return applyDeclaredHardware(await probe, declared);
+}
+
+async function probeMachine(nvidiaSmi: string | undefined): Promise<Hardware> {
+  const [cpu, mem, os, nvidia] = await Promise.all([si.cpu(), si.mem(), si.osInfo(), probeNvidiaGpus(5_000, nvidiaSmi)]);
+  return {
+    cpu: { cores: cpu.cores, model: [cpu.manufacturer, cpu.brand].filter(Boolean).join(' ').trim() || 'unknown' },
+    memory: { total_mib: Math.round(mem.total / MIB) },
+    os: { platform: os.platform, distro: os.distro, release: os.release, arch: os.arch },
+    gpus: nvidia.gpus,
+    notes: nvidia.note ? [nvidia.note] : [],
+  };
 }
 
 /** Declared values replace probed ones and carry `declared: true`. Pure. */
@@ -46,17 +57,26 @@ export function applyDeclaredHardware(probed: Hardware, declared: DeclaredHardwa
 /**
  * Live figures (CPU %, free memory) refreshed in the background, so that heartbeats and placement
  * read a number and never wait on a probe. `si.currentLoad()` is slow on its first call: prime it.
+ * One sampler per process, shared by the nodes in it (`wfmesh up`); it stops with its last user.
  */
 export class LiveLoadSampler {
   cpuPct = 0;
   freeMib = 0;
   private timer: NodeJS.Timeout | undefined;
+  private users = 0;
+  private static current: Promise<LiveLoadSampler> | undefined;
 
-  static async create(intervalMs: number): Promise<LiveLoadSampler> {
-    const sampler = new LiveLoadSampler();
-    await sampler.sample();
-    sampler.timer = setInterval(() => void sampler.sample(), intervalMs);
-    sampler.timer.unref();
+  /** The process's sampler (started on first use); call `stop()` once when done with it. */
+  static async acquire(intervalMs: number): Promise<LiveLoadSampler> {
+    LiveLoadSampler.current ??= (async () => {
+      const sampler = new LiveLoadSampler();
+      await sampler.sample();
+      sampler.timer = setInterval(() => void sampler.sample(), intervalMs);
+      sampler.timer.unref();
+      return sampler;
+    })();
+    const sampler = await LiveLoadSampler.current;
+    sampler.users++;
     return sampler;
   }
 
@@ -70,7 +90,10 @@ export class LiveLoadSampler {
     }
   }
 
+  /** Releases this user's hold; the last one stops the sampling. */
   stop(): void {
+    if (--this.users > 0) return;
     if (this.timer) clearInterval(this.timer);
+    LiveLoadSampler.current = undefined;
   }
 }
