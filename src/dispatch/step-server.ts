@@ -149,7 +149,10 @@ export class StepServer {
       this.opts.onLoadChange(this.inflight);
       if (this.inflight === 0) for (const w of this.idleWaiters.splice(0)) w();
     }
-    this.opts.onStepEnd?.(req, reply, (Date.now() - startedAt.getTime()) / 1000);
+    const seconds = (Date.now() - startedAt.getTime()) / 1000;
+    // Metrics and the audit line come after the reply is on its way, not in front of it.
+    const onStepEnd = this.opts.onStepEnd;
+    if (onStepEnd) setImmediate(() => onStepEnd(req, reply, seconds));
     return reply;
   }
 
