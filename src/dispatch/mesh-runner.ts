@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { ErrorCode, type NatsConnection, type NatsError } from 'nats';
 import type { Logger } from 'pino';
-import type { StepCall, StepRunner } from '../engine/types.js';
+import type { DispatchEvent, StepCall, StepRunner } from '../engine/types.js';
 import { eligiblePeers, rankPeers, type PlacementNeed } from '../mesh/placement.js';
 import type { PeerRegistry } from '../mesh/registry.js';
 import type { Advertisement } from '../protocol/advert.js';
@@ -84,7 +84,7 @@ export class MeshStepRunner implements StepRunner {
         continue;
       }
       lostAt = undefined;
-      for (const peer of rankPeers(now.eligible, need, this.inflightByPeer, Math.random, this.opts.local?.id)) {
+      for (const peer of withPreferred(rankPeers(now.eligible, need, this.inflightByPeer, Math.random, this.opts.local?.id), call.prefer_node)) {
         const outcome = await this.sendTo(peer, call, deadline, signal);
         if (outcome.kind === 'done') return { output: outcome.output, node: outcome.node };
         if (outcome.kind === 'failed') throw outcome.failure;
@@ -103,6 +103,9 @@ export class MeshStepRunner implements StepRunner {
     const request: StepRequest = {
       type: 'wfmesh.step.request.v1',
       key,
+      idempotency_key: call.idempotency_key ?? `${call.execution_id}:${call.step_id}:${call.attempt}`,
+      ...(call.epoch !== undefined && { epoch: call.epoch }),
+      ...(call.redelivery && { redelivery: true }),
       execution_id: call.execution_id,
       step_id: call.step_id,
       attempt: call.attempt,
@@ -112,12 +115,19 @@ export class MeshStepRunner implements StepRunner {
       task: call.task,
     };
     this.inflightByPeer.set(peer.id, (this.inflightByPeer.get(peer.id) ?? 0) + 1);
+    call.track?.({ kind: 'sent', node: peer.name });
+    const tracked = (outcome: Outcome): Outcome => {
+      call.track?.(historyOf(outcome, peer.name));
+      return outcome;
+    };
     const local = this.opts.local;
     if (local && peer.id === local.id) {
-      const onLocalAbort = () => local.cancel(call.execution_id, key, 'cancelled by its coordinator');
+      const onLocalAbort = () => {
+        if (!superseded(signal)) local.cancel(call.execution_id, key, 'cancelled by its coordinator');
+      };
       signal.addEventListener('abort', onLocalAbort, { once: true });
       try {
-        return outcomeOf(await local.serve(request), signal);
+        return tracked(outcomeOf(await local.serve(request), signal));
       } finally {
         signal.removeEventListener('abort', onLocalAbort);
         this.release(peer.id);
@@ -136,7 +146,8 @@ export class MeshStepRunner implements StepRunner {
       });
       const aborted = new Promise<Outcome>((resolve) => {
         onAbort = () => {
-          nc.publish(subjects.cancel(call.execution_id), encodeJson({ type: 'wfmesh.cancel.v1', execution_id: call.execution_id, key, reason: 'cancelled by its coordinator' }));
+          // A coordinator handing the execution on leaves the step running: its successor collects it.
+          if (!superseded(signal)) this.cancelDispatch(call, key, 'cancelled by its coordinator');
           resolve({ kind: 'failed', failure: StepFailure.from(signal.reason ?? new StepFailure('cancelled', 'cancelled'), 'cancelled') });
         };
         if (signal.aborted) onAbort();
@@ -158,9 +169,11 @@ export class MeshStepRunner implements StepRunner {
       );
       const outcome = await Promise.race([answered, lost, aborted]);
       if (outcome.kind === 'next' && outcome.why.startsWith('left the mesh')) {
+        // Fence the lost node first: if it is only frozen, it aborts the step when it thaws.
+        this.cancelDispatch(call, key, `node ${peer.name} was declared lost; the step went to another node`);
         this.opts.log.warn({ step: call.step_id, execution: call.execution_id, peer: peer.name }, 'node lost while running a step: dispatching it again');
       }
-      return outcome;
+      return tracked(outcome);
     } finally {
       offLeft?.();
       if (onAbort) signal.removeEventListener('abort', onAbort);
@@ -168,11 +181,40 @@ export class MeshStepRunner implements StepRunner {
     }
   }
 
+  private cancelDispatch(call: StepCall, key: string, reason: string): void {
+    const { nc } = this.opts;
+    if (nc.isClosed()) return;
+    nc.publish(subjects.cancel(call.execution_id), encodeJson({ type: 'wfmesh.cancel.v1', execution_id: call.execution_id, key, reason }));
+  }
+
   private release(peerId: string): void {
     const n = (this.inflightByPeer.get(peerId) ?? 1) - 1;
     if (n <= 0) this.inflightByPeer.delete(peerId);
     else this.inflightByPeer.set(peerId, n);
   }
+}
+
+/** The node a redelivery goes to first (where the attempt may still run), then the ranking. */
+function withPreferred(ranked: Advertisement[], preferName: string | undefined): Advertisement[] {
+  if (!preferName) return ranked;
+  const i = ranked.findIndex((p) => p.name === preferName);
+  if (i <= 0) return ranked;
+  return [ranked[i] as Advertisement, ...ranked.slice(0, i), ...ranked.slice(i + 1)];
+}
+
+function superseded(signal: AbortSignal): boolean {
+  return signal.reason instanceof StepFailure && signal.reason.type === 'superseded';
+}
+
+/** A dispatch's outcome as an entry of the record's attempt history. */
+function historyOf(outcome: Outcome, node: string): DispatchEvent {
+  if (outcome.kind === 'done') return { kind: 'ended', node, status: 'completed' };
+  if (outcome.kind === 'failed') {
+    const status = outcome.failure.type === 'superseded' ? 'handed_over' : outcome.failure.type === 'cancelled' ? 'cancelled' : 'failed';
+    return { kind: 'ended', node, status, error: outcome.failure.message };
+  }
+  if (outcome.why.startsWith('left the mesh')) return { kind: 'ended', node, status: 'lost', error: outcome.why };
+  return { kind: 'ended', node, status: 'refused' };
 }
 
 /** A node's reply as what the dispatcher does next: done, failed, or try the next node (busy). */

@@ -1,5 +1,6 @@
 import type { NatsConnection, ServiceMsg, Subscription } from 'nats';
 import type { Logger } from 'pino';
+import { hasSideEffects } from '../executor/builtin.js';
 import type { StepExecutor } from '../executor/types.js';
 import { decodeJson, encodeJson } from '../protocol/codec.js';
 import { StepFailure } from '../protocol/errors.js';
@@ -22,8 +23,19 @@ export interface StepServerOptions {
   onLoadChange: (inflight: number) => void;
   /** Called when a step ends here (metrics, audit). */
   onStepEnd?: (req: StepRequest, reply: StepReply, seconds: number) => void;
+  /** Completed results by idempotency key (steps with side effects): never run a completed key twice. */
+  results?: ResultLookup;
   log: Logger;
 }
+
+/** Where completed results of steps with side effects are kept (store/result-store.ts). */
+export interface ResultLookup {
+  get(idempotencyKey: string): Promise<StepReply | undefined>;
+  put(idempotencyKey: string, reply: StepReply): Promise<void>;
+}
+
+/** Executions whose newest lease epoch this node remembers (older requests are refused). */
+const EPOCHS_REMEMBERED = 10_000;
 
 /**
  * The receiving side of dispatch: the node's `step` endpoint. It admits a step or says busy at
@@ -34,6 +46,9 @@ export class StepServer {
   /** Step requests admitted since start (busy refusals not counted). */
   admitted = 0;
   private readonly running = new Map<string, { executionId: string; controller: AbortController }>();
+  /** Attempts running here by idempotency key: a redelivery of one joins it instead of running it again. */
+  private readonly byIdempotencyKey = new Map<string, Promise<StepReply>>();
+  private readonly epochs = new Map<string, number>();
   private cancelSub: Subscription | undefined;
   private idleWaiters: (() => void)[] = [];
 
@@ -117,10 +132,48 @@ export class StepServer {
   async serve(req: StepRequest): Promise<StepReply> {
     const { nodeName } = this.opts;
     const refuse = (failure: StepFailure): StepReply => ({ type: 'wfmesh.step.reply.v1', key: req.key, ok: false, node: nodeName, failure: failure.toWire() });
+    if (this.staleEpoch(req)) {
+      return refuse(new StepFailure('superseded', `execution ${req.execution_id} has a newer coordinator than epoch ${req.epoch}: the request of an older one is refused`));
+    }
+    const idem = req.idempotency_key;
+    // The same attempt still running here (the coordinator changed meanwhile): wait for it, even while draining.
+    const joined = idem === undefined ? undefined : this.byIdempotencyKey.get(idem);
+    if (joined) return { ...(await joined), key: req.key };
+    const effects = idem !== undefined && this.opts.results !== undefined && hasSideEffects(req.task);
+    if (effects) {
+      const stored = await this.opts.results!.get(idem);
+      if (stored?.ok) return { ...stored, key: req.key };
+    }
     if (!this.opts.accepting()) return refuse(new StepFailure('busy', `node ${nodeName} is draining`));
     if (this.inflight >= this.opts.maxConcurrency) {
       return refuse(new StepFailure('busy', `node ${nodeName} is at max concurrency (${this.opts.maxConcurrency})`));
     }
+    if (idem === undefined) return this.run(req, false);
+    const running = this.run(req, effects);
+    this.byIdempotencyKey.set(idem, running);
+    try {
+      return await running;
+    } finally {
+      this.byIdempotencyKey.delete(idem);
+    }
+  }
+
+  /** Remembers the newest epoch per execution; true when `req` comes from an older coordinator. */
+  private staleEpoch(req: StepRequest): boolean {
+    if (req.epoch === undefined) return false;
+    const known = this.epochs.get(req.execution_id);
+    if (known !== undefined && req.epoch < known) return true;
+    if (known !== req.epoch) {
+      this.epochs.delete(req.execution_id);
+      this.epochs.set(req.execution_id, req.epoch);
+      if (this.epochs.size > EPOCHS_REMEMBERED) this.epochs.delete(this.epochs.keys().next().value as string);
+    }
+    return false;
+  }
+
+  private async run(req: StepRequest, storeResult: boolean): Promise<StepReply> {
+    const { nodeName } = this.opts;
+    const refuse = (failure: StepFailure): StepReply => ({ type: 'wfmesh.step.reply.v1', key: req.key, ok: false, node: nodeName, failure: failure.toWire() });
     const executor = req.isolation === 'child_process' ? this.opts.isolatedExecutor?.() : this.opts.executor;
     if (!executor) return refuse(new StepFailure('unsupported', `node ${nodeName} does not run isolated steps`));
 
@@ -149,6 +202,8 @@ export class StepServer {
       this.opts.onLoadChange(this.inflight);
       if (this.inflight === 0) for (const w of this.idleWaiters.splice(0)) w();
     }
+    // Stored before the reply leaves: a coordinator that dies after reading it finds it on redelivery.
+    if (storeResult && reply.ok && req.idempotency_key !== undefined) await this.opts.results!.put(req.idempotency_key, reply);
     const seconds = (Date.now() - startedAt.getTime()) / 1000;
     // Metrics and the audit line come after the reply is on its way, not in front of it.
     const onStepEnd = this.opts.onStepEnd;

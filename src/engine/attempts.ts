@@ -8,13 +8,24 @@ import { resolveTemplate, VariableError, type AgentStep, type Retry, type ToolSt
 import type { StepCall } from './types.js';
 import type { ExecutionContext } from './context.js';
 
-/** Builds the resolved task of an agent or tool step; a variable that cannot resolve fails it. */
-export function buildTask(doc: WorkflowDocument, step: AgentStep | ToolStep, scope: VariableScope, env: Readonly<Record<string, string>>): { task: StepTask; requires?: Requires } {
+/**
+ * Builds the resolved task of an agent or tool step for one attempt (`${context.idempotency_key}`
+ * is that attempt's key); a variable that cannot resolve fails it.
+ */
+export function buildTask(
+  doc: WorkflowDocument,
+  step: AgentStep | ToolStep,
+  outer: VariableScope,
+  env: Readonly<Record<string, string>>,
+  idempotencyKey?: string,
+): { task: StepTask; requires?: Requires } {
+  const scope: VariableScope = idempotencyKey === undefined ? outer : { ...outer, idempotencyKey };
+  const key = idempotencyKey === undefined ? {} : { idempotency_key: idempotencyKey };
   try {
     if (step.kind === 'agent') {
       const { requires: agentRequires, ...agent } = doc.agents[step.agent] as NonNullable<WorkflowDocument['agents'][string]>;
       const requires = agentRequires || step.requires ? { ...agentRequires, ...step.requires } : undefined;
-      return { task: { kind: 'agent', agent, input: resolveTemplate(step.input, scope) }, ...(requires && { requires }) };
+      return { task: { kind: 'agent', agent, input: resolveTemplate(step.input, scope), ...key }, ...(requires && { requires }) };
     }
     const declared = Object.hasOwn(doc.tools, step.tool) ? doc.tools[step.tool] : undefined;
     const tool = declared ?? { id: step.tool, type: step.tool };
@@ -27,6 +38,7 @@ export function buildTask(doc: WorkflowDocument, step: AgentStep | ToolStep, sco
       ...(step.method !== undefined && { method: step.method }),
       args: resolveTemplate(step.args, scope),
       ...(settings && { settings }),
+      ...key,
     };
     return { task, ...(step.requires && { requires: step.requires }) };
   } catch (err) {
@@ -35,38 +47,69 @@ export function buildTask(doc: WorkflowDocument, step: AgentStep | ToolStep, sco
   }
 }
 
-/** Runs the attempts of one step; resolves with output and node or rejects with StepFailure. */
+/** The idempotency key of one attempt: stable across re-dispatch and takeover. */
+export function idempotencyKey(executionId: string, rowId: string, attempt: number): string {
+  return `${executionId}:${rowId}:${attempt}`;
+}
+
+/**
+ * Runs the attempts of one step; resolves with output and node or rejects with StepFailure.
+ * `build` resolves the task for one attempt's idempotency key. Attempts the journal knows (a
+ * resumed execution) are answered from it; an attempt that was in flight goes out again as a
+ * redelivery under the same key.
+ */
 export async function runAttempts(
   ctx: ExecutionContext,
   rowId: string,
-  built: { task: StepTask; requires?: Requires },
+  build: (idempotencyKey: string) => { task: StepTask; requires?: Requires },
   retry: Retry | undefined,
   timeoutMs: number,
   signal: AbortSignal,
 ): Promise<{ output: unknown; node: string }> {
   const retries = retry?.count ?? 0;
   for (let attempt = 1; ; attempt++) {
+    const paused = ctx.pace();
+    if (paused) await paused;
     if (signal.aborted) throw cancelled(signal);
-    const call: StepCall = {
-      execution_id: ctx.executionId,
-      step_id: rowId,
-      attempt,
-      task: built.task,
-      ...(built.requires && { requires: built.requires }),
-      timeout_ms: timeoutMs,
-      isolation: ctx.isolation,
-    };
-    ctx.keeper.running(rowId, attempt);
-    try {
-      return await ctx.runner.run(call, signal);
-    } catch (err) {
-      if (signal.aborted) throw cancelled(signal);
-      const failure = StepFailure.from(err);
-      const node = (err as { node?: unknown } | null)?.node;
-      if (typeof node === 'string') Object.assign(failure, { node });
-      if (!failure.retryable || attempt > retries || !retry) throw failure;
-      await sleep(backoffMs(retry, attempt, ctx.random), signal);
+    const replayed = ctx.journal?.lookup(rowId, attempt);
+    if (replayed?.kind === 'completed') return { output: replayed.output, node: replayed.node };
+    let failure: StepFailure;
+    if (replayed?.kind === 'failed') {
+      failure = replayed.failure;
+      if (replayed.node !== undefined) Object.assign(failure, { node: replayed.node });
+    } else {
+      const key = idempotencyKey(ctx.executionId, rowId, attempt);
+      const built = build(key);
+      const preferNode = ctx.journal?.dispatchedTo(rowId, attempt);
+      const call: StepCall = {
+        execution_id: ctx.executionId,
+        step_id: rowId,
+        attempt,
+        task: built.task,
+        ...(built.requires && { requires: built.requires }),
+        timeout_ms: timeoutMs,
+        isolation: ctx.isolation,
+        idempotency_key: key,
+        epoch: ctx.epoch,
+        ...(preferNode !== undefined && { redelivery: true, ...(preferNode && { prefer_node: preferNode }) }),
+        track: (e) => (e.kind === 'sent' ? ctx.keeper.dispatched(rowId, attempt, e.node) : ctx.keeper.dispatchEnded(rowId, attempt, e.node, e.status, e.error)),
+      };
+      ctx.keeper.running(rowId, attempt);
+      try {
+        const durable = ctx.beforeDispatch?.(call);
+        if (durable) await durable;
+        if (signal.aborted) throw cancelled(signal);
+        return await ctx.runner.run(call, signal);
+      } catch (err) {
+        if (signal.aborted) throw cancelled(signal);
+        failure = StepFailure.from(err);
+        const node = (err as { node?: unknown } | null)?.node;
+        if (typeof node === 'string') Object.assign(failure, { node });
+      }
     }
+    if (!failure.retryable || attempt > retries || !retry) throw failure;
+    // A replayed failure already waited its backoff before the takeover.
+    if (!replayed) await sleep(backoffMs(retry, attempt, ctx.random), signal);
   }
 }
 

@@ -2,8 +2,9 @@ import { setMaxListeners } from 'node:events';
 import { StepFailure } from '../protocol/errors.js';
 import type { Isolation } from '../protocol/step.js';
 import type { WorkflowDocument } from '../workflow/index.js';
+import type { Journal } from './journal.js';
 import type { RecordKeeper } from './record.js';
-import type { StepRunner } from './types.js';
+import type { StepCall, StepRunner } from './types.js';
 
 /** What every part of one execution shares. */
 export interface ExecutionContext {
@@ -16,6 +17,23 @@ export interface ExecutionContext {
   readonly env: Readonly<Record<string, string>>;
   readonly defaultTimeoutMs: number;
   readonly random: () => number;
+  readonly epoch: number;
+  /** Outcomes known from before a takeover (empty for a fresh start). */
+  readonly journal?: Journal;
+  readonly beforeDispatch?: (call: StepCall) => Promise<void> | undefined;
+  /** Yields to the event loop now and then, so that long runs of in-process steps never starve timers. */
+  readonly pace: () => Promise<void> | undefined;
+}
+
+/** A pacer: resolves at once for ~`sliceMs`, then lets timers and I/O run (setImmediate) once. */
+export function pacer(sliceMs = 5): () => Promise<void> | undefined {
+  let since = Date.now();
+  return () => {
+    const now = Date.now();
+    if (now - since < sliceMs) return undefined;
+    since = now;
+    return new Promise<void>((resolve) => setImmediate(resolve));
+  };
 }
 
 /** A failure and the record row it started at (empty for a cancellation from outside). */

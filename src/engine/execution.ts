@@ -1,7 +1,8 @@
 /** One execution from start to its final record. */
 import { MeshError, StepFailure } from '../protocol/errors.js';
 import type { ExecutionRecord } from '../protocol/execution.js';
-import { StepError, type ExecutionContext } from './context.js';
+import { pacer, StepError, type ExecutionContext } from './context.js';
+import { Journal } from './journal.js';
 import { GraphRun } from './graph-run.js';
 import { newExecutionId } from './ids.js';
 import { RecordKeeper } from './record.js';
@@ -22,20 +23,29 @@ export async function runExecution(opts: RunExecutionOptions): Promise<Execution
     throw new MeshError('WORKFLOW_NOT_FOUND', `no workflow "${workflowId}" (workflows: ${Object.keys(document.workflows).join(', ')})`);
   }
   const created = new Date().toISOString();
-  const record: ExecutionRecord = {
-    type: 'wfmesh.execution.v1',
-    execution_id: opts.execution_id ?? newExecutionId(),
-    workflow: workflowId,
-    mode: opts.mode,
-    status: 'running',
-    input: opts.input,
-    steps: [],
-    coordinator: opts.coordinator,
-    ...(opts.requested_by !== undefined && { requested_by: opts.requested_by }),
-    created_at: created,
-    updated_at: created,
-  };
-  const keeper = new RecordKeeper(record, opts.onUpdate);
+  const resumed = opts.resume;
+  const epoch = opts.epoch ?? resumed?.epoch ?? 0;
+  const record: ExecutionRecord = resumed
+    ? { ...resumed, steps: resumed.steps.slice(), coordinator: opts.coordinator, epoch, status: 'running' }
+    : {
+        type: 'wfmesh.execution.v1',
+        execution_id: opts.execution_id ?? newExecutionId(),
+        workflow: workflowId,
+        mode: opts.mode,
+        status: 'running',
+        input: opts.input,
+        steps: [],
+        coordinator: opts.coordinator,
+        epoch,
+        ...(opts.requested_by !== undefined && { requested_by: opts.requested_by }),
+        created_at: created,
+        updated_at: created,
+      };
+  const keeper = new RecordKeeper(record, {
+    ...(opts.onUpdate && { onUpdate: opts.onUpdate }),
+    ...(opts.onChange && { onChange: opts.onChange }),
+    epoch,
+  });
   const ctx: ExecutionContext = {
     executionId: record.execution_id,
     document,
@@ -46,10 +56,15 @@ export async function runExecution(opts: RunExecutionOptions): Promise<Execution
     env: opts.env ?? {},
     defaultTimeoutMs: opts.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS,
     random: opts.random ?? Math.random,
+    epoch,
+    ...(resumed && resumed.steps.length > 0 && { journal: new Journal(resumed.steps) }),
+    ...(opts.beforeDispatch && { beforeDispatch: opts.beforeDispatch }),
+    pace: pacer(),
   };
   const signal = opts.signal ?? new AbortController().signal;
   // A missing input reads as empty text, like an empty chat message.
-  const input = opts.input === undefined ? '' : opts.input;
+  const given = resumed ? resumed.input : opts.input;
+  const input = given === undefined ? '' : given;
   const graph = new GraphRun(ctx, workflow.steps, { prefix: '', input, aliases: workflow.aliases, locals: {}, depth: 0 }, signal);
   try {
     const output = await graph.run();

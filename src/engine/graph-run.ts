@@ -156,8 +156,8 @@ export class GraphRun {
     switch (step.kind) {
       case 'agent':
       case 'tool': {
-        const built = this.check(() => buildTask(ctx.document, step, this.scope, ctx.env));
-        return runAttempts(ctx, row, built, step.retry, step.timeout_ms ?? ctx.defaultTimeoutMs, this.ctl.signal);
+        const build = (key: string) => this.check(() => buildTask(ctx.document, step, this.scope, ctx.env, key));
+        return runAttempts(ctx, row, build, step.retry, step.timeout_ms ?? ctx.defaultTimeoutMs, this.ctl.signal);
       }
       case 'invoke_workflow': {
         ctx.keeper.running(row, 1, ctx.coordinator);

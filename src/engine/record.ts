@@ -2,28 +2,57 @@
  * The execution record as the engine keeps it: one row per step run, each finished exactly once.
  * Later news about a finished row (a late reply, a cancelled attempt) is ignored.
  *
- * Rows are never changed in place: a change replaces the row object, so an update can hand out
- * a snapshot that shares every row (one array copy per change, no deep copies).
+ * Rows are never changed in place: a change replaces the row object. Every change costs O(1):
+ * observers are told which row changed (`onChange`), and the counts of rows and finished rows are
+ * kept as they go, so a 100,000-row execution does not copy its step list per change.
  */
 import type { StepFailure } from '../protocol/errors.js';
-import type { ExecutionRecord, ExecutionStatus, StepRecord, StepStatus } from '../protocol/execution.js';
+import type { AttemptRecord, AttemptStatus, ExecutionRecord, ExecutionStatus, StepRecord, StepStatus } from '../protocol/execution.js';
 
-const FINAL: ReadonlySet<StepStatus> = new Set(['completed', 'failed', 'skipped', 'cancelled']);
+export const FINAL_STEP: ReadonlySet<StepStatus> = new Set(['completed', 'failed', 'skipped', 'cancelled']);
+
+/** `row`: index of the row that changed; undefined for a change of the record itself. */
+export type RecordChangeListener = (record: ExecutionRecord, row: number | undefined) => void;
+
+export interface RecordKeeperOptions {
+  /** A snapshot per change (O(rows) each: for tests and small runs). */
+  onUpdate?: (record: ExecutionRecord) => void;
+  /** The live record and the changed row (O(1)): read it at once, never keep or change it. */
+  onChange?: RecordChangeListener;
+  /** Lease epoch of this coordinator, written into every attempt it dispatches. */
+  epoch?: number;
+}
 
 export class RecordKeeper {
   private readonly index = new Map<string, number>();
+  private done = 0;
   private sealed = false;
 
   constructor(
     readonly record: ExecutionRecord,
-    private readonly onUpdate?: (record: ExecutionRecord) => void,
-  ) {}
+    private readonly opts: RecordKeeperOptions = {},
+  ) {
+    // A resumed record brings its rows: index them and count the finished ones.
+    record.steps.forEach((row, i) => {
+      this.index.set(row.id, i);
+      if (FINAL_STEP.has(row.status)) this.done++;
+    });
+    record.steps_total = record.steps.length;
+    record.steps_done = this.done;
+  }
+
+  /** The row with `id`, if any. */
+  row(id: string): StepRecord | undefined {
+    const i = this.index.get(id);
+    return i === undefined ? undefined : this.record.steps[i];
+  }
 
   /** Adds pending rows (idempotent) with one update. */
   addAll(ids: readonly string[]): void {
     if (this.sealed) return;
+    const before = this.record.steps.length;
     for (const id of ids) this.add(id);
-    this.emit();
+    if (this.record.steps.length !== before) this.emit(undefined);
   }
 
   /** A row starts running (or starts another attempt). */
@@ -37,12 +66,29 @@ export class RecordKeeper {
     }));
   }
 
+  /** An attempt was sent to `node` (one history entry per dispatch). */
+  dispatched(id: string, attempt: number, node: string): void {
+    const entry: AttemptRecord = { attempt, node, epoch: this.opts.epoch ?? 0, status: 'running', started_at: now() };
+    this.change(id, (row) => ({ ...row, node, history: [...(row.history ?? []), entry] }));
+  }
+
+  /** How the dispatch of `attempt` to `node` ended (the latest open entry for it); a refusal (busy) leaves no entry. */
+  dispatchEnded(id: string, attempt: number, node: string, status: Exclude<AttemptStatus, 'running'> | 'refused', error?: string): void {
+    const i = this.index.get(id);
+    const row = i === undefined ? undefined : this.record.steps[i];
+    if (!row?.history || this.sealed) return;
+    const history = status === 'refused' ? dropEntry(row.history, attempt, node) : closeEntry(row.history, attempt, node, status, error);
+    if (history === row.history) return;
+    this.record.steps[i as number] = { ...row, history };
+    this.emit(i);
+  }
+
   completed(id: string, output: unknown, node?: string): void {
-    this.change(id, (row) => ({ ...ended(row), status: 'completed', output, ...(node !== undefined && { node }) }));
+    this.change(id, (row) => ({ ...ended(row), status: 'completed', output, ...(node !== undefined && { node }), ...closeLast(row, node, 'completed') }));
   }
 
   failed(id: string, failure: StepFailure, node?: string): void {
-    this.change(id, (row) => ({ ...ended(row), status: 'failed', error: failure.toWire(), ...(node !== undefined && { node }) }));
+    this.change(id, (row) => ({ ...ended(row), status: 'failed', error: failure.toWire(), ...(node !== undefined && { node }), ...closeLast(row, node, 'failed', failure.message) }));
   }
 
   /** Skipped (its branch was not taken) or cancelled. */
@@ -50,18 +96,29 @@ export class RecordKeeper {
     this.change(id, (row) => (row.started_at ? { ...row, status, ended_at: now() } : { ...row, status }));
   }
 
+  /** No further change reaches observers (a coordinator handing the execution on stops here). */
+  seal(): void {
+    this.sealed = true;
+  }
+
   /** Ends the execution: open rows end as `open` (running ones as cancelled); one last update. */
   finish(status: Extract<ExecutionStatus, 'completed' | 'failed' | 'cancelled'>, fields: Partial<ExecutionRecord>, open: 'skipped' | 'cancelled'): ExecutionRecord {
     if (this.sealed) return this.record;
     const steps = this.record.steps;
     steps.forEach((row, i) => {
-      if (FINAL.has(row.status)) return;
-      steps[i] = row.status === 'running' ? { ...row, status: 'cancelled', ended_at: now() } : { ...row, status: open };
+      if (FINAL_STEP.has(row.status)) return;
+      this.done++;
+      steps[i] = row.status === 'running' ? { ...row, status: 'cancelled', ended_at: now(), ...closeLast(row, undefined, 'cancelled') } : { ...row, status: open };
+      try {
+        this.opts.onChange?.(this.record, i);
+      } catch {
+        // An observer's failure must not change the execution.
+      }
     });
     Object.assign(this.record, fields);
     this.record.status = status;
     this.record.ended_at = now();
-    this.emit();
+    this.emit(undefined);
     this.sealed = true;
     return this.record;
   }
@@ -79,20 +136,54 @@ export class RecordKeeper {
     if (this.sealed) return;
     const i = this.add(id);
     const row = this.record.steps[i] as StepRecord;
-    if (FINAL.has(row.status)) return;
-    this.record.steps[i] = next(row);
-    this.emit();
+    if (FINAL_STEP.has(row.status)) return;
+    const changed = next(row);
+    if (FINAL_STEP.has(changed.status)) this.done++;
+    this.record.steps[i] = changed;
+    this.emit(i);
   }
 
-  private emit(): void {
-    this.record.updated_at = now();
-    if (this.sealed || !this.onUpdate) return;
+  private emit(row: number | undefined): void {
+    const r = this.record;
+    r.updated_at = now();
+    r.steps_total = r.steps.length;
+    r.steps_done = this.done;
+    if (this.sealed) return;
     try {
-      this.onUpdate({ ...this.record, steps: this.record.steps.slice() });
+      this.opts.onChange?.(r, row);
+      this.opts.onUpdate?.({ ...r, steps: r.steps.slice() });
     } catch {
       // An observer's failure must not change the execution.
     }
   }
+}
+
+/** The open history entry of the row's latest attempt, closed as `status` (in a partial row). */
+function closeLast(row: StepRecord, node: string | undefined, status: Exclude<AttemptStatus, 'running'>, error?: string): Partial<StepRecord> {
+  if (!row.history?.length) return {};
+  const open = [...row.history].reverse().find((h) => h.status === 'running' && (node === undefined || h.node === node));
+  if (!open) return {};
+  return { history: closeEntry(row.history, open.attempt, open.node, status, error) };
+}
+
+function closeEntry(history: AttemptRecord[], attempt: number, node: string, status: Exclude<AttemptStatus, 'running'>, error?: string): AttemptRecord[] {
+  for (let k = history.length - 1; k >= 0; k--) {
+    const h = history[k] as AttemptRecord;
+    if (h.attempt === attempt && h.node === node && h.status === 'running') {
+      const copy = history.slice();
+      copy[k] = { ...h, status, ended_at: now(), ...(error !== undefined && { error: error.slice(0, 500) }) };
+      return copy;
+    }
+  }
+  return history;
+}
+
+function dropEntry(history: AttemptRecord[], attempt: number, node: string): AttemptRecord[] {
+  for (let k = history.length - 1; k >= 0; k--) {
+    const h = history[k] as AttemptRecord;
+    if (h.attempt === attempt && h.node === node && h.status === 'running') return [...history.slice(0, k), ...history.slice(k + 1)];
+  }
+  return history;
 }
 
 function ended(row: StepRecord): StepRecord {

@@ -1,4 +1,4 @@
-import type { ExecutionMode, ExecutionRecord } from '../protocol/execution.js';
+import type { AttemptStatus, ExecutionMode, ExecutionRecord } from '../protocol/execution.js';
 import type { Isolation, Requires, StepTask } from '../protocol/step.js';
 import type { WorkflowDocument } from '../workflow/index.js';
 
@@ -15,7 +15,22 @@ export interface StepCall {
   /** Deadline of this attempt, from the step's `timeout`. */
   readonly timeout_ms: number;
   readonly isolation: Isolation;
+  /** execution:row:attempt — the same for every dispatch of this attempt, across takeovers. */
+  readonly idempotency_key?: string;
+  /** The coordinator's lease epoch. */
+  readonly epoch?: number;
+  /** The attempt may already have run (it was in flight when the previous coordinator went). */
+  readonly redelivery?: boolean;
+  /** Where the attempt was last sent: a redelivery tries that node first while it is live. */
+  readonly prefer_node?: string;
+  /** Told of every dispatch to a node and how it ended (the record's attempt history). */
+  readonly track?: (event: DispatchEvent) => void;
 }
+
+/** One dispatch of an attempt, as the runner reports it. */
+export type DispatchEvent =
+  | { kind: 'sent'; node: string }
+  | { kind: 'ended'; node: string; status: Exclude<AttemptStatus, 'running'> | 'refused'; error?: string };
 
 /**
  * The seam between the engine and where steps run. Sync mode runs them in process
@@ -42,6 +57,17 @@ export interface RunExecutionOptions {
   readonly requested_by?: string;
   /** Aborting it cancels the execution; in-flight steps are aborted too. */
   readonly signal?: AbortSignal;
+  /** A record to resume (takeover): its rows are the journal, its id, input and epoch carry on. */
+  readonly resume?: ExecutionRecord;
+  /** Lease epoch of this coordinator (default 0, or the resumed record's). */
+  readonly epoch?: number;
+  /**
+   * Awaited before an attempt is dispatched (the coordinator makes the record durable first), so
+   * that a successor never re-runs a step whose result a dispatched step already consumed.
+   */
+  readonly beforeDispatch?: (call: StepCall) => Promise<void> | undefined;
+  /** The live record and the index of the row that changed, on every change (O(1); read at once). */
+  readonly onChange?: (record: ExecutionRecord, row: number | undefined) => void;
   /**
    * Called on every step state change with a snapshot of the record. The engine never changes a
    * snapshot after handing it out (rows are replaced, not edited; outputs are shared, not

@@ -19,7 +19,7 @@ export type {
 } from './types.js';
 export { failureFromAbort } from './failures.js';
 
-export { BUILTIN_TOOL_TYPES } from './builtin.js';
+export { BUILTIN_TOOL_TYPES, hasSideEffects } from './builtin.js';
 export { createIsolatedExecutor, setIsolatedWorkerCommand } from './isolated/executor.js';
 export type { IsolatedExecutor, IsolatedExecutorOptions, WorkerCommand } from './isolated/executor.js';
 

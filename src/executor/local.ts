@@ -60,7 +60,7 @@ export function buildLocalExecutor(env: ExecutorEnvironment, parts: ExecutorPart
       throw new StepFailure('unsupported', `node "${env.node_name}" does not offer tool type "${task.tool_type}" (it offers: ${offered})`);
     }
     try {
-      return await handler.run({ method: task.method, args: task.args, settings: task.settings ?? {} }, ctx);
+      return await handler.run({ method: task.method, args: task.args, settings: task.settings ?? {}, ...(task.idempotency_key !== undefined && { idempotency_key: task.idempotency_key }) }, ctx);
     } catch (err) {
       if (ctx.signal.aborted) throw failureFromAbort(ctx.signal);
       if (err instanceof StepFailure) throw err;

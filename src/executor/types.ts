@@ -45,6 +45,8 @@ export interface ToolCall {
   readonly method: string | undefined;
   readonly args: unknown;
   readonly settings: Readonly<Record<string, unknown>>;
+  /** The attempt's idempotency key (the same across re-dispatch and takeover). */
+  readonly idempotency_key?: string;
 }
 
 /** Runs resolved step tasks on this node. */

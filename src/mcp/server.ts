@@ -1,5 +1,5 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { ExecutionService } from '../node/execution-service.js';
+import type { ExecutionService } from '../executions/index.js';
 import type { MeshNode } from '../node/mesh-node.js';
 import { VERSION } from '../version.js';
 import { installTools, type ToolCallExtra, type ToolContext } from './tool-kit.js';

@@ -1,5 +1,5 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import type { ExecutionService } from '../node/execution-service.js';
+import type { ExecutionService } from '../executions/index.js';
 import type { MeshNode } from '../node/mesh-node.js';
 import { createMcpServer } from './server.js';
 

@@ -1,4 +1,4 @@
-import type { ExecutionService, StartExecutionRequest } from '../node/execution-service.js';
+import type { ExecutionService, StartExecutionRequest } from '../executions/index.js';
 import type { ExecutionRecord } from '../protocol/execution.js';
 import { MeshError } from '../protocol/errors.js';
 import { inputs, outputs, toResult, toRow, type ExecutionResult } from './schemas.js';

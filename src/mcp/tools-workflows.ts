@@ -1,6 +1,6 @@
 import { generateWorkflow } from '../generate/index.js';
 import type { GenerateContext, GeneratedWorkflow, GenerateRequest } from '../generate/types.js';
-import type { ExecutionService } from '../node/execution-service.js';
+import type { ExecutionService } from '../executions/index.js';
 import type { MeshNode } from '../node/mesh-node.js';
 import { formatIssue, validateWorkflowText } from '../workflow/index.js';
 import { inputs, outputs } from './schemas.js';

@@ -13,6 +13,8 @@ export const NodeConfigFileSchema = z
     labels: z.record(z.string(), z.string()).optional(),
     max_concurrency: z.number().int().positive().optional(),
     heartbeat_ms: z.number().int().min(50).optional(),
+    /** Seconds a stopping node waits for its in-flight steps (default 30). */
+    drain_timeout: z.number().nonnegative().optional(),
     nats: z
       .object({
         servers: z.array(z.string().min(1)).min(1).optional(),

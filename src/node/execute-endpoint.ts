@@ -2,7 +2,7 @@ import { decodeJson, encodeJson } from '../protocol/codec.js';
 import { MeshError } from '../protocol/errors.js';
 import { ExecuteRequestSchema, type ExecuteReply } from '../protocol/execute.js';
 import { subjects } from '../protocol/subjects.js';
-import type { ExecutionService } from './execution-service.js';
+import type { ExecutionService } from '../executions/index.js';
 import type { MeshNode } from './mesh-node.js';
 
 /**

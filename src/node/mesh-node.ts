@@ -1,6 +1,7 @@
 import type { NatsConnection } from 'nats';
 import type { Logger } from 'pino';
 import type { StepServer } from '../dispatch/step-server.js';
+import type { ExecutionService } from '../executions/index.js';
 import { createStepExecutor } from '../executor/index.js';
 import type { ExecutorEnvironment, StepExecutor } from '../executor/types.js';
 import { Membership } from '../mesh/membership.js';
@@ -25,8 +26,11 @@ export class MeshNode {
   readonly metrics = new NodeMetrics();
   /** Takes steps from the mesh (attached by startNode). */
   stepServer: StepServer | undefined;
+  /** Runs and answers for executions (attached by startNode). */
+  executions: ExecutionService | undefined;
   private stopping: Promise<void> | undefined;
   private readonly closers: (() => Promise<void> | void)[] = [];
+  private readonly drainers: (() => Promise<void> | void)[] = [];
 
   private constructor(
     readonly options: NodeOptions,
@@ -119,6 +123,14 @@ export class MeshNode {
     return this.membership.registry;
   }
 
+  /**
+   * Registers work to finish while the node drains: it still heart-beats (as DRAINING, so peers
+   * send it no new steps) and serves its in-flight steps. Run in order, before it leaves the mesh.
+   */
+  onDrain(drain: () => Promise<void> | void): void {
+    this.drainers.push(drain);
+  }
+
   /** Registers something to close when the node stops (run in reverse order, before NATS drains). */
   onStop(closer: () => Promise<void> | void): void {
     this.closers.push(closer);
@@ -149,10 +161,22 @@ export class MeshNode {
     })();
   }
 
-  /** Leaves the mesh cleanly: peers drop this node at once, in-flight work is drained, NATS is drained. */
+  /**
+   * Leaves the mesh cleanly: drains first (executions handed on, in-flight steps finished within
+   * the drain timeout), then says goodbye (peers drop it at once), then closes and drains NATS.
+   */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.state = 'DRAINING';
+      this.log.info('draining: handing executions on and finishing in-flight steps');
+      if (!this.nc.isClosed()) this.membership.publishHeartbeat();
+      for (const drain of this.drainers) {
+        try {
+          await drain();
+        } catch (err) {
+          this.log.warn({ err }, 'error while draining');
+        }
+      }
       this.log.info('leaving the mesh');
       await this.membership.stop();
       for (const close of [...this.closers].reverse()) {

@@ -20,6 +20,8 @@ export interface NodeFlags {
   advertiseHost?: string;
   noMcp?: boolean;
   maxConcurrency?: number;
+  /** Seconds a stopping node waits for its in-flight steps. */
+  drainTimeoutS?: number;
 }
 
 /** A node's options after config file, env and flags are merged and checked: built once, read everywhere. */
@@ -30,6 +32,8 @@ export interface NodeOptions {
   maxConcurrency: number;
   heartbeatMs: number;
   deadAfterMs: number;
+  /** How long a stopping node waits for its in-flight steps (default 30 s). */
+  drainTimeoutMs: number;
   nats: NatsConnectionSettings;
   http: { host: string; port: number; mcp: boolean; token?: string; advertiseHost?: string };
   hardware: DeclaredHardware;
@@ -38,8 +42,8 @@ export interface NodeOptions {
   tools?: string[];
   allow: AllowPolicy;
   limits: { maxInputBytes: number; maxOutputBytes: number };
-  /** Shared state in JetStream KV: how long execution records live, and bucket replicas. */
-  store: { executionTtlMs: number; replicas: number };
+  /** Shared state in JetStream KV: how long execution records live, and bucket replicas (undefined: min(3, servers)). */
+  store: { executionTtlMs: number; replicas: number | undefined };
 }
 
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
@@ -148,6 +152,7 @@ export function compileNodeOptions(flags: NodeFlags, env: NodeJS.ProcessEnv = pr
     heartbeatMs,
     // 2.5 missed heartbeats: a dead or frozen node is dropped well within 3.5 s at the default 1 s.
     deadAfterMs: Math.round(heartbeatMs * 2.5),
+    drainTimeoutMs: Math.round(1000 * (flags.drainTimeoutS ?? positiveInt(env.WFMESH_DRAIN_TIMEOUT, 'WFMESH_DRAIN_TIMEOUT') ?? file.drain_timeout ?? 30)),
     nats,
     http: {
       host: flags.mcpHost ?? mcpFile?.host ?? '127.0.0.1',
@@ -171,7 +176,7 @@ export function compileNodeOptions(flags: NodeFlags, env: NodeJS.ProcessEnv = pr
     },
     store: {
       executionTtlMs: parseTtl(env.WFMESH_EXECUTION_TTL, 'WFMESH_EXECUTION_TTL') ?? parseTtl(file.store?.execution_ttl, 'store.execution_ttl') ?? 7 * 86_400_000,
-      replicas: positiveInt(env.WFMESH_KV_REPLICAS, 'WFMESH_KV_REPLICAS') ?? file.store?.replicas ?? 1,
+      replicas: positiveInt(env.WFMESH_KV_REPLICAS, 'WFMESH_KV_REPLICAS') ?? file.store?.replicas,
     },
   };
 }

@@ -5,10 +5,11 @@ import { LocalStepRunner, type StepRunner } from '../engine/index.js';
 import { createIsolatedExecutor, type IsolatedExecutor } from '../executor/index.js';
 import { attachMcpHttp } from '../mcp/index.js';
 import { StepFailure } from '../protocol/errors.js';
+import { ResultStore } from '../store/index.js';
 import type { ExecutionMode } from '../protocol/execution.js';
 import type { StepReply, StepRequest } from '../protocol/step.js';
 import { auditStepReply } from './audit.js';
-import { attachExecutions } from './execution-service.js';
+import { attachExecutions } from './executions.js';
 import { attachExecuteEndpoint } from './execute-endpoint.js';
 import { MeshNode } from './mesh-node.js';
 import type { NodeOptions } from './options.js';
@@ -58,12 +59,13 @@ function attachStepServer(node: MeshNode): StepServer {
     },
     log: node.log,
     onStepEnd: (req, reply, seconds) => stepEnded(node, req, reply, seconds),
+    results: new ResultStore(node.nc, { replicas: node.options.store.replicas, log: node.log.child({ component: 'results' }) }),
   });
   server.start();
   node.stepServer = server;
+  node.onDrain(() => server.drain(node.options.drainTimeoutMs));
   node.onStop(async () => {
     clearTimeout(announceTimer);
-    await server.drain(10_000);
     await isolated?.close();
   });
   return server;

@@ -41,6 +41,7 @@ export const StepFailureTypeSchema = z.enum([
   'denied', // an allow-list refused it (filesystem root, http host, shell command)
   'crashed', // an isolated step's process died
   'unsupported', // the node does not offer the tool or model
+  'superseded', // the coordinator handed the execution on (drain) or lost its lease: its steps go on elsewhere
   'internal',
 ]);
 export type StepFailureType = z.infer<typeof StepFailureTypeSchema>;
@@ -65,6 +66,7 @@ const RETRYABLE_BY_DEFAULT: Record<StepFailureType, boolean> = {
   denied: false,
   crashed: true,
   unsupported: false,
+  superseded: false,
   internal: true,
 };
 

@@ -11,6 +11,8 @@ export const ExecuteRequestSchema = z.object({
   mode: ExecutionModeSchema,
   timeout_s: z.number().positive().optional(),
   requested_by: z.string().optional(),
+  /** Chosen by the client so that a retried request never starts a second execution. */
+  execution_id: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/).optional(),
 });
 export type ExecuteRequest = z.infer<typeof ExecuteRequestSchema>;
 

@@ -10,6 +10,35 @@ export type ExecutionStatus = z.infer<typeof ExecutionStatusSchema>;
 export const StepStatusSchema = z.enum(['pending', 'running', 'completed', 'failed', 'skipped', 'cancelled']);
 export type StepStatus = z.infer<typeof StepStatusSchema>;
 
+/** How one dispatch of a step attempt ended, as the coordinator saw it. */
+export const AttemptStatusSchema = z.enum(['running', 'completed', 'failed', 'lost', 'cancelled', 'handed_over']);
+export type AttemptStatus = z.infer<typeof AttemptStatusSchema>;
+
+/**
+ * One dispatch of one attempt: where it ran, under which coordinator epoch, and how it ended.
+ * A step re-dispatched after its node was lost has two entries with the same attempt number.
+ */
+export const AttemptRecordSchema = z.object({
+  attempt: z.number().int().positive(),
+  node: z.string(),
+  epoch: z.number().int().nonnegative(),
+  status: AttemptStatusSchema,
+  started_at: z.string(),
+  ended_at: z.string().optional(),
+  error: z.string().optional(),
+});
+export type AttemptRecord = z.infer<typeof AttemptRecordSchema>;
+
+/** A change of coordinator: who took the execution over, from whom, and why. */
+export const HandoverSchema = z.object({
+  node: z.string(),
+  from: z.string(),
+  epoch: z.number().int().nonnegative(),
+  at: z.string(),
+  reason: z.string(),
+});
+export type Handover = z.infer<typeof HandoverSchema>;
+
 /** One step of an execution record. Loop bodies and fan-out branches appear as their own rows. */
 export const StepRecordSchema = z.object({
   id: z.string(),
@@ -20,6 +49,8 @@ export const StepRecordSchema = z.object({
   ended_at: z.string().optional(),
   output: z.unknown().optional(),
   error: StepFailureWireSchema.optional(),
+  /** Every dispatch of the step's attempts (agent and tool steps). */
+  history: z.array(AttemptRecordSchema).optional(),
 });
 export type StepRecord = z.infer<typeof StepRecordSchema>;
 
@@ -36,8 +67,17 @@ export const ExecutionRecordSchema = z.object({
     .object({ step: z.string().optional(), type: z.string(), message: z.string() })
     .optional(),
   steps: z.array(StepRecordSchema),
-  /** Name of the node that coordinates the execution. */
+  /** Name of the node that coordinates the execution (holds its lease). */
   coordinator: z.string(),
+  /** Fencing number of the lease: bumped by every takeover; writes from an older epoch are refused. */
+  epoch: z.number().int().nonnegative().optional(),
+  /** Every change of coordinator, oldest first. */
+  handovers: z.array(HandoverSchema).optional(),
+  /** Absolute deadline of the whole execution (from timeout_s), epoch ms. */
+  deadline_at: z.number().int().positive().optional(),
+  /** Step rows, and how many reached a final state (a stored header lists no rows of its own). */
+  steps_total: z.number().int().nonnegative().optional(),
+  steps_done: z.number().int().nonnegative().optional(),
   /** Who asked: "cli", "mcp:<session>", ... */
   requested_by: z.string().optional(),
   created_at: z.string(),

@@ -56,11 +56,14 @@ export const StepTaskSchema = z.discriminatedUnion('kind', [
     method: z.string().optional(),
     args: z.unknown(),
     settings: z.record(z.string(), z.unknown()).optional(),
+    /** Stable across re-dispatch and takeover: execution, step row, attempt. */
+    idempotency_key: z.string().optional(),
   }),
   z.object({
     kind: z.literal('agent'),
     agent: AgentSpecSchema,
     input: z.unknown(),
+    idempotency_key: z.string().optional(),
   }),
 ]);
 export type StepTask = z.infer<typeof StepTaskSchema>;
@@ -71,8 +74,17 @@ export type Isolation = z.infer<typeof IsolationSchema>;
 
 export const StepRequestSchema = z.object({
   type: z.literal('wfmesh.step.request.v1'),
-  /** execution_id/step_id/attempt: a late reply for an older key is ignored by the sender. */
+  /** One dispatch: a late reply for an older key is ignored by the sender. */
   key: z.string().min(1),
+  /**
+   * execution:step:attempt, the same for every dispatch of one attempt (re-dispatch, takeover). A
+   * node that completed it answers from the stored result instead of running it again.
+   */
+  idempotency_key: z.string().min(1).optional(),
+  /** The coordinator's lease epoch: a node refuses requests of an older epoch for the execution. */
+  epoch: z.number().int().nonnegative().optional(),
+  /** Set when the attempt may already have run (re-dispatch after a loss, takeover): check stored results. */
+  redelivery: z.boolean().optional(),
   execution_id: z.string().min(1),
   step_id: z.string().min(1),
   attempt: z.number().int().positive(),

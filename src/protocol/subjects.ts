@@ -26,6 +26,11 @@ export const subjects = {
   /** Cancellation of one execution, heard by every node. */
   cancel: (executionId: string) => `${ROOT}.cancel.${subjectToken(executionId, 'execution id')}`,
   cancelAll: () => `${ROOT}.cancel.*`,
+  /** A new coordinator took an execution's lease (takeover): the old one stops at once. */
+  lease: (executionId: string) => `${ROOT}.lease.${subjectToken(executionId, 'execution id')}`,
+  leaseAll: () => `${ROOT}.lease.*`,
+  /** Asks one node to take executions over (a draining coordinator hands them on; request-reply). */
+  handover: (nodeId: string) => `${ROOT}.handover.${subjectToken(nodeId, 'node id')}`,
   /** Execution events (progress), for whoever watches an execution. */
   events: (executionId: string) => `${ROOT}.events.${subjectToken(executionId, 'execution id')}`,
   /** NATS micro services discovery. */

@@ -6,8 +6,8 @@ import { MeshError } from '../protocol/errors.js';
 export interface BucketSettings {
   /** Values older than this (since their last write) are dropped by JetStream; 0 keeps them forever. */
   ttlMs: number;
-  /** Stream replicas: 1, or 3/5 on a JetStream cluster of that size. */
-  replicas: number;
+  /** Stream replicas: 1, or 3/5 on a JetStream cluster of that size; undefined: min(3, servers). */
+  replicas: number | undefined;
   description: string;
 }
 
@@ -39,21 +39,31 @@ export class LazyBucket {
 }
 
 async function openBucket(nc: NatsConnection, name: string, s: BucketSettings): Promise<KV> {
-  const options = {
+  const options = (replicas: number) => ({
     history: 1,
     ttl: s.ttlMs,
-    replicas: s.replicas,
+    replicas,
     storage: StorageType.File,
     description: s.description,
     timeout: 5_000,
-  };
-  // Two nodes starting together may both find the stream missing; the loser's `add` fails (or
-  // succeeds, when the configs are equal): the second attempt then binds to the winner's stream.
-  try {
-    return await nc.jetstream().views.kv(name, options);
-  } catch {
-    return nc.jetstream().views.kv(name, options);
+  });
+  // Unset replicas: as many as the JetStream cluster allows, up to 3, so that losing one server
+  // loses no record. A single server refuses more than 1 at once; a cluster of two refuses 3.
+  const tries = s.replicas !== undefined ? [s.replicas] : [3, 2, 1];
+  let last: unknown;
+  for (const replicas of tries) {
+    // Two nodes starting together may both find the stream missing; the loser's `add` fails (or
+    // succeeds, when the configs are equal): the second attempt then binds to the winner's stream.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        return await nc.jetstream().views.kv(name, options(replicas));
+      } catch (err) {
+        last = err;
+        if (/replicas|insufficient resources|not supported|no suitable peers/i.test((err as Error)?.message ?? '')) break;
+      }
+    }
   }
+  throw last;
 }
 
 function storeUnavailable(bucket: string, err: unknown): MeshError {
@@ -83,14 +93,14 @@ export function isLive(entry: KvEntry | null): entry is KvEntry {
  * Every live entry of the bucket at the time of the call, in one ordered consumer (one round trip
  * plus deliveries, instead of a `get` per key). Stops at the snapshot: later writes are not included.
  */
-export async function snapshot(kv: KV, timeoutMs = 10_000): Promise<KvEntry[]> {
+export async function snapshot(kv: KV, timeoutMs = 10_000, key = '>'): Promise<KvEntry[]> {
   const entries: KvEntry[] = [];
   let initialized = false;
   let iter: QueuedIterator<KvEntry> | undefined;
   // Stopping inside the callback still yields what was already queued, and nothing after. The
   // callback may run before `watch` returns (an empty bucket): then we stop right after.
   iter = await kv.watch({
-    key: '>',
+    key,
     ignoreDeletes: true,
     initializedFn: () => {
       initialized = true;

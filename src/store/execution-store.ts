@@ -1,12 +1,15 @@
-import type { KvEntry, NatsConnection } from 'nats';
+import type { KV, KvEntry, NatsConnection } from 'nats';
 import type { Logger } from 'pino';
-import { decodeJson } from '../protocol/codec.js';
+import { z } from 'zod';
+import { decodeJson, encodeJson } from '../protocol/codec.js';
 import { MeshError } from '../protocol/errors.js';
-import { ExecutionRecordSchema, type ExecutionRecord, type ExecutionStatus } from '../protocol/execution.js';
+import { ExecutionRecordSchema, type ExecutionRecord, type ExecutionStatus, type StepRecord } from '../protocol/execution.js';
 import { isLive, isRevisionConflict, LazyBucket, snapshot } from './bucket.js';
 import { encodeRecord } from './fit.js';
+import { assemble, getValue, keys, putValue, splitHeader } from './record-layout.js';
 
 export const EXECUTIONS_BUCKET = 'wfmesh_executions';
+const ROW_WRITES_IN_FLIGHT = 64;
 export const DEFAULT_EXECUTION_TTL_MS = 7 * 24 * 3600 * 1000;
 
 /** Execution ids are KV keys and subject tokens. */
@@ -66,10 +69,20 @@ function decodeCursor(cursor: string): Cursor {
   return { c: value.c, i: value.i };
 }
 
+/** What a successor needs to resume an execution: the workflow document's text. */
+export const ExecutionSourceSchema = z.object({
+  type: z.literal('wfmesh.execution.source.v1'),
+  yaml: z.string(),
+  /** Saved workflow it came from, when it did. */
+  workflow_name: z.string().optional(),
+});
+export type ExecutionSource = z.infer<typeof ExecutionSourceSchema>;
+
 /**
- * Execution records in the JetStream KV bucket `wfmesh_executions`, shared by every node: one key
- * per execution id, history 1, file storage, a TTL after the last write. Values are validated on
- * read; a corrupt one is logged and skipped, never fatal.
+ * Execution records in the JetStream KV bucket `wfmesh_executions`, shared by every node (key
+ * layout: record-layout.ts). The header is written by compare-and-swap: it carries the lease
+ * (coordinator and epoch), so exactly one of several competing writers wins. Values are
+ * validated on read; a corrupt one is logged and skipped, never fatal.
  */
 export class ExecutionStore {
   private readonly bucket: LazyBucket;
@@ -83,7 +96,7 @@ export class ExecutionStore {
     this.bucket = new LazyBucket(
       nc,
       EXECUTIONS_BUCKET,
-      { ttlMs: opts.ttlMs ?? DEFAULT_EXECUTION_TTL_MS, replicas: opts.replicas ?? 1, description: 'wfmesh execution records' },
+      { ttlMs: opts.ttlMs ?? DEFAULT_EXECUTION_TTL_MS, replicas: opts.replicas, description: 'wfmesh execution records' },
       opts.log,
     );
   }
@@ -94,12 +107,8 @@ export class ExecutionStore {
   }
 
   /** Largest value we write: the server's max payload less room for headers. */
-  private get maxValueBytes(): number {
+  get maxValueBytes(): number {
     return Math.max(64 * 1024, (this.nc.info?.max_payload ?? 1024 * 1024) - 8 * 1024);
-  }
-
-  private encode(record: ExecutionRecord): Uint8Array {
-    return encodeRecord(record, this.maxValueBytes);
   }
 
   private parse(entry: KvEntry): ExecutionRecord | undefined {
@@ -110,41 +119,90 @@ export class ExecutionStore {
     return undefined;
   }
 
-  /** Writes a new record; MeshError CONFLICT when the id is taken. */
-  async create(record: ExecutionRecord): Promise<number> {
+  /** Writes the fields that do not fit in the header, then the header's bytes. */
+  private async headerBytes(kv: KV, record: ExecutionRecord): Promise<Uint8Array> {
+    const { header, fields } = splitHeader(record, this.maxValueBytes);
+    await Promise.all(fields.map((f) => putValue(kv, keys.field(record.execution_id, f.field), f.bytes, this.maxValueBytes)));
+    return encodeRecord(header, this.maxValueBytes);
+  }
+
+  /** Writes a new record (and what it runs, for a successor); MeshError CONFLICT when the id is taken. */
+  async create(record: ExecutionRecord, source?: Omit<ExecutionSource, 'type'>): Promise<number> {
     const kv = await this.bucket.kv();
+    const id = keyOf(record.execution_id);
+    if (source) await putValue(kv, keys.source(id), encodeJson({ type: 'wfmesh.execution.source.v1', ...source } satisfies ExecutionSource), this.maxValueBytes);
+    await this.writeRows(record.execution_id, record.steps.map((row, n) => [n, row]));
     try {
-      return await kv.create(keyOf(record.execution_id), this.encode(record));
+      return await kv.create(id, await this.headerBytes(kv, record));
     } catch (err) {
       if (isRevisionConflict(err)) throw new MeshError('CONFLICT', `execution ${record.execution_id} already exists`);
       throw err;
     }
   }
 
-  /** Writes unconditionally (last writer wins). */
-  async put(record: ExecutionRecord): Promise<number> {
-    const kv = await this.bucket.kv();
-    return kv.put(keyOf(record.execution_id), this.encode(record));
+  /** The workflow text an execution runs (written by create). */
+  async source(executionId: string): Promise<ExecutionSource | undefined> {
+    if (!isExecutionId(executionId)) return undefined;
+    const parsed = ExecutionSourceSchema.safeParse(await getValue(await this.bucket.kv(), keys.source(executionId)));
+    return parsed.success ? parsed.data : undefined;
   }
 
-  /** Writes only if the record is still at `revision`; resolves undefined when it moved on. */
-  async replace(record: ExecutionRecord, revision: number): Promise<number | undefined> {
+  /** Writes the whole record unconditionally (last writer wins). */
+  async put(record: ExecutionRecord): Promise<number> {
+    const kv = await this.bucket.kv();
+    await this.writeRows(record.execution_id, record.steps.map((row, n) => [n, row]));
+    return kv.put(keyOf(record.execution_id), await this.headerBytes(kv, record));
+  }
+
+  /**
+   * Writes the header only if it is still at `revision` (the lease holder's token); resolves
+   * undefined when it moved on. Rows are not touched: write them with writeRows.
+   */
+  async writeHeader(record: ExecutionRecord, revision: number): Promise<number | undefined> {
     const kv = await this.bucket.kv();
     try {
-      return await kv.update(keyOf(record.execution_id), this.encode(record), revision);
+      return await kv.update(keyOf(record.execution_id), await this.headerBytes(kv, record), revision);
     } catch (err) {
       if (isRevisionConflict(err)) return undefined;
       throw err;
     }
   }
 
-  async get(executionId: string): Promise<StoredExecution | undefined> {
+  /** Writes step rows by index (concurrently; each is one small value, chunked when large). */
+  async writeRows(executionId: string, rows: Iterable<readonly [number, StepRecord]>): Promise<void> {
+    const kv = await this.bucket.kv();
+    const id = keyOf(executionId);
+    // Bounded: thousands of rows at once would time out their own acknowledgements.
+    const queue = [...rows];
+    const worker = async (): Promise<void> => {
+      for (let next = queue.shift(); next; next = queue.shift()) await putValue(kv, keys.row(id, next[0]), encodeJson(next[1]), this.maxValueBytes);
+    };
+    await Promise.all(Array.from({ length: Math.min(ROW_WRITES_IN_FLIGHT, queue.length) }, worker));
+  }
+
+  /** The whole record, only if its header is still at `revision`: the header first, then every row. */
+  async replace(record: ExecutionRecord, revision: number): Promise<number | undefined> {
+    const written = await this.writeHeader(record, revision);
+    if (written !== undefined) await this.writeRows(record.execution_id, record.steps.map((row, n) => [n, row]));
+    return written;
+  }
+
+  /** The header alone (no rows): status, lease, counts. */
+  async getHeader(executionId: string): Promise<StoredExecution | undefined> {
     if (!isExecutionId(executionId)) return undefined;
     const kv = await this.bucket.kv();
     const entry = await kv.get(keyOf(executionId));
     if (!isLive(entry)) return undefined;
     const record = this.parse(entry);
     return record ? { record, revision: entry.revision } : undefined;
+  }
+
+  /** The whole record with its rows, and the header's revision. */
+  async get(executionId: string): Promise<StoredExecution | undefined> {
+    const header = await this.getHeader(executionId);
+    if (!header) return undefined;
+    const kv = await this.bucket.kv();
+    return { record: await assemble(kv, header.record), revision: header.revision };
   }
 
   /**
@@ -164,11 +222,11 @@ export class ExecutionStore {
     throw new MeshError('CONFLICT', `execution ${executionId} kept changing under ${attempts} attempts to update it`);
   }
 
-  /** Every record (optionally filtered), read in one pass over the bucket. */
+  /** Every header (optionally filtered), read in one pass over the bucket; rows are not read. */
   async scan(filter: (r: ExecutionRecord) => boolean = () => true): Promise<StoredExecution[]> {
     const kv = await this.bucket.kv();
     const out: StoredExecution[] = [];
-    for (const entry of await snapshot(kv)) {
+    for (const entry of await snapshot(kv, 10_000, keys.headers())) {
       const record = this.parse(entry);
       if (record && filter(record)) out.push({ record, revision: entry.revision });
     }

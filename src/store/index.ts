@@ -13,7 +13,9 @@ export {
   type ExecutionQuery,
   type ExecutionStoreOptions,
   type StoredExecution,
+  type ExecutionSource,
 } from './execution-store.js';
+export { ResultStore, RESULTS_BUCKET, type ResultStoreOptions } from './result-store.js';
 export {
   WorkflowStore,
   WORKFLOWS_BUCKET,

@@ -33,9 +33,12 @@ export async function failOrphans(
 ): Promise<string[]> {
   const ended: string[] = [];
   const candidates = await store.scan((r) => !isTerminal(r.status) && orphaned(r));
-  for (const { record, revision } of candidates) {
-    const written = await store.replace(endOrphan(record, reason(record)), revision);
-    if (written !== undefined) ended.push(record.execution_id);
+  for (const candidate of candidates) {
+    // The scan reads headers; the verdict ends the rows too.
+    const full = await store.get(candidate.record.execution_id);
+    if (!full || full.revision !== candidate.revision) continue;
+    const written = await store.replace(endOrphan(full.record, reason(full.record)), full.revision);
+    if (written !== undefined) ended.push(full.record.execution_id);
   }
   return ended;
 }

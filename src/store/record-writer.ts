@@ -1,92 +1,141 @@
 import type { Logger } from 'pino';
-import type { ExecutionRecord } from '../protocol/execution.js';
+import type { ExecutionRecord, StepRecord } from '../protocol/execution.js';
 import { isTerminal, type ExecutionStore, type StoredExecution } from './execution-store.js';
+import { storedMarker } from './record-layout.js';
 
 /**
- * The coordinator's writes of one execution record. Step changes arrive faster than KV round
- * trips: `push` never waits, at most one write is in flight, and only the newest pending state is
- * written next (a 10-step run does a handful of writes, not 30 sequential ones). Every write is a
- * compare-and-swap on the revision this writer last wrote; when another node ended the execution
- * meanwhile (cancel, coordinator declared lost), its verdict stands and `onSuperseded` is told.
+ * The lease holder's writes of one execution record. Step changes arrive faster than KV round
+ * trips: `changed` never waits, at most one write round is in flight, and a round writes the
+ * header and only the rows that changed since the last one (O(1) per step change, whatever the
+ * record's size).
+ *
+ * The header goes first, by compare-and-swap on the revision this writer last wrote: when
+ * another node took the lease (a higher epoch) or ended the execution (cancel), the write fails,
+ * this writer stops for good and `onSuperseded` is told — a coordinator wrongly declared dead
+ * never writes on beside its successor.
  */
 export class RecordWriter {
   private revision: number;
-  private pending: ExecutionRecord | undefined;
+  private readonly dirtyRows = new Set<number>();
+  private dirty = false;
   private inflight: Promise<void> | undefined;
   private superseded: StoredExecution | undefined;
+  /** Resolvers waiting for everything changed so far to be written. */
+  private waiters: { resolve: () => void }[] = [];
+  private failures = 0;
+  private readonly input: unknown;
 
   constructor(
     private readonly store: ExecutionStore,
-    created: StoredExecution,
+    private live: ExecutionRecord,
+    revision: number,
     private readonly log: Logger,
     private readonly onSuperseded: (stored: ExecutionRecord) => void = () => undefined,
   ) {
-    this.revision = created.revision;
+    this.revision = revision;
+    // The input never changes: once stored under its own key, the header only points at it.
+    this.input = storedMarker(live.input, 'in', store.maxValueBytes);
   }
 
-  /** Queues the newest state; returns at once. */
-  push(record: ExecutionRecord): void {
+  /** Whether another node took the execution from this writer. */
+  get fenced(): boolean {
+    return this.superseded !== undefined;
+  }
+
+  /** The record changed (`row`: the index of the row that did); returns at once. */
+  changed(live: ExecutionRecord, row?: number): void {
     if (this.superseded) return;
-    this.pending = record;
+    this.live = live;
+    this.dirty = true;
+    if (row !== undefined) this.dirtyRows.add(row);
     this.inflight ??= this.drain();
   }
 
-  /** Writes the final state after what is in flight; resolves with what the store holds in the end. */
-  async finish(record: ExecutionRecord): Promise<ExecutionRecord> {
-    this.push(record);
-    for (let attempt = 0; attempt < 3; attempt++) {
-      while (this.inflight) await this.inflight;
-      if (this.superseded) return this.superseded.record;
-      if (!this.pending) return record;
-      // The last drain failed (NATS hiccup): try again, a little later each time.
-      await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
+  /** Resolves once every change made before the call is in the store (or the writer is fenced). */
+  flushed(): Promise<void> | undefined {
+    if (!this.dirty && !this.inflight) return undefined;
+    if (this.superseded) return undefined;
+    return new Promise((resolve) => {
+      this.waiters.push({ resolve });
       this.inflight ??= this.drain();
+    });
+  }
+
+  /** Writes the final state; resolves with what the store holds in the end. */
+  async finish(final: ExecutionRecord): Promise<ExecutionRecord> {
+    if (this.superseded) return this.superseded.record;
+    this.live = final;
+    this.dirty = true;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      this.inflight ??= this.drain();
+      while (this.inflight) await this.inflight;
+      const superseded = this.superseded as StoredExecution | undefined;
+      if (superseded) return superseded.record;
+      if (!this.dirty) return this.live;
+      // The last round failed (NATS hiccup, a server restarting): try again, a little later each time.
+      await new Promise((r) => setTimeout(r, 250 * (attempt + 1)));
     }
-    this.log.error({ execution: record.execution_id }, 'could not write the final execution record; its stored state is stale');
-    return record;
+    this.log.error({ execution: this.live.execution_id }, 'could not write the final execution record; its stored state is stale');
+    return this.live;
   }
 
   private async drain(): Promise<void> {
     try {
-      while (this.pending && !this.superseded) {
-        const next = this.pending;
-        this.pending = undefined;
+      while (this.dirty && !this.superseded) {
+        this.dirty = false;
+        const rows: [number, StepRecord][] = [];
+        for (const n of this.dirtyRows) rows.push([n, this.live.steps[n] as StepRecord]);
+        this.dirtyRows.clear();
+        const waiting = this.waiters.splice(0);
         try {
-          await this.write(next);
+          if (await this.writeHeader()) await this.store.writeRows(this.live.execution_id, rows);
+          this.failures = 0;
         } catch (err) {
-          // Keep the newest state for the next push or for finish(); never lose it to a hiccup.
-          this.pending ??= next;
-          this.log.warn({ execution: next.execution_id, err: (err as Error).message }, 'execution record write failed; will retry');
-          return;
+          // Keep what was not written for the next round; never lose it to a hiccup.
+          for (const [n] of rows) this.dirtyRows.add(n);
+          this.dirty = true;
+          this.waiters.unshift(...waiting);
+          if (++this.failures % 20 === 1) this.log.warn({ execution: this.live.execution_id, err: (err as Error).message }, 'execution record write failed; will retry');
+          await new Promise((r) => setTimeout(r, Math.min(50 * this.failures, 1_000)));
+          if (this.failures > 1 && !this.waiters.length) return;
+          continue;
         }
+        for (const w of waiting) w.resolve();
       }
     } finally {
       this.inflight = undefined;
+      if (this.superseded) for (const w of this.waiters.splice(0)) w.resolve();
+      else if (this.waiters.length && !this.dirty) for (const w of this.waiters.splice(0)) w.resolve();
     }
   }
 
-  private async write(record: ExecutionRecord): Promise<void> {
-    const revision = await this.store.replace(record, this.revision);
+  /** The header by CAS; false when this writer was superseded (nothing more is written). */
+  private async writeHeader(): Promise<boolean> {
+    const header: ExecutionRecord = { ...this.live, steps: [], ...(this.input !== undefined && { input: this.input }) };
+    const revision = await this.store.writeHeader(header, this.revision);
     if (revision !== undefined) {
       this.revision = revision;
-      return;
+      return true;
     }
-    const stored = await this.store.get(record.execution_id);
+    const stored = await this.store.getHeader(this.live.execution_id);
     if (!stored) {
       // Expired or purged under us: write it again rather than lose the execution.
-      this.revision = await this.store.create(record);
-      return;
+      this.revision = await this.store.create(this.live);
+      return true;
     }
-    if (isTerminal(stored.record.status)) {
+    const mine = this.live.epoch ?? 0;
+    const theirs = stored.record.epoch ?? 0;
+    if (theirs > mine || stored.record.coordinator !== this.live.coordinator || isTerminal(stored.record.status)) {
       this.superseded = stored;
-      this.log.info({ execution: record.execution_id, status: stored.record.status }, 'another node ended this execution; its verdict stands');
+      this.log.info(
+        { execution: this.live.execution_id, status: stored.record.status, coordinator: stored.record.coordinator, epoch: theirs },
+        isTerminal(stored.record.status) ? 'another node ended this execution; its verdict stands' : 'another node holds this execution now; this node stops writing it',
+      );
       this.onSuperseded(stored.record);
-      return;
+      return false;
     }
-    // Someone else wrote a non-final state (an older coordinator's late write): ours is newer.
+    // Our own lease, written by another path of ours (a cancel's update): carry on from there.
     this.revision = stored.revision;
-    const retried = await this.store.replace(record, stored.revision);
-    if (retried !== undefined) this.revision = retried;
-    else this.pending ??= record;
+    return this.writeHeader();
   }
 }

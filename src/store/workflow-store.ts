@@ -46,7 +46,7 @@ export class WorkflowStore {
     opts: WorkflowStoreOptions = {},
   ) {
     this.log = opts.log;
-    this.bucket = new LazyBucket(nc, WORKFLOWS_BUCKET, { ttlMs: 0, replicas: opts.replicas ?? 1, description: 'wfmesh saved workflows' }, opts.log);
+    this.bucket = new LazyBucket(nc, WORKFLOWS_BUCKET, { ttlMs: 0, replicas: opts.replicas, description: 'wfmesh saved workflows' }, opts.log);
   }
 
   async open(): Promise<void> {

@@ -187,7 +187,8 @@ function refProblem(path: readonly PathSegment[], scope: RefScope, info: Workflo
   if (name === 'user_input' || name === 'input') return undefined;
   if (name === 'context') {
     if (second === 'user_input') return undefined;
-    if (second !== 'step_outputs') return 'context has user_input and step_outputs only';
+    if (second === 'idempotency_key') return path.length === 2 ? undefined : 'context.idempotency_key is a text, it has no fields';
+    if (second !== 'step_outputs') return 'context has user_input, step_outputs and idempotency_key only';
     if (typeof third !== 'string') return 'use ${context.step_outputs.STEP_ID}';
     return stepProblem(third, scope, info);
   }

@@ -139,6 +139,8 @@ export interface VariableScope {
   readonly env?: Readonly<Record<string, string>>;
   /** Loop variable(s) and `loop`. */
   readonly locals?: Readonly<Record<string, unknown>>;
+  /** `${context.idempotency_key}`: the key of the attempt being built. */
+  readonly idempotencyKey?: string;
 }
 
 export type Lookup = { found: true; value: unknown } | { found: false; reason: string };
@@ -153,12 +155,15 @@ export function lookupVariable(path: readonly PathSegment[], scope: VariableScop
   if (name === 'context') {
     const [field, ...more] = rest;
     if (field === 'user_input') return dig(scope.input, more, 'context.user_input');
+    if (field === 'idempotency_key' && more.length === 0) {
+      return scope.idempotencyKey === undefined ? miss('context.idempotency_key exists only in agent and tool steps') : { found: true, value: scope.idempotencyKey };
+    }
     if (field === 'step_outputs') {
       const [id, ...fields] = more;
       if (typeof id !== 'string') return miss('context.step_outputs needs a step id');
       return stepOutput(id, fields, scope, `context.step_outputs.${id}`);
     }
-    return miss(`context has no field "${String(field ?? '')}" (use context.user_input or context.step_outputs.ID)`);
+    return miss(`context has no field "${String(field ?? '')}" (use context.user_input, context.step_outputs.ID or context.idempotency_key)`);
   }
   if (name === 'env') {
     const [key, ...more] = rest;

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { MeshNode } from '../../src/node/index.js';
-import { ExecutionService } from '../../src/node/execution-service.js';
 import { startTestNats, type TestNats } from '../harness/nats.js';
 import { startTestNode, stopAll } from '../harness/nodes.js';
 import { eventually } from '../harness/processes.js';
@@ -35,20 +34,20 @@ describe('execution modes keep hard constraints', () => {
   });
 
   test('sync mode on a US entry node refuses an EU-only step instead of running it there', async () => {
-    const record = await ExecutionService.of(us)!.start({ yaml: EU_STEP, input: 'x', mode: 'sync', wait: true });
+    const record = await us.executions!.start({ yaml: EU_STEP, input: 'x', mode: 'sync', wait: true });
     assert.equal(record.status, 'failed');
     assert.equal(record.error?.type, 'infeasible');
     assert.match(record.error?.message ?? '', /sync mode runs every step on us-node.*requires\.region = eu-west/);
   });
 
   test('sync mode on the EU entry node runs it there', async () => {
-    const record = await ExecutionService.of(eu)!.start({ yaml: EU_STEP, input: 'x', mode: 'sync', wait: true });
+    const record = await eu.executions!.start({ yaml: EU_STEP, input: 'x', mode: 'sync', wait: true });
     assert.equal(record.status, 'completed');
     assert.equal(record.steps[0]?.node, 'eu-node');
   });
 
   test('isolated mode places each step like distributed mode and runs it in a child process on that node', async () => {
-    const record = await ExecutionService.of(us)!.start({ yaml: EU_STEP, input: 'iso', mode: 'isolated', wait: true });
+    const record = await us.executions!.start({ yaml: EU_STEP, input: 'iso', mode: 'isolated', wait: true });
     assert.equal(record.status, 'completed', JSON.stringify(record.error));
     assert.equal(record.steps[0]?.node, 'eu-node');
     assert.deepEqual(record.output, { text: 'iso' });

@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { auditLog } from '../../src/node/audit.js';
-import { ExecutionService } from '../../src/node/execution-service.js';
 import { compileNodeOptions, startNode } from '../../src/node/index.js';
 import { startTestNats } from '../harness/nats.js';
 
@@ -68,7 +67,7 @@ test('a real node writes the audit lines of an execution and of every step it ru
   const { log, lines } = capture();
   const node = await startNode(compileNodeOptions({ nats: nats.url, name: 'audit-1', noMcp: true }, {}), log);
   try {
-    const executions = ExecutionService.of(node);
+    const executions = node.executions!;
     assert.ok(executions);
     const record = await executions.start({
       yaml: 'workflows:\n  main:\n    - {id: one, tool: echo, args: {x: 1}}\n    - {id: two, tool: echo, args: {y: "${one.output.x}"}}\n',

@@ -1,7 +1,7 @@
 /** `wfmesh executions` and `wfmesh cancel` against a real mesh: they read and write the shared store. */
+import type { ExecutionService } from '../../src/executions/index.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ExecutionService } from '../../src/node/execution-service.js';
 import type { MeshNode } from '../../src/node/index.js';
 import { startTestNats, type TestNats } from '../harness/nats.js';
 import { startTestNode } from '../harness/nodes.js';
@@ -22,7 +22,7 @@ describe('wfmesh executions / cancel', () => {
   before(async () => {
     nats = await startTestNats();
     node = await startTestNode(nats.url, { name: 'cli-node' });
-    service = ExecutionService.of(node)!;
+    service = node.executions!;
   });
   after(async () => {
     await node?.stop();

@@ -94,28 +94,64 @@ describe('execution and workflow stores on a real JetStream', () => {
     await assert.rejects(store.list({ cursor: 'garbage' }), /cursor/);
   });
 
-  test('the record writer coalesces step updates and its final state lands', async () => {
+  test('the record writer coalesces step updates, writes only changed rows, and its final state lands', async () => {
     const initial = record('writer-1');
     const revision = await store.create(initial);
-    const writer = new RecordWriter(store, { record: initial, revision }, silentLogger());
-    for (let i = 0; i < 30; i++) writer.push({ ...initial, steps: [{ id: `s${i}`, status: 'completed', attempts: 1 }] });
-    const final = await writer.finish({ ...initial, status: 'completed', output: 'done' });
+    const writer = new RecordWriter(store, initial, revision, silentLogger());
+    const live: ExecutionRecord = { ...initial, steps: [] };
+    for (let i = 0; i < 30; i++) {
+      live.steps.push({ id: `s${i}`, status: 'completed', attempts: 1 });
+      writer.changed(live, i);
+    }
+    const final = await writer.finish({ ...live, status: 'completed', output: 'done', steps_total: 30, steps_done: 30 });
     assert.equal(final.status, 'completed');
     const stored = (await store.get('writer-1'))!;
     assert.equal(stored.record.output, 'done');
-    assert.ok(stored.revision - revision < 30, `coalesced: ${stored.revision - revision} writes for 31 states`);
+    assert.deepEqual(stored.record.steps.map((s) => s.id), live.steps.map((s) => s.id), 'every row is stored, in order');
+    assert.ok(stored.revision - revision < 30, `coalesced: ${stored.revision - revision} header writes for 31 states`);
   });
 
   test('the record writer yields to a verdict another node wrote', async () => {
     const initial = record('writer-2');
     const revision = await store.create(initial);
     let told: ExecutionRecord | undefined;
-    const writer = new RecordWriter(store, { record: initial, revision }, silentLogger(), (r) => (told = r));
+    const writer = new RecordWriter(store, initial, revision, silentLogger(), (r) => (told = r));
     await store.update('writer-2', (r) => ({ ...r, status: 'cancelled' }));
     const final = await writer.finish({ ...initial, status: 'completed' });
     assert.equal(final.status, 'cancelled');
     assert.equal(told?.status, 'cancelled');
     assert.equal((await store.get('writer-2'))!.record.status, 'cancelled');
+  });
+
+  test('a writer whose lease was taken (a higher epoch) stops writing and is told', async () => {
+    const initial = { ...record('writer-3'), coordinator: 'old', epoch: 1 };
+    const revision = await store.create(initial);
+    let told: ExecutionRecord | undefined;
+    const writer = new RecordWriter(store, initial, revision, silentLogger(), (r) => (told = r));
+    const current = (await store.get('writer-3'))!;
+    await store.writeHeader({ ...current.record, coordinator: 'new', epoch: 2 }, current.revision);
+    writer.changed({ ...initial, steps: [{ id: 'late', status: 'completed', attempts: 1 }] }, 0);
+    await writer.flushed();
+    assert.equal(told?.coordinator, 'new');
+    assert.equal(writer.fenced, true);
+    const stored = (await store.get('writer-3'))!.record;
+    assert.equal(stored.coordinator, 'new');
+    assert.deepEqual(stored.steps, [], 'the fenced writer wrote no row');
+  });
+
+  test('a record of 3,000 rows and 3 MB of outputs is stored whole and read back whole', async () => {
+    const big = 'x'.repeat(1_000);
+    const steps = Array.from({ length: 3_000 }, (_, i) => ({ id: `loop[${i}].s`, status: 'completed' as const, attempts: 1, output: `${i}:${big}` }));
+    const output = steps.map((s) => s.output);
+    const r: ExecutionRecord = { ...record('big-1'), status: 'completed', steps, output, steps_total: steps.length, steps_done: steps.length };
+    await store.put(r);
+    const back = (await store.get('big-1'))!.record;
+    assert.equal(back.steps.length, 3_000);
+    assert.equal(back.steps[2_999]?.output, `2999:${big}`);
+    assert.deepEqual(back.output, output);
+    const header = (await store.getHeader('big-1'))!.record;
+    assert.deepEqual(header.steps, [], 'the header carries counts, not rows');
+    assert.equal(header.steps_total, 3_000);
   });
 
   test('saved workflows: save, get, list (without YAML), invalid names refused', async () => {

@@ -8,9 +8,9 @@ import { withNats } from '../client.js';
 const FINAL = new Set(['completed', 'failed', 'skipped', 'cancelled']);
 
 function row(r: ExecutionRecord): string[] {
-  const done = r.steps.filter((s) => FINAL.has(s.status)).length;
+  const done = r.steps_done ?? r.steps.filter((s) => FINAL.has(s.status)).length;
   const error = r.error ? `${r.error.step ? `${r.error.step}: ` : ''}${r.error.message}`.replace(/\s+/g, ' ').slice(0, 80) : '';
-  return [r.execution_id, r.status, r.workflow, r.mode, `${done}/${r.steps.length}`, r.coordinator, r.created_at, error];
+  return [r.execution_id, r.status, r.workflow, r.mode, `${done}/${r.steps_total ?? r.steps.length}`, r.coordinator, r.created_at, error];
 }
 
 function details(r: ExecutionRecord): string {
@@ -18,7 +18,7 @@ function details(r: ExecutionRecord): string {
     `execution  ${r.execution_id}`,
     `status     ${r.status}${r.error ? ` (${r.error.type}${r.error.step ? ` at step ${r.error.step}` : ''}: ${r.error.message})` : ''}`,
     `workflow   ${r.workflow} (mode ${r.mode})`,
-    `coordinator ${r.coordinator}${r.requested_by ? `, requested by ${r.requested_by}` : ''}`,
+    `coordinator ${r.coordinator} (epoch ${r.epoch ?? 0})${r.requested_by ? `, requested by ${r.requested_by}` : ''}`,
     `created    ${r.created_at}${r.ended_at ? `, ended ${r.ended_at}` : ''}`,
     '',
     table(
@@ -26,6 +26,12 @@ function details(r: ExecutionRecord): string {
       r.steps.map((s) => [s.id, s.status, s.node ?? '-', String(s.attempts), s.started_at ?? '-', s.ended_at ?? '-', s.error ? `${s.error.type}: ${s.error.message}`.slice(0, 80) : '']),
     ),
   ];
+  const attempts = r.steps.flatMap((s) => (s.history ?? []).map((h) => [s.id, String(h.attempt), h.node, String(h.epoch), h.status, h.started_at, h.ended_at ?? '-', h.error?.slice(0, 60) ?? '']));
+  if (attempts.length) lines.push('', table(['STEP', 'ATTEMPT', 'NODE', 'EPOCH', 'OUTCOME', 'STARTED', 'ENDED', 'ERROR'], attempts));
+  if (r.handovers?.length) {
+    lines.push('', 'handovers:');
+    for (const h of r.handovers) lines.push(`  ${h.at}  ${h.from} -> ${h.node} (epoch ${h.epoch}): ${h.reason}`);
+  }
   if (r.output !== undefined) lines.push('', `output: ${JSON.stringify(r.output, null, 2)}`);
   return lines.join('\n');
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createLogger } from '../../log/index.js';
 import { serveMcpStdio } from '../../mcp/index.js';
-import { ExecutionService } from '../../node/execution-service.js';
+
 import { compileNodeOptions, startNode } from '../../node/index.js';
 import { MeshError } from '../../protocol/errors.js';
 import { boolFlag, stringFlag, type CliCommand } from '../command.js';
@@ -36,7 +36,7 @@ export const mcpCommand: CliCommand = {
     const signal = untilSignal(); // before start-up: a signal during it still stops the node
     const node = await startNode(options, log);
     try {
-      const executions = ExecutionService.of(node);
+      const executions = node.executions;
       if (!executions) throw new MeshError('INTERNAL', 'the node started without its execution service');
       await Promise.race([serveMcpStdio(node, executions), signal]);
     } finally {

@@ -7,7 +7,10 @@ export const nodeCommand: CliCommand = {
   name: 'node',
   summary: 'join an existing NATS cluster as one node',
   usage: `[--nats URL[,URL]] [--name NAME] [--region R] [--label k=v]... [--tools a,b]
-            [--mcp-port P | --no-mcp] [--mcp-host H] [--advertise-host H] [--max-concurrency N] [--config FILE]`,
+            [--mcp-port P | --no-mcp] [--mcp-host H] [--advertise-host H] [--max-concurrency N] [--drain-timeout S] [--config FILE]
+
+  SIGTERM or Ctrl-C drains the node: it hands the executions it coordinates to other nodes, takes
+  no new steps, and finishes its in-flight steps within --drain-timeout seconds (default 30).`,
   options: {
     nats: { type: 'string' },
     name: { type: 'string' },
@@ -19,6 +22,7 @@ export const nodeCommand: CliCommand = {
     'advertise-host': { type: 'string' },
     'no-mcp': { type: 'boolean' },
     'max-concurrency': { type: 'string' },
+    'drain-timeout': { type: 'string' },
     config: { type: 'string' },
   },
   async run(args) {
@@ -34,6 +38,7 @@ export const nodeCommand: CliCommand = {
       advertiseHost: stringFlag(args, 'advertise-host'),
       noMcp: boolFlag(args, 'no-mcp'),
       maxConcurrency: intFlag(args, 'max-concurrency', { min: 1 }),
+      drainTimeoutS: intFlag(args, 'drain-timeout', { min: 0 }),
     });
     const log = createLogger();
     // Listen before starting: a SIGTERM during start-up still stops the node cleanly.

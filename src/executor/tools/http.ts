@@ -47,6 +47,8 @@ export const httpTool: ToolHandler = {
     const timeoutMs = args.timeout_ms ?? DEFAULT_TIMEOUT_MS;
     const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutMs)]);
     const headers: Record<string, string> = { ...settings.headers, ...args.headers };
+    // The receiving API can deduplicate a retried or re-dispatched call (the same key every time).
+    if (call.idempotency_key && !Object.keys(headers).some((h) => h.toLowerCase() === 'idempotency-key')) headers['Idempotency-Key'] = call.idempotency_key;
     let method = args.method;
     let body = encodeBody(args.body, headers);
 

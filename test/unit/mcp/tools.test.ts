@@ -5,7 +5,7 @@ import { exposureWarning, isLoopback } from '../../../src/mcp/http.js';
 import { inputs, outputs, toResult, toRow } from '../../../src/mcp/schemas.js';
 import { describeIssues } from '../../../src/mcp/tool-kit.js';
 import { outcomeOf } from '../../../src/mcp/tools-executions.js';
-import { ProgressTracker, type ExecutionProgress } from '../../../src/node/execution-progress.js';
+import { ProgressTracker, type ExecutionProgress } from '../../../src/executions/index.js';
 import type { ExecutionRecord, StepRecord } from '../../../src/protocol/execution.js';
 
 const record = (over: Partial<ExecutionRecord> = {}): ExecutionRecord => ({
@@ -77,7 +77,14 @@ test('progress only grows, says the current step, and ends at total', () => {
     record({ steps: [step('a', 'completed'), step('b', 'running', { node: 'n3' })] }),
     record({ status: 'completed', steps: [step('a', 'completed'), step('b', 'completed')] }),
   ];
-  const changed = snapshots.map((s) => t.update(s));
+  // The tracker is told which row changed, and reads the record's counts.
+  const rows = [undefined, 0, 0, 1, 1, undefined];
+  const counted = (r: ExecutionRecord): ExecutionRecord => ({
+    ...r,
+    steps_total: r.steps.length,
+    steps_done: r.steps.filter((s) => ['completed', 'failed', 'skipped', 'cancelled'].includes(s.status)).length,
+  });
+  const changed = snapshots.map((s, i) => t.update(counted(s), i === 4 ? undefined : rows[i]));
   assert.deepEqual(seen.map((p) => p.progress), [0, 0.5, 1, 1.5, 2]);
   assert.ok(seen.every((p) => p.total === 2));
   assert.equal(seen[0]?.message, '0/2 steps done');
