@@ -84,7 +84,8 @@ export class MeshStepRunner implements StepRunner {
         continue;
       }
       lostAt = undefined;
-      for (const peer of withPreferred(rankPeers(now.eligible, need, this.inflightByPeer, Math.random, this.opts.local?.id), call.prefer_node)) {
+      const ranked = rankPeers(now.eligible, need, this.inflightByPeer, Math.random, this.opts.local?.id);
+      for (const peer of withPreferred(ranked, call.prefer_node && !tried.length ? this.opts.registry.list().find((p) => p.name === call.prefer_node) : undefined)) {
         const outcome = await this.sendTo(peer, call, deadline, signal);
         if (outcome.kind === 'done') return { output: outcome.output, node: outcome.node };
         if (outcome.kind === 'failed') throw outcome.failure;
@@ -116,6 +117,8 @@ export class MeshStepRunner implements StepRunner {
     };
     this.inflightByPeer.set(peer.id, (this.inflightByPeer.get(peer.id) ?? 0) + 1);
     call.track?.({ kind: 'sent', node: peer.name });
+    const durable = call.awaitDurable?.();
+    if (durable) await durable.catch(() => undefined);
     const tracked = (outcome: Outcome): Outcome => {
       call.track?.(historyOf(outcome, peer.name));
       return outcome;
@@ -194,12 +197,13 @@ export class MeshStepRunner implements StepRunner {
   }
 }
 
-/** The node a redelivery goes to first (where the attempt may still run), then the ranking. */
-function withPreferred(ranked: Advertisement[], preferName: string | undefined): Advertisement[] {
-  if (!preferName) return ranked;
-  const i = ranked.findIndex((p) => p.name === preferName);
-  if (i <= 0) return ranked;
-  return [ranked[i] as Advertisement, ...ranked.slice(0, i), ...ranked.slice(i + 1)];
+/**
+ * The node a redelivery goes to first, then the ranking. The attempt may still run there (a
+ * draining node finishes its steps and answers a redelivery of one of them, busy or not).
+ */
+function withPreferred(ranked: Advertisement[], preferred: Advertisement | undefined): Advertisement[] {
+  if (!preferred) return ranked;
+  return [preferred, ...ranked.filter((p) => p.id !== preferred.id)];
 }
 
 function superseded(signal: AbortSignal): boolean {
@@ -220,7 +224,8 @@ function historyOf(outcome: Outcome, node: string): DispatchEvent {
 /** A node's reply as what the dispatcher does next: done, failed, or try the next node (busy). */
 function outcomeOf(r: StepReply, signal: AbortSignal): Outcome {
   if (r.ok) return { kind: 'done', output: r.output, node: r.node };
-  if (r.failure.type === 'busy') return { kind: 'next', why: r.failure.message };
+  // Busy, or the node stood still and no longer vouches for the step: another node takes it.
+  if (r.failure.type === 'busy' || r.failure.type === 'node_lost') return { kind: 'next', why: r.failure.message };
   if (r.failure.type === 'cancelled' && signal.aborted) return { kind: 'failed', failure: StepFailure.from(signal.reason ?? StepFailure.fromWire(r.failure), 'cancelled') };
   return { kind: 'failed', failure: StepFailure.fromWire(r.failure) };
 }

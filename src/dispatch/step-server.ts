@@ -25,6 +25,11 @@ export interface StepServerOptions {
   onStepEnd?: (req: StepRequest, reply: StepReply, seconds: number) => void;
   /** Completed results by idempotency key (steps with side effects): never run a completed key twice. */
   results?: ResultLookup;
+  /**
+   * Stalls of this process (frozen, starved): one longer than `fenceAfterMs` means the mesh
+   * declared this node lost and gave its steps to other nodes, so the steps running here stop.
+   */
+  stalls?: { onStall(listener: (lastedMs: number) => void): () => void; fenceAfterMs: number };
   log: Logger;
 }
 
@@ -50,12 +55,20 @@ export class StepServer {
   private readonly byIdempotencyKey = new Map<string, Promise<StepReply>>();
   private readonly epochs = new Map<string, number>();
   private cancelSub: Subscription | undefined;
+  private offStall: (() => void) | undefined;
   private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly opts: StepServerOptions) {}
 
   start(): void {
-    const { service, nodeId, nc, log } = this.opts;
+    const { service, nodeId, nc, log, stalls } = this.opts;
+    this.offStall = stalls?.onStall((lasted) => {
+      if (lasted < stalls.fenceAfterMs || this.running.size === 0) return;
+      log.warn({ stalled_ms: lasted, steps: this.running.size }, 'this node stood still past the dead timeout: its steps went to other nodes, stopping them here');
+      for (const r of this.running.values()) {
+        r.controller.abort(new StepFailure('node_lost', `node ${this.opts.nodeName} stood still for ${lasted} ms (frozen or starved) and was declared lost; the step goes to another node`));
+      }
+    });
     service.addEndpoint('step', {
       subject: subjects.step(nodeId),
       handler: (err, msg) => {
@@ -223,5 +236,6 @@ export class StepServer {
       });
     }
     this.cancelSub?.unsubscribe();
+    this.offStall?.();
   }
 }

@@ -93,6 +93,7 @@ export async function runAttempts(
         epoch: ctx.epoch,
         ...(preferNode !== undefined && { redelivery: true, ...(preferNode && { prefer_node: preferNode }) }),
         track: (e) => (e.kind === 'sent' ? ctx.keeper.dispatched(rowId, attempt, e.node) : ctx.keeper.dispatchEnded(rowId, attempt, e.node, e.status, e.error)),
+        awaitDurable: () => ctx.beforeDispatch?.(call),
       };
       ctx.keeper.running(rowId, attempt);
       try {

@@ -25,6 +25,12 @@ export interface StepCall {
   readonly prefer_node?: string;
   /** Told of every dispatch to a node and how it ended (the record's attempt history). */
   readonly track?: (event: DispatchEvent) => void;
+  /**
+   * Awaited after a dispatch was tracked and before its request leaves: the coordinator makes
+   * "sent to node X" durable for steps with side effects, so that a successor redelivers the
+   * attempt to X (where it joins the run in flight) instead of running it a second time elsewhere.
+   */
+  readonly awaitDurable?: () => Promise<void> | undefined;
 }
 
 /** One dispatch of an attempt, as the runner reports it. */

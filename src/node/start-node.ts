@@ -6,6 +6,7 @@ import { createIsolatedExecutor, type IsolatedExecutor } from '../executor/index
 import { attachMcpHttp } from '../mcp/index.js';
 import { StepFailure } from '../protocol/errors.js';
 import { ResultStore } from '../store/index.js';
+import { StallWatch } from '../mesh/stall-watch.js';
 import type { ExecutionMode } from '../protocol/execution.js';
 import type { StepReply, StepRequest } from '../protocol/step.js';
 import { auditStepReply } from './audit.js';
@@ -40,6 +41,7 @@ function attachStepServer(node: MeshNode): StepServer {
   let isolated: IsolatedExecutor | undefined;
   const isolatedExecutor = () => (isolated ??= createIsolatedExecutor(node.executorEnv, node.options.tools ? { tools: node.options.tools } : {}));
   let announceTimer: NodeJS.Timeout | undefined;
+  const stalls = new StallWatch().start();
   const server = new StepServer({
     nc: node.nc,
     service: node.membership.service,
@@ -60,12 +62,14 @@ function attachStepServer(node: MeshNode): StepServer {
     log: node.log,
     onStepEnd: (req, reply, seconds) => stepEnded(node, req, reply, seconds),
     results: new ResultStore(node.nc, { replicas: node.options.store.replicas, log: node.log.child({ component: 'results' }) }),
+    stalls: { onStall: (l) => stalls.onStall(l), fenceAfterMs: node.options.deadAfterMs },
   });
   server.start();
   node.stepServer = server;
   node.onDrain(() => server.drain(node.options.drainTimeoutMs));
   node.onStop(async () => {
     clearTimeout(announceTimer);
+    stalls.stop();
     await isolated?.close();
   });
   return server;

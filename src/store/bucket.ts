@@ -45,7 +45,8 @@ async function openBucket(nc: NatsConnection, name: string, s: BucketSettings): 
     replicas,
     storage: StorageType.File,
     description: s.description,
-    timeout: 5_000,
+    // Large records move megabytes; a loaded server answers slowly rather than not at all.
+    timeout: 20_000,
   });
   // Unset replicas: as many as the JetStream cluster allows, up to 3, so that losing one server
   // loses no record. A single server refuses more than 1 at once; a cluster of two refuses 3.
@@ -56,7 +57,7 @@ async function openBucket(nc: NatsConnection, name: string, s: BucketSettings): 
     // succeeds, when the configs are equal): the second attempt then binds to the winner's stream.
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        return await nc.jetstream().views.kv(name, options(replicas));
+        return await nc.jetstream({ timeout: 20_000 }).views.kv(name, options(replicas));
       } catch (err) {
         last = err;
         if (/replicas|insufficient resources|not supported|no suitable peers/i.test((err as Error)?.message ?? '')) break;

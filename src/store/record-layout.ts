@@ -38,7 +38,7 @@ export async function putValue(kv: KV, key: string, bytes: Uint8Array, maxBytes:
     return;
   }
   const n = Math.ceil(bytes.length / maxBytes);
-  await Promise.all(Array.from({ length: n }, (_, k) => kv.put(`${key}.${k}`, bytes.subarray(k * maxBytes, (k + 1) * maxBytes))));
+  for (let k = 0; k < n; k++) await kv.put(`${key}.${k}`, bytes.subarray(k * maxBytes, (k + 1) * maxBytes));
   await kv.put(key, encodeJson({ $chunks: n, bytes: bytes.length }));
 }
 
@@ -49,8 +49,13 @@ export async function getValue(kv: KV, key: string): Promise<unknown> {
   const value = decodeJson(entry.value);
   const manifest = ChunksSchema.safeParse(value);
   if (!manifest.success) return value;
-  const parts = await Promise.all(Array.from({ length: manifest.data.$chunks }, (_, k) => kv.get(`${key}.${k}`)));
-  return joinChunks(parts.map((p) => (isLive(p) ? p.value : undefined)), manifest.data.bytes);
+  const parts: (Uint8Array | undefined)[] = [];
+  // One chunk at a time: each is a full message, and a burst of them times out on a busy server.
+  for (let k = 0; k < manifest.data.$chunks; k++) {
+    const part = await kv.get(`${key}.${k}`);
+    parts.push(isLive(part) ? part.value : undefined);
+  }
+  return joinChunks(parts, manifest.data.bytes);
 }
 
 function joinChunks(parts: (Uint8Array | undefined)[], bytes: number): unknown {

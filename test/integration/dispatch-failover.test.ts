@@ -34,6 +34,16 @@ describe('surviving dead and frozen nodes (real child processes on a 3-server cl
     await p.waitFor('node joined the mesh');
     await eventually(() => coord.registry.list().some((n) => n.name === name), `${name} seen by the coordinator`);
   };
+  /** How many times step `id` ran to completion, counted from every worker's audit lines. */
+  const completions = (id: string): number => {
+    let n = 0;
+    for (const p of procs.values()) {
+      for (const line of p.stderr().split('\n')) {
+        if (line.includes('"audit":true') && line.includes(`"step_id":"${id}"`) && line.includes('"outcome":"completed"')) n++;
+      }
+    }
+    return n;
+  };
   /** The worker whose heartbeat says it is running a step. */
   const holder = async (): Promise<string> => {
     let name = '';
@@ -69,6 +79,7 @@ describe('surviving dead and frozen nodes (real child processes on a 3-server cl
     assert.notEqual(result.node, victim);
     assert.ok(['w1', 'w2'].includes(result.node));
     assert.deepEqual(result.output, { slept_ms: 3_000 });
+    assert.equal(completions('kill9'), 1, 'the step ran to completion once, on the survivor');
     await spawnWorker(victim, 1); // back to two workers
   });
 
@@ -78,8 +89,12 @@ describe('surviving dead and frozen nodes (real child processes on a 3-server cl
     procs.get(victim)!.kill('SIGSTOP');
     const result = await pending;
     assert.notEqual(result.node, victim);
-    procs.get(victim)!.kill('SIGCONT'); // it wakes, finishes, replies to nobody
+    procs.get(victim)!.kill('SIGCONT');
     await eventually(() => coord.registry.list().some((n) => n.name === victim), 'the thawed node rejoins');
+    // It wakes fenced: it notices it stood still past the dead timeout (and gets the cancel of
+    // its dispatch), so it stops the step instead of finishing it a second time.
+    await eventually(() => /"step_id":"frozen".*"outcome":"(cancelled|failed)"/.test(procs.get(victim)!.stderr()), 'the thawed node ends its copy of the step');
+    assert.equal(completions('frozen'), 1, 'the step ran to completion once');
   });
 
   test('an EU-only step whose only EU node dies fails clearly and never runs elsewhere', async () => {
