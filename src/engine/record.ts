@@ -32,10 +32,16 @@ export class RecordKeeper {
     readonly record: ExecutionRecord,
     private readonly opts: RecordKeeperOptions = {},
   ) {
-    // A resumed record brings its rows: index them and count the finished ones.
+    // A resumed record brings its rows: index them and count the finished ones. Dispatches the
+    // previous coordinator left open end here as handed over (a redelivery may join them).
+    const epoch = opts.epoch ?? 0;
     record.steps.forEach((row, i) => {
       this.index.set(row.id, i);
       if (FINAL_STEP.has(row.status)) this.done++;
+      if (row.history?.some((h) => h.status === 'running' && h.epoch < epoch)) {
+        const at = now();
+        record.steps[i] = { ...row, history: row.history.map((h) => (h.status === 'running' && h.epoch < epoch ? { ...h, status: 'handed_over', ended_at: at } : h)) };
+      }
     });
     record.steps_total = record.steps.length;
     record.steps_done = this.done;
