@@ -77,7 +77,9 @@ export function workflowTools(node: MeshNode, executions: ExecutionService, maxI
         if (!g.validation.valid) {
           return { ok: false, message: `the generated workflow is invalid:\n${g.validation.errors.map(formatIssue).join('\n')}`, value: g };
         }
-        const outcome = await runForTool(executions, { ...run, yaml: g.yaml }, ctx);
+        // Generating counts as the first step: the execution's own progress follows it, from 1.
+        ctx.progress({ progress: 1, message: `generated workflow "${g.name}" (${g.generator}); starting it` });
+        const outcome = await runForTool(executions, { ...run, yaml: g.yaml }, ctx, 1);
         const value = { ...g, ...outcome.value };
         return outcome.ok ? { ok: true, value } : { ok: false, message: outcome.message, value };
       },
