@@ -1,7 +1,7 @@
 import type { ExecutionService, StartExecutionRequest } from '../node/execution-service.js';
 import type { ExecutionRecord } from '../protocol/execution.js';
 import { MeshError } from '../protocol/errors.js';
-import { inputs, outputs, toResult, toRow, type ExecutionResult } from './schemas.js';
+import { asRecordView, inputs, outputs, toResult, toRow, type ExecutionResult } from './schemas.js';
 import { defineTool, type ToolContext, type ToolOutcome, type ToolSpec } from './tool-kit.js';
 
 /**
@@ -55,7 +55,7 @@ export function executionTools(executions: ExecutionService, maxInputBytes: numb
       run: async ({ execution_id }) => {
         const record = await executions.get(execution_id);
         if (!record) return { ok: false, message: `no execution ${execution_id} in the mesh (records expire after the store's TTL)` };
-        return { ok: true, value: record };
+        return { ok: true, value: asRecordView(record) };
       },
     }),
     defineTool({

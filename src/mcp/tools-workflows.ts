@@ -3,7 +3,7 @@ import type { GenerateContext, GeneratedWorkflow, GenerateRequest } from '../gen
 import type { ExecutionService } from '../node/execution-service.js';
 import type { MeshNode } from '../node/mesh-node.js';
 import { formatIssue, validateWorkflowText } from '../workflow/index.js';
-import { inputs, outputs } from './schemas.js';
+import { inputs, outputs, toNodeView } from './schemas.js';
 import { defineTool, type ToolContext, type ToolSpec } from './tool-kit.js';
 import { runForTool } from './tools-executions.js';
 
@@ -129,7 +129,7 @@ export function workflowTools(node: MeshNode, executions: ExecutionService, maxI
           ok: true,
           value: {
             node: node.name,
-            nodes: [...node.registry.list()],
+            nodes: node.registry.list().map(toNodeView),
             nats: {
               servers: [...servers],
               ...(info?.cluster && { cluster: info.cluster }),
