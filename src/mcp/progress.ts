@@ -85,7 +85,15 @@ export class ProgressStream {
     });
   }
 
+  /** Notifications sent so far. */
+  get sent(): number {
+    return this.count;
+  }
+
+  private count = 0;
+
   private send(note: ProgressNote): void {
+    this.count++;
     this.lastSent = note.progress;
     this.opts.send(note);
   }

@@ -7,6 +7,9 @@ import { installTools, type ToolCallExtra, type ToolContext } from './tool-kit.j
 import { executionTools } from './tools-executions.js';
 import { workflowTools } from './tools-workflows.js';
 
+/** The pause between a call's last progress notification and its result (see flush below). */
+const RESULT_GAP_MS = 20;
+
 const INSTRUCTIONS = `wfmesh: a peer-to-peer workflow-executor mesh. Any node answers for any execution in the mesh.
 Typical flow: generate_workflow (or write YAML) → validate_workflow → execute_workflow → get_execution.
 Long runs: pass a progressToken for progress notifications, or mode "async" and poll get_execution.`;
@@ -45,12 +48,13 @@ export function createMcpServer(node: MeshNode, executions: ExecutionService, tr
       signal: extra.signal,
       requestedBy,
       progress: (p) => stream.report(p),
-      // The SDK client runs notification handlers a microtask late but handles a response at once:
-      // when both arrive in one read, the response would retire the token first. A moment between
-      // the last notification and the result keeps them in separate reads.
+      // The 1.x SDK client runs notification handlers a microtask late but handles a response at
+      // once: when both arrive in one read, the response retires the token first and the last
+      // notifications are lost ("unknown token"). A pause between the last notification and the
+      // result keeps them in separate reads; 2 ms was not enough on a busy machine (stdio, load 20).
       flush: () => {
         stream.stop();
-        return sent.then(() => new Promise<void>((resolve) => setTimeout(resolve, 2)));
+        return sent.then(() => (stream.sent ? new Promise<void>((resolve) => setTimeout(resolve, RESULT_GAP_MS)) : undefined));
       },
     };
   };
