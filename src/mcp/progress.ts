@@ -72,6 +72,8 @@ export class ProgressStream {
    */
   private beat(): void {
     if (this.opts.signal.aborted) return this.stop();
+    // Everything is done (the result is on its way): a beat now would pass the total.
+    if (this.lastReal?.total !== undefined && this.lastReal.progress >= this.lastReal.total) return;
     this.beats++;
     const base = this.lastReal?.progress ?? 0;
     let progress = base + (HEARTBEAT_SPAN * this.beats) / (this.beats + 1);

@@ -1,4 +1,5 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { EmptyResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { ExecutionService } from '../node/execution-service.js';
 import type { MeshNode } from '../node/mesh-node.js';
 import { VERSION } from '../version.js';
@@ -7,8 +8,8 @@ import { installTools, type ToolCallExtra, type ToolContext } from './tool-kit.j
 import { executionTools } from './tools-executions.js';
 import { workflowTools } from './tools-workflows.js';
 
-/** The pause between a call's last progress notification and its result (see flush below). */
-const RESULT_GAP_MS = 20;
+/** How long a call's result waits for the client to answer the ping that follows its progress. */
+const PING_TIMEOUT_MS = 2_000;
 
 const INSTRUCTIONS = `wfmesh: a peer-to-peer workflow-executor mesh. Any node answers for any execution in the mesh.
 Typical flow: generate_workflow (or write YAML) → validate_workflow → execute_workflow → get_execution.
@@ -49,12 +50,14 @@ export function createMcpServer(node: MeshNode, executions: ExecutionService, tr
       requestedBy,
       progress: (p) => stream.report(p),
       // The 1.x SDK client runs notification handlers a microtask late but handles a response at
-      // once: when both arrive in one read, the response retires the token first and the last
-      // notifications are lost ("unknown token"). A pause between the last notification and the
-      // result keeps them in separate reads; 2 ms was not enough on a busy machine (stdio, load 20).
-      flush: () => {
+      // once: when a notification and the result arrive in one read, the result retires the token
+      // and the notification is lost ("unknown token"). No pause is long enough on a busy machine;
+      // a ping is: the client answers it only after handling everything sent before it.
+      flush: async () => {
         stream.stop();
-        return sent.then(() => (stream.sent ? new Promise<void>((resolve) => setTimeout(resolve, RESULT_GAP_MS)) : undefined));
+        await sent;
+        if (stream.sent === 0 || extra.signal.aborted) return;
+        await extra.sendRequest({ method: 'ping' }, EmptyResultSchema, { timeout: PING_TIMEOUT_MS }).catch((err: Error) => log.debug({ err: err.message }, 'no answer to the ping after progress'));
       },
     };
   };
