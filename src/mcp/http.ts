@@ -1,14 +1,21 @@
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { ExecutionService } from '../executions/index.js';
 import type { MeshNode } from '../node/mesh-node.js';
+import { bearerCheck, exposureWarning, hostCheck, initializeProblem, jsonRpcError, originCheck, readBody } from './http-guards.js';
 import { createMcpServer } from './server.js';
+
+export { exposureWarning, isLoopback } from './http-guards.js';
 
 interface Session {
   transport: StreamableHTTPServerTransport;
   server: McpServer;
+  /** Who opened it (the remote address): the per-client cap counts these. */
+  client: string;
+  /** Last request or end of an exchange: the least recently used idle session goes first. */
   lastSeen: number;
   /** Open HTTP exchanges (a waiting tool call, the SSE stream): a session in use is never idle. */
   open: number;
@@ -17,8 +24,13 @@ interface Session {
 export interface McpHttpOptions {
   /** Sessions idle this long are closed (default 30 min). */
   idleMs?: number;
-  /** At most this many open sessions; the longest idle one makes room (default 1000). */
+  /** At most this many open sessions; the least recently used idle one makes room (default 1000). */
   maxSessions?: number;
+  /**
+   * At most this many sessions per client address (default 100): a client that opens more loses
+   * its own least recently used idle session, never someone else's.
+   */
+  maxSessionsPerClient?: number;
 }
 
 export interface McpHttpEndpoint {
@@ -29,26 +41,23 @@ export interface McpHttpEndpoint {
   close(): Promise<void>;
 }
 
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
-export const isLoopback = (host: string): boolean => LOOPBACK_HOSTS.has(host) || host.startsWith('127.');
-
-/** The warning for an MCP endpoint others can reach without a token, or undefined. */
-export function exposureWarning(host: string, token: string | undefined, url: string): string | undefined {
-  if (token || isLoopback(host)) return undefined;
-  return `MCP at ${url} is bound to ${host}, reachable from other machines, and has NO TOKEN: anyone who can reach it can run workflows on this mesh. Set WFMESH_MCP_TOKEN (or mcp.token in the config) or bind 127.0.0.1.`;
+/** A client cancelled one of its requests (or gave up waiting, which the SDK sends the same way). */
+function cancelledRequest(message: JSONRPCMessage): string | number | undefined {
+  if (!('method' in message) || message.method !== 'notifications/cancelled' || 'id' in message) return undefined;
+  const id = (message.params as { requestId?: unknown } | undefined)?.requestId;
+  return typeof id === 'string' || typeof id === 'number' ? id : undefined;
 }
 
-const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
-
-function jsonRpcError(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message }, id: null }));
-}
+const requestId = (m: unknown): string | number | null => {
+  const id = (m as { id?: unknown } | null)?.id;
+  return typeof id === 'string' || typeof id === 'number' ? id : null;
+};
 
 /**
  * Serves MCP over Streamable HTTP at `/mcp` on the node's HTTP port, with sessions (one McpServer
  * per session, all sharing the node's execution service). With a token, every request needs
- * `Authorization: Bearer <token>`; bound to loopback, the Host header must be a loopback name
- * (DNS-rebinding protection for browsers on the same machine).
+ * `Authorization: Bearer <token>`; bound to loopback, the Host header must be a loopback name; a
+ * browser's Origin must be allowed (DNS-rebinding protection, as the transport specification asks).
  */
 export function attachMcpHttp(node: MeshNode, executions: ExecutionService, opts: McpHttpOptions = {}): McpHttpEndpoint {
   const { host, token } = node.options.http;
@@ -56,10 +65,12 @@ export function attachMcpHttp(node: MeshNode, executions: ExecutionService, opts
   const sessions = new Map<string, Session>();
   const idleMs = opts.idleMs ?? 30 * 60_000;
   const maxSessions = opts.maxSessions ?? 1_000;
+  const maxPerClient = opts.maxSessionsPerClient ?? 100;
   // Room for a YAML and an input each at the limit, JSON-escaped, plus the envelope.
   const maxBodyBytes = 3 * node.options.limits.maxInputBytes + 256 * 1024;
-  const expected = token ? digest(`Bearer ${token}`) : undefined;
-  const loopbackOnly = isLoopback(host);
+  const authorized = bearerCheck(token);
+  const hostAllowed = hostCheck(host);
+  const originAllowed = originCheck(host, node.options.http.origins ?? []);
 
   const warning = exposureWarning(host, token, `${node.http.url}/mcp`);
   if (warning) {
@@ -68,39 +79,54 @@ export function attachMcpHttp(node: MeshNode, executions: ExecutionService, opts
     process.stderr.write(`\n!!! WARNING: ${warning}\n\n`);
   }
 
-  const authorized = (req: IncomingMessage): boolean => {
-    if (!expected) return true;
-    const got = digest(String(req.headers.authorization ?? ''));
-    return timingSafeEqual(got, expected);
+  /** The least recently used session without an open exchange, among `candidates`. */
+  const leastRecentlyUsedIdle = (candidates: Iterable<[string, Session]>): string | undefined => {
+    let pick: [string, Session] | undefined;
+    for (const entry of candidates) if (entry[1].open === 0 && (!pick || entry[1].lastSeen < pick[1].lastSeen)) pick = entry;
+    return pick?.[0];
   };
 
-  const hostAllowed = (req: IncomingMessage): boolean => {
-    if (!loopbackOnly) return true;
-    try {
-      return LOOPBACK_HOSTS.has(new URL(`http://${req.headers.host ?? ''}`).hostname);
-    } catch {
-      return false;
+  /** Makes room for one more session from `client`; the refusal to send when it cannot. */
+  const makeRoom = async (client: string): Promise<string | undefined> => {
+    const mine = [...sessions].filter(([, s]) => s.client === client);
+    if (mine.length >= maxPerClient) {
+      const victim = leastRecentlyUsedIdle(mine);
+      if (!victim) return `Too many sessions: ${client} already holds ${mine.length}, all in use (at most ${maxPerClient} per client); close one (DELETE) first`;
+      log.info({ client, session: victim }, 'per-client session cap: closing that client\'s least recently used idle session');
+      await closeSession(victim);
     }
-  };
-
-  const open = async (address: string): Promise<Session> => {
     if (sessions.size >= maxSessions) {
-      const oldest = [...sessions.entries()].sort((a, b) => a[1].open - b[1].open || a[1].lastSeen - b[1].lastSeen)[0];
-      if (oldest) await closeSession(oldest[0]);
+      const victim = leastRecentlyUsedIdle(sessions);
+      if (!victim) return `Too many sessions: all ${sessions.size} are in use; try again later`;
+      log.info({ session: victim }, 'session cap: closing the least recently used idle session');
+      await closeSession(victim);
     }
-    const server = createMcpServer(node, executions, 'http', `mcp:http ${address}`);
-    const session: Session = { server, lastSeen: Date.now(), open: 0, transport: undefined as unknown as StreamableHTTPServerTransport };
-    session.transport = new StreamableHTTPServerTransport({
+    return undefined;
+  };
+
+  const open = async (client: string): Promise<Session> => {
+    const server = createMcpServer(node, executions, 'http', `mcp:http ${client}`);
+    const session: Session = { server, client, lastSeen: Date.now(), open: 0, transport: undefined as unknown as StreamableHTTPServerTransport };
+    const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => void sessions.set(id, session),
       maxRequestBodySize: maxBodyBytes,
     });
-    session.transport.onclose = () => {
-      const id = session.transport.sessionId;
+    session.transport = transport;
+    transport.onclose = () => {
+      const id = transport.sessionId;
       if (id) sessions.delete(id);
     };
-    session.transport.onerror = (err) => log.debug({ err: err.message }, 'MCP transport error');
-    await server.connect(session.transport);
+    transport.onerror = (err) => log.debug({ err: err.message }, 'MCP transport error');
+    await server.connect(transport);
+    // The SDK sends nothing for a cancelled request, so its SSE stream would stay open (and hold a
+    // connection) for the rest of the session: close it once the server has seen the cancel.
+    const deliver = transport.onmessage;
+    transport.onmessage = (message, extra) => {
+      deliver?.(message, extra);
+      const cancelled = cancelledRequest(message);
+      if (cancelled !== undefined) setImmediate(() => transport.closeSSEStream(cancelled));
+    };
     return session;
   };
 
@@ -119,13 +145,51 @@ export function attachMcpHttp(node: MeshNode, executions: ExecutionService, opts
     await s?.server.close().catch(() => undefined);
   }
 
+  /** A POST without a session: only a well-formed initialize opens one. */
+  async function initialize(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req, res, maxBodyBytes);
+    if (body === undefined) return;
+    let message: unknown;
+    try {
+      message = JSON.parse(body);
+    } catch (err) {
+      jsonRpcError(res, 400, `Parse error: the body is not JSON (${(err as Error).message})`, { code: -32700 });
+      return;
+    }
+    const problem = initializeProblem(message);
+    if (problem) {
+      jsonRpcError(res, 400, problem.message, { code: -32602, id: problem.id });
+      return;
+    }
+    const messages = Array.isArray(message) ? (message as unknown[]) : [message];
+    if (!messages.some((m) => (m as { method?: unknown } | null)?.method === 'initialize')) {
+      // No session is opened (nor one evicted) for this: a client probing (`server/discover`) learns it talks to a 2025-era server.
+      jsonRpcError(res, 400, 'Bad Request: Server not initialized: without an Mcp-Session-Id header, only initialize is accepted', { id: requestId(messages[0]) });
+      return;
+    }
+    const client = req.socket.remoteAddress ?? 'unknown';
+    const refused = await makeRoom(client);
+    if (refused) {
+      jsonRpcError(res, 503, refused, { headers: { 'retry-after': '5' } });
+      return;
+    }
+    const session = await open(client);
+    track(session, res);
+    await session.transport.handleRequest(req, res, message);
+    if (!session.transport.sessionId) await session.server.close().catch(() => undefined);
+  }
+
   node.http.route('/mcp', async (req, res) => {
     if (!authorized(req)) {
-      jsonRpcError(res, 401, 'Unauthorized: this node requires Authorization: Bearer <token> (WFMESH_MCP_TOKEN)', { 'www-authenticate': 'Bearer realm="wfmesh"' });
+      jsonRpcError(res, 401, 'Unauthorized: this node requires Authorization: Bearer <token> (WFMESH_MCP_TOKEN)', { headers: { 'www-authenticate': 'Bearer realm="wfmesh"' } });
       return;
     }
     if (!hostAllowed(req)) {
       jsonRpcError(res, 403, `Forbidden: Host "${String(req.headers.host).slice(0, 100)}" is not a loopback name, and this node is bound to ${host}`);
+      return;
+    }
+    if (!originAllowed(req)) {
+      jsonRpcError(res, 403, `Forbidden: Origin "${String(req.headers.origin).slice(0, 200)}" is not allowed here; add it to mcp.origins (or WFMESH_MCP_ORIGINS) to let that page call this node`);
       return;
     }
     const id = req.headers['mcp-session-id'];
@@ -143,11 +207,7 @@ export function attachMcpHttp(node: MeshNode, executions: ExecutionService, opts
       jsonRpcError(res, 400, 'Bad Request: Mcp-Session-Id header is required (send initialize first)');
       return;
     }
-    // No session yet: only an initialize request opens one; the transport answers anything else.
-    const session = await open(req.socket.remoteAddress ?? 'unknown');
-    track(session, res);
-    await session.transport.handleRequest(req, res);
-    if (!session.transport.sessionId) await session.server.close().catch(() => undefined);
+    await initialize(req, res);
   });
 
   const reaper = setInterval(() => {

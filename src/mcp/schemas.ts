@@ -18,6 +18,17 @@ const WorkflowIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'a workflow 
 const ComplexitySchema = z.enum(['simple', 'medium', 'complex']);
 const DescriptionSchema = z.string().trim().min(1, 'describe the job in a few words').max(10_000, 'at most 10000 characters');
 
+/**
+ * Any JSON value, with explicit types (strict clients warn on an untyped `{}`): a workflow's
+ * input, a step's or an execution's output.
+ */
+const JsonSchema = z.json();
+/** Records hold JSON only: they travel as JSON through NATS and JetStream KV. */
+type Json = z.infer<typeof JsonSchema>;
+
+/** The record typed as `get_execution` shows it (the same object). */
+export const asRecordView = (r: ExecutionRecord): z.infer<typeof RecordSchema> => r as z.infer<typeof RecordSchema>;
+
 export const IssueSchema = z.object({ path: z.string(), line: z.number().int().optional(), message: z.string() });
 export const ValidationSchema = z.object({ valid: z.boolean(), errors: z.array(IssueSchema), warnings: z.array(IssueSchema) });
 
@@ -42,7 +53,7 @@ export const inputs = {
         yaml: yamlArg(maxBytes).optional().describe('Workflow YAML; or give workflow_name'),
         workflow_name: WorkflowNameSchema.optional().describe('A workflow saved with save_workflow'),
         workflow: WorkflowIdSchema.optional().describe('Which workflow of the document to run (default: its first)'),
-        input: z.unknown().optional().describe('The workflow input, ${user_input}: a string or any JSON value'),
+        input: JsonSchema.optional().describe('The workflow input, ${user_input}: a string or any JSON value'),
         mode: ExecutionModeSchema.optional().describe('distributed (default): each step on the best peer; sync: on this node; async: return at once; isolated: each step in a fresh process'),
         timeout_s: z.number().positive().max(7 * 86_400).optional().describe('Deadline of the whole execution, in seconds'),
         wait: z.boolean().optional().describe('Wait for the result (default true; async mode never waits)'),
@@ -51,7 +62,7 @@ export const inputs = {
   executeGenerated: z
     .object({
       description: DescriptionSchema.describe('What the workflow should do'),
-      input: z.unknown().optional().describe('The workflow input, ${user_input}'),
+      input: JsonSchema.optional().describe('The workflow input, ${user_input}: a string or any JSON value'),
       complexity: ComplexitySchema.optional(),
       mode: ExecutionModeSchema.optional(),
       timeout_s: z.number().positive().max(7 * 86_400).optional(),
@@ -80,12 +91,31 @@ export const inputs = {
 /** A step row as MCP results show it: the record's row without its output. */
 export const StepSummarySchema = StepRecordSchema.omit({ output: true });
 
+/** The execution record as `get_execution` returns it: the protocol's, with typed JSON values. */
+const RecordSchema = ExecutionRecordSchema.extend({
+  input: JsonSchema.optional(),
+  output: JsonSchema.optional(),
+  steps: z.array(StepRecordSchema.extend({ output: JsonSchema.optional() })),
+});
+
+/** A node as `mesh_status` shows it: its advertisement, without the URLs it does not serve (no nulls). */
+const NodeViewSchema = AdvertisementSchema.extend({
+  mcp_url: z.string().optional().describe('Absent when the node serves no MCP over HTTP'),
+  http_url: z.string().optional().describe('Absent when the node has no HTTP port'),
+});
+export type NodeView = z.infer<typeof NodeViewSchema>;
+
+export function toNodeView(ad: z.infer<typeof AdvertisementSchema>): NodeView {
+  const { mcp_url, http_url, ...rest } = ad;
+  return { ...rest, ...(mcp_url !== null && { mcp_url }), ...(http_url !== null && { http_url }) };
+}
+
 const executionFields = {
   execution_id: z.string(),
   workflow: z.string(),
   mode: ExecutionModeSchema,
   status: ExecutionStatusSchema,
-  output: z.unknown().optional(),
+  output: JsonSchema.optional(),
   error: z.object({ step: z.string().optional(), type: z.string(), message: z.string() }).optional(),
   steps: z.array(StepSummarySchema),
   coordinator: z.string(),
@@ -129,7 +159,7 @@ export const outputs = {
   validate: ValidationSchema,
   execute: ExecutionResultSchema,
   executeGenerated: GeneratedExecutionSchema,
-  record: ExecutionRecordSchema,
+  record: RecordSchema,
   list: z.object({ executions: z.array(ExecutionRowSchema), next_cursor: z.string().optional() }),
   cancel: z.object({ execution_id: z.string(), status: ExecutionStatusSchema }),
   save: z.object({ name: z.string(), workflows: z.array(z.string()), bytes: z.number().int(), saved_at: z.string(), node: z.string() }),
@@ -148,7 +178,7 @@ export const outputs = {
   }),
   meshStatus: z.object({
     node: z.string().describe('The node that answered'),
-    nodes: z.array(AdvertisementSchema),
+    nodes: z.array(NodeViewSchema),
     nats: z.object({
       servers: z.array(z.string()),
       cluster: z.string().optional(),
@@ -167,7 +197,7 @@ export function toResult(r: ExecutionRecord): ExecutionResult {
     workflow: r.workflow,
     mode: r.mode,
     status: r.status,
-    ...(r.output !== undefined && { output: r.output }),
+    ...(r.output !== undefined && { output: r.output as Json }),
     ...(r.error && { error: r.error }),
     steps: r.steps.map(({ output: _output, ...step }) => step),
     coordinator: r.coordinator,

@@ -1,5 +1,5 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { CallToolRequestSchema, ErrorCode, McpError, type CallToolResult, type ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolRequestSchema, ErrorCode, type CallToolRequest, type CallToolResult, type EmptyResultSchema, type ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { MeshError } from '../protocol/errors.js';
@@ -12,7 +12,7 @@ export interface ToolContext {
   progress(p: { progress: number; total?: number; message?: string }): void;
   /** "mcp:http <address> (<client>)" or "mcp:stdio (<client>)", recorded with executions. */
   requestedBy: string;
-  /** Resolves once every progress notification sent so far is out: the result must come after them. */
+  /** Ends the progress heartbeat; resolves once every notification is out (the result comes after them). */
   flush(): Promise<void>;
 }
 
@@ -63,61 +63,86 @@ function textResult(text: string, isError: boolean, structured?: unknown): CallT
 }
 
 /**
- * Registers the tools on `server` (listing, JSON Schemas) and answers `tools/call` itself, so that
- * protocol misuse is a protocol error: an unknown tool, or arguments that do not match the schema
- * (wrong type, missing or unknown field, over a size limit) are JSON-RPC InvalidParams errors
- * naming the field. The SDK's own handler would turn them into `isError` results. A tool that runs
- * and fails is an `isError` result; an unexpected exception is logged and reported the same way,
- * never thrown into the transport.
+ * Registers the tools on `server`. The SDK checks the arguments against each tool's schema and,
+ * as the 2025-11-25 revision asks (SEP-1303), answers a mismatch with an `isError` result naming
+ * the field, so that a model can correct its call; checks only the tool itself can make (`yaml`
+ * and `workflow_name` both or neither, a size over the limit) answer the same way. A tool that
+ * runs and fails is an `isError` result; an unexpected exception is logged and reported the same
+ * way, never thrown into the transport. Only an unknown tool is a protocol error (InvalidParams).
  */
 export function installTools(server: McpServer, specs: ToolSpec[], log: Logger, context: (extra: ToolCallExtra) => ToolContext): void {
-  const byName = new Map(specs.map((s) => [s.name, s]));
-  for (const spec of specs) {
-    server.registerTool(
-      spec.name,
-      { title: spec.title, description: spec.description, inputSchema: spec.input, outputSchema: spec.output, ...(spec.annotations && { annotations: spec.annotations }) },
-      // Never called: the tools/call handler below replaces the SDK's.
-      () => textResult('unreachable', true),
-    );
-  }
-  server.server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
-    const { name } = request.params;
-    const spec = byName.get(name);
-    if (!spec) throw new InvalidParamsError(`unknown tool "${String(name).slice(0, 100)}"; this server has: ${[...byName.keys()].join(', ')}`);
-    const parsed = spec.input.safeParse(request.params.arguments ?? {});
-    if (!parsed.success) throw new InvalidParamsError(`invalid arguments for ${name}: ${describeIssues(parsed.error)}`);
-    let outcome: ToolOutcome<unknown>;
-    const ctx = context(extra);
-    try {
-      outcome = await spec.run(parsed.data, ctx);
-      await ctx.flush();
-    } catch (err) {
-      if (err instanceof MeshError && (err.code === 'USAGE' || err.code === 'INPUT_TOO_LARGE')) {
-        throw new InvalidParamsError(`${name}: ${err.message}`);
-      }
-      if (err instanceof McpError) throw err;
-      if (err instanceof MeshError) return textResult(err.message, true);
-      log.error({ err, tool: name }, 'MCP tool failed unexpectedly');
-      return textResult(`internal error in ${name}: ${(err as Error)?.message ?? String(err)}`, true);
+  refusingUnknownTools(server, specs.map((s) => s.name), () => {
+    for (const spec of specs) {
+      server.registerTool(
+        spec.name,
+        { title: spec.title, description: spec.description, inputSchema: spec.input, outputSchema: spec.output, ...(spec.annotations && { annotations: spec.annotations }) },
+        (args: unknown, extra: ToolCallExtra) => runTool(spec, args, context(extra), log),
+      );
     }
-    if (!outcome.ok) {
-      // A failed run still carries its record (the client validates it against the output schema).
-      const structured = outcome.value !== undefined && spec.output.safeParse(outcome.value).success ? outcome.value : undefined;
-      return textResult(outcome.message, true, structured);
-    }
-    const checked = spec.output.safeParse(outcome.value);
-    if (!checked.success) {
-      log.error({ tool: name, issue: describeIssues(checked.error) }, 'MCP tool result does not match its output schema');
-      return textResult(`internal error in ${name}: its result did not match the output schema (${describeIssues(checked.error)})`, true);
-    }
-    return textResult(outcome.text ?? JSON.stringify(outcome.value, null, 2), false, outcome.value);
   });
+}
+
+async function runTool(spec: ToolSpec, args: unknown, ctx: ToolContext, log: Logger): Promise<CallToolResult> {
+  const { name } = spec;
+  let outcome: ToolOutcome<unknown>;
+  try {
+    outcome = await spec.run(args as never, ctx);
+  } catch (err) {
+    await ctx.flush();
+    if (err instanceof MeshError && (err.code === 'USAGE' || err.code === 'INPUT_TOO_LARGE')) {
+      return textResult(`Input validation error: invalid arguments for tool ${name}: ${err.message}`, true);
+    }
+    if (err instanceof MeshError) return textResult(err.message, true);
+    log.error({ err, tool: name }, 'MCP tool failed unexpectedly');
+    return textResult(`internal error in ${name}: ${(err as Error)?.message ?? String(err)}`, true);
+  }
+  await ctx.flush();
+  if (!outcome.ok) {
+    // A failed run still carries its record (the client validates it against the output schema).
+    const structured = outcome.value !== undefined && spec.output.safeParse(outcome.value).success ? outcome.value : undefined;
+    return textResult(outcome.message, true, structured);
+  }
+  const checked = spec.output.safeParse(outcome.value);
+  if (!checked.success) {
+    log.error({ tool: name, issue: describeIssues(checked.error) }, 'MCP tool result does not match its output schema');
+    return textResult(`internal error in ${name}: its result did not match the output schema (${describeIssues(checked.error)})`, true);
+  }
+  return textResult(outcome.text ?? JSON.stringify(outcome.value, null, 2), false, outcome.value);
+}
+
+/**
+ * The SDK answers a call to an unknown tool with an `isError` result; the specification lists it
+ * among protocol errors, and a client that mistyped a name should learn which tools exist. The
+ * SDK's `tools/call` handler is kept (it validates arguments and results); it is wrapped when the
+ * SDK installs it, through the public setRequestHandler, before the first tool is registered.
+ */
+function refusingUnknownTools(server: McpServer, names: string[], register: () => void): void {
+  const known = new Set(names);
+  const inner = server.server;
+  type Handler = (req: CallToolRequest, extra: unknown) => unknown;
+  const install = inner.setRequestHandler.bind(inner) as (schema: unknown, handler: Handler) => void;
+  const wrapped = (schema: unknown, handler: Handler): void => {
+    if (schema !== CallToolRequestSchema) return install(schema, handler);
+    install(schema, (req, extra) => {
+      const { name } = req.params;
+      if (!known.has(name)) throw new InvalidParamsError(`unknown tool "${String(name).slice(0, 100)}"; this server has: ${names.join(', ')}`);
+      return handler(req, extra);
+    });
+  };
+  Object.defineProperty(inner, 'setRequestHandler', { value: wrapped, configurable: true, writable: true });
+  try {
+    register(); // the first registerTool makes the SDK install its tools/call handler, through `wrapped`
+  } finally {
+    delete (inner as { setRequestHandler?: unknown }).setRequestHandler;
+  }
 }
 
 /** The parts of the SDK's request `extra` the tools use. */
 export interface ToolCallExtra {
   signal: AbortSignal;
+  requestId: string | number;
   sessionId?: string;
   _meta?: { progressToken?: string | number };
   sendNotification: (n: { method: 'notifications/progress'; params: { progressToken: string | number; progress: number; total?: number; message?: string } }) => Promise<void>;
+  sendRequest: (r: { method: 'ping' }, schema: typeof EmptyResultSchema, options?: { timeout?: number }) => Promise<unknown>;
 }

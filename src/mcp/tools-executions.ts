@@ -1,16 +1,20 @@
 import type { ExecutionService, StartExecutionRequest } from '../executions/index.js';
 import type { ExecutionRecord } from '../protocol/execution.js';
 import { MeshError } from '../protocol/errors.js';
-import { inputs, outputs, toResult, toRow, type ExecutionResult } from './schemas.js';
+import { asRecordView, inputs, outputs, toResult, toRow, type ExecutionResult } from './schemas.js';
 import { defineTool, type ToolContext, type ToolOutcome, type ToolSpec } from './tool-kit.js';
 
-/** Runs one execution for a tool call, with progress and client cancellation wired in. */
-export async function runForTool(executions: ExecutionService, req: StartExecutionRequest, ctx: ToolContext): Promise<ToolOutcome<ExecutionResult>> {
+/**
+ * Runs one execution for a tool call, with progress and client cancellation wired in. `stepsBefore`
+ * counts work the tool did first (generating the workflow) as steps, so progress keeps growing.
+ */
+export async function runForTool(executions: ExecutionService, req: StartExecutionRequest, ctx: ToolContext, stepsBefore = 0): Promise<ToolOutcome<ExecutionResult>> {
   const record = await executions.start({
     ...req,
     requested_by: ctx.requestedBy,
     signal: ctx.signal,
-    onProgress: (p) => ctx.progress({ progress: p.progress, total: p.total, message: p.message }),
+    onProgress: (p) =>
+      ctx.progress({ progress: p.progress + stepsBefore, ...(p.total !== undefined && { total: p.total + stepsBefore }), ...(p.message !== undefined && { message: p.message }) }),
   });
   return outcomeOf(record);
 }
@@ -51,7 +55,7 @@ export function executionTools(executions: ExecutionService, maxInputBytes: numb
       run: async ({ execution_id }) => {
         const record = await executions.get(execution_id);
         if (!record) return { ok: false, message: `no execution ${execution_id} in the mesh (records expire after the store's TTL)` };
-        return { ok: true, value: record };
+        return { ok: true, value: asRecordView(record) };
       },
     }),
     defineTool({

@@ -3,7 +3,7 @@ import type { GenerateContext, GeneratedWorkflow, GenerateRequest } from '../gen
 import type { ExecutionService } from '../executions/index.js';
 import type { MeshNode } from '../node/mesh-node.js';
 import { formatIssue, validateWorkflowText } from '../workflow/index.js';
-import { inputs, outputs } from './schemas.js';
+import { inputs, outputs, toNodeView } from './schemas.js';
 import { defineTool, type ToolContext, type ToolSpec } from './tool-kit.js';
 import { runForTool } from './tools-executions.js';
 
@@ -77,7 +77,9 @@ export function workflowTools(node: MeshNode, executions: ExecutionService, maxI
         if (!g.validation.valid) {
           return { ok: false, message: `the generated workflow is invalid:\n${g.validation.errors.map(formatIssue).join('\n')}`, value: g };
         }
-        const outcome = await runForTool(executions, { ...run, yaml: g.yaml }, ctx);
+        // Generating counts as the first step: the execution's own progress follows it, from 1.
+        ctx.progress({ progress: 1, message: `generated workflow "${g.name}" (${g.generator}); starting it` });
+        const outcome = await runForTool(executions, { ...run, yaml: g.yaml }, ctx, 1);
         const value = { ...g, ...outcome.value };
         return outcome.ok ? { ok: true, value } : { ok: false, message: outcome.message, value };
       },
@@ -127,7 +129,7 @@ export function workflowTools(node: MeshNode, executions: ExecutionService, maxI
           ok: true,
           value: {
             node: node.name,
-            nodes: [...node.registry.list()],
+            nodes: node.registry.list().map(toNodeView),
             nats: {
               servers: [...servers],
               ...(info?.cluster && { cluster: info.cluster }),

@@ -30,7 +30,15 @@ export const NodeConfigFileSchema = z
     mcp: z
       .union([
         z.literal(false),
-        z.object({ port: z.number().int().min(0).max(65535).optional(), host: z.string().optional(), token: z.string().optional() }).strict(),
+        z
+          .object({
+            port: z.number().int().min(0).max(65535).optional(),
+            host: z.string().optional(),
+            token: z.string().optional(),
+            origins: z.array(z.string().min(1)).optional(),
+            progress_ms: z.number().int().min(100).optional(),
+          })
+          .strict(),
       ])
       .optional(),
     hardware: z

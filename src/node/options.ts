@@ -35,7 +35,11 @@ export interface NodeOptions {
   /** How long a stopping node waits for its in-flight steps (default 30 s). */
   drainTimeoutMs: number;
   nats: NatsConnectionSettings;
-  http: { host: string; port: number; mcp: boolean; token?: string; advertiseHost?: string };
+  /**
+   * The HTTP port and what MCP serves on it. `origins`: browser origins allowed on /mcp besides
+   * loopback ones; `progressMs`: how often a waiting MCP tool call sends a progress heartbeat.
+   */
+  http: { host: string; port: number; mcp: boolean; token?: string; advertiseHost?: string; origins?: string[]; progressMs?: number };
   hardware: DeclaredHardware;
   llm: LlmSettings;
   /** Tool types to offer; undefined: every built-in tool the allow-list permits. */
@@ -160,6 +164,8 @@ export function compileNodeOptions(flags: NodeFlags, env: NodeJS.ProcessEnv = pr
       port,
       mcp: mcpEnabled,
       ...(mcpToken ? { token: mcpToken } : {}),
+      origins: splitList(env.WFMESH_MCP_ORIGINS) ?? mcpFile?.origins ?? [],
+      progressMs: positiveInt(env.WFMESH_MCP_PROGRESS_MS, 'WFMESH_MCP_PROGRESS_MS') ?? mcpFile?.progress_ms ?? 15_000,
     },
     hardware: file.hardware ?? {},
     llm,

@@ -1,7 +1,7 @@
 /**
  * A node with WFMESH_MCP_TOKEN: requests without the token are refused; then 200 malformed tool
  * calls (wrong types, missing and unknown fields, huge strings, invalid YAML, unknown tools), each
- * answered with a clear error, and the node still serves afterwards.
+ * answered with an error that names the field or the problem, and the node still serves afterwards.
  */
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
@@ -35,70 +35,82 @@ function post(url: string, body: string, headers: Record<string, string> = {}): 
   });
 }
 
-/** Two hundred calls that are wrong in every way we can think of. */
-function malformedCalls(): { name: string; args: unknown }[] {
+/** A wrong call, and what its error must name: the field, or the problem. */
+interface Malformed {
+  name: string;
+  args: unknown;
+  names: RegExp;
+}
+
+/** Calls that are wrong in every way we can think of (58 kinds). */
+function malformedBase(): Malformed[] {
   const huge = 'x'.repeat(LIMIT + 10);
-  const base: { name: string; args: unknown }[] = [
-    { name: 'execute_workflow', args: { yaml: 42 } },
-    { name: 'execute_workflow', args: { yaml: null } },
-    { name: 'execute_workflow', args: { yaml: ['a'] } },
-    { name: 'execute_workflow', args: {} },
-    { name: 'execute_workflow', args: { yaml: ECHO10, workflow_name: 'both' } },
-    { name: 'execute_workflow', args: { yaml: ECHO10, mode: 'turbo' } },
-    { name: 'execute_workflow', args: { yaml: ECHO10, timeout_s: -1 } },
-    { name: 'execute_workflow', args: { yaml: ECHO10, timeout_s: 'soon' } },
-    { name: 'execute_workflow', args: { yaml: ECHO10, wait: 'yes' } },
-    { name: 'execute_workflow', args: { yaml: ECHO10, workflow: 'no such workflow!' } },
-    { name: 'execute_workflow', args: { yaml: ECHO10, workflow: 'absent', mode: 'sync' } },
-    { name: 'execute_workflow', args: { yaml: huge } },
-    { name: 'execute_workflow', args: { yaml: ECHO10, input: huge, mode: 'sync' } },
-    { name: 'execute_workflow', args: { yaml: ECHO10, input: { nested: huge }, mode: 'sync' } },
-    { name: 'execute_workflow', args: { yaml: ': : :\n\t- [', mode: 'sync' } },
-    { name: 'execute_workflow', args: { yaml: 'workflows: {main: [{id: a, tool: nope}]}', mode: 'sync' } },
-    { name: 'execute_workflow', args: { yaml: '', mode: 'sync' } },
-    { name: 'execute_workflow', args: { yaml: 'just a string', mode: 'sync' } },
-    { name: 'execute_workflow', args: { workflow_name: '../etc/passwd' } },
-    { name: 'execute_workflow', args: { workflow_name: 'never-saved', mode: 'sync' } },
-    { name: 'execute_workflow', args: { yaml: ECHO10, unknown_field: true } },
-    { name: 'validate_workflow', args: {} },
-    { name: 'validate_workflow', args: { yaml: 7 } },
-    { name: 'validate_workflow', args: { yaml: huge } },
-    { name: 'validate_workflow', args: { yml: ECHO10 } },
-    { name: 'get_execution', args: {} },
-    { name: 'get_execution', args: { execution_id: 5 } },
-    { name: 'get_execution', args: { execution_id: 'has spaces' } },
-    { name: 'get_execution', args: { execution_id: 'x'.repeat(500) } },
-    { name: 'get_execution', args: { execution_id: 'wfmesh.>' } },
-    { name: 'get_execution', args: { execution_id: 'missing-but-valid' } },
-    { name: 'cancel_execution', args: { execution_id: '*' } },
-    { name: 'cancel_execution', args: { execution_id: 'missing-but-valid' } },
-    { name: 'cancel_execution', args: {} },
-    { name: 'list_executions', args: { limit: 0 } },
-    { name: 'list_executions', args: { limit: 100_000 } },
-    { name: 'list_executions', args: { limit: 2.5 } },
-    { name: 'list_executions', args: { status: 'exploded' } },
-    { name: 'list_executions', args: { cursor: 'not-a-cursor' } },
-    { name: 'list_executions', args: { cursor: huge } },
-    { name: 'save_workflow', args: { name: 'ok-name' } },
-    { name: 'save_workflow', args: { name: 'bad name', yaml: ECHO10 } },
-    { name: 'save_workflow', args: { name: 'x'.repeat(100), yaml: ECHO10 } },
-    { name: 'save_workflow', args: { name: 'broken', yaml: 'workflows: 5' } },
-    { name: 'save_workflow', args: { name: 'big', yaml: huge } },
-    { name: 'generate_workflow', args: {} },
-    { name: 'generate_workflow', args: { description: '' } },
-    { name: 'generate_workflow', args: { description: '   ' } },
-    { name: 'generate_workflow', args: { description: 'x'.repeat(20_000) } },
-    { name: 'generate_workflow', args: { description: 'ok', complexity: 'extreme' } },
-    { name: 'generate_workflow', args: { description: 'ok', tools: 'echo' } },
-    { name: 'execute_generated_workflow', args: { input: 'x' } },
-    { name: 'execute_generated_workflow', args: { description: 'ok', mode: 'fast' } },
-    { name: 'mesh_status', args: { verbose: true } },
-    { name: 'list_workflows', args: { page: 2 } },
-    { name: 'delete_everything', args: {} },
-    { name: '', args: {} },
-    { name: 'x'.repeat(10_000), args: {} },
+  const base: Malformed[] = [
+    { name: 'execute_workflow', args: { yaml: 42 }, names: /at yaml/ },
+    { name: 'execute_workflow', args: { yaml: null }, names: /at yaml/ },
+    { name: 'execute_workflow', args: { yaml: ['a'] }, names: /at yaml/ },
+    { name: 'execute_workflow', args: {}, names: /exactly one of yaml .* or workflow_name/ },
+    { name: 'execute_workflow', args: { yaml: ECHO10, workflow_name: 'both' }, names: /exactly one of yaml .* or workflow_name/ },
+    { name: 'execute_workflow', args: { yaml: ECHO10, mode: 'turbo' }, names: /at mode/ },
+    { name: 'execute_workflow', args: { yaml: ECHO10, timeout_s: -1 }, names: /at timeout_s/ },
+    { name: 'execute_workflow', args: { yaml: ECHO10, timeout_s: 'soon' }, names: /at timeout_s/ },
+    { name: 'execute_workflow', args: { yaml: ECHO10, wait: 'yes' }, names: /at wait/ },
+    { name: 'execute_workflow', args: { yaml: ECHO10, workflow: 'no such workflow!' }, names: /at workflow$/ },
+    { name: 'execute_workflow', args: { yaml: ECHO10, workflow: 'absent', mode: 'sync' }, names: /no workflow "absent" in the document/ },
+    { name: 'execute_workflow', args: { yaml: huge }, names: /at most 1048576 bytes.* at yaml/ },
+    { name: 'execute_workflow', args: { yaml: ECHO10, input: huge, mode: 'sync' }, names: /input is \d+ bytes; this node takes at most 1048576/ },
+    { name: 'execute_workflow', args: { yaml: ECHO10, input: { nested: huge }, mode: 'sync' }, names: /input is \d+ bytes; this node takes at most 1048576/ },
+    { name: 'execute_workflow', args: { yaml: ': : :\n\t- [', mode: 'sync' }, names: /invalid workflow:\n.*line 1: YAML/ },
+    { name: 'execute_workflow', args: { yaml: 'workflows: {main: [{id: a, tool: nope}]}', mode: 'sync' }, names: /unknown tool "nope"/ },
+    { name: 'execute_workflow', args: { yaml: '', mode: 'sync' }, names: /the document is empty/ },
+    { name: 'execute_workflow', args: { yaml: 'just a string', mode: 'sync' }, names: /the document must be a mapping/ },
+    { name: 'execute_workflow', args: { workflow_name: '../etc/passwd' }, names: /at workflow_name/ },
+    { name: 'execute_workflow', args: { workflow_name: 'never-saved', mode: 'sync' }, names: /no saved workflow named "never-saved"/ },
+    { name: 'execute_workflow', args: { yaml: ECHO10, unknown_field: true }, names: /Unrecognized key: "unknown_field"/ },
+    { name: 'validate_workflow', args: {}, names: /at yaml/ },
+    { name: 'validate_workflow', args: { yaml: 7 }, names: /at yaml/ },
+    { name: 'validate_workflow', args: { yaml: huge }, names: /at most 1048576 bytes.* at yaml/ },
+    { name: 'validate_workflow', args: { yml: ECHO10 }, names: /Unrecognized key: "yml"/ },
+    { name: 'get_execution', args: {}, names: /at execution_id/ },
+    { name: 'get_execution', args: { execution_id: 5 }, names: /at execution_id/ },
+    { name: 'get_execution', args: { execution_id: 'has spaces' }, names: /at execution_id/ },
+    { name: 'get_execution', args: { execution_id: 'x'.repeat(500) }, names: /at execution_id/ },
+    { name: 'get_execution', args: { execution_id: 'wfmesh.>' }, names: /at execution_id/ },
+    { name: 'get_execution', args: { execution_id: 'missing-but-valid' }, names: /no execution missing-but-valid/ },
+    { name: 'cancel_execution', args: { execution_id: '*' }, names: /at execution_id/ },
+    { name: 'cancel_execution', args: { execution_id: 'missing-but-valid' }, names: /no execution missing-but-valid/ },
+    { name: 'cancel_execution', args: {}, names: /at execution_id/ },
+    { name: 'list_executions', args: { limit: 0 }, names: />=1 at limit/ },
+    { name: 'list_executions', args: { limit: 100_000 }, names: /<=500 at limit/ },
+    { name: 'list_executions', args: { limit: 2.5 }, names: /expected int.* at limit/ },
+    { name: 'list_executions', args: { status: 'exploded' }, names: /at status/ },
+    { name: 'list_executions', args: { cursor: 'not-a-cursor' }, names: /cursor "not-a-cursor" is not one this node handed out/ },
+    { name: 'list_executions', args: { cursor: huge }, names: /at cursor/ },
+    { name: 'save_workflow', args: { name: 'ok-name' }, names: /at yaml/ },
+    { name: 'save_workflow', args: { name: 'bad name', yaml: ECHO10 }, names: /at name/ },
+    { name: 'save_workflow', args: { name: 'x'.repeat(100), yaml: ECHO10 }, names: /at name/ },
+    { name: 'save_workflow', args: { name: 'broken', yaml: 'workflows: 5' }, names: /not saved: the workflow is invalid/ },
+    { name: 'save_workflow', args: { name: 'big', yaml: huge }, names: /at most 1048576 bytes.* at yaml/ },
+    { name: 'generate_workflow', args: {}, names: /at description/ },
+    { name: 'generate_workflow', args: { description: '' }, names: /describe the job in a few words at description/ },
+    { name: 'generate_workflow', args: { description: '   ' }, names: /describe the job in a few words at description/ },
+    { name: 'generate_workflow', args: { description: 'x'.repeat(20_000) }, names: /at most 10000 characters at description/ },
+    { name: 'generate_workflow', args: { description: 'ok', complexity: 'extreme' }, names: /at complexity/ },
+    { name: 'generate_workflow', args: { description: 'ok', tools: 'echo' }, names: /at tools/ },
+    { name: 'execute_generated_workflow', args: { input: 'x' }, names: /at description/ },
+    { name: 'execute_generated_workflow', args: { description: 'ok', mode: 'fast' }, names: /at mode/ },
+    { name: 'mesh_status', args: { verbose: true }, names: /Unrecognized key: "verbose"/ },
+    { name: 'list_workflows', args: { page: 2 }, names: /Unrecognized key: "page"/ },
+    { name: 'delete_everything', args: {}, names: /unknown tool "delete_everything"/ },
+    { name: '', args: {}, names: /unknown tool ""/ },
+    { name: 'x'.repeat(10_000), args: {}, names: /unknown tool "x{100}"/ },
   ];
-  const out: { name: string; args: unknown }[] = [];
+  return base;
+}
+/** Two hundred of them, each kind more than once. */
+function malformedCalls(): Malformed[] {
+  const base = malformedBase();
+  const out: Malformed[] = [];
   for (let i = 0; out.length < 200; i++) out.push(base[i % base.length]!);
   return out;
 }
@@ -151,25 +163,30 @@ describe('MCP auth and malformed calls', () => {
     assert.match(res.body, /must not exceed \d+ bytes/);
   });
 
-  test('200 malformed tool calls each get a clear error; the node stays up', async () => {
+  test('200 malformed tool calls each get an error naming the field or the problem; the node stays up', async () => {
     const kinds = { protocol: 0, tool: 0 };
+    const unnamed: string[] = [];
     for (const c of malformedCalls()) {
+      const what = `${c.name.slice(0, 40)} ${JSON.stringify(c.args).slice(0, 100)}`;
+      let message: string;
       try {
         const res = await client.callTool({ name: c.name, arguments: c.args as Record<string, unknown> });
-        assert.equal(res.isError, true, `${c.name} ${JSON.stringify(c.args).slice(0, 120)} should fail`);
-        assert.ok(text(res as never).length > 10);
+        // Bad arguments and failed runs are results the model can read and correct (SEP-1303).
+        assert.equal(res.isError, true, `${what} should fail`);
+        message = text(res as never);
         kinds.tool++;
       } catch (err) {
+        // Only an unknown tool is a protocol error.
         const e = err as Error & { code?: number };
-        assert.equal(e.code, -32602, `${c.name}: ${e.message}`);
-        assert.ok(e.message.length > 20, e.message);
+        assert.equal(e.code, -32602, `${what}: ${e.message}`);
+        assert.match(e.message, /unknown tool/);
+        message = e.message;
         kinds.protocol++;
       }
+      if (!c.names.test(message)) unnamed.push(`${what}: ${c.names} not in "${message.slice(0, 300)}"`);
     }
-    assert.ok(kinds.protocol > 100 && kinds.tool > 20, JSON.stringify(kinds));
-    // Sizes are named, so the caller knows what to change.
-    await assert.rejects(call(client, 'execute_workflow', { yaml: ECHO10, input: 'x'.repeat(LIMIT + 1), mode: 'sync' }), /input is \d+ bytes; this node takes at most 1048576 bytes \(limits.max_input_bytes\)/);
-    await assert.rejects(call(client, 'validate_workflow', { yaml: 'x'.repeat(LIMIT + 1) }), /at most 1048576 bytes/);
+    assert.deepEqual(unnamed, []);
+    assert.ok(kinds.protocol >= 9 && kinds.tool >= 180, JSON.stringify(kinds));
     const invalid = await call(client, 'execute_workflow', { yaml: 'workflows: {main: [{id: a, tool: nope}]}', mode: 'sync' });
     assert.match(text(invalid), /invalid workflow:\n.*unknown tool "nope"/);
     // Still serving, still healthy.

@@ -37,6 +37,13 @@ export const ECHO10 = `workflows:
 ${Array.from({ length: 10 }, (_, i) => `    - {id: e${i + 1}, tool: echo, args: {n: ${i + 1}, prev: "${i ? `\${e${i}.output.n}` : '${user_input}'}"}}`).join('\n')}
 `;
 
+/** The same workflow with step `id` pinned to `node` (requires.node): placement the test can check. */
+export function pinStep(yaml: string, id: string, node: string): string {
+  const pinned = yaml.replace(new RegExp(`\\{id: ${id}, (.*)\\}$`, 'm'), `{id: ${id}, $1, requires: {node: ${node}}}`);
+  if (pinned === yaml) throw new Error(`no step ${id} to pin`);
+  return pinned;
+}
+
 /** One echo step, then a sleep of `ms` (a long execution to cancel), then an echo. */
 export function sleepWorkflow(ms: number): string {
   return `workflows:

@@ -9,7 +9,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { MeshNode } from '../../src/node/index.js';
 import { startTestNats, type TestNats } from '../harness/nats.js';
 import { startTestNode, stopAll } from '../harness/nodes.js';
-import { call, connectHttp, ECHO10, FAILING, mcpUrl, sleepWorkflow, structured, text, until, type ExecutionView } from './mcp-helpers.js';
+import { call, connectHttp, ECHO10, FAILING, mcpUrl, pinStep, sleepWorkflow, structured, text, until, type ExecutionView } from './mcp-helpers.js';
 
 const TOOLS = [
   'cancel_execution',
@@ -68,7 +68,9 @@ describe('MCP over Streamable HTTP, two nodes', () => {
 
   for (const mode of ['sync', 'distributed', 'isolated'] as const) {
     test(`execute_workflow in ${mode} mode: a 10-step chain, its record readable through the other node`, async () => {
-      const res = await call(ca, 'execute_workflow', { yaml: ECHO10, input: 'hello', mode });
+      // Off the entry node, a step runs where it must: e5 is pinned to node B (sync keeps every step on A).
+      const yaml = mode === 'sync' ? ECHO10 : pinStep(ECHO10, 'e5', 'mcp-b');
+      const res = await call(ca, 'execute_workflow', { yaml, input: 'hello', mode });
       assert.equal(res.isError, undefined, text(res));
       const r = structured<ExecutionView>(res);
       assert.equal(r.status, 'completed');
@@ -76,6 +78,7 @@ describe('MCP over Streamable HTTP, two nodes', () => {
       assert.equal(r.steps.length, 10);
       assert.ok(r.steps.every((s) => s.status === 'completed' && s.attempts === 1 && s.node));
       if (mode === 'sync') assert.ok(r.steps.every((s) => s.node === 'mcp-a'), 'sync runs on the entry node');
+      else assert.equal(r.steps.find((s) => s.id === 'e5')?.node, 'mcp-b', `placement: ${r.steps.map((s) => `${s.id}@${s.node}`).join(' ')}`);
       assert.equal(r.requested_by, 'mcp:http 127.0.0.1 (wfmesh-test)');
       assert.equal(r.coordinator, 'mcp-a');
       assert.deepEqual(JSON.parse(text(res)), r, 'the text content is a JSON copy');
@@ -223,11 +226,17 @@ describe('MCP over Streamable HTTP, two nodes', () => {
     assert.equal(r.status, 'completed', text(res));
   });
 
-  test('bad arguments are MCP errors (InvalidParams) naming the field; unknown tools too', async () => {
-    await assert.rejects(call(ca, 'execute_workflow', { yaml: 42 }), (e: Error & { code?: number }) => e.code === -32602 && /yaml/.test(e.message));
-    await assert.rejects(call(ca, 'execute_workflow', { input: 'x' }), (e: Error & { code?: number }) => e.code === -32602 && /exactly one of yaml .* or workflow_name/.test(e.message));
-    await assert.rejects(call(ca, 'get_execution', {}), (e: Error & { code?: number }) => e.code === -32602 && /execution_id/.test(e.message));
-    await assert.rejects(call(ca, 'get_execution', { execution_id: 'x', extra: 1 }), (e: Error & { code?: number }) => e.code === -32602 && /extra/.test(e.message));
+  test('bad arguments are isError results naming the field (SEP-1303); an unknown tool is an MCP error', async () => {
+    for (const [tool, args, field] of [
+      ['execute_workflow', { yaml: 42 }, /at yaml/],
+      ['execute_workflow', { input: 'x' }, /exactly one of yaml .* or workflow_name/],
+      ['get_execution', {}, /at execution_id/],
+      ['get_execution', { execution_id: 'x', extra: 1 }, /Unrecognized key: "extra"/],
+    ] as const) {
+      const res = await call(ca, tool, args);
+      assert.equal(res.isError, true, `${tool} ${JSON.stringify(args)}`);
+      assert.match(text(res), field);
+    }
     await assert.rejects(call(ca, 'no_such_tool'), (e: Error & { code?: number }) => e.code === -32602 && /unknown tool/.test(e.message));
     const missing = await call(ca, 'get_execution', { execution_id: 'never-existed' });
     assert.equal(missing.isError, true);

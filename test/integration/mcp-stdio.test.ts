@@ -12,7 +12,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import type { MeshNode } from '../../src/node/index.js';
 import { startTestNats, type TestNats } from '../harness/nats.js';
 import { startTestNode } from '../harness/nodes.js';
-import { call, connectHttp, ECHO10, mcpUrl, sleepWorkflow, structured, text, until, type ExecutionView } from './mcp-helpers.js';
+import { call, connectHttp, ECHO10, mcpUrl, pinStep, sleepWorkflow, structured, text, until, type ExecutionView } from './mcp-helpers.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -61,10 +61,15 @@ describe('MCP over stdio (wfmesh mcp --stdio)', () => {
   for (const mode of ['sync', 'distributed', 'isolated'] as const) {
     test(`execute_workflow in ${mode} mode; the record is read through the HTTP node`, async () => {
       const notes: number[] = [];
-      const res = await call(client, 'execute_workflow', { yaml: ECHO10, input: 'in', mode }, { onprogress: (p) => notes.push(p.progress) });
+      // Off the entry node, a step runs where it must: e5 is pinned to the HTTP peer (sync keeps all on the entry).
+      const yaml = mode === 'sync' ? ECHO10 : pinStep(ECHO10, 'e5', 'stdio-peer');
+      const res = await call(client, 'execute_workflow', { yaml, input: 'in', mode }, { onprogress: (p) => notes.push(p.progress) });
       const r = structured<ExecutionView>(res);
       assert.equal(r.status, 'completed', text(res));
       assert.equal(r.coordinator, 'stdio-entry');
+      const placed = r.steps.map((s) => `${s.id}@${s.node}`).join(' ');
+      if (mode === 'sync') assert.ok(r.steps.every((s) => s.node === 'stdio-entry'), placed);
+      else assert.equal(r.steps.find((s) => s.id === 'e5')?.node, 'stdio-peer', placed);
       assert.ok(notes.length >= 2 && notes[notes.length - 1] === 10, `progress: ${notes.join(',')}`);
       const seen = structured<ExecutionView>(await call(viaPeer, 'get_execution', { execution_id: r.execution_id }));
       assert.equal(seen.status, 'completed');

@@ -4,21 +4,23 @@ import { serveMcpStdio } from '../../mcp/index.js';
 
 import { compileNodeOptions, startNode } from '../../node/index.js';
 import { MeshError } from '../../protocol/errors.js';
-import { boolFlag, stringFlag, type CliCommand } from '../command.js';
+import { boolFlag, intFlag, stringFlag, type CliCommand } from '../command.js';
 import { untilSignal, exitSoon } from '../signals.js';
 
 export const mcpCommand: CliCommand = {
   name: 'mcp',
   summary: 'serve MCP over stdio (for desktop MCP clients) as a node of the mesh',
-  usage: `--stdio [--nats URL[,URL]] [--name NAME] [--region R] [--config FILE]
+  usage: `--stdio [--nats URL[,URL]] [--name NAME] [--region R] [--http-port P] [--config FILE]
 
   Joins the mesh as a node (no HTTP MCP) and answers MCP on stdin/stdout; logs go to stderr.
+  --http-port: where its /healthz and /metrics listen (default: a free port, 0).
   Every node also serves MCP over Streamable HTTP at http://HOST:PORT/mcp.`,
   options: {
     stdio: { type: 'boolean' },
     nats: { type: 'string' },
     name: { type: 'string' },
     region: { type: 'string' },
+    'http-port': { type: 'string' },
     config: { type: 'string' },
   },
   async run(args) {
@@ -30,6 +32,7 @@ export const mcpCommand: CliCommand = {
       nats: stringFlag(args, 'nats'),
       name: stringFlag(args, 'name') ?? `mcp-stdio-${randomBytes(2).toString('hex')}`,
       region: stringFlag(args, 'region'),
+      mcpPort: intFlag(args, 'http-port', { min: 0, max: 65535 }),
       noMcp: true,
     });
     const log = createLogger(); // stderr: stdout is the protocol
