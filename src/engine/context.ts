@@ -25,13 +25,24 @@ export interface ExecutionContext {
   readonly pace: () => Promise<void> | undefined;
 }
 
-/** A pacer: resolves at once for ~`sliceMs`, then lets timers and I/O run (setImmediate) once. */
-export function pacer(sliceMs = 5): () => Promise<void> | undefined {
-  let since = Date.now();
+/**
+ * A pacer: resolves at once while the event loop keeps getting turns, and makes the caller wait
+ * for one (setImmediate) when it has run for `sliceMs` without any — a long run of in-process
+ * steps that never awaits real I/O would otherwise starve timers and heartbeats.
+ */
+export function pacer(sliceMs = 10): () => Promise<void> | undefined {
+  let lastTurn = Date.now();
+  let watching = false;
+  const turn = (): void => {
+    lastTurn = Date.now();
+    watching = false;
+  };
   return () => {
-    const now = Date.now();
-    if (now - since < sliceMs) return undefined;
-    since = now;
+    if (!watching) {
+      watching = true;
+      setImmediate(turn);
+    }
+    if (Date.now() - lastTurn < sliceMs) return undefined;
     return new Promise<void>((resolve) => setImmediate(resolve));
   };
 }
