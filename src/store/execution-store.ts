@@ -174,8 +174,12 @@ export class ExecutionStore {
     const id = keyOf(executionId);
     // Bounded: thousands of rows at once would time out their own acknowledgements.
     const queue = [...rows];
+    let next = 0;
     const worker = async (): Promise<void> => {
-      for (let next = queue.shift(); next; next = queue.shift()) await putValue(kv, keys.row(id, next[0]), encodeJson(next[1]), this.maxValueBytes);
+      while (next < queue.length) {
+        const [n, row] = queue[next++] as readonly [number, StepRecord];
+        await putValue(kv, keys.row(id, n), encodeJson(row), this.maxValueBytes);
+      }
     };
     await Promise.all(Array.from({ length: Math.min(ROW_WRITES_IN_FLIGHT, queue.length) }, worker));
   }
