@@ -32,7 +32,7 @@ describe('membership on a real 3-server NATS cluster', () => {
   const spawnNode = async (name: string, serverIndex: number) => {
     const p = spawnCli(['node', '--nats', nats.urls[serverIndex]!, '--name', name, '--region', 'eu-west', '--no-mcp']);
     procs.push(p);
-    await p.waitFor('node joined the mesh');
+    await p.waitFor('node joined the mesh', 60_000); // start-up from source is slow on a busy machine
     await eventually(() => a.registry.list().some((n) => n.name === name) && b.registry.list().some((n) => n.name === name), `${name} seen by a and b`);
     return p;
   };
