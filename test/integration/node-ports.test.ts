@@ -6,6 +6,10 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compileNodeOptions } from '../../src/node/index.js';
 import type { Advertisement } from '../../src/protocol/advert.js';
 import { startTestNats, type TestNats } from '../harness/nats.js';
 import { runToEnd, spawnCli, waitFor, type CliProcess } from '../harness/processes.js';
@@ -20,6 +24,22 @@ function holdPort(port = 0): Promise<Server> {
     s.listen(port, '127.0.0.1', () => resolve(s));
   });
 }
+
+test('only a port nobody chose may move: flags and the config file choose one, the default does not', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wfmesh-ports-'));
+  try {
+    const config = join(dir, 'node.yaml');
+    writeFileSync(config, 'mcp: {port: 4100}\n');
+    const fallback = (flags: Parameters<typeof compileNodeOptions>[0]) => compileNodeOptions(flags, {}).http.portFallback;
+    assert.equal(fallback({}), true, 'the default 4020');
+    assert.equal(fallback({ mcpPort: 4020 }), false, '--mcp-port 4020');
+    assert.equal(fallback({ config }), false, 'mcp.port in the config file');
+    assert.equal(fallback({ noMcp: true }), false, '--no-mcp: port 0, any free one');
+    assert.equal(fallback({ mcpPort: 4021, mcpPortFallback: true }), true, 'a default `wfmesh up` picked');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 describe('wfmesh node: ports on a shared machine', { timeout: 120_000 }, () => {
   let nats: TestNats;
