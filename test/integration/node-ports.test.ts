@@ -41,7 +41,7 @@ test('only a port nobody chose may move: flags and the config file choose one, t
   }
 });
 
-describe('wfmesh node: ports on a shared machine', { timeout: 120_000 }, () => {
+describe('wfmesh node: ports on a shared machine', { timeout: 300_000 }, () => {
   let nats: TestNats;
   const procs: CliProcess[] = [];
 
@@ -56,7 +56,7 @@ describe('wfmesh node: ports on a shared machine', { timeout: 120_000 }, () => {
   test('three nodes with no port flags all join, each on its own HTTP port, and serve', async () => {
     const env = { WFMESH_LOG_FORMAT: 'json' };
     for (let i = 1; i <= 3; i++) procs.push(spawnCli(['node', '--nats', nats.url, '--name', `same-host-${i}`], { env }));
-    await Promise.all(procs.map((p) => p.waitFor('node joined the mesh', 60_000)));
+    await Promise.all(procs.map((p) => p.waitFor('node joined the mesh', 120_000)));
 
     const listed = await waitFor('all three nodes in `wfmesh nodes --json`', async () => {
       const out = await runToEnd(spawnCli(['nodes', '--json', '--nats', nats.url]));
