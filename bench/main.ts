@@ -10,6 +10,7 @@ import { connect } from 'nats';
 import { silentLogger } from '../src/log/index.js';
 import { findNatsServerBinary, startNatsCluster } from '../src/nats/index.js';
 import { compileNodeOptions, startNode } from '../src/node/index.js';
+import { measureCli } from './cli.js';
 import { measureMcpWorkflow10 } from './mcp.js';
 import { measureMembership } from './membership.js';
 import { measureRtt, measureThroughput, startResponder } from './raw-nats.js';
@@ -56,6 +57,9 @@ async function main(): Promise<void> {
 
     say('membership: join visibility, dead-node detection, memory...');
     Object.assign(result, await measureMembership(observer, s2, quick ? 2 : 3));
+
+    say('CLI start-up: wfmesh --help, wfmesh nodes...');
+    Object.assign(result, await measureCli(s1, quick ? 3 : 7));
   } finally {
     for (const c of cleanups.reverse()) await c();
     await cluster.stop();

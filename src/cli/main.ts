@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util';
-import { MeshError } from '../protocol/errors.js';
 import type { CliCommand, CliIo } from './command.js';
-import { commands } from './commands/index.js';
+import { commands, type CommandEntry } from './commands/index.js';
 import { VERSION } from '../version.js';
 
 const io: CliIo = {
@@ -30,6 +29,21 @@ function commandHelp(cmd: CliCommand): string {
   return [`usage: wfmesh ${cmd.name} ${cmd.usage}`, '', cmd.summary].join('\n');
 }
 
+/**
+ * What a failed command prints. A MeshError is expected (bad input, a taken port, no mesh): its
+ * message is the whole story. Anything else is a bug in wfmesh, and its stack helps whoever reports it.
+ */
+async function reportFailure(entry: CommandEntry, err: unknown): Promise<number> {
+  // Loaded here rather than at start-up: it pulls in zod, which `--help` does not need.
+  const { MeshError } = await import('../protocol/errors.js');
+  if (err instanceof MeshError) {
+    io.err(`wfmesh ${entry.name}: ${err.message}`);
+    return err.code === 'USAGE' ? EXIT_USAGE : 1;
+  }
+  io.err(`wfmesh ${entry.name}: internal error (a bug in wfmesh): ${(err as Error)?.stack ?? String(err)}`);
+  return 1;
+}
+
 /** Runs the CLI; resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -41,30 +55,26 @@ export async function main(argv: string[]): Promise<number> {
     io.out(VERSION);
     return 0;
   }
-  const cmd = commands.find((c) => c.name === name);
-  if (!cmd) {
+  const entry = commands.find((c) => c.name === name);
+  if (!entry) {
     io.err(`wfmesh: unknown command "${name}"\n\n${topHelp()}`);
     return EXIT_USAGE;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
-    io.out(commandHelp(cmd));
-    return 0;
-  }
-  let parsed;
   try {
-    parsed = parseArgs({ args: rest, options: cmd.options, allowPositionals: true, strict: true });
-  } catch (err) {
-    io.err(`wfmesh ${cmd.name}: ${(err as Error).message}\n\n${commandHelp(cmd)}`);
-    return EXIT_USAGE;
-  }
-  try {
+    const cmd = await entry.load();
+    if (rest.includes('--help') || rest.includes('-h')) {
+      io.out(commandHelp(cmd));
+      return 0;
+    }
+    let parsed;
+    try {
+      parsed = parseArgs({ args: rest, options: cmd.options, allowPositionals: true, strict: true });
+    } catch (err) {
+      io.err(`wfmesh ${cmd.name}: ${(err as Error).message}\n\n${commandHelp(cmd)}`);
+      return EXIT_USAGE;
+    }
     return await cmd.run(parsed as never, io);
   } catch (err) {
-    if (err instanceof MeshError) {
-      io.err(`wfmesh ${cmd.name}: ${err.message}`);
-      return err.code === 'USAGE' ? EXIT_USAGE : 1;
-    }
-    io.err(`wfmesh ${cmd.name}: ${(err as Error)?.stack ?? String(err)}`);
-    return 1;
+    return reportFailure(entry, err);
   }
 }

@@ -1,5 +1,5 @@
-import { RequestStrategy, type NatsConnection } from 'nats';
-import { MeshViewSchema, ServiceInfoSchema, type MeshView } from '../protocol/advert.js';
+import { createInbox, Empty, RequestStrategy, type Msg, type NatsConnection } from 'nats';
+import { MeshViewSchema, ServiceInfoSchema, ServicePingSchema, type MeshView } from '../protocol/advert.js';
 import { decodeJson } from '../protocol/codec.js';
 import { subjects } from '../protocol/subjects.js';
 
@@ -18,19 +18,71 @@ export async function listServiceInstances(nc: NatsConnection, maxWaitMs = 1_500
   return ids;
 }
 
-/**
- * The mesh as one live node sees it (the first that answers). Undefined when no node answers.
- * Used by `wfmesh nodes` and anything outside the mesh that wants the peer list.
- */
-export async function fetchMeshView(nc: NatsConnection): Promise<MeshView | undefined> {
-  for (const id of await listServiceInstances(nc)) {
-    try {
-      const msg = await nc.request(subjects.view(id), undefined, { timeout: 2_000 });
-      const view = MeshViewSchema.safeParse(decodeJson(msg.data));
-      if (view.success) return view.data;
-    } catch {
-      /* that node went away: ask the next */
-    }
+/** The server's "nobody subscribes to that subject" answer to a message with a reply subject. */
+function isNoResponders(msg: Msg): boolean {
+  return msg.data.length === 0 && msg.headers?.code === 503;
+}
+
+async function askView(nc: NatsConnection, nodeId: string): Promise<MeshView | undefined> {
+  try {
+    const msg = await nc.request(subjects.view(nodeId), undefined, { timeout: 2_000 });
+    const view = MeshViewSchema.safeParse(decodeJson(msg.data));
+    return view.success ? view.data : undefined;
+  } catch {
+    return undefined; // that node went away: the caller asks the next
   }
-  return undefined;
+}
+
+/**
+ * The mesh as one live node sees it (the first that answers `$SRV.PING.wfmesh`), or undefined
+ * when no node answers. It returns as soon as that view and the nodes answering the ping agree,
+ * which on a healthy mesh is one round trip after the last ping reply; a node that is in the view
+ * but silent (dead, not yet dropped) or answering but not yet in it (just joined) makes it wait,
+ * at most `boundMs`. Used by `wfmesh nodes` and anything outside the mesh that wants the peer list.
+ */
+export async function fetchMeshView(nc: NatsConnection, boundMs = 750): Promise<MeshView | undefined> {
+  const heard = new Set<string>();
+  const notAsked: string[] = [];
+  let nobody = false;
+  let wake: (() => void) | undefined;
+  const sub = nc.subscribe(createInbox(), {
+    callback: (_err, msg) => {
+      if (isNoResponders(msg)) nobody = true;
+      const ping = ServicePingSchema.safeParse(decodeJson(msg.data));
+      if (ping.success && !heard.has(ping.data.id)) {
+        heard.add(ping.data.id);
+        notAsked.push(ping.data.id);
+      }
+      wake?.();
+    },
+  });
+  nc.publish(subjects.servicePing(), Empty, { reply: sub.getSubject() });
+
+  const agrees = (v: MeshView) => v.nodes.length === heard.size && v.nodes.every((n) => heard.has(n.id));
+  const deadline = Date.now() + boundMs;
+  let view: MeshView | undefined;
+  try {
+    while (!nobody && !(view && agrees(view))) {
+      const next = view ? undefined : notAsked.shift();
+      if (next) {
+        view = await askView(nc, next);
+        continue;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = undefined;
+    }
+  } finally {
+    sub.unsubscribe();
+  }
+  // Past the bound with no view yet: the nodes that answered late still get asked.
+  for (let next = notAsked.shift(); !view && next; next = notAsked.shift()) view = await askView(nc, next);
+  return view;
 }

@@ -67,7 +67,7 @@ export class MeshNode {
     for (const note of hardware.notes) log.info(note);
     let http: NodeHttpServer;
     try {
-      http = await NodeHttpServer.create(options.http.host, options.http.port, log);
+      http = await NodeHttpServer.create(options.http.host, options.http.port, log, options.http.portFallback);
     } catch (err) {
       sampler.stop();
       await nc.close();

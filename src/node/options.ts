@@ -15,6 +15,8 @@ export interface NodeFlags {
   labels?: string[];
   tools?: string;
   mcpPort?: number;
+  /** `mcpPort` is a default the caller picked (as `wfmesh up` does), not the user's: a taken one moves on. */
+  mcpPortFallback?: boolean;
   mcpHost?: string;
   /** Host name peers and clients should use for this node's HTTP/MCP URL (when it binds 0.0.0.0). */
   advertiseHost?: string;
@@ -36,10 +38,11 @@ export interface NodeOptions {
   drainTimeoutMs: number;
   nats: NatsConnectionSettings;
   /**
-   * The HTTP port and what MCP serves on it. `origins`: browser origins allowed on /mcp besides
+   * The HTTP port and what MCP serves on it. `portFallback`: the port is a default, so a taken
+   * one moves on to the next free one. `origins`: browser origins allowed on /mcp besides
    * loopback ones; `progressMs`: how often a waiting MCP tool call sends a progress heartbeat.
    */
-  http: { host: string; port: number; mcp: boolean; token?: string; advertiseHost?: string; origins?: string[]; progressMs?: number };
+  http: { host: string; port: number; portFallback: boolean; mcp: boolean; token?: string; advertiseHost?: string; origins?: string[]; progressMs?: number };
   hardware: DeclaredHardware;
   llm: LlmSettings;
   /** Tool types to offer; undefined: every built-in tool the allow-list permits. */
@@ -162,6 +165,7 @@ export function compileNodeOptions(flags: NodeFlags, env: NodeJS.ProcessEnv = pr
       host: flags.mcpHost ?? mcpFile?.host ?? '127.0.0.1',
       ...((flags.advertiseHost ?? env.WFMESH_ADVERTISE_HOST) ? { advertiseHost: flags.advertiseHost ?? env.WFMESH_ADVERTISE_HOST } : {}),
       port,
+      portFallback: port !== 0 && (flags.mcpPort === undefined ? mcpFile?.port === undefined : flags.mcpPortFallback === true),
       mcp: mcpEnabled,
       ...(mcpToken ? { token: mcpToken } : {}),
       origins: splitList(env.WFMESH_MCP_ORIGINS) ?? mcpFile?.origins ?? [],

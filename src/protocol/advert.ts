@@ -75,6 +75,11 @@ export const ServiceInfoSchema = z.object({
 });
 export type ServiceInfoMessage = z.infer<typeof ServiceInfoSchema>;
 
+/** A micro service instance's answer to `$SRV.PING.wfmesh`: the cheapest way to hear every node. */
+export const ServicePingSchema = ServiceInfoSchema.omit({ type: true, metadata: true }).extend({
+  type: z.literal('io.nats.micro.v1.ping_response'),
+});
+
 /** A node's answer on its `view` endpoint: the mesh as that node sees it. */
 export const MeshViewSchema = z.object({
   type: z.literal('wfmesh.view.v1'),

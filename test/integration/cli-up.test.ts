@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { probeHardware } from '../../src/mesh/probe.js';
 import { freePort } from '../../src/nats/index.js';
 import type { Advertisement } from '../../src/protocol/advert.js';
 import { spawnCli } from '../harness/processes.js';
@@ -33,9 +34,12 @@ test('wfmesh up: its own nats-server and N nodes; `nodes --json` lists them; Ctr
     const listed = JSON.parse(nodes.stdout()) as Advertisement[];
     assert.deepEqual(listed.map((n) => n.name), ['node-1', 'node-2', 'node-3']);
     assert.equal(new Set(listed.map((n) => n.region)).size, 3, 'distinct regions');
+    // Whatever the machine has (none here, some on a GPU machine): what the probe finds on it.
+    const probed = JSON.parse(JSON.stringify((await probeHardware()).gpus)) as unknown;
     for (const n of listed) {
       assert.ok(n.cpu.cores > 0 && n.memory.total_mib > 0);
-      assert.deepEqual(n.gpus, []);
+      assert.deepEqual(n.gpus, probed);
+      for (const g of n.gpus) assert.ok(g.vendor && g.model && g.vram_mib > 0, JSON.stringify(g));
     }
     assert.equal(listed[0]?.mcp_url, `http://127.0.0.1:${mcpPort}/mcp`);
 

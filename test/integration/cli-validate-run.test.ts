@@ -102,7 +102,7 @@ describe('wfmesh run --mode sync', () => {
     const r = await cli(['run', 'config/workflows/hello.yaml', '--mode', 'sync', '--input', 'world']);
     assert.equal(r.code, 0, r.err);
     assert.deepEqual(JSON.parse(r.out), { greeting: 'Hello, world!', characters: 13 });
-    const j = await cli(['run', 'config/workflows/map-reduce.yaml', '--mode', 'sync', '--input', 'a\nbb', '--json']);
+    const j = await cli(['run', 'config/workflows/map-reduce.yaml', '--mode', 'sync', '--input', 'a,bb', '--json']);
     assert.equal(j.code, 0, j.err);
     const record = JSON.parse(j.out) as ExecutionRecord;
     assert.equal(record.status, 'completed');

@@ -134,3 +134,35 @@ describe('an execution of 10,000 steps', () => {
     assert.ok(node.registry.list().some((p) => p.name === 'big'));
   });
 });
+
+describe('a 100,000-iteration echo loop', () => {
+  let nats: TestNats | undefined;
+  const nodes: MeshNode[] = [];
+  after(async () => {
+    await stopAll(nodes);
+    await nats?.stop();
+  });
+
+  test('completes in process without its coordinator ever being dropped by a peer (the engine yields to heartbeats)', async () => {
+    nats = await startTestNats();
+    const coordinator = await startTestNode(nats.url, { name: 'busy' }, { WFMESH_HEARTBEAT_MS: '300' });
+    const watcher = await startTestNode(nats.url, { name: 'watcher' }, { WFMESH_HEARTBEAT_MS: '300' });
+    nodes.push(coordinator, watcher);
+    await waitFor('the watcher sees the coordinator', () => (watcher.registry.list().some((p) => p.name === 'busy') ? true : undefined));
+    const drops: string[] = [];
+    const off = watcher.registry.onChange((e) => e.kind === 'left' && drops.push(`${e.name} (${e.reason})`));
+    const yaml = `workflows:
+  main:
+    - id: many
+      loop:
+        max: 100000
+        body:
+          - {id: tick, tool: echo, args: {i: "\${loop.index}"}}
+`;
+    const final = await coordinator.executions!.start({ yaml, input: 'go', mode: 'sync', wait: true });
+    off();
+    assert.equal(final.status, 'completed', final.error?.message);
+    assert.equal((final.output as unknown[]).length, 100_000);
+    assert.deepEqual(drops, [], 'no peer dropped the coordinator while it ran');
+  });
+});

@@ -115,7 +115,7 @@ describe('config/workflows examples', () => {
   });
 
   test('map-reduce', async () => {
-    const r = await runExample('map-reduce.yaml', 'alpha\nbeta\ngamma');
+    const r = await runExample('map-reduce.yaml', 'alpha,beta,gamma');
     assert.deepEqual(r.output, { items: 3, summary: 'alpha (5 characters)\nbeta (4 characters)\ngamma (5 characters)' });
     assert.equal(r.steps.filter((s) => s.id.startsWith('map[')).length, 6);
   });

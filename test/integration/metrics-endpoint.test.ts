@@ -49,6 +49,14 @@ const value = (s: Samples, key: string): number => {
   return v;
 };
 
+/** Three steps, one of which runs at least 60 ms: enough for the histogram's sum and buckets to show it. */
+const ECHO_NAP_ECHO = `workflows:
+  main:
+    - {id: a, tool: echo, args: {n: 1}}
+    - {id: nap, tool: sleep, args: {ms: 60}}
+    - {id: c, tool: echo, args: {n: "\${a.output.n}"}}
+`;
+
 const THREE_ECHOES = `workflows:
   main:
     - {id: a, tool: echo, args: {n: 1}}
@@ -92,7 +100,7 @@ describe('GET /metrics', { timeout: 120_000 }, () => {
     const before = await scrape(node);
     const client = await connectHttp(mcpUrl(node));
     try {
-      const result = await call(client, 'execute_workflow', { yaml: THREE_ECHOES, input: 'go', mode: 'distributed' });
+      const result = await call(client, 'execute_workflow', { yaml: ECHO_NAP_ECHO, input: 'go', mode: 'distributed' });
       assert.equal(result.isError ?? false, false, JSON.stringify(result.content));
       assert.equal(structured<{ status: string }>(result).status, 'completed');
     } finally {
@@ -103,7 +111,9 @@ describe('GET /metrics', { timeout: 120_000 }, () => {
     assert.equal(delta('wfmesh_steps_total{status="completed"}'), 3);
     assert.equal(delta('wfmesh_step_duration_seconds_count'), 3);
     assert.equal(delta('wfmesh_step_duration_seconds_bucket{le="+Inf"}'), 3);
-    assert.ok(delta('wfmesh_step_duration_seconds_sum') >= 0);
+    // The 60 ms nap alone puts the sum past 0.05 s, and it lands in no bucket below 0.05 s.
+    assert.ok(delta('wfmesh_step_duration_seconds_sum') >= 0.05, `sum grew by ${delta('wfmesh_step_duration_seconds_sum')} s`);
+    assert.ok(delta('wfmesh_step_duration_seconds_bucket{le="0.05"}') <= 2, 'the nap is not counted under 0.05 s');
     // Buckets are cumulative: never decreasing with `le`.
     const buckets = [...after].filter(([k]) => k.startsWith('wfmesh_step_duration_seconds_bucket')).map(([, v]) => v);
     assert.deepEqual(buckets, [...buckets].sort((a, b) => a - b));

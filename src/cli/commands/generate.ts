@@ -78,7 +78,11 @@ export const generateCommand: CliCommand = {
       io.out(result.yaml);
       return 0;
     }
-    writeFileSync(file, result.yaml);
+    try {
+      writeFileSync(file, result.yaml);
+    } catch (err) {
+      throw new MeshError('USAGE', `-o ${file}: cannot write it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
     const rounds = result.rounds === undefined ? '' : `, ${result.rounds} round(s)`;
     const warnings = result.validation.warnings.length ? `, ${result.validation.warnings.length} warning(s)` : '';
     io.err(`wrote ${file}: workflow "${result.name}" (generator ${result.generator}${rounds}, valid${warnings})`);

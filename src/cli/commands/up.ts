@@ -34,7 +34,8 @@ export const upCommand: CliCommand = {
   },
   async run(args, io) {
     const count = intFlag(args, 'nodes', { min: 1 }, 3);
-    const mcpPort = intFlag(args, 'mcp-port', { min: 1, max: 65535 }, DEFAULT_MCP_PORT);
+    const chosenPort = intFlag(args, 'mcp-port', { min: 1, max: 65535 });
+    const mcpPort = chosenPort ?? DEFAULT_MCP_PORT;
     const dataDir = resolve(stringFlag(args, 'data') ?? '.wfmesh');
     const log = createLogger();
     // Listen before starting anything: Ctrl-C during start-up still stops what was started.
@@ -72,6 +73,8 @@ export const upCommand: CliCommand = {
           region: UP_REGIONS[i % UP_REGIONS.length],
           labels: [`tier=${i === 0 ? 'entry' : 'worker'}`],
           mcpPort: mcpPort + i,
+          // Default ports step aside for a node already on this machine; a chosen one does not.
+          mcpPortFallback: chosenPort === undefined,
         });
         nodes.push(await startNode(options, log));
       }
