@@ -1,4 +1,4 @@
-import type { ExecutionRecord } from '../protocol/execution.js';
+import type { ExecutionRecord, StepRecord } from '../protocol/execution.js';
 import { stepGraph, validateWorkflowText, type Step } from '../workflow/index.js';
 
 export interface GraphEdge {
@@ -9,9 +9,16 @@ export interface GraphEdge {
 /** The edges between an execution's step rows, and where they came from. */
 export interface ExecutionGraph {
   edges: GraphEdge[];
-  /** `workflow`: the workflow's own edges; `ids`: only what the row ids say (loop bodies under their loop). */
-  source: 'workflow' | 'ids';
+  /**
+   * `workflow`: the workflow's own edges. `observed`: the workflow was not at hand, so a row
+   * follows the rows that ended before it started (the order the execution actually took), and
+   * a loop's rows hang under their loop.
+   */
+  source: 'workflow' | 'observed';
 }
+
+/** Beyond this many rows in one scope the observed order is not worth its cubic cost. */
+const MAX_OBSERVED_ROWS = 200;
 
 /** `map[3].label` → `map` and `map[3]`; `sub[0]/x` likewise; undefined for a top-level row. */
 function iterationOf(rowId: string): { parent: string; iteration: string } | undefined {
@@ -19,11 +26,7 @@ function iterationOf(rowId: string): { parent: string; iteration: string } | und
   return m ? { parent: m[1]!, iteration: `${m[1]}[${m[2]}]` } : undefined;
 }
 
-/**
- * The graph the page lays out. Rows are the nodes; edges link rows that exist. With the workflow
- * document the edges are the ones the engine follows, repeated inside every loop iteration;
- * without it a loop's rows hang under the loop row and nothing else is guessed.
- */
+/** The graph the page lays out: rows are its nodes, edges link rows that exist. */
 export function executionGraph(record: ExecutionRecord, workflowText?: string): ExecutionGraph {
   const rows = new Set(record.steps.map((s) => s.id));
   const edges = new Map<string, GraphEdge>();
@@ -31,16 +34,44 @@ export function executionGraph(record: ExecutionRecord, workflowText?: string): 
     if (from !== to && rows.has(from) && rows.has(to)) edges.set(`${from}\u0000${to}`, { from, to });
   };
   const doc = workflowText ? validateWorkflowText(workflowText).document : undefined;
-  const workflow = doc?.workflows[record.workflow] ?? (doc && record.workflow === '' ? doc.workflows[doc.defaultWorkflow] : undefined);
+  const workflow = doc?.workflows[record.workflow];
   if (workflow) {
     addListEdges(workflow.steps, '', rows, add);
     return { edges: [...edges.values()], source: 'workflow' };
   }
-  for (const id of rows) {
-    const it = iterationOf(id);
-    if (it) add(it.parent, id);
+  // Rows of one loop iteration form a scope of their own, under their loop row.
+  const scopes = new Map<string, StepRecord[]>();
+  for (const s of record.steps) {
+    const key = iterationOf(s.id)?.iteration ?? '';
+    scopes.set(key, [...(scopes.get(key) ?? []), s]);
   }
-  return { edges: [...edges.values()], source: 'ids' };
+  for (const [key, scope] of scopes) {
+    const inner = observedOrder(scope);
+    for (const e of inner) add(e.from, e.to);
+    if (key === '') continue;
+    const parent = iterationOf(`${key}.x`)!.parent;
+    const hasIncoming = new Set(inner.map((e) => e.to));
+    for (const s of scope) if (!hasIncoming.has(s.id)) add(parent, s.id);
+  }
+  return { edges: [...edges.values()], source: 'observed' };
+}
+
+/** A → B when B started at or after A ended, without the edges implied by others (transitive reduction). */
+function observedOrder(scope: readonly StepRecord[]): GraphEdge[] {
+  const timed = scope
+    .filter((s) => s.started_at && s.ended_at)
+    .map((s) => ({ id: s.id, start: Date.parse(s.started_at!), end: Date.parse(s.ended_at!) }));
+  if (timed.length > MAX_OBSERVED_ROWS) return [];
+  const before = (a: (typeof timed)[number], b: (typeof timed)[number]): boolean => a !== b && a.end <= b.start && a.start < b.start;
+  const edges: GraphEdge[] = [];
+  for (const a of timed) {
+    for (const b of timed) {
+      if (!before(a, b)) continue;
+      if (timed.some((c) => before(a, c) && before(c, b))) continue;
+      edges.push({ from: a.id, to: b.id });
+    }
+  }
+  return edges;
 }
 
 function addListEdges(steps: readonly Step[], prefix: string, rows: ReadonlySet<string>, add: (from: string, to: string) => void): void {
@@ -58,9 +89,8 @@ function addListEdges(steps: readonly Step[], prefix: string, rows: ReadonlySet<
       if (it?.parent === loopRow) iterations.add(it.iteration);
     }
     for (const iteration of iterations) {
-      const iterationPrefix = `${iteration}.`;
-      for (const root of roots) add(loopRow, iterationPrefix + root);
-      addListEdges(body, iterationPrefix, rows, add);
+      for (const root of roots) add(loopRow, `${iteration}.${root}`);
+      addListEdges(body, `${iteration}.`, rows, add);
     }
   }
 }

@@ -21,8 +21,9 @@ import { repoRoot, spawnCli, type CliProcess } from '../harness/processes.js';
 import { call, connectHttp, mcpUrl, sleepWorkflow, structured, until, type ExecutionView } from './mcp-helpers.js';
 
 const missing = chromiumMissing();
-// Fast heartbeats: a dead node is dropped after 2.5 of them.
-const ENV = { WFMESH_HEARTBEAT_MS: '300' };
+// Heartbeats fast enough that a dead node goes within the 5 s the issue asks for (dropped after
+// 2.5 of them), slow enough that a busy test machine does not declare a live node dead.
+const ENV = { WFMESH_HEARTBEAT_MS: '800' };
 const TOKEN = 'dashboard-test-token';
 const shots = process.env.WFMESH_UPDATE_SCREENSHOTS === '1' ? join(repoRoot, 'docs') : mkdtempSync(join(tmpdir(), 'wfmesh-shots-'));
 
@@ -57,7 +58,7 @@ after(async () => {
 async function spawnNode(name: string, region: string): Promise<CliProcess> {
   const proc = spawnCli(['node', '--nats', nats.url, '--name', name, '--region', region, '--mcp-port', '0'], { env: { ...ENV, WFMESH_LOG_LEVEL: 'info' } });
   procs.push(proc);
-  await proc.waitFor('node joined the mesh', 30_000);
+  await proc.waitFor('node joined the mesh', 120_000);
   return proc;
 }
 
@@ -74,7 +75,8 @@ test('the mesh view lists the nodes by region, and a node killed with -9 disappe
   const page = await openPage(`${a.http.url}/`);
   for (const name of ['dash-a', 'dash-b', 'dash-c']) await card(page, name).waitFor();
   assert.equal(await page.locator('.card').count(), 3);
-  assert.deepEqual(await page.locator('.region').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.region)), ['eu-west', 'us-east']);
+  const regions = await Promise.all((await page.locator('.region').all()).map((r) => r.getAttribute('data-region')));
+  assert.deepEqual(regions, ['eu-west', 'us-east']);
   const first = card(page, 'dash-a');
   assert.match(await first.innerText(), /tier=fast/);
   assert.match(await first.innerText(), /cores/);
@@ -84,16 +86,17 @@ test('the mesh view lists the nodes by region, and a node killed with -9 disappe
 
   // Narrow screens: nothing overflows sideways.
   await page.setViewportSize({ width: 390, height: 844 });
-  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'no horizontal scroll at phone width');
+  // (Expressions as strings: the tests are compiled without the DOM's types.)
+  assert.equal(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth'), true, 'no horizontal scroll at phone width');
   await page.setViewportSize({ width: 1280, height: 800 });
 
-  await page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
+  await page.evaluate('window.marker = 42');
   const c = procs.find((p) => p.stderr().includes('dash-c'));
   assert.ok(c);
   process.kill(c.pid, 'SIGKILL');
   // The issue's bound: gone within 5 s, over the live stream (the marker proves no reload).
   await card(page, 'dash-c').waitFor({ state: 'detached', timeout: 5_000 });
-  assert.equal(await page.evaluate(() => (window as unknown as { marker?: number }).marker), 42);
+  assert.equal(await page.evaluate('window.marker'), 42);
   assert.equal(await page.locator('.card').count(), 2);
   await page.close();
 });
@@ -139,7 +142,8 @@ test('a map-reduce execution shows its step graph, each step with its node and s
 test('the cancel button cancels a running execution', { skip: missing }, async () => {
   const started = structured<ExecutionView>(await call(client, 'execute_workflow', { yaml: sleepWorkflow(120_000), input: 'x', mode: 'async' }));
   const page = await openPage(`${a.http.url}/#/executions/${started.execution_id}`);
-  await page.locator('#graph g.step[data-status="running"]').waitFor({ timeout: 15_000 });
+  await page.locator('#graph g.step[data-status="running"]').waitFor({ timeout: 30_000 });
+  await page.locator('#execution-status .badge', { hasText: 'running' }).waitFor();
   page.once('dialog', (d) => void d.accept());
   await page.locator('#cancel').click();
   await page.locator('#execution-status .badge', { hasText: 'cancelled' }).waitFor({ timeout: 15_000 });

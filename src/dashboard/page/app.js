@@ -239,6 +239,9 @@ function renderExecution({ record: r, graph }) {
   const cancel = $('cancel');
   cancel.hidden = FINAL_EXECUTION.has(r.status);
   cancel.disabled = false;
+  $('graph-note').textContent = graph.source === 'observed'
+    ? 'Arrows show the order the steps took: each step follows those that ended before it started.'
+    : 'Arrows are the workflow\'s edges; a loop\'s steps hang under it, once per iteration.';
   renderGraph($('graph'), r, graph);
   renderTimeline($('timeline'), r);
   $('steps-body').innerHTML = r.steps
@@ -297,7 +300,7 @@ function route() {
     if (state.current?.record.execution_id !== id) {
       state.current = undefined;
       $('execution-title').textContent = `Execution ${id}`;
-      for (const el of ['execution-facts', 'execution-error', 'graph', 'timeline', 'steps-body']) $(el).innerHTML = '';
+      for (const el of ['execution-facts', 'execution-error', 'graph', 'timeline', 'steps-body', 'graph-note']) $(el).innerHTML = '';
       $('cancel').hidden = true;
       $('cancel-result').textContent = '';
     }

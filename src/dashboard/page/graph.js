@@ -45,6 +45,6 @@ export function renderGraph(el, record, graph) {
         '</g>',
     );
   }
-  const summary = `Step graph: ${record.steps.length} steps, ${graph.edges.length} edges${graph.source === 'ids' ? ' (loop structure only)' : ''}`;
+  const summary = `Step graph: ${record.steps.length} steps, ${graph.edges.length} edges${graph.source === 'observed' ? ' (as observed: each step after those that ended before it started)' : ''}`;
   el.innerHTML = `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="${esc(summary)}" width="${Math.ceil(width)}" height="${Math.ceil(height)}" viewBox="0 0 ${Math.ceil(width)} ${Math.ceil(height)}">${parts.join('')}</svg>`;
 }
