@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Subscription } from 'nats';
+import { z } from 'zod';
 import { decodeJson } from '../protocol/codec.js';
 import { ExecutionEventSchema } from '../protocol/execution.js';
 import { subjects } from '../protocol/subjects.js';
@@ -8,6 +9,7 @@ import type { DashboardOptions } from './types.js';
 /** Past this much unsent data a page is too slow to follow: it is dropped and reconnects. */
 const MAX_BACKLOG_BYTES = 1 << 20;
 const KEEPALIVE_MS = 15_000;
+const SomeExecutionSchema = z.object({ execution_id: z.string().min(1).max(128) });
 
 /**
  * The server-sent-events stream shared by a node's open pages: `mesh` (the peers this node
@@ -65,8 +67,12 @@ export class LiveHub {
     this.sub = nc.subscribe(subjects.eventsAll(), {
       callback: (err, msg) => {
         if (err) return;
-        const parsed = ExecutionEventSchema.safeParse(decodeJson(msg.data));
-        if (parsed.success) this.broadcast('execution', parsed.data);
+        const value = decodeJson(msg.data);
+        const parsed = ExecutionEventSchema.safeParse(value);
+        if (parsed.success) return this.broadcast('execution', parsed.data);
+        // An event of a newer shape still says which execution changed: the page re-reads it.
+        const id = SomeExecutionSchema.safeParse(value);
+        if (id.success) this.broadcast('execution', { execution_id: id.data.execution_id });
         else log.debug({ subject: msg.subject }, 'dashboard: ignored a malformed execution event');
       },
     });

@@ -144,13 +144,14 @@ function soon(key, fn, ms = 250) {
 
 function onExecutionEvent(ev) {
   const known = state.executions.get(ev.execution_id);
-  if (known) {
+  if (known && ev.status) {
     known.status = ev.status;
     known.steps_done = ev.steps_done;
     known.steps_total = ev.steps_total;
     if (FINAL_EXECUTION.has(ev.status)) known.ended_at ??= ev.at;
     if (!$('view-executions').hidden) renderExecutionRows();
   } else if (!$('view-executions').hidden) {
+    // A new execution (or news in a shape this page does not read): one fetch after the burst.
     soon('list', loadExecutions);
   }
   if (state.current?.record.execution_id === ev.execution_id) soon('current', () => loadExecution(ev.execution_id));
