@@ -16,6 +16,14 @@ const pageDir = join(root, 'src', 'dashboard', 'page');
 const target = join(root, 'src', 'dashboard', 'assets.generated.ts');
 const check = process.argv.includes('--check');
 
+// The bundled libraries' licences travel with them (MIT asks for it).
+const notices = ['@dagrejs/dagre', '@dagrejs/graphlib'].map((name) => {
+  const dir = join(root, 'node_modules', ...name.split('/'));
+  const { version } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+  return `${name} ${version}\n${readFileSync(join(dir, 'LICENSE'), 'utf8').trim()}`;
+});
+const banner = `/*! The wfmesh dashboard. It bundles:\n\n${notices.join('\n\n').replaceAll('*/', '* /')}\n*/`;
+
 const esbuild = await import('esbuild');
 const result = await esbuild.build({
   entryPoints: [join(pageDir, 'app.js')],
@@ -26,6 +34,7 @@ const result = await esbuild.build({
   target: ['chrome110', 'firefox110', 'safari16'],
   minify: true,
   legalComments: 'eof',
+  banner: { js: banner },
   logLevel: 'warning',
 });
 const js = result.outputFiles[0].text;
