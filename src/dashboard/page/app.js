@@ -309,6 +309,11 @@ function route() {
   }
 }
 
+// The timeline fills the width it has: draw it again when that changes.
+window.addEventListener('resize', () => soon('resize', () => {
+  if (state.current && !$('view-execution').hidden) renderTimeline($('timeline'), state.current.record);
+}, 150));
+
 window.addEventListener('hashchange', () => {
   route();
   $('main').focus({ preventScroll: true });
