@@ -7,7 +7,7 @@
  * otherwise they go to a temporary folder.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -41,7 +41,7 @@ before(async () => {
   a = await startTestNode(nats.url, { name: 'dash-a', region: 'eu-west', labels: ['tier=fast'] }, ENV);
   nodes.push(a);
   // One after the other: two tsx start-ups at once on a busy 2-core machine can miss NATS's 5 s handshake.
-  await spawnNode('dash-b', 'us-east');
+  await spawnNode('dash-b', 'us-east', ['--config', gpuConfig()]);
   await spawnNode('dash-c', 'eu-west');
   await until('dash-a sees three nodes', async () => a.registry.size === 3, 30_000);
   client = await connectHttp(mcpUrl(a));
@@ -58,18 +58,25 @@ after(async () => {
 });
 
 /** `wfmesh node` in its own process (so it can be killed with SIGKILL). */
-async function spawnNode(name: string, region: string, tries = 2): Promise<CliProcess> {
-  const proc = spawnCli(['node', '--nats', nats.url, '--name', name, '--region', region, '--mcp-port', '0'], { env: { ...ENV, WFMESH_LOG_LEVEL: 'info' } });
+async function spawnNode(name: string, region: string, extra: string[] = [], tries = 2): Promise<CliProcess> {
+  const proc = spawnCli(['node', '--nats', nats.url, '--name', name, '--region', region, '--mcp-port', '0', ...extra], { env: { ...ENV, WFMESH_LOG_LEVEL: 'info' } });
   procs.push(proc);
   try {
     await proc.waitFor('node joined the mesh', 120_000);
   } catch (err) {
     // A starved machine (CPU contention) can miss the NATS handshake deadline: one more try.
-    if (tries > 1 && proc.stderr().includes('no NATS handshake')) return spawnNode(name, region, tries - 1);
+    if (tries > 1 && proc.stderr().includes('no NATS handshake')) return spawnNode(name, region, extra, tries - 1);
     throw err;
   }
   byName.set(name, proc);
   return proc;
+}
+
+/** A node config that declares a GPU (as an operator does where the probe cannot see one). */
+function gpuConfig(): string {
+  const file = join(nats.workDir, 'gpu-node.yaml');
+  writeFileSync(file, 'hardware:\n  gpus: [{vendor: NVIDIA, model: "NVIDIA H100 80GB HBM3", vram_mib: 81559}]\n');
+  return file;
 }
 
 async function openPage(url: string, viewport = { width: 1280, height: 800 }): Promise<Page> {
@@ -91,6 +98,7 @@ test('the mesh view lists the nodes by region, and a node killed with -9 disappe
   assert.match(await first.innerText(), /tier=fast/);
   assert.match(await first.innerText(), /cores/);
   assert.match(await first.locator('[data-field="tools"]').innerText(), /echo/);
+  assert.match(await card(page, 'dash-b').locator('[data-field="gpus"]').innerText(), /NVIDIA H100 80GB HBM3 \(79\.6 GiB, declared\)/);
   assert.equal(await page.locator('#live').getAttribute('data-state'), 'live');
   await page.screenshot({ path: join(shots, 'dashboard-mesh.png') });
 
@@ -114,7 +122,7 @@ test('the mesh view lists the nodes by region, and a node killed with -9 disappe
 test('a map-reduce execution shows its step graph, each step with its node and status, and a timeline', { skip: missing }, async () => {
   const yaml = readFileSync(join(repoRoot, 'config/workflows/map-reduce.yaml'), 'utf8');
   const done = structured<ExecutionView>(await call(client, 'execute_workflow', { yaml, input: 'alpha\nbeta\ngamma\ndelta', mode: 'distributed' }));
-  assert.equal(done.status, 'completed');
+  assert.equal(done.status, 'completed', JSON.stringify(done).slice(0, 2000));
 
   const page = await openPage(`${a.http.url}/#/executions`);
   const row = page.locator(`tr[data-execution="${done.execution_id}"]`);
