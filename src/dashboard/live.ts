@@ -31,8 +31,12 @@ export class LiveHub {
     return this.clients.size;
   }
 
-  /** Turns `res` into an event stream until the page goes away. */
-  open(res: ServerResponse): void {
+  /**
+   * Turns `res` into an event stream until the page goes away. `hello` is sent once the NATS
+   * subscription is in place: from then on the page misses no event, so it re-reads what it
+   * shows on every `hello` (a first connect or a reconnect) and is never left behind.
+   */
+  async open(res: ServerResponse): Promise<void> {
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
@@ -45,9 +49,12 @@ export class LiveHub {
       this.clients.delete(res);
       if (this.clients.size === 0) this.quiet();
     });
+    if (!this.sub) {
+      this.listen();
+      await this.opts.nc.flush().catch(() => undefined);
+    }
     this.send(res, 'hello', { node: this.opts.nodeName, at: new Date().toISOString() });
     this.send(res, 'mesh', this.meshSnapshot());
-    if (this.clients.size === 1) this.listen();
   }
 
   close(): void {
@@ -64,6 +71,7 @@ export class LiveHub {
 
   private listen(): void {
     const { nc, peers, log } = this.opts;
+    this.quiet();
     this.sub = nc.subscribe(subjects.eventsAll(), {
       callback: (err, msg) => {
         if (err) return;
@@ -107,6 +115,7 @@ export class LiveHub {
   }
 
   private write(res: ServerResponse, frame: string): void {
+    if (res.destroyed || res.writableEnded) return; // the page left (maybe while NATS flushed)
     if (res.writableLength > MAX_BACKLOG_BYTES) {
       res.destroy();
       return;

@@ -98,7 +98,7 @@ test('the mesh view lists the nodes by region, and a node killed with -9 disappe
   assert.match(await first.innerText(), /tier=fast/);
   assert.match(await first.innerText(), /cores/);
   assert.match(await first.locator('[data-field="tools"]').innerText(), /echo/);
-  assert.match(await card(page, 'dash-b').locator('[data-field="gpus"]').innerText(), /NVIDIA H100 80GB HBM3 \(79\.6 GiB, declared\)/);
+  assert.match(await card(page, 'dash-b').locator('[data-field="gpus"]').innerText(), /NVIDIA H100 80GB HBM3 \(80 GiB, declared\)/);
   assert.equal(await page.locator('#live').getAttribute('data-state'), 'live');
   await page.screenshot({ path: join(shots, 'dashboard-mesh.png') });
 

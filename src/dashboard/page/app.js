@@ -121,9 +121,19 @@ function dispatchFrame(frame) {
   }
   if (!data.length) return;
   const payload = JSON.parse(data.join('\n'));
-  if (event === 'hello') $('node-name').textContent = `· ${payload.node}`;
+  if (event === 'hello') {
+    $('node-name').textContent = `· ${payload.node}`;
+    resync();
+  }
   else if (event === 'mesh') onMesh(payload);
   else if (event === 'execution') onExecutionEvent(payload);
+}
+
+/** After a (re)connect the stream misses nothing from then on: re-read what the page shows once. */
+function resync() {
+  if (!$('view-executions').hidden) loadExecutions();
+  if (!$('view-execution').hidden && state.current) loadExecution(state.current.record.execution_id);
+  else if (!$('view-execution').hidden) route();
 }
 
 function onMesh(snapshot) {
