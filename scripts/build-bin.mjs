@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // `npm run build:bin`: one self-contained Linux executable, dist/wfmesh.
+//   0. the dashboard's assets are embedded (scripts/build-dashboard.mjs);
 //   1. esbuild bundles src/cli/main.ts and every dependency into one CommonJS file (a Node SEA
 //      can only `require` built-in modules, so nothing stays external);
 //   2. `node --experimental-sea-config` turns it into a blob;
@@ -69,6 +70,9 @@ if (!existsSync(join(root, 'node_modules', 'esbuild')) || !existsSync(join(root,
   const npm = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
   if (npm.status !== 0) fail('npm ci failed (see above)');
 }
+// The dashboard's page, script and style sheet are compiled in as strings: refresh them first.
+const dashboard = spawnSync(process.execPath, [join(root, 'scripts', 'build-dashboard.mjs')], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+if (dashboard.status !== 0) fail('building the dashboard assets failed (see above)');
 const esbuild = await import('esbuild').catch((err) => fail(`cannot load esbuild: ${err.message}`));
 mkdirSync(work, { recursive: true });
 say('bundling src/cli/main.ts with esbuild');

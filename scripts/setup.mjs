@@ -4,6 +4,9 @@
 //   2. the TypeScript build in dist/ (when any source is newer than it),
 //   3. nats-server: NATS_SERVER_BIN, then PATH, then `apt-get install -y nats-server` as root on
 //      Debian/Ubuntu; otherwise it says how to install it and exits 1.
+//   4. Chromium, for the dashboard's browser test: WFMESH_CHROMIUM, then /usr/bin/chromium, then
+//      `apt-get install -y chromium` as root on Debian/Ubuntu; otherwise a warning (that one test
+//      then skips, saying why). Never a browser download. `--no-chromium` skips this step.
 // Uses only Node's own modules, so it runs before anything is installed.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync, accessSync, constants } from 'node:fs';
@@ -13,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const quiet = process.argv.includes('--quiet');
 const skipNats = process.argv.includes('--no-nats');
+const skipChromium = process.argv.includes('--no-chromium');
 const say = (msg) => { if (!quiet) process.stderr.write(`[setup] ${msg}\n`); };
 const fail = (msg) => { process.stderr.write(`[setup] ${msg}\n`); process.exit(1); };
 
@@ -87,4 +91,21 @@ if (!skipNats) {
     }
   }
 }
+// 4. Chromium (Debian's package; the dashboard test drives it with playwright-core).
+if (!skipChromium) {
+  const chromium = process.env.WFMESH_CHROMIUM ?? '/usr/bin/chromium';
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (!existsSync(chromium)) {
+    if (!process.env.WFMESH_CHROMIUM && isRoot && onPath('apt-get')) {
+      say('chromium not found: installing it with apt-get (for the dashboard test)');
+      const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+      run('apt-get', ['update', '-qq'], { env });
+      const status = run('apt-get', ['install', '-y', '-qq', 'chromium'], { env });
+      if (status !== 0 || !existsSync(chromium)) say('warning: apt-get could not install chromium; the dashboard browser test will skip');
+    } else {
+      say(`note: no Chromium at ${chromium} (install Debian's \`chromium\`, or set WFMESH_CHROMIUM); the dashboard browser test will skip`);
+    }
+  }
+}
+
 say('ready');

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { attachDashboard } from '../dashboard/index.js';
 import { StepServer } from '../dispatch/step-server.js';
 import { MeshStepRunner, SelfConstrainedRunner } from '../dispatch/index.js';
 import { LocalStepRunner, type StepRunner } from '../engine/index.js';
@@ -10,6 +11,7 @@ import { StallWatch } from '../mesh/stall-watch.js';
 import type { ExecutionMode } from '../protocol/execution.js';
 import type { StepReply, StepRequest } from '../protocol/step.js';
 import { auditStepReply } from './audit.js';
+import type { ExecutionService } from '../executions/index.js';
 import { attachExecutions } from './executions.js';
 import { attachExecuteEndpoint } from './execute-endpoint.js';
 import { MeshNode } from './mesh-node.js';
@@ -27,12 +29,34 @@ export async function startNode(options: NodeOptions, log: Logger): Promise<Mesh
     const executions = await attachExecutions(node, stepRunners(node));
     attachExecuteEndpoint(node, executions);
     if (options.http.mcp) attachMcpHttp(node, executions);
+    serveDashboard(node, executions);
   } catch (err) {
     await node.stop();
     throw err;
   }
   node.log.info({ id: node.id, region: options.region, http: node.http.url, nats: options.nats.servers }, 'node joined the mesh');
   return node;
+}
+
+/** The dashboard at `/`, fed by this node's registry, NATS and execution service. */
+function serveDashboard(node: MeshNode, executions: ExecutionService): void {
+  const dashboard = attachDashboard({
+    http: node.http,
+    nc: node.nc,
+    peers: node.registry,
+    executions: {
+      list: (query) => executions.list(query),
+      get: (id) => executions.get(id),
+      cancel: (id) => executions.cancel(id, 'cancelled from the dashboard'),
+      workflowText: async (record) => (await executions.store.source(record.execution_id))?.yaml,
+    },
+    nodeName: node.name,
+    host: node.options.http.host,
+    ...(node.options.http.token !== undefined && { token: node.options.http.token }),
+    meshIntervalMs: Math.min(node.options.heartbeatMs, 1_000),
+    log: node.log.child({ component: 'dashboard' }),
+  });
+  node.onStop(() => dashboard.close());
 }
 
 /** Takes steps from the mesh on this node's `step` endpoint; drains them when the node stops. */

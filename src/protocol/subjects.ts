@@ -33,6 +33,8 @@ export const subjects = {
   handover: (nodeId: string) => `${ROOT}.handover.${subjectToken(nodeId, 'node id')}`,
   /** Execution events (progress), for whoever watches an execution. */
   events: (executionId: string) => `${ROOT}.events.${subjectToken(executionId, 'execution id')}`,
+  /** Every execution's events (the dashboard's live stream). */
+  eventsAll: () => `${ROOT}.events.*`,
   /** NATS micro services discovery. */
   serviceInfo: (instanceId?: string) =>
     instanceId ? `$SRV.INFO.${SERVICE_NAME}.${subjectToken(instanceId, 'node id')}` : `$SRV.INFO.${SERVICE_NAME}`,

@@ -11,6 +11,8 @@ test('subjects are built from checked tokens', () => {
   assert.equal(subjects.cancel('ex-1_a'), 'wfmesh.cancel.ex-1_a');
   assert.equal(subjects.serviceInfo(), '$SRV.INFO.wfmesh');
   assert.equal(subjects.serviceInfo('X1'), '$SRV.INFO.wfmesh.X1');
+  // The wildcard matches exactly the subjects events(id) builds.
+  assert.equal(subjects.eventsAll(), subjects.events('ex-1').replace('ex-1', '*'));
 });
 
 test('a token with wildcards, dots or spaces is refused', () => {
