@@ -2,6 +2,8 @@ import si from 'systeminformation';
 import type { Gpu } from '../protocol/advert.js';
 import { probeNvidiaGpus } from './nvidia.js';
 
+export { LiveLoadSampler } from './load-sampler.js';
+
 /** Hardware the operator declares (config `hardware`): it overrides the probe and is shown as declared. */
 export interface DeclaredHardware {
   gpus?: Gpu[];
@@ -52,48 +54,4 @@ export function applyDeclaredHardware(probed: Hardware, declared: DeclaredHardwa
   if (declared.cpus !== undefined) out.cpu = { ...probed.cpu, cores: declared.cpus, declared: true };
   if (declared.memory_mib !== undefined) out.memory = { total_mib: declared.memory_mib, declared: true };
   return out;
-}
-
-/**
- * Live figures (CPU %, free memory) refreshed in the background, so that heartbeats and placement
- * read a number and never wait on a probe. `si.currentLoad()` is slow on its first call: prime it.
- * One sampler per process, shared by the nodes in it (`wfmesh up`); it stops with its last user.
- */
-export class LiveLoadSampler {
-  cpuPct = 0;
-  freeMib = 0;
-  private timer: NodeJS.Timeout | undefined;
-  private users = 0;
-  private static current: Promise<LiveLoadSampler> | undefined;
-
-  /** The process's sampler (started on first use); call `stop()` once when done with it. */
-  static async acquire(intervalMs: number): Promise<LiveLoadSampler> {
-    LiveLoadSampler.current ??= (async () => {
-      const sampler = new LiveLoadSampler();
-      await sampler.sample();
-      sampler.timer = setInterval(() => void sampler.sample(), intervalMs);
-      sampler.timer.unref();
-      return sampler;
-    })();
-    const sampler = await LiveLoadSampler.current;
-    sampler.users++;
-    return sampler;
-  }
-
-  private async sample(): Promise<void> {
-    try {
-      const [load, mem] = await Promise.all([si.currentLoad(), si.mem()]);
-      this.cpuPct = Math.round(load.currentLoad * 10) / 10;
-      this.freeMib = Math.round(mem.available / MIB);
-    } catch {
-      /* keep the last figures: a failed sample must not stop the node */
-    }
-  }
-
-  /** Releases this user's hold; the last one stops the sampling. */
-  stop(): void {
-    if (--this.users > 0) return;
-    if (this.timer) clearInterval(this.timer);
-    LiveLoadSampler.current = undefined;
-  }
 }
