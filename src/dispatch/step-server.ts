@@ -1,6 +1,7 @@
 import type { NatsConnection, ServiceMsg, Subscription } from 'nats';
 import type { Logger } from 'pino';
 import type { StepExecutor } from '../executor/types.js';
+import { SendBatch } from '../nats/send-batch.js';
 import { decodeJson, encodeJson } from '../protocol/codec.js';
 import { StepFailure } from '../protocol/errors.js';
 import { CancelMessageSchema, StepRequestSchema, type StepReply, type StepRequest } from '../protocol/step.js';
@@ -36,6 +37,8 @@ export class StepServer {
   private readonly running = new Map<string, { executionId: string; controller: AbortController }>();
   private cancelSub: Subscription | undefined;
   private idleWaiters: (() => void)[] = [];
+  /** Replies leave together, one socket write per turn of the event loop (see SendBatch). */
+  private readonly replies = new SendBatch();
 
   constructor(private readonly opts: StepServerOptions) {}
 
@@ -84,11 +87,13 @@ export class StepServer {
         failure: new StepFailure('tool_error', `step output is ${data.length} bytes, over the NATS max payload of ${max} bytes`, false).toWire(),
       });
     }
-    try {
-      msg.respond(data);
-    } catch (err) {
-      this.opts.log.warn({ err: (err as Error).message }, 'could not send a step reply');
-    }
+    this.replies.add(() => {
+      try {
+        msg.respond(data);
+      } catch (err) {
+        this.opts.log.warn({ err: (err as Error).message }, 'could not send a step reply');
+      }
+    });
   }
 
   private async handle(msg: ServiceMsg): Promise<void> {
@@ -167,6 +172,7 @@ export class StepServer {
         });
       });
     }
+    await this.replies.settled();
     this.cancelSub?.unsubscribe();
   }
 }
