@@ -35,14 +35,18 @@ async function readEld(pid: number, read: () => string): Promise<Eld> {
   throw new Error(`process ${pid} printed no event-loop figures`);
 }
 
-/** An idle wfmesh node and an idle Moleculer worker, side by side over `windowMs`. */
+/**
+ * An idle wfmesh node (`wfmesh node --no-mcp`) and an idle Moleculer worker, started fresh, side by
+ * side over `windowMs`; node_rss_mib is the node's RSS at the end of that window.
+ */
 export async function measureIdle(url: string, windowMs: number): Promise<Record<string, unknown>> {
   const node = await startNodeProcess(['--nats', url, '--name', 'bench-idle', '--no-mcp'], ['--import', ELD_PROBE]);
   const mol = await startMoleculerWorker(url, 'bench-mol-idle', ['--import', ELD_PROBE]);
   let molErr = '';
   mol.stderr!.on('data', (d: Buffer) => (molErr += d.toString()));
   try {
-    await new Promise((r) => setTimeout(r, 2_000)); // past start-up: probes, first heartbeats, JIT
+    // Past start-up (probes, first heartbeats, JIT) and the node's one collection after it (10 s).
+    await new Promise((r) => setTimeout(r, 12_000));
     await readEld(node.pid, node.log);
     await readEld(mol.pid!, () => molErr);
     const nodeCpu = cpuMeter([node.pid]);
@@ -52,9 +56,11 @@ export async function measureIdle(url: string, windowMs: number): Promise<Record
     const idleNodeCpu = cpuPct(nodeCpu.stop());
     const idleMolCpu = cpuPct(molCpu.stop());
     const [nodeEld, molEld] = [await readEld(node.pid, node.log), await readEld(mol.pid!, () => molErr)];
+    const nodeRss = round(processRssMib(node.pid));
     return {
+      node_rss_mib: nodeRss,
       idle_window_s: windowMs / 1000,
-      idle_node: { rss_mib: round(processRssMib(node.pid)), cpu_pct: idleNodeCpu, event_loop_stall_ms: { p99: nodeEld.p99_ms, max: nodeEld.max_ms } },
+      idle_node: { rss_mib: nodeRss, cpu_pct: idleNodeCpu, event_loop_stall_ms: { p99: nodeEld.p99_ms, max: nodeEld.max_ms } },
       idle_moleculer: { rss_mib: round(processRssMib(mol.pid!)), cpu_pct: idleMolCpu, event_loop_stall_ms: { p99: molEld.p99_ms, max: molEld.max_ms } },
     };
   } finally {
