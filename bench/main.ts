@@ -64,7 +64,7 @@ async function main(): Promise<void> {
     say(`memory of a worker node under ${quick ? '10k' : '100k'} steps...`);
     Object.assign(result, await measureRssUnderSteps(observer, w2, quick ? 10_000 : 100_000));
 
-    say('membership: join visibility, dead-node detection, memory...');
+    say('membership: join visibility, dead-node detection...');
     Object.assign(result, await measureMembership(observer, s2, quick ? 2 : 3));
 
     const idleS = quick ? 5 : 60;
