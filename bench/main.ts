@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- --json] [-- --quick]`: wfmesh's figures measured side by side with raw NATS
- * request-reply in the same run, on a real 3-server nats-server cluster on loopback.
+ * request-reply and Moleculer in the same run, on a real 3-server nats-server cluster on loopback.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,11 +11,14 @@ import { silentLogger } from '../src/log/index.js';
 import { findNatsServerBinary, startNatsCluster } from '../src/nats/index.js';
 import { compileNodeOptions, startNode } from '../src/node/index.js';
 import { measureCli } from './cli.js';
+import { measureIdle, measureRssUnderSteps } from './idle.js';
 import { measureMcpWorkflow10 } from './mcp.js';
 import { measureMembership } from './membership.js';
-import { measureRtt, measureThroughput, startResponder } from './raw-nats.js';
-import { median, medianSummary, round } from './stats.js';
+import { startNodeProcess } from './node-process.js';
+import { startResponder } from './raw-nats.js';
+import { round } from './stats.js';
 import { measureSteps } from './steps.js';
+import { measureVersus, startMoleculer } from './versus.js';
 
 const json = process.argv.includes('--json');
 const quick = process.argv.includes('--quick');
@@ -31,35 +34,45 @@ async function main(): Promise<void> {
   const result: Record<string, unknown> = {};
   const cleanups: (() => Promise<unknown> | unknown)[] = [];
   try {
-    say('raw NATS request-reply, two processes one route apart...');
+    say('raw NATS responder, Moleculer worker and 3 wfmesh worker nodes (bench-w1..3, one per server)...');
     const responder = await startResponder(s2, 'bench.echo');
     cleanups.push(() => responder.kill('SIGKILL'));
-    const nc = await connect({ servers: s1 });
+    // The floor: a plain nats.js caller, without the per-request stack trace (as wfmesh's own connections).
+    const nc = await connect({ servers: s1, noAsyncTraces: true });
     cleanups.push(() => nc.close());
-    const payload = new TextEncoder().encode(JSON.stringify({ message: 'hello' }));
-    const rtt: { p50: number; p99: number }[] = [];
-    const tput: number[] = [];
-    for (let r = 0; r < rounds; r++) {
-      rtt.push(await measureRtt(nc, 'bench.echo', quick ? 500 : 2_000, payload));
-      tput.push(await measureThroughput(() => nc.request('bench.echo', payload, { timeout: 5_000 }), quick ? 5_000 : 20_000, 64));
-    }
-    result.raw_nats_rtt_us = medianSummary(rtt);
-    result.raw_nats_throughput_per_s = Math.round(median(tput));
-
-    say('a node in this process as coordinator and observer...');
+    const moleculerPeer = await startMoleculer(s1, s2, 'bench-mol-w2');
+    cleanups.push(() => moleculerPeer.stop());
     const observer = await startNode(compileNodeOptions({ nats: s1, name: 'bench-coordinator', noMcp: true }, {}), silentLogger());
     cleanups.push(() => observer.stop());
+    const workers = [];
+    for (let i = 0; i < 3; i++) {
+      const w = await startNodeProcess(['--nats', cluster.urls[i]!, '--name', `bench-w${i + 1}`, '--label', 'role=worker', '--no-mcp', '--max-concurrency', '64']);
+      cleanups.push(() => w.kill('SIGKILL'));
+      workers.push(w);
+    }
+    while (observer.registry.size < 4) await new Promise((r) => setTimeout(r, 20));
+    const w2 = { ...workers[1]!, name: 'bench-w2' };
 
-    Object.assign(result, await measureSteps({ observer, nc, urls: cluster.urls, rounds, quick, say, raw: result }));
+    say('raw NATS, Moleculer and wfmesh side by side (caller on server 1, worker on server 2)...');
+    const natsPids = cluster.servers.map((s) => s.pid);
+    Object.assign(result, await measureVersus({ observer, nc, responderPid: responder.pid!, worker: w2, urls: cluster.urls, natsPids, rounds, quick }, moleculerPeer, say));
+
+    Object.assign(result, await measureSteps({ observer, rounds, quick, say, raw: result }));
 
     say('MCP execute_workflow over HTTP...');
     result.mcp_workflow10_ms = await measureMcpWorkflow10(s1, quick ? 30 : 200);
 
-    say('membership: join visibility, dead-node detection, memory...');
+    say(`memory of a worker node under ${quick ? '10k' : '100k'} steps...`);
+    Object.assign(result, await measureRssUnderSteps(observer, w2, quick ? 10_000 : 100_000));
+
+    say('membership: join visibility, dead-node detection...');
     Object.assign(result, await measureMembership(observer, s2, quick ? 2 : 3));
 
     say('CLI start-up: wfmesh --help, wfmesh nodes...');
     Object.assign(result, await measureCli(s1, quick ? 3 : 7));
+    const idleS = quick ? 5 : 60;
+    say(`an idle node and an idle Moleculer worker side by side for ${idleS} s...`);
+    Object.assign(result, await measureIdle(cluster.urls[2]!, idleS * 1000));
   } finally {
     for (const c of cleanups.reverse()) await c();
     await cluster.stop();

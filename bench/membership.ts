@@ -4,12 +4,11 @@ import { median, round } from './stats.js';
 
 /**
  * join_visible_ms: from a node's own "joined" log line to the observer seeing it.
- * dead_detect_ms: from kill -9 to the observer dropping it. node_rss_mib: an idle node's RSS.
+ * dead_detect_ms: from kill -9 to the observer dropping it. (An idle node's RSS is measured in idle.ts.)
  */
-export async function measureMembership(observer: MeshNode, url: string, rounds: number): Promise<{ join_visible_ms: number; dead_detect_ms: number; node_rss_mib: number }> {
+export async function measureMembership(observer: MeshNode, url: string, rounds: number): Promise<{ join_visible_ms: number; dead_detect_ms: number }> {
   const joins: number[] = [];
   const deaths: number[] = [];
-  const rss: number[] = [];
   for (let i = 0; i < rounds; i++) {
     const name = `bench-member-${i}`;
     let seenAt = 0;
@@ -21,13 +20,11 @@ export async function measureMembership(observer: MeshNode, url: string, rounds:
     const proc = await startNodeProcess(['--nats', url, '--name', name, '--no-mcp']);
     while (!seenAt) await new Promise((r) => setTimeout(r, 5));
     joins.push(Math.max(0, seenAt - proc.joinedAt));
-    await new Promise((r) => setTimeout(r, 1_500)); // idle a moment before reading its memory
-    rss.push(proc.rssMib());
     const killedAt = Date.now();
     proc.kill('SIGKILL');
     while (!leftAt) await new Promise((r) => setTimeout(r, 5));
     deaths.push(leftAt - killedAt);
     off();
   }
-  return { join_visible_ms: round(median(joins)), dead_detect_ms: round(median(deaths)), node_rss_mib: round(median(rss)) };
+  return { join_visible_ms: round(median(joins)), dead_detect_ms: round(median(deaths)) };
 }

@@ -1,46 +1,56 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { processRssMib } from './proc.js';
 
 const BIN = fileURLToPath(new URL('../bin/wfmesh.js', import.meta.url));
+const logDir = mkdtempSync(join(tmpdir(), 'wfmesh-bench-logs-'));
 
 export interface NodeProcess {
   child: ChildProcess;
+  pid: number;
   /** Epoch ms at which the node announced itself to the mesh (its first heartbeat). */
   joinedAt: number;
+  /** The node's log so far (stderr goes to a file, as a deployed node's would, not through a pipe to the bench). */
+  log(): string;
   rssMib(): number;
   kill(signal?: NodeJS.Signals): void;
 }
 
-/** Starts `wfmesh node` from the build (dist/) and waits for it to join. */
-export async function startNodeProcess(args: string[]): Promise<NodeProcess> {
-  const child = spawn(process.execPath, [BIN, 'node', ...args], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, WFMESH_LOG_LEVEL: 'info' },
+/**
+ * Starts `wfmesh node` from the build (dist/) and waits for it to join. `nodeArgs` go to `node`
+ * itself (e.g. `--import` of a bench probe).
+ */
+export async function startNodeProcess(args: string[], nodeArgs: string[] = []): Promise<NodeProcess> {
+  const logFile = join(logDir, `${args[args.indexOf('--name') + 1] ?? 'node'}-${Date.now()}.log`);
+  const fd = openSync(logFile, 'w');
+  const child = spawn(process.execPath, [...nodeArgs, BIN, 'node', ...args], {
+    stdio: ['ignore', 'ignore', fd],
+    env: { ...process.env, WFMESH_LOG_LEVEL: 'info', WFMESH_LOG_FORMAT: 'json' },
   });
-  const joinedAt = await new Promise<number>((resolve, reject) => {
-    let buf = '';
-    const onData = (d: Buffer) => {
-      buf += d.toString();
-      if (!buf.includes('node joined the mesh')) return;
-      const announced = buf.split('\n').find((line) => line.includes('announced to the mesh'));
-      child.stderr!.off('data', onData);
-      child.stderr!.resume();
-      resolve((JSON.parse(announced ?? '{"time":0}') as { time: number }).time);
-    };
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`node exited with ${code}: ${buf}`)));
-  });
-  return {
-    child,
-    joinedAt,
-    rssMib: () => {
-      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-      const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-      return Math.round(kb / 1024);
-    },
-    kill: (signal = 'SIGKILL') => {
-      child.kill(signal);
-    },
-  };
+  closeSync(fd);
+  const log = () => readFileSync(logFile, 'utf8');
+  let exited: number | null | undefined;
+  child.once('exit', (code) => (exited = code));
+  for (;;) {
+    if (exited !== undefined) throw new Error(`node exited with ${exited}: ${log()}`);
+    const text = log();
+    if (text.includes('node joined the mesh')) {
+      const announced = text.split('\n').find((line) => line.includes('announced to the mesh'));
+      const joinedAt = (JSON.parse(announced ?? '{"time":0}') as { time: number }).time;
+      return {
+        child,
+        pid: child.pid!,
+        joinedAt,
+        log,
+        rssMib: () => Math.round(processRssMib(child.pid!)),
+        kill: (signal = 'SIGKILL') => {
+          child.kill(signal);
+        },
+      };
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }

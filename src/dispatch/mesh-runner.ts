@@ -5,6 +5,7 @@ import type { DispatchEvent, StepCall, StepRunner } from '../engine/types.js';
 import { eligiblePeers, rankPeers, type PlacementNeed } from '../mesh/placement.js';
 import type { PeerRegistry } from '../mesh/registry.js';
 import type { Advertisement } from '../protocol/advert.js';
+import { Requester } from '../nats/requester.js';
 import { decodeJson, encodeJson } from '../protocol/codec.js';
 import { StepFailure } from '../protocol/errors.js';
 import { StepReplySchema, type StepReply, type StepRequest } from '../protocol/step.js';
@@ -139,7 +140,7 @@ export class MeshStepRunner implements StepRunner {
     let offLeft: (() => void) | undefined;
     let onAbort: (() => void) | undefined;
     try {
-      const reply = nc.request(subjects.step(peer.id), encodeJson(request), { timeout: Math.max(1, deadline - Date.now()) });
+      const reply = Requester.for(nc).request(subjects.step(peer.id), encodeJson(request), { timeout: Math.max(1, deadline - Date.now()) });
       // The peer may die or freeze while it holds the step: its heartbeats stop and the registry
       // drops it; then the step goes to another node and any late reply is ignored.
       const lost = new Promise<Outcome>((resolve) => {

@@ -2,6 +2,7 @@ import type { NatsConnection, ServiceMsg, Subscription } from 'nats';
 import type { Logger } from 'pino';
 import { hasSideEffects } from '../executor/builtin.js';
 import type { StepExecutor } from '../executor/types.js';
+import { SendBatch } from '../nats/send-batch.js';
 import { decodeJson, encodeJson } from '../protocol/codec.js';
 import { StepFailure } from '../protocol/errors.js';
 import { CancelMessageSchema, StepRequestSchema, type StepReply, type StepRequest } from '../protocol/step.js';
@@ -57,6 +58,8 @@ export class StepServer {
   private cancelSub: Subscription | undefined;
   private offStall: (() => void) | undefined;
   private idleWaiters: (() => void)[] = [];
+  /** Replies leave together, one socket write per turn of the event loop (see SendBatch). */
+  private readonly replies = new SendBatch();
 
   constructor(private readonly opts: StepServerOptions) {}
 
@@ -112,11 +115,13 @@ export class StepServer {
         failure: new StepFailure('tool_error', `step output is ${data.length} bytes, over the NATS max payload of ${max} bytes`, false).toWire(),
       });
     }
-    try {
-      msg.respond(data);
-    } catch (err) {
-      this.opts.log.warn({ err: (err as Error).message }, 'could not send a step reply');
-    }
+    this.replies.add(() => {
+      try {
+        msg.respond(data);
+      } catch (err) {
+        this.opts.log.warn({ err: (err as Error).message }, 'could not send a step reply');
+      }
+    });
   }
 
   private async handle(msg: ServiceMsg): Promise<void> {
@@ -235,6 +240,7 @@ export class StepServer {
         });
       });
     }
+    await this.replies.settled();
     this.cancelSub?.unsubscribe();
     this.offStall?.();
   }

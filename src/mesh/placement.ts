@@ -11,8 +11,8 @@ export interface PlacementNeed {
 }
 
 interface Constraint {
-  /** How the constraint reads in an "infeasible" error, e.g. `requires.region = eu-west`. */
-  label: string;
+  /** How the constraint reads in an "infeasible" error, e.g. `requires.region = eu-west` (built only for that error). */
+  label: () => string;
   ok: (peer: Advertisement) => boolean;
 }
 
@@ -33,8 +33,14 @@ function gpuMatches(gpu: Gpu, want: Exclude<Requires['gpu'], boolean | undefined
 /** Every hard constraint of a need, each with a readable label. Pure. */
 export function hardConstraints(need: PlacementNeed): Constraint[] {
   const r = need.requires ?? {};
-  const out: Constraint[] = [{ label: 'a running node', ok: (p) => p.state === 'RUNNING' }];
-  if (r.gpu === true) out.push({ label: 'requires.gpu', ok: (p) => p.gpus.length > 0 });
+  const out: Constraint[] = [];
+  // A pinned step is checked first: on a large mesh every other peer then fails at its first test.
+  if (r.node !== undefined) {
+    const node = r.node;
+    out.push({ label: () => `requires.node = ${node}`, ok: (p) => p.name === node || p.id === node });
+  }
+  out.push({ label: () => 'a running node', ok: (p) => p.state === 'RUNNING' });
+  if (r.gpu === true) out.push({ label: () => 'requires.gpu', ok: (p) => p.gpus.length > 0 });
   else if (r.gpu && typeof r.gpu === 'object') {
     const want = r.gpu;
     const count = want.count ?? 1;
@@ -44,37 +50,36 @@ export function hardConstraints(need: PlacementNeed): Constraint[] {
       want.model ? `model ~ "${want.model}"` : '',
       want.min_vram_mib !== undefined ? `vram >= ${want.min_vram_mib} MiB` : '',
     ].filter(Boolean);
-    out.push({ label: `requires.gpu (${parts.join(', ')})`, ok: (p) => p.gpus.filter((g) => gpuMatches(g, want)).length >= count });
+    out.push({ label: () => `requires.gpu (${parts.join(', ')})`, ok: (p) => p.gpus.filter((g) => gpuMatches(g, want)).length >= count });
   }
   if (r.region !== undefined) {
     const regions = asList(r.region);
-    out.push({ label: `requires.region = ${regions.join(' | ')}`, ok: (p) => regions.some((want) => regionMatches(p.region, want)) });
+    out.push({ label: () => `requires.region = ${regions.join(' | ')}`, ok: (p) => regions.some((want) => regionMatches(p.region, want)) });
   }
   if (r.min_memory_mib !== undefined) {
     const min = r.min_memory_mib;
-    out.push({ label: `requires.min_memory_mib >= ${min}`, ok: (p) => p.memory.total_mib >= min });
+    out.push({ label: () => `requires.min_memory_mib >= ${min}`, ok: (p) => p.memory.total_mib >= min });
   }
   if (r.min_cpus !== undefined) {
     const min = r.min_cpus;
-    out.push({ label: `requires.min_cpus >= ${min}`, ok: (p) => p.cpu.cores >= min });
+    out.push({ label: () => `requires.min_cpus >= ${min}`, ok: (p) => p.cpu.cores >= min });
   }
   for (const [k, v] of Object.entries(r.labels ?? {})) {
-    out.push({ label: `requires.labels.${k} = ${v}`, ok: (p) => p.labels[k] === v });
-  }
-  if (r.node !== undefined) {
-    const node = r.node;
-    out.push({ label: `requires.node = ${node}`, ok: (p) => p.name === node || p.id === node });
+    out.push({ label: () => `requires.labels.${k} = ${v}`, ok: (p) => p.labels[k] === v });
   }
   if (need.tool_type !== undefined) {
     const tool = need.tool_type;
-    out.push({ label: `offers tool "${tool}"`, ok: (p) => p.tools.includes(tool) });
+    out.push({ label: () => `offers tool "${tool}"`, ok: (p) => p.tools.includes(tool) });
   }
   if (need.model !== undefined) {
     const model = need.model;
-    out.push({ label: `serves model "${model}"`, ok: (p) => p.models.includes(model) });
+    out.push({ label: () => `serves model "${model}"`, ok: (p) => p.models.includes(model) });
   }
   return out;
 }
+
+/** A dispatcher asks again with the same need while it retries: build its constraints once. */
+const constraintsByNeed = new WeakMap<PlacementNeed, Constraint[]>();
 
 export type Eligibility = { eligible: Advertisement[]; unmet?: undefined } | { eligible: []; unmet: string };
 
@@ -83,17 +88,21 @@ export type Eligibility = { eligible: Advertisement[]; unmet?: undefined } | { e
  * live node meets — or, when each is met by some node, says that no single node meets them all.
  */
 export function eligiblePeers(peers: readonly Advertisement[], need: PlacementNeed): Eligibility {
-  const constraints = hardConstraints(need);
+  let constraints = constraintsByNeed.get(need);
+  if (!constraints) {
+    constraints = hardConstraints(need);
+    constraintsByNeed.set(need, constraints);
+  }
   const eligible = peers.filter((p) => constraints.every((c) => c.ok(p)));
   if (eligible.length > 0) return { eligible };
   if (peers.length === 0) return { eligible: [], unmet: 'no live node in the mesh' };
   const neverMet = constraints.filter((c) => !peers.some((p) => c.ok(p)));
   if (neverMet.length > 0) {
-    return { eligible: [], unmet: `no live node meets ${neverMet.map((c) => c.label).join(' and ')} (live nodes: ${describe(peers)})` };
+    return { eligible: [], unmet: `no live node meets ${neverMet.map((c) => c.label()).join(' and ')} (live nodes: ${describe(peers)})` };
   }
   return {
     eligible: [],
-    unmet: `no single live node meets all of ${constraints.map((c) => c.label).join(', ')} (live nodes: ${describe(peers)})`,
+    unmet: `no single live node meets all of ${constraints.map((c) => c.label()).join(', ')} (live nodes: ${describe(peers)})`,
   };
 }
 

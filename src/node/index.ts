@@ -4,3 +4,4 @@ export { compileNodeOptions, compileNatsSettings, parseLabels, DEFAULT_MCP_PORT,
 export { loadNodeConfigFile, parseNodeConfig, NodeConfigFileSchema, type NodeConfigFile } from './config.js';
 export { NodeMetrics, serveMetrics, PROMETHEUS_CONTENT_TYPE, STEP_SECONDS_BUCKETS } from './metrics.js';
 export { auditLog, type AuditEvent } from './audit.js';
+export { releaseStartupMemory } from './memory.js';

@@ -1,5 +1,5 @@
 import { createLogger } from '../../log/index.js';
-import { compileNodeOptions, startNode } from '../../node/index.js';
+import { compileNodeOptions, releaseStartupMemory, startNode } from '../../node/index.js';
 import { boolFlag, intFlag, listFlag, stringFlag, type CliCommand } from '../command.js';
 import { exitSoon, untilSignal } from '../signals.js';
 
@@ -44,6 +44,7 @@ export const nodeCommand: CliCommand = {
     // Listen before starting: a SIGTERM during start-up still stops the node cleanly.
     const stopSignal = untilSignal();
     const node = await startNode(options, log);
+    releaseStartupMemory();
     const signal = await stopSignal;
     log.info({ signal }, 'stopping');
     await node.stop();

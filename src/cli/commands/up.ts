@@ -2,7 +2,7 @@ import { resolve, join } from 'node:path';
 import { createLogger } from '../../log/index.js';
 import { connectNats } from '../../nats/connection.js';
 import { startNatsServer, type NatsServerProcess } from '../../nats/server-launcher.js';
-import { compileNodeOptions, compileNatsSettings, startNode, DEFAULT_MCP_PORT, type MeshNode } from '../../node/index.js';
+import { compileNodeOptions, compileNatsSettings, releaseStartupMemory, startNode, DEFAULT_MCP_PORT, type MeshNode } from '../../node/index.js';
 import { MeshError } from '../../protocol/errors.js';
 import { intFlag, stringFlag, type CliCommand } from '../command.js';
 import { exitSoon, untilSignal } from '../signals.js';
@@ -95,6 +95,7 @@ export const upCommand: CliCommand = {
         '',
       ].join('\n'),
     );
+    releaseStartupMemory();
     const signal = await stopSignal;
     log.info({ signal }, 'stopping the local mesh');
     await stopAll();

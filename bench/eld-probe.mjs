@@ -1,0 +1,14 @@
+// Preloaded into a bench node process (`node --import ./bench/eld-probe.mjs bin/wfmesh.js node`):
+// measures its event-loop delay with perf_hooks. SIGUSR2 prints the figures since the last SIGUSR2
+// as one `eld {...}` line on stderr and starts a new window. The histogram records the time between
+// ticks of a 10 ms timer; the stall is what exceeds those 10 ms.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+
+const RESOLUTION_MS = 10;
+const histogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
+histogram.enable();
+process.on('SIGUSR2', () => {
+  const ms = (ns) => Math.max(0, Math.round(ns / 1e4 - RESOLUTION_MS * 100) / 100);
+  process.stderr.write(`eld ${JSON.stringify({ p99_ms: ms(histogram.percentile(99)), max_ms: ms(histogram.max), mean_ms: ms(histogram.mean) })}\n`);
+  histogram.reset();
+});

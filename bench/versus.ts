@@ -1,0 +1,188 @@
+/**
+ * wfmesh next to raw NATS and Moleculer on the same cluster, interleaved round by round so that a
+ * noisy machine hits all three alike: one remote call (caller on server 1, worker on server 2),
+ * calls/s with 64 in flight, a 10-call sequential chain, and the CPU per call of every process
+ * involved (caller, worker, the three nats-servers).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import moleculer from 'moleculer';
+import type { NatsConnection } from 'nats';
+import { MeshStepRunner } from '../src/dispatch/index.js';
+import { runExecution } from '../src/engine/index.js';
+import { silentLogger } from '../src/log/index.js';
+import { stepRunners, type MeshNode } from '../src/node/index.js';
+import { loadWorkflowDocument } from '../src/workflow/index.js';
+import { cpuMeter } from './proc.js';
+import { measureThroughput } from './raw-nats.js';
+import { median, medianSummary, nowUs, round, summary } from './stats.js';
+import { echoCall, echoChainYaml } from './steps.js';
+
+const MOLECULER_WORKER = fileURLToPath(new URL('./moleculer-worker.mjs', import.meta.url));
+
+/** One system under test: how to make one call to its worker on server 2, and a 10-call chain. */
+interface System {
+  name: 'raw_nats' | 'moleculer' | 'wfmesh';
+  call(): Promise<unknown>;
+  chain10(): Promise<unknown>;
+  /** The processes whose CPU is this system's cost: worker(s); the caller and nats-servers are added. */
+  workerPids: number[];
+}
+
+export interface VersusContext {
+  observer: MeshNode;
+  nc: NatsConnection;
+  /** The raw NATS responder process on server 2. */
+  responderPid: number;
+  /** The wfmesh worker node on server 2, and its name. */
+  worker: { pid: number; name: string };
+  urls: string[];
+  natsPids: number[];
+  rounds: number;
+  quick: boolean;
+}
+
+export interface MoleculerPeer {
+  call(action: string, params: unknown, opts: { nodeID: string }): Promise<unknown>;
+  worker: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts a Moleculer worker process (`nodeID`) on `workerUrl` and a caller broker in this process on `callerUrl`. */
+export async function startMoleculer(callerUrl: string, workerUrl: string, nodeID: string, nodeArgs: string[] = []): Promise<MoleculerPeer> {
+  const worker = await startMoleculerWorker(workerUrl, nodeID, nodeArgs);
+  const broker = new moleculer.ServiceBroker({
+    nodeID: `bench-caller-${process.pid}`,
+    transporter: { type: 'NATS', options: { servers: [callerUrl] } },
+    serializer: 'JSON',
+    metrics: false,
+    tracing: false,
+    logger: false,
+  });
+  await broker.start();
+  await broker.waitForServices('bench', 15_000);
+  return {
+    call: (action, params, opts) => broker.call(action, params as moleculer.GenericObject, opts),
+    worker,
+    stop: async () => {
+      worker.kill('SIGKILL');
+      await broker.stop();
+    },
+  };
+}
+
+export async function startMoleculerWorker(url: string, nodeID: string, nodeArgs: string[] = []): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, MOLECULER_WORKER, url, nodeID], { stdio: ['ignore', 'pipe', 'pipe'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`moleculer worker exited with ${code}`)));
+  });
+  return child;
+}
+
+function systems(ctx: VersusContext, mol: MoleculerPeer): System[] {
+  const { nc, observer } = ctx;
+  const payload = new TextEncoder().encode(JSON.stringify({ message: 'hello' }));
+  const rawCall = () => nc.request('bench.echo', payload, { timeout: 5_000 });
+  const molCall = (message: string) => mol.call('bench.echo', { message }, { nodeID: 'bench-mol-w2' }) as Promise<{ message: string }>;
+  const runner = new MeshStepRunner({ nc: observer.nc, registry: observer.registry, origin: observer.name, log: silentLogger() });
+  const never = new AbortController().signal;
+  const pinned = { node: ctx.worker.name };
+  const chain = loadWorkflowDocument(echoChainYaml(10, `{node: ${ctx.worker.name}}`));
+  const engineRunner = stepRunners(observer)('distributed');
+  return [
+    {
+      name: 'raw_nats',
+      call: rawCall,
+      chain10: async () => {
+        for (let i = 0; i < 10; i++) await rawCall();
+      },
+      workerPids: [ctx.responderPid],
+    },
+    {
+      name: 'moleculer',
+      call: () => molCall('hello'),
+      chain10: async () => {
+        let message = 'hi';
+        for (let i = 0; i < 10; i++) ({ message } = await molCall(message));
+      },
+      workerPids: [mol.worker.pid!],
+    },
+    {
+      name: 'wfmesh',
+      call: () => runner.run(echoCall(pinned), never),
+      // Through the engine: the workflow's ten steps, each dispatched to the worker on server 2.
+      chain10: async () => {
+        const rec = await runExecution({ document: chain, input: 'hi', runner: engineRunner, mode: 'distributed', coordinator: observer.name });
+        if (rec.status !== 'completed') throw new Error(`chain10 ${rec.status}: ${JSON.stringify(rec.error)}`);
+      },
+      workerPids: [ctx.worker.pid],
+    },
+  ];
+}
+
+interface Round {
+  rtt: { p50: number; p99: number };
+  tput: number;
+  cpuPerCall: number;
+  chain: { p50: number; p99: number };
+}
+
+async function measureRound(sys: System, ctx: VersusContext): Promise<Round> {
+  const { quick } = ctx;
+  const rttSamples: number[] = [];
+  for (let i = 0; i < (quick ? 500 : 2_000) + 50; i++) {
+    const t0 = nowUs();
+    await sys.call();
+    if (i >= 50) rttSamples.push(nowUs() - t0); // the first 50 warm up
+  }
+  const total = quick ? 5_000 : 20_000;
+  const cpu = cpuMeter([process.pid, ...sys.workerPids, ...ctx.natsPids]);
+  const tput = await measureThroughput(sys.call, total, 64);
+  const cpuPerCall = cpu.stop() / total;
+  const chainSamples: number[] = [];
+  for (let i = 0; i < (quick ? 30 : 200) + 5; i++) {
+    const t0 = nowUs();
+    await sys.chain10();
+    if (i >= 5) chainSamples.push((nowUs() - t0) / 1000);
+  }
+  return { rtt: summary(rttSamples), tput, cpuPerCall, chain: summary(chainSamples, 2) };
+}
+
+/** Runs the three systems round by round and returns their figures and wfmesh's ratios to the other two. */
+export async function measureVersus(ctx: VersusContext, mol: MoleculerPeer, say: (msg: string) => void): Promise<Record<string, unknown>> {
+  const all = systems(ctx, mol);
+  const rounds = new Map<System['name'], Round[]>(all.map((s) => [s.name, []]));
+  for (let r = 0; r < ctx.rounds; r++) {
+    say(`round ${r + 1}/${ctx.rounds}: raw NATS, Moleculer, wfmesh...`);
+    for (const sys of all) rounds.get(sys.name)!.push(await measureRound(sys, ctx));
+  }
+  const fig = (name: System['name']) => {
+    const rs = rounds.get(name)!;
+    return {
+      rtt: medianSummary(rs.map((x) => x.rtt)),
+      tput: Math.round(median(rs.map((x) => x.tput))),
+      cpu: round(median(rs.map((x) => x.cpuPerCall))),
+      chain: medianSummary(rs.map((x) => x.chain), 2),
+    };
+  };
+  const raw = fig('raw_nats');
+  const mol10 = fig('moleculer');
+  const wf = fig('wfmesh');
+  return {
+    raw_nats_rtt_us: raw.rtt,
+    raw_nats_throughput_per_s: raw.tput,
+    raw_nats_chain10_ms: raw.chain,
+    remote_step_rtt_us: wf.rtt,
+    remote_step_overhead_ratio: round(wf.rtt.p50 / raw.rtt.p50, 2),
+    wfmesh_throughput_per_s: wf.tput,
+    wfmesh_chain10_ms: wf.chain,
+    moleculer_rtt_us: mol10.rtt,
+    moleculer_throughput_per_s: mol10.tput,
+    moleculer_chain10_ms: mol10.chain,
+    wfmesh_over_moleculer_rtt: round(wf.rtt.p50 / mol10.rtt.p50, 2),
+    wfmesh_over_moleculer_throughput: round(wf.tput / mol10.tput, 2),
+    wfmesh_over_moleculer_chain10: round(wf.chain.p50 / mol10.chain.p50, 2),
+    cpu_per_call_us: { raw_nats: raw.cpu, moleculer: mol10.cpu, wfmesh: wf.cpu },
+  };
+}

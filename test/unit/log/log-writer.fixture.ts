@@ -1,0 +1,20 @@
+// Child process for write-modes.test.ts: writes N audit lines through createLogger (stderr goes to
+// the file named by argv[3]), reports on stdout how many of them the file holds after a pause
+// (the batch timer must have sent them), then exits cleanly (the exit flush sends the rest).
+import { readFileSync } from 'node:fs';
+import { auditLog } from '../../../src/node/audit.js';
+import { createLogger } from '../../../src/log/index.js';
+
+const count = Number(process.argv[2]);
+const stderrFile = process.argv[3]!;
+const log = createLogger({ node: 'fixture' });
+for (let i = 0; i < count; i++) {
+  auditLog(log, { event: 'step', execution_id: `ex-${i}`, step_id: 's1', requested_by: 'test', node: 'fixture', outcome: 'completed', attempt: 1 });
+}
+await new Promise((r) => setTimeout(r, 400));
+const lines = readFileSync(stderrFile, 'utf8').split('\n').filter(Boolean).length;
+process.stdout.write(`${lines}\n`);
+for (let i = count; i < count + 3; i++) {
+  auditLog(log, { event: 'step', execution_id: `ex-${i}`, step_id: 's1', requested_by: 'test', node: 'fixture', outcome: 'completed', attempt: 1 });
+}
+process.exit(0); // the three lines above are still in the batch: the exit flush must send them
