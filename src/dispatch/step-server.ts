@@ -40,9 +40,9 @@ export class StepServer {
   constructor(private readonly opts: StepServerOptions) {}
 
   start(): void {
-    const { service, nodeId, nc, log } = this.opts;
+    const { service, nodeId, nodeName, nc, log } = this.opts;
     service.addEndpoint('step', {
-      subject: subjects.step(nodeId),
+      subject: subjects.step(nodeName, nodeId),
       handler: (err, msg) => {
         if (err) return;
         void this.handle(msg);

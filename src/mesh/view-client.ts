@@ -3,9 +3,15 @@ import { MeshViewSchema, ServiceInfoSchema, type MeshView } from '../protocol/ad
 import { decodeJson } from '../protocol/codec.js';
 import { subjects } from '../protocol/subjects.js';
 
-/** Ids of every node answering `$SRV.INFO.wfmesh`, in the order they answered. */
-export async function listServiceInstances(nc: NatsConnection, maxWaitMs = 1_500): Promise<string[]> {
-  const ids: string[] = [];
+/** A node as `$SRV.INFO.wfmesh` names it: the subjects addressed to it need both. */
+export interface ServiceInstance {
+  readonly id: string;
+  readonly name: string;
+}
+
+/** Every node answering `$SRV.INFO.wfmesh`, in the order they answered. */
+export async function listServiceInstances(nc: NatsConnection, maxWaitMs = 1_500): Promise<ServiceInstance[]> {
+  const ids: ServiceInstance[] = [];
   const replies = await nc.requestMany(subjects.serviceInfo(), undefined, {
     maxWait: maxWaitMs,
     strategy: RequestStrategy.JitterTimer,
@@ -13,7 +19,8 @@ export async function listServiceInstances(nc: NatsConnection, maxWaitMs = 1_500
   });
   for await (const msg of replies) {
     const info = ServiceInfoSchema.safeParse(decodeJson(msg.data));
-    if (info.success) ids.push(info.data.id);
+    const name = info.success ? info.data.metadata?.name : undefined;
+    if (info.success && name) ids.push({ id: info.data.id, name });
   }
   return ids;
 }
@@ -23,9 +30,9 @@ export async function listServiceInstances(nc: NatsConnection, maxWaitMs = 1_500
  * Used by `wfmesh nodes` and anything outside the mesh that wants the peer list.
  */
 export async function fetchMeshView(nc: NatsConnection): Promise<MeshView | undefined> {
-  for (const id of await listServiceInstances(nc)) {
+  for (const node of await listServiceInstances(nc)) {
     try {
-      const msg = await nc.request(subjects.view(id), undefined, { timeout: 2_000 });
+      const msg = await nc.request(subjects.view(node.name, node.id), undefined, { timeout: 2_000 });
       const view = MeshViewSchema.safeParse(decodeJson(msg.data));
       if (view.success) return view.data;
     } catch {
