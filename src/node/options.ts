@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { AllowPolicy, LlmSettings } from '../executor/types.js';
 import type { DeclaredHardware } from '../mesh/probe.js';
 import type { NatsConnectionSettings } from '../nats/connection.js';
+import { inboxPrefix } from '../nats/permissions.js';
 import { checkFilesystemRoot } from '../executor/tools/filesystem-root.js';
 import { MeshError } from '../protocol/errors.js';
 import { loadNodeConfigFile, resolveFrom, type NodeConfigFile } from './config.js';
@@ -108,6 +109,8 @@ export function compileNatsSettings(
     key: env.NATS_TLS_KEY ?? (file.nats?.tls?.key ? rel(file.nats.tls.key) : undefined),
   };
   if (tls.ca || tls.cert || tls.key) nats.tls = tls;
+  const inbox = env.NATS_INBOX_PREFIX?.trim();
+  if (inbox) nats.inboxPrefix = inbox;
 
   return nats;
 }
@@ -147,6 +150,10 @@ export function compileNodeOptions(flags: NodeFlags, env: NodeJS.ProcessEnv = pr
   const name = flags.name ?? env.WFMESH_NAME ?? file.name ?? `${hostname().split('.')[0]}-${randomBytes(2).toString('hex')}`;
   // The name is a NATS subject token (wfmesh.hb.<name>.<id>), which NATS permissions key on.
   if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new MeshError('USAGE', `--name "${name}": letters, digits, "_" and "-" only (it is part of NATS subjects)`);
+
+  // A node's replies arrive on an inbox of its own name, which per-node NATS permissions allow
+  // it alone to read (`wfmesh auth nats-config`); without permissions it changes nothing.
+  nats.inboxPrefix = inboxPrefix(name);
 
   return {
     name,

@@ -9,6 +9,7 @@ import { generateCommand } from './generate.js';
 import { mcpCommand } from './mcp.js';
 import { executionsCommand } from './executions.js';
 import { cancelCommand } from './cancel.js';
+import { authCommand } from './auth.js';
 
 /** Every `wfmesh` sub-command, in the order `wfmesh --help` lists them. */
-export const commands: CliCommand[] = [upCommand, nodeCommand, nodesCommand, runCommand, generateCommand, validateCommand, mcpCommand, executionsCommand, cancelCommand, stepWorkerCommand];
+export const commands: CliCommand[] = [upCommand, nodeCommand, nodesCommand, runCommand, generateCommand, validateCommand, mcpCommand, executionsCommand, cancelCommand, authCommand, stepWorkerCommand];
