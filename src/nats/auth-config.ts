@@ -14,6 +14,8 @@ export interface MeshAuthPlan {
   outDir: string;
   /** Wrap the users in `accounts { NAME { jetstream: enabled, users } }` instead of `authorization {}`. */
   account?: string;
+  /** The KV buckets clients may read (the mesh's execution records and saved workflows). */
+  buckets: readonly string[];
 }
 
 export interface MeshAuthUser {
@@ -105,7 +107,7 @@ export function writeMeshAuth(plan: MeshAuthPlan): MeshAuthResult {
   const inboxes = all.map(inboxPrefix);
   const users: MeshAuthUser[] = [
     ...plan.nodes.map((name) => ({ name, role: 'node' as const, ...userKey(outDir, name), permissions: nodePermissions(name, inboxes) })),
-    ...plan.clients.map((name) => ({ name, role: 'client' as const, ...userKey(outDir, name), permissions: clientPermissions(name) })),
+    ...plan.clients.map((name) => ({ name, role: 'client' as const, ...userKey(outDir, name), permissions: clientPermissions(name, plan.buckets) })),
   ];
   const configFile = join(outDir, 'wfmesh-auth.conf');
   writeFileSync(configFile, renderAuthConfig(users, plan.account), { mode: 0o600 });

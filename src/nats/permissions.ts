@@ -23,24 +23,28 @@ export function inboxPrefix(name: string): string {
   return `_INBOX_${subjectToken(name, 'user name')}`;
 }
 
-/** Reading KV buckets: stream info, direct and stored message gets, and ordered consumers (watch, keys). */
-const JS_READ = [
-  '$JS.API.INFO',
-  '$JS.API.STREAM.INFO.KV_*',
-  '$JS.API.STREAM.NAMES',
-  '$JS.API.STREAM.LIST',
-  '$JS.API.STREAM.MSG.GET.KV_*',
-  '$JS.API.DIRECT.GET.KV_*',
-  '$JS.API.DIRECT.GET.KV_*.>',
-  '$JS.API.CONSUMER.CREATE.KV_*',
-  '$JS.API.CONSUMER.CREATE.KV_*.>',
-  '$JS.API.CONSUMER.INFO.KV_*.*',
-  '$JS.API.CONSUMER.DELETE.KV_*.*',
-  '$JS.API.CONSUMER.MSG.NEXT.KV_*.*',
-  // Flow control and acks of those consumers.
-  '$JS.FC.>',
-  '$JS.ACK.>',
-];
+/**
+ * Reading KV buckets: stream info, direct and stored message gets, and ordered consumers (watch,
+ * keys), with their flow control and acks. NATS wildcards are whole tokens, so each bucket's
+ * stream (`KV_<bucket>`) is named.
+ */
+function jsRead(buckets: readonly string[]): string[] {
+  const perStream = buckets.flatMap((b) => {
+    const stream = `KV_${subjectToken(b, 'bucket')}`;
+    return [
+      `$JS.API.STREAM.INFO.${stream}`,
+      `$JS.API.STREAM.MSG.GET.${stream}`,
+      `$JS.API.DIRECT.GET.${stream}`,
+      `$JS.API.DIRECT.GET.${stream}.>`,
+      `$JS.API.CONSUMER.CREATE.${stream}`,
+      `$JS.API.CONSUMER.CREATE.${stream}.>`,
+      `$JS.API.CONSUMER.INFO.${stream}.*`,
+      `$JS.API.CONSUMER.DELETE.${stream}.*`,
+      `$JS.API.CONSUMER.MSG.NEXT.${stream}.*`,
+    ];
+  });
+  return ['$JS.API.INFO', '$JS.API.STREAM.NAMES', '$JS.API.STREAM.LIST', ...perStream, '$JS.FC.>', '$JS.ACK.>'];
+}
 
 /** Permissions of node `name`; `inboxes` are the inbox prefixes of every user it may answer. */
 export function nodePermissions(name: string, inboxes: readonly string[]): NatsPermissions {
@@ -75,11 +79,11 @@ export function nodePermissions(name: string, inboxes: readonly string[]): NatsP
   };
 }
 
-/** Permissions of client `name`. */
-export function clientPermissions(name: string): NatsPermissions {
+/** Permissions of client `name`, which may read the KV `buckets` (the mesh's: see src/store). */
+export function clientPermissions(name: string, buckets: readonly string[]): NatsPermissions {
   return {
     publish: {
-      allow: [subjectScopes.allNodes('execute'), subjectScopes.allNodes('view'), subjectScopes.cancel(), ...subjectScopes.serviceDiscovery(), ...JS_READ],
+      allow: [subjectScopes.allNodes('execute'), subjectScopes.allNodes('view'), subjectScopes.cancel(), ...subjectScopes.serviceDiscovery(), ...jsRead(buckets)],
     },
     subscribe: { allow: [subjectScopes.events(), `${inboxPrefix(name)}.>`] },
   };

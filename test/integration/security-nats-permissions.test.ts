@@ -17,13 +17,14 @@ import { connectNats } from '../../src/nats/index.js';
 import type { MeshNode } from '../../src/node/index.js';
 import { encodeJson } from '../../src/protocol/codec.js';
 import { subjects } from '../../src/protocol/subjects.js';
-import { EXECUTIONS_BUCKET, ExecutionStore } from '../../src/store/index.js';
+import { EXECUTIONS_BUCKET, ExecutionStore, WORKFLOWS_BUCKET } from '../../src/store/index.js';
 import { startTestNats, type TestNats } from '../harness/nats.js';
 import { startTestNode, stopAll } from '../harness/nodes.js';
 import { startOpenAiServer, type OpenAiTestServer } from '../harness/openai-server.js';
 import { waitFor } from '../harness/processes.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../config/workflows/', import.meta.url));
+const buckets = [EXECUTIONS_BUCKET, WORKFLOWS_BUCKET];
 const dir = mkdtempSync(join(tmpdir(), 'wfmesh-perms-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -65,7 +66,7 @@ describe('NATS permissions written by `wfmesh auth nats-config`', () => {
   const files = join(dir, 'files');
 
   before(async () => {
-    auth = writeMeshAuth({ nodes: ['perm-a', 'perm-b'], clients: ['cli'], outDir: join(dir, 'auth') });
+    auth = writeMeshAuth({ nodes: ['perm-a', 'perm-b'], clients: ['cli'], outDir: join(dir, 'auth'), buckets });
     // The generated fragment as an operator would include it (include paths are relative, so inline it here).
     nats = await startTestNats({ extraConfig: readFileSync(auth.configFile, 'utf8'), useEnv: false });
     llm = await startOpenAiServer((req) => ({ content: answer(req.messages.find((m) => m.role === 'system')?.content ?? '', req.messages.at(-1)?.content ?? '') }));
@@ -79,8 +80,8 @@ describe('NATS permissions written by `wfmesh auth nats-config`', () => {
       [
         'name: perm-a',
         'region: eu-west',
-        'labels: {tier: fast}',
-        'hardware: {gpus: [{vendor: NVIDIA, model: "NVIDIA H100 80GB HBM3", vram_mib: 81559}]}',
+        'labels: {tier: fast, data: customer}',
+        'hardware: {cpus: 16, memory_mib: 131072, gpus: [{vendor: NVIDIA, model: "NVIDIA H100 80GB HBM3", vram_mib: 81559}]}',
         `llm: {base_url: ${JSON.stringify(llm.url)}, models: [gpt-4o-mini, meta-llama/Llama-3.1-70B-Instruct]}`,
         `allow: {filesystem_root: ${JSON.stringify(files)}}`,
       ].join('\n'),
@@ -112,7 +113,7 @@ describe('NATS permissions written by `wfmesh auth nats-config`', () => {
     }
     assert.match(text, /"wfmesh\.hb\.perm-a\.\*"/);
     // Run again: the same identities are kept, so running nodes need no new seeds.
-    const again = writeMeshAuth({ nodes: ['perm-a', 'perm-b'], clients: ['cli'], outDir: join(dir, 'auth') });
+    const again = writeMeshAuth({ nodes: ['perm-a', 'perm-b'], clients: ['cli'], outDir: join(dir, 'auth'), buckets });
     assert.deepEqual(again.users.map((u) => u.publicKey), auth.users.map((u) => u.publicKey));
     assert.ok(again.users.every((u) => !u.created));
   });

@@ -1,6 +1,7 @@
 import { writeMeshAuth } from '../../nats/auth-config.js';
 import { inboxPrefix } from '../../nats/permissions.js';
 import { MeshError } from '../../protocol/errors.js';
+import { EXECUTIONS_BUCKET, WORKFLOWS_BUCKET } from '../../store/index.js';
 import { stringFlag, type CliCommand } from '../command.js';
 
 const split = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -26,7 +27,7 @@ export const authCommand: CliCommand = {
     if (sub !== 'nats-config') throw new MeshError('USAGE', `wfmesh auth: unknown sub-command ${sub ? `"${sub}"` : '(none)'}; try: wfmesh auth nats-config --nodes a,b,c`);
     const clients = stringFlag(args, 'clients') === undefined ? ['client'] : split(stringFlag(args, 'clients'));
     const account = stringFlag(args, 'account');
-    const result = writeMeshAuth({ nodes: split(stringFlag(args, 'nodes')), clients, outDir: stringFlag(args, 'out') ?? 'nats-auth', ...(account ? { account } : {}) });
+    const result = writeMeshAuth({ nodes: split(stringFlag(args, 'nodes')), clients, outDir: stringFlag(args, 'out') ?? 'nats-auth', buckets: [EXECUTIONS_BUCKET, WORKFLOWS_BUCKET], ...(account ? { account } : {}) });
     io.out(result.configFile);
     io.err(
       [
