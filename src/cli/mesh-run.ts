@@ -17,6 +17,8 @@ export interface MeshRun {
   mode: Exclude<ExecutionMode, 'sync'>;
   nats?: string;
   signal: AbortSignal;
+  /** How long one node may take to accept before it is asked again (default 30 s). */
+  acceptTimeoutMs?: number;
 }
 
 /** How long one node may take to accept (validation of a large document included). */
@@ -29,7 +31,7 @@ const ACCEPT_TIMEOUT_MS = 30_000;
  * same node is asked once more (a repeat returns the existing execution), and only a node that
  * never got the request (no responders) or that still shows nothing is passed over.
  */
-async function startOnSomeNode(nc: NatsConnection, request: ExecuteRequest & { execution_id: string }): Promise<{ id: string; node: string }> {
+async function startOnSomeNode(nc: NatsConnection, request: ExecuteRequest & { execution_id: string }, acceptTimeoutMs: number): Promise<{ id: string; node: string }> {
   const nodes = await listServiceInstances(nc);
   if (nodes.length === 0) throw new MeshError('NATS_CONNECT', 'no wfmesh node answers on this NATS cluster: start the mesh (`npm start` / `wfmesh up`), or use --mode sync');
   const store = new ExecutionStore(nc);
@@ -41,7 +43,7 @@ async function startOnSomeNode(nc: NatsConnection, request: ExecuteRequest & { e
   for (const target of nodes) {
     for (let attempt = 1; attempt <= 2; attempt++) {
       try {
-        const msg = await nc.request(subjects.execute(target.name, target.id), encodeJson(request), { timeout: ACCEPT_TIMEOUT_MS });
+        const msg = await nc.request(subjects.execute(target.name, target.id), encodeJson(request), { timeout: acceptTimeoutMs });
         const reply = ExecuteReplySchema.safeParse(decodeJson(msg.data));
         if (!reply.success) {
           last = 'a node sent a malformed reply';
@@ -76,7 +78,7 @@ export async function runOnMesh(req: MeshRun, io: CliIo): Promise<ExecutionRecor
       input: req.input,
       mode: req.mode,
       requested_by: 'cli',
-    });
+    }, req.acceptTimeoutMs ?? ACCEPT_TIMEOUT_MS);
     io.err(`execution ${id} started on ${node} (${req.mode})`);
     const store = new ExecutionStore(nc);
     if (req.mode === 'async') return (await store.get(id))?.record ?? placeholder(id, node, req.mode);
