@@ -12,7 +12,7 @@ export interface MeshAuthPlan {
   clients: string[];
   /** Folder for the seeds and the config fragment. */
   outDir: string;
-  /** Wrap the users in `accounts { NAME { jetstream: enabled, users } }` instead of `authorization {}`. */
+  /** Write the account `NAME { jetstream: enabled, users }` (to include inside `accounts {}`) instead of `authorization {}`. */
   account?: string;
   /** The KV buckets clients may read (the mesh's execution records and saved workflows). */
   buckets: readonly string[];
@@ -71,13 +71,16 @@ function renderUser(u: MeshAuthUser, pad: string): string {
 export function renderAuthConfig(users: MeshAuthUser[], account?: string): string {
   const header = [
     '# wfmesh mesh identities, written by `wfmesh auth nats-config` (docs/security.md).',
-    '# Put it beside nats-server.conf and include it there:  include "wfmesh-auth.conf"',
+    account
+      ? `# Put it beside nats-server.conf and include it inside the accounts block:  accounts { include "wfmesh-auth.conf" ... }`
+      : '# Put it beside nats-server.conf and include it at the top level:  include "wfmesh-auth.conf"',
     '# Each node logs in with its own nkey and may speak only as itself; clients may only ask and read.',
     '',
   ].join('\n');
   if (account) {
-    const pad = '      ';
-    return `${header}accounts {\n  ${account} {\n    jetstream: enabled\n    users: [\n${users.map((u) => renderUser(u, pad)).join('\n')}\n    ]\n  }\n}\n`;
+    // One account, to include inside the server's `accounts { }` block beside SYS and the rest.
+    const pad = '    ';
+    return `${header}${account} {\n  jetstream: enabled\n  users: [\n${users.map((u) => renderUser(u, pad)).join('\n')}\n  ]\n}\n`;
   }
   const pad = '    ';
   return `${header}authorization {\n  users: [\n${users.map((u) => renderUser(u, pad)).join('\n')}\n  ]\n}\n`;

@@ -31,7 +31,7 @@ export const authCommand: CliCommand = {
     io.out(result.configFile);
     io.err(
       [
-        `wrote ${result.configFile} (${result.users.length} users): put it beside nats-server.conf and add the line  include "wfmesh-auth.conf"  (include paths are relative to the including file)`,
+        `wrote ${result.configFile} (${result.users.length} users): put it beside nats-server.conf and add  include "wfmesh-auth.conf"  ${account ? `inside its accounts { } block (it defines the account ${account})` : 'at its top level'} (include paths are relative to the including file)`,
         ...result.users.map((u) =>
           u.role === 'node'
             ? `  node   ${u.name.padEnd(12)} NATS_NKEY=${u.seedFile} wfmesh node --name ${u.name}${u.created ? '' : '   (seed kept)'}`
