@@ -17,7 +17,8 @@ import { connectNats } from '../../src/nats/index.js';
 import type { MeshNode } from '../../src/node/index.js';
 import { encodeJson } from '../../src/protocol/codec.js';
 import { subjects } from '../../src/protocol/subjects.js';
-import { EXECUTIONS_BUCKET, ExecutionStore, WORKFLOWS_BUCKET } from '../../src/store/index.js';
+import { cancelInMesh, EXECUTIONS_BUCKET, ExecutionStore, WORKFLOWS_BUCKET } from '../../src/store/index.js';
+import { fetchMeshView } from '../../src/mesh/view-client.js';
 import { startTestNats, type TestNats } from '../harness/nats.js';
 import { startTestNode, stopAll } from '../harness/nodes.js';
 import { startOpenAiServer, type OpenAiTestServer } from '../harness/openai-server.js';
@@ -184,5 +185,27 @@ describe('NATS permissions written by `wfmesh auth nats-config`', () => {
     }
     assert.deepEqual(nodeWatches.flatMap((w) => w.violations()), [], 'the nodes never hit their own permissions');
     assert.deepEqual(clientWatch.violations().filter((v) => !/wfmesh\.hb|wfmesh\.step|\$KV|\$SRV\.INFO|_INBOX\.>/.test(v)), [], 'the client only hit what the tests above tried');
+  });
+
+  test('a client lists the mesh and the executions, and cancels a running one through its coordinator', async () => {
+    const view = await fetchMeshView(client);
+    assert.deepEqual(view?.nodes.map((n) => n.name).sort(), ['perm-a', 'perm-b']);
+    const page = await new ExecutionStore(client).list({});
+    assert.ok(page.executions.length >= 8, `${page.executions.length} executions listed`);
+    const saved = { NATS_NKEY: process.env.NATS_NKEY, NATS_INBOX_PREFIX: process.env.NATS_INBOX_PREFIX };
+    process.env.NATS_NKEY = seed('cli');
+    process.env.NATS_INBOX_PREFIX = '_INBOX_cli';
+    try {
+      const yaml = 'workflows:\n  slow:\n    steps:\n      - {id: wait, tool: sleep, args: {ms: 60000}}\n';
+      const started = await runOnMesh({ yaml, input: '', mode: 'async', nats: nats.url, signal: new AbortController().signal }, { out: () => undefined, err: () => undefined });
+      const result = await cancelInMesh(client, new ExecutionStore(client), started.execution_id, 'cancelled by a client', () => true);
+      assert.equal(result.status, 'cancelled');
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+    assert.deepEqual(nodeWatches.flatMap((w) => w.violations()), []);
   });
 });
