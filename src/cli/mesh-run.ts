@@ -1,4 +1,5 @@
-import type { NatsConnection } from 'nats';
+import { ErrorCode, type NatsConnection, type NatsError } from 'nats';
+import { newExecutionId } from '../engine/ids.js';
 import { listServiceInstances } from '../mesh/view-client.js';
 import { decodeJson, encodeJson } from '../protocol/codec.js';
 import { MeshError } from '../protocol/errors.js';
@@ -16,26 +17,48 @@ export interface MeshRun {
   mode: Exclude<ExecutionMode, 'sync'>;
   nats?: string;
   signal: AbortSignal;
+  /** How long one node may take to accept before it is asked again (default 30 s). */
+  acceptTimeoutMs?: number;
 }
 
-/** Asks the first node that answers to coordinate the execution; returns its id and name. */
-async function startOnSomeNode(nc: NatsConnection, request: ExecuteRequest): Promise<{ id: string; node: string }> {
+/** How long one node may take to accept (validation of a large document included). */
+const ACCEPT_TIMEOUT_MS = 30_000;
+
+/**
+ * Asks one node after another to coordinate the execution, always with the same client-chosen
+ * `execution_id`, so a node that accepted (even one whose reply was lost or late) is never joined
+ * by a second execution: after a timeout the shared store says whether the execution exists, the
+ * same node is asked once more (a repeat returns the existing execution), and only a node that
+ * never got the request (no responders) or that still shows nothing is passed over.
+ */
+async function startOnSomeNode(nc: NatsConnection, request: ExecuteRequest & { execution_id: string }, acceptTimeoutMs: number): Promise<{ id: string; node: string }> {
   const nodes = await listServiceInstances(nc);
   if (nodes.length === 0) throw new MeshError('NATS_CONNECT', 'no wfmesh node answers on this NATS cluster: start the mesh (`npm start` / `wfmesh up`), or use --mode sync');
+  const store = new ExecutionStore(nc);
+  const accepted = async (): Promise<{ id: string; node: string } | undefined> => {
+    const found = await store.get(request.execution_id).catch(() => undefined);
+    return found ? { id: request.execution_id, node: found.record.coordinator } : undefined;
+  };
   let last = '';
-  for (const nodeId of nodes) {
-    try {
-      const msg = await nc.request(subjects.execute(nodeId), encodeJson(request), { timeout: 30_000 });
-      const reply = ExecuteReplySchema.safeParse(decodeJson(msg.data));
-      if (!reply.success) {
-        last = 'a node sent a malformed reply';
-        continue;
+  for (const target of nodes) {
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      try {
+        const msg = await nc.request(subjects.execute(target.name, target.id), encodeJson(request), { timeout: acceptTimeoutMs });
+        const reply = ExecuteReplySchema.safeParse(decodeJson(msg.data));
+        if (!reply.success) {
+          last = 'a node sent a malformed reply';
+          break;
+        }
+        if (!reply.data.ok) throw new MeshError(reply.data.code === 'WORKFLOW_INVALID' ? 'WORKFLOW_INVALID' : 'INTERNAL', `node ${reply.data.node}: ${reply.data.message}`);
+        return { id: reply.data.execution_id, node: reply.data.node };
+      } catch (err) {
+        if (err instanceof MeshError) throw err;
+        last = (err as Error).message;
+        // The node may have it and still be working: that execution is the one to follow.
+        const existing = await accepted();
+        if (existing) return existing;
+        if ((err as NatsError).code !== ErrorCode.Timeout) break; // it never got the request: ask the next
       }
-      if (!reply.data.ok) throw new MeshError(reply.data.code === 'WORKFLOW_INVALID' ? 'WORKFLOW_INVALID' : 'INTERNAL', `node ${reply.data.node}: ${reply.data.message}`);
-      return { id: reply.data.execution_id, node: reply.data.node };
-    } catch (err) {
-      if (err instanceof MeshError) throw err;
-      last = (err as Error).message; // that node went away: ask the next
     }
   }
   throw new MeshError('NATS_CONNECT', `no node accepted the execution (${last})`);
@@ -49,12 +72,13 @@ export async function runOnMesh(req: MeshRun, io: CliIo): Promise<ExecutionRecor
   return withNats(req.nats, 'run', async (nc) => {
     const { id, node } = await startOnSomeNode(nc, {
       type: 'wfmesh.execute.request.v1',
+      execution_id: newExecutionId(),
       yaml: req.yaml,
       ...(req.workflow && { workflow: req.workflow }),
       input: req.input,
       mode: req.mode,
       requested_by: 'cli',
-    });
+    }, req.acceptTimeoutMs ?? ACCEPT_TIMEOUT_MS);
     io.err(`execution ${id} started on ${node} (${req.mode})`);
     const store = new ExecutionStore(nc);
     if (req.mode === 'async') return (await store.get(id))?.record ?? placeholder(id, node, req.mode);

@@ -140,7 +140,15 @@ export class MeshStepRunner implements StepRunner {
     let offLeft: (() => void) | undefined;
     let onAbort: (() => void) | undefined;
     try {
-      const reply = Requester.for(nc).request(subjects.step(peer.id), encodeJson(request), { timeout: Math.max(1, deadline - Date.now()) });
+      // Over the server's limit the publish can never succeed on any node: fail now, naming it,
+      // instead of trying every node until the deadline.
+      const data = encodeJson(request);
+      const maxPayload = nc.info?.max_payload;
+      if (maxPayload !== undefined && data.length > maxPayload) {
+        const failure = new StepFailure('invalid_args', `step ${call.step_id}: its request is ${data.length} bytes, over the NATS payload limit of ${maxPayload} bytes (the server's max_payload); pass large data by reference (a file or a URL)`, false);
+        return { kind: 'failed', failure };
+      }
+      const reply = Requester.for(nc).request(subjects.step(peer.name, peer.id), data, { timeout: Math.max(1, deadline - Date.now()) });
       // The peer may die or freeze while it holds the step: its heartbeats stop and the registry
       // drops it; then the step goes to another node and any late reply is ignored.
       const lost = new Promise<Outcome>((resolve) => {

@@ -64,7 +64,7 @@ export class StepServer {
   constructor(private readonly opts: StepServerOptions) {}
 
   start(): void {
-    const { service, nodeId, nc, log, stalls } = this.opts;
+    const { service, nodeId, nodeName, nc, log, stalls } = this.opts;
     this.offStall = stalls?.onStall((lasted) => {
       if (lasted < stalls.fenceAfterMs || this.running.size === 0) return;
       log.warn({ stalled_ms: lasted, steps: this.running.size }, 'this node stood still past the dead timeout: its steps went to other nodes, stopping them here');
@@ -73,7 +73,7 @@ export class StepServer {
       }
     });
     service.addEndpoint('step', {
-      subject: subjects.step(nodeId),
+      subject: subjects.step(nodeName, nodeId),
       handler: (err, msg) => {
         if (err) return;
         void this.handle(msg);

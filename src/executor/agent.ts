@@ -3,6 +3,7 @@ import { StepFailure } from '../protocol/errors.js';
 import type { AgentSpec } from '../protocol/step.js';
 import type { ExecutorEnvironment, StepRunContext } from './types.js';
 import { describeError, failureFromAbort } from './failures.js';
+import { checkOutboundUrl } from './tools/hosts.js';
 
 /** Where an agent step goes: the agent's own base_url beats the node's llm.base_url. */
 export interface LlmEndpoint {
@@ -10,17 +11,40 @@ export interface LlmEndpoint {
   readonly apiKey: string;
 }
 
+/** Local servers (Ollama, vLLM, llama.cpp) take any key; the SDK refuses to start without one. */
+const NO_KEY = 'not-needed';
+
+/** Compares endpoints as URLs, so `http://h:80/v1/` and `http://h/v1` are the same endpoint. */
+function sameEndpoint(a: string, b: string): boolean {
+  try {
+    const x = new URL(a);
+    const y = new URL(b);
+    const path = (u: URL) => u.pathname.replace(/\/+$/, '');
+    return x.protocol === y.protocol && x.host === y.host && path(x) === path(y);
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Resolves the endpoint. `OPENAI_BASE_URL` / `OPENAI_API_KEY` are read here as a last resort,
  * because the SDK would read them anyway and a node whose config left them out should still
  * behave as its operator expects.
+ *
+ * The node's key goes only to the node's own endpoint. A workflow (any MCP caller) may name
+ * another endpoint in `base_url`; that host must be in `allow.http_hosts`, like any outbound
+ * request, and it is called without the node's key: otherwise `base_url: http://attacker/v1`
+ * would collect the key and every prompt.
  */
 export function resolveEndpoint(agent: AgentSpec, env: ExecutorEnvironment): LlmEndpoint {
-  const baseURL = agent.base_url ?? env.llm.base_url ?? process.env.OPENAI_BASE_URL;
-  if (!baseURL) throw new StepFailure('unsupported', 'no LLM endpoint configured: set OPENAI_BASE_URL or llm.base_url');
-  // Local servers (Ollama, vLLM, llama.cpp) take any key; the SDK refuses to start without one.
-  const apiKey = env.llm.api_key ?? process.env.OPENAI_API_KEY ?? 'not-needed';
-  return { baseURL, apiKey };
+  const nodeURL = env.llm.base_url ?? process.env.OPENAI_BASE_URL;
+  const nodeKey = env.llm.api_key ?? process.env.OPENAI_API_KEY ?? NO_KEY;
+  if (agent.base_url !== undefined && !(nodeURL && sameEndpoint(agent.base_url, nodeURL))) {
+    checkOutboundUrl(agent.base_url, env.allow.http_hosts, `agent "${agent.id}" base_url`);
+    return { baseURL: agent.base_url, apiKey: NO_KEY };
+  }
+  if (!nodeURL) throw new StepFailure('unsupported', 'no LLM endpoint configured: set OPENAI_BASE_URL or llm.base_url');
+  return { baseURL: nodeURL, apiKey: nodeKey };
 }
 
 const clients = new Map<string, OpenAI>();

@@ -19,7 +19,7 @@ export interface LocalExecutorOptions {
 
 /**
  * The tool types an executor offers: the requested subset of the handlers, minus `shell` unless
- * the node allows at least one command. Unknown names are a configuration error.
+ * the node allows at least one command, and minus `filesystem` unless it has a root. Unknown names are a configuration error.
  */
 export function offeredTools(env: ExecutorEnvironment, known: readonly string[], requested?: readonly string[]): string[] {
   const unknown = (requested ?? []).filter((t) => !known.includes(t));
@@ -27,7 +27,9 @@ export function offeredTools(env: ExecutorEnvironment, known: readonly string[],
     throw new MeshError('CONFIG_INVALID', `unknown tool type ${unknown.map((t) => `"${t}"`).join(', ')}: built-in types are ${known.join(', ')}`);
   }
   const wanted = requested ?? known;
-  return known.filter((t) => wanted.includes(t) && (t !== 'shell' || env.allow.shell_commands.length > 0));
+  return known.filter(
+    (t) => wanted.includes(t) && (t !== 'shell' || env.allow.shell_commands.length > 0) && (t !== 'filesystem' || env.allow.filesystem_root !== undefined),
+  );
 }
 
 /** An in-process executor over the given handlers. */

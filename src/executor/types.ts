@@ -2,8 +2,11 @@ import type { StepTask } from '../protocol/step.js';
 
 /** What a node lets its tools touch (config `allow`). Empty lists deny everything. */
 export interface AllowPolicy {
-  /** Absolute path; the `filesystem` tool never leaves it. */
-  readonly filesystem_root: string;
+  /**
+   * Absolute path; the `filesystem` tool never leaves it, and `shell` commands run in it.
+   * Absent: the `filesystem` tool is off (never defaults to the working directory).
+   */
+  readonly filesystem_root?: string;
   /** Host names (optionally host:port) the `http` tool may reach. */
   readonly http_hosts: readonly string[];
   /** Command names the `shell` tool may run; empty means the tool is off. */

@@ -86,12 +86,18 @@ export class Membership {
           log.warn({ subject: msg.subject, issue: parsed.error.issues[0]?.message }, 'ignored a malformed heartbeat');
           return;
         }
+        // A heartbeat speaks for the node its subject names: with per-node NATS permissions only
+        // that node can publish there, so a `STOPPED` for another node is never believed.
+        if (msg.subject !== heartbeatSubjectOf(parsed.data)) {
+          log.warn({ subject: msg.subject, claims: parsed.data.name }, 'ignored a heartbeat sent on another node\'s subject');
+          return;
+        }
         if (!this.registry.heartbeat(parsed.data, Date.now())) void this.fetchCapabilities(parsed.data.id);
       },
     });
     // View endpoint: this node's registry, for `wfmesh nodes` and remote status.
     this.service.addEndpoint('view', {
-      subject: subjects.view(this.id),
+      subject: subjects.view(this.capabilities.name, this.id),
       handler: (err, msg: ServiceMsg) => {
         if (err) return;
         const view: MeshView = { type: 'wfmesh.view.v1', node: this.capabilities.name, nodes: [...this.registry.list()] };
@@ -126,7 +132,7 @@ export class Membership {
     if (this.opts.nc.isClosed()) return;
     const hb = this.heartbeat(state);
     this.registry.heartbeat(hb, Date.now());
-    this.opts.nc.publish(subjects.heartbeat(this.id), encodeJson(hb));
+    this.opts.nc.publish(subjects.heartbeat(this.capabilities.name, this.id), encodeJson(hb));
   }
 
   /** Asks every `wfmesh` instance for its info (start-up: learn the mesh without waiting for heartbeats). */
@@ -180,6 +186,14 @@ export class Membership {
       this.heartbeatSub?.unsubscribe();
       await this.service.stop().catch(() => undefined);
     }
+  }
+}
+
+function heartbeatSubjectOf(hb: Heartbeat): string | undefined {
+  try {
+    return subjects.heartbeat(hb.name, hb.id);
+  } catch {
+    return undefined; // a name or id that is no subject token cannot have come from a node
   }
 }
 

@@ -39,6 +39,9 @@ export class PeerRegistry {
 
   /** Records a heartbeat; returns false when the sender's capabilities are still unknown. */
   heartbeat(hb: Heartbeat, nowMs: number): boolean {
+    // An id speaks under one name only: a heartbeat naming another (a forged STOPPED) is ignored.
+    const known = this.peers.get(hb.id);
+    if (known && known.caps.name !== hb.name) return true;
     if (hb.state === 'STOPPED') {
       this.pending.delete(hb.id);
       this.remove(hb.id, 'stopped');

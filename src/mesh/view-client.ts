@@ -3,9 +3,15 @@ import { MeshViewSchema, ServiceInfoSchema, ServicePingSchema, type MeshView } f
 import { decodeJson } from '../protocol/codec.js';
 import { subjects } from '../protocol/subjects.js';
 
-/** Ids of every node answering `$SRV.INFO.wfmesh`, in the order they answered. */
-export async function listServiceInstances(nc: NatsConnection, maxWaitMs = 1_500): Promise<string[]> {
-  const ids: string[] = [];
+/** A node as `$SRV.INFO.wfmesh` names it: the subjects addressed to it need both. */
+export interface ServiceInstance {
+  readonly id: string;
+  readonly name: string;
+}
+
+/** Every node answering `$SRV.INFO.wfmesh`, in the order they answered. */
+export async function listServiceInstances(nc: NatsConnection, maxWaitMs = 1_500): Promise<ServiceInstance[]> {
+  const ids: ServiceInstance[] = [];
   const replies = await nc.requestMany(subjects.serviceInfo(), undefined, {
     maxWait: maxWaitMs,
     strategy: RequestStrategy.JitterTimer,
@@ -13,7 +19,8 @@ export async function listServiceInstances(nc: NatsConnection, maxWaitMs = 1_500
   });
   for await (const msg of replies) {
     const info = ServiceInfoSchema.safeParse(decodeJson(msg.data));
-    if (info.success) ids.push(info.data.id);
+    const name = info.success ? info.data.metadata?.name : undefined;
+    if (info.success && name) ids.push({ id: info.data.id, name });
   }
   return ids;
 }
@@ -23,9 +30,9 @@ function isNoResponders(msg: Msg): boolean {
   return msg.data.length === 0 && msg.headers?.code === 503;
 }
 
-async function askView(nc: NatsConnection, nodeId: string): Promise<MeshView | undefined> {
+async function askView(nc: NatsConnection, node: ServiceInstance): Promise<MeshView | undefined> {
   try {
-    const msg = await nc.request(subjects.view(nodeId), undefined, { timeout: 2_000 });
+    const msg = await nc.request(subjects.view(node.name, node.id), undefined, { timeout: 2_000 });
     const view = MeshViewSchema.safeParse(decodeJson(msg.data));
     return view.success ? view.data : undefined;
   } catch {
@@ -42,16 +49,17 @@ async function askView(nc: NatsConnection, nodeId: string): Promise<MeshView | u
  */
 export async function fetchMeshView(nc: NatsConnection, boundMs = 750): Promise<MeshView | undefined> {
   const heard = new Set<string>();
-  const notAsked: string[] = [];
+  const notAsked: ServiceInstance[] = [];
   let nobody = false;
   let wake: (() => void) | undefined;
   const sub = nc.subscribe(createInbox(), {
     callback: (_err, msg) => {
       if (isNoResponders(msg)) nobody = true;
       const ping = ServicePingSchema.safeParse(decodeJson(msg.data));
-      if (ping.success && !heard.has(ping.data.id)) {
+      const name = ping.success ? ping.data.metadata?.name : undefined;
+      if (ping.success && name && !heard.has(ping.data.id)) {
         heard.add(ping.data.id);
-        notAsked.push(ping.data.id);
+        notAsked.push({ id: ping.data.id, name });
       }
       wake?.();
     },

@@ -13,6 +13,11 @@ export interface NatsConnectionSettings {
   /** Path to a file holding an nkey seed (`SU...`), for servers with nkey users. */
   nkey?: string;
   tls?: { ca?: string; cert?: string; key?: string };
+  /**
+   * Where replies to this connection's requests arrive (`_INBOX_<name>`, see permissions.ts): with
+   * per-user NATS permissions a connection may subscribe to its own inbox only. Default `_INBOX`.
+   */
+  inboxPrefix?: string;
 }
 
 /** Turns settings into nats.js options; reads the creds file here so a bad path fails early. */
@@ -32,6 +37,7 @@ export function compileConnectionOptions(settings: NatsConnectionSettings, name:
     noAsyncTraces: true,
   };
   if (settings.token) opts.token = settings.token;
+  if (settings.inboxPrefix) opts.inboxPrefix = settings.inboxPrefix;
   if (settings.user !== undefined) {
     opts.user = settings.user;
     opts.pass = settings.pass ?? '';

@@ -9,3 +9,4 @@ export {
   type NatsClusterOptions,
 } from './server-launcher.js';
 export { connectNats, compileConnectionOptions, type NatsConnectionSettings } from './connection.js';
+export { clientPermissions, inboxPrefix, nodePermissions, type NatsPermissions } from './permissions.js';

@@ -11,7 +11,7 @@ import type { MeshNode } from './mesh-node.js';
  */
 export function attachExecuteEndpoint(node: MeshNode, executions: ExecutionService): void {
   node.membership.service.addEndpoint('execute', {
-    subject: subjects.execute(node.id),
+    subject: subjects.execute(node.name, node.id),
     handler: (err, msg) => {
       if (err) return;
       const answer = (reply: ExecuteReply) => {

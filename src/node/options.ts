@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto';
 import type { AllowPolicy, LlmSettings } from '../executor/types.js';
 import type { DeclaredHardware } from '../mesh/probe.js';
 import type { NatsConnectionSettings } from '../nats/connection.js';
+import { inboxPrefix } from '../nats/permissions.js';
+import { checkFilesystemRoot } from '../executor/tools/filesystem-root.js';
 import { MeshError } from '../protocol/errors.js';
 import { loadNodeConfigFile, resolveFrom, type NodeConfigFile } from './config.js';
 
@@ -24,6 +26,8 @@ export interface NodeFlags {
   maxConcurrency?: number;
   /** Seconds a stopping node waits for its in-flight steps. */
   drainTimeoutS?: number;
+  /** The filesystem tool's root when the config file names none (`wfmesh up` gives each node one under --data). */
+  filesystemRoot?: string;
 }
 
 /** A node's options after config file, env and flags are merged and checked: built once, read everywhere. */
@@ -116,6 +120,8 @@ export function compileNatsSettings(
     key: env.NATS_TLS_KEY ?? (file.nats?.tls?.key ? rel(file.nats.tls.key) : undefined),
   };
   if (tls.ca || tls.cert || tls.key) nats.tls = tls;
+  const inbox = env.NATS_INBOX_PREFIX?.trim();
+  if (inbox) nats.inboxPrefix = inbox;
 
   return nats;
 }
@@ -147,9 +153,18 @@ export function compileNodeOptions(flags: NodeFlags, env: NodeJS.ProcessEnv = pr
     timeout_ms: file.llm?.timeout_ms ?? 60_000,
   };
 
+  const fsFromFile = file.allow?.filesystem_root !== undefined ? rel(file.allow.filesystem_root) : undefined;
+  const fsRoot = env.WFMESH_FILESYSTEM_ROOT || fsFromFile || flags.filesystemRoot;
+  const fsSource = env.WFMESH_FILESYSTEM_ROOT ? 'WFMESH_FILESYSTEM_ROOT' : fsFromFile ? `${flags.config}: allow.filesystem_root` : 'the filesystem root';
+
   const heartbeatMs = positiveInt(env.WFMESH_HEARTBEAT_MS, 'WFMESH_HEARTBEAT_MS') ?? file.heartbeat_ms ?? 1_000;
   const name = flags.name ?? env.WFMESH_NAME ?? file.name ?? `${hostname().split('.')[0]}-${randomBytes(2).toString('hex')}`;
-  if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new MeshError('USAGE', `--name "${name}": letters, digits, ".", "_" and "-" only`);
+  // The name is a NATS subject token (wfmesh.hb.<name>.<id>), which NATS permissions key on.
+  if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new MeshError('USAGE', `--name "${name}": letters, digits, "_" and "-" only (it is part of NATS subjects)`);
+
+  // A node's replies arrive on an inbox of its own name, which per-node NATS permissions allow
+  // it alone to read (`wfmesh auth nats-config`); without permissions it changes nothing.
+  nats.inboxPrefix = inboxPrefix(name);
 
   return {
     name,
@@ -175,7 +190,8 @@ export function compileNodeOptions(flags: NodeFlags, env: NodeJS.ProcessEnv = pr
     llm,
     tools: splitList(flags.tools) ?? file.tools,
     allow: {
-      filesystem_root: rel(file.allow?.filesystem_root ?? '.'),
+      // No root, no filesystem tool: never the working directory, which may be the checkout itself.
+      ...(fsRoot !== undefined ? { filesystem_root: checkFilesystemRoot(fsRoot, fsSource) } : {}),
       http_hosts: splitList(env.WFMESH_HTTP_HOSTS) ?? file.allow?.http_hosts ?? [],
       shell_commands: file.allow?.shell_commands ?? [],
       env_vars: file.allow?.env_vars ?? [],

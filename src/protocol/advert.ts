@@ -76,7 +76,7 @@ export const ServiceInfoSchema = z.object({
 export type ServiceInfoMessage = z.infer<typeof ServiceInfoSchema>;
 
 /** A micro service instance's answer to `$SRV.PING.wfmesh`: the cheapest way to hear every node. */
-export const ServicePingSchema = ServiceInfoSchema.omit({ type: true, metadata: true }).extend({
+export const ServicePingSchema = ServiceInfoSchema.omit({ type: true }).extend({
   type: z.literal('io.nats.micro.v1.ping_response'),
 });
 

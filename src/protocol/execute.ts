@@ -11,8 +11,12 @@ export const ExecuteRequestSchema = z.object({
   mode: ExecutionModeSchema,
   timeout_s: z.number().positive().optional(),
   requested_by: z.string().optional(),
-  /** Chosen by the client so that a retried request never starts a second execution. */
-  execution_id: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/).optional(),
+  /**
+   * Chosen by the caller, so that a retry of the same request (a lost reply, a slow node) finds
+   * the execution it started instead of starting another. A subject token: it names KV keys and
+   * the execution's events subject.
+   */
+  execution_id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only (1-64)').optional(),
 });
 export type ExecuteRequest = z.infer<typeof ExecuteRequestSchema>;
 

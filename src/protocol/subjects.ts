@@ -13,16 +13,23 @@ export function subjectToken(value: string, what: string): string {
   return value;
 }
 
+/**
+ * Subjects addressed to one node carry its name and then its id (`wfmesh.step.<name>.<id>`):
+ * the id (the micro service instance id) changes on every start, the name is what an operator
+ * gives NATS permissions to, so a node's credentials can be limited to its own subjects.
+ */
+const nodeSubject = (kind: string, name: string, id: string) => `${ROOT}.${kind}.${subjectToken(name, 'node name')}.${subjectToken(id, 'node id')}`;
+
 export const subjects = {
   /** Live load, published by each node on every heartbeat. */
-  heartbeat: (nodeId: string) => `${ROOT}.hb.${subjectToken(nodeId, 'node id')}`,
-  heartbeatAll: () => `${ROOT}.hb.*`,
+  heartbeat: (name: string, nodeId: string) => nodeSubject('hb', name, nodeId),
+  heartbeatAll: () => `${ROOT}.hb.*.*`,
   /** Step requests addressed to one node (request-reply). */
-  step: (nodeId: string) => `${ROOT}.step.${subjectToken(nodeId, 'node id')}`,
+  step: (name: string, nodeId: string) => nodeSubject('step', name, nodeId),
   /** Starts an execution coordinated by one node (a micro service endpoint). */
-  execute: (nodeId: string) => `${ROOT}.execute.${subjectToken(nodeId, 'node id')}`,
+  execute: (name: string, nodeId: string) => nodeSubject('execute', name, nodeId),
   /** A node's view of the mesh (its peer registry), a micro service endpoint. */
-  view: (nodeId: string) => `${ROOT}.view.${subjectToken(nodeId, 'node id')}`,
+  view: (name: string, nodeId: string) => nodeSubject('view', name, nodeId),
   /** Cancellation of one execution, heard by every node. */
   cancel: (executionId: string) => `${ROOT}.cancel.${subjectToken(executionId, 'execution id')}`,
   cancelAll: () => `${ROOT}.cancel.*`,
@@ -39,4 +46,20 @@ export const subjects = {
   serviceInfo: (instanceId?: string) =>
     instanceId ? `$SRV.INFO.${SERVICE_NAME}.${subjectToken(instanceId, 'node id')}` : `$SRV.INFO.${SERVICE_NAME}`,
   servicePing: () => `$SRV.PING.${SERVICE_NAME}`,
+} as const;
+
+/**
+ * Wildcards for NATS permissions (nats-server `permissions`, see src/nats/permissions.ts): what
+ * one node publishes or receives under its own name, and what the whole mesh uses.
+ */
+export const subjectScopes = {
+  /** Everything addressed to, or sent as, the node called `name`, of one kind. */
+  ofNode: (kind: 'hb' | 'step' | 'execute' | 'view', name: string) => `${ROOT}.${kind}.${subjectToken(name, 'node name')}.*`,
+  /** Every node's subjects of one kind (`wfmesh.step.*.*`). */
+  allNodes: (kind: 'hb' | 'step' | 'execute' | 'view') => `${ROOT}.${kind}.*.*`,
+  cancel: () => `${ROOT}.cancel.*`,
+  events: () => `${ROOT}.events.*`,
+  /** The micro services API: discovery requests, and (for nodes) the service's own subscriptions. */
+  services: () => '$SRV.>',
+  serviceDiscovery: () => [`$SRV.PING.${SERVICE_NAME}`, `$SRV.PING.${SERVICE_NAME}.*`, `$SRV.INFO.${SERVICE_NAME}`, `$SRV.INFO.${SERVICE_NAME}.*`, `$SRV.STATS.${SERVICE_NAME}`, `$SRV.STATS.${SERVICE_NAME}.*`],
 } as const;

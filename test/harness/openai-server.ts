@@ -39,6 +39,8 @@ export interface OpenAiTestServer {
   url: string;
   /** Every chat-completions request body received, in order. */
   requests: ChatRequest[];
+  /** The `Authorization` header of each of those requests (what an endpoint learns of the caller's key). */
+  authorizations: (string | undefined)[];
   close(): Promise<void>;
 }
 
@@ -51,6 +53,7 @@ const echoHandler: OpenAiHandler = (req) => {
 /** Starts the server on 127.0.0.1, port 0. */
 export async function startOpenAiServer(handler: OpenAiHandler = echoHandler): Promise<OpenAiTestServer> {
   const requests: ChatRequest[] = [];
+  const authorizations: (string | undefined)[] = [];
   let counter = 0;
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
@@ -80,6 +83,7 @@ export async function startOpenAiServer(handler: OpenAiHandler = echoHandler): P
       return;
     }
     requests.push(body);
+    authorizations.push(req.headers.authorization);
     const reply = await handler(body);
     if ('status' in reply) {
       sendJson(res, reply.status, reply.body);
@@ -110,6 +114,7 @@ export async function startOpenAiServer(handler: OpenAiHandler = echoHandler): P
   return {
     url: `http://127.0.0.1:${port}/v1`,
     requests,
+    authorizations,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

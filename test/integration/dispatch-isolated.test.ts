@@ -29,7 +29,7 @@ describe('isolated mode: misbehaving steps die in their own process, the node ke
       isolation: 'child_process',
       task,
     };
-    const msg = await nc.request(subjects.step(workerId), encodeJson(req), { timeout: timeoutMs + 10_000 });
+    const msg = await nc.request(subjects.step("iso-worker", workerId), encodeJson(req), { timeout: timeoutMs + 10_000 });
     return StepReplySchema.parse(decodeJson(msg.data));
   }
   const fault = (method: string): StepTask => ({ kind: 'tool', tool_id: 'f', tool_type: 'fault', method, args: {} });

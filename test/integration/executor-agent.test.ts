@@ -72,14 +72,15 @@ describe('agent steps through the openai SDK', () => {
     await rejectsWith(ex.execute(agentTask({ model: 'mute' }, 'x'), never()), 'agent_error', /empty reply \(finish_reason: stop\)/);
   });
 
-  test('the agent base_url beats the node endpoint; unreachable and missing endpoints fail clearly', async () => {
+  test('an agent base_url on an allowed host beats the node endpoint; unreachable and missing endpoints fail clearly', async () => {
+    const allowed = createStepExecutor(testEnv({ allow: { http_hosts: ['127.0.0.1'] }, llm: { base_url: llm.url, api_key: 'sk-test', models: ['test-model'], timeout_ms: 300 } }));
     const other = await startOpenAiServer(() => ({ content: 'from the other endpoint' }));
     try {
-      assert.equal(await ex.execute(agentTask({ base_url: other.url }, 'x'), never()), 'from the other endpoint');
+      assert.equal(await allowed.execute(agentTask({ base_url: other.url }, 'x'), never()), 'from the other endpoint');
     } finally {
       await other.close();
     }
-    await rejectsWith(ex.execute(agentTask({ base_url: other.url }, 'x'), never()), 'agent_error', /cannot reach LLM endpoint http:\/\/127\.0\.0\.1:\d+\/v1: .*ECONNREFUSED/);
+    await rejectsWith(allowed.execute(agentTask({ base_url: other.url }, 'x'), never()), 'agent_error', /cannot reach LLM endpoint http:\/\/127\.0\.0\.1:\d+\/v1: .*ECONNREFUSED/);
     const saved = process.env.OPENAI_BASE_URL;
     delete process.env.OPENAI_BASE_URL;
     try {
@@ -87,6 +88,29 @@ describe('agent steps through the openai SDK', () => {
       await rejectsWith(none.execute(agentTask({}, 'x'), never()), 'unsupported', /^no LLM endpoint configured: set OPENAI_BASE_URL or llm\.base_url$/);
     } finally {
       if (saved !== undefined) process.env.OPENAI_BASE_URL = saved;
+    }
+  });
+
+  test("a workflow's base_url never receives the node's key, and must be on an allowed host", async () => {
+    // The "attacker": an OpenAI-compatible endpoint a workflow names in its agent's base_url.
+    const attacker = await startOpenAiServer(() => ({ content: 'thanks for the key' }));
+    try {
+      // Not in allow.http_hosts: refused before any connection is made.
+      await rejectsWith(ex.execute(agentTask({ base_url: attacker.url }, 'secret prompt'), never()), 'denied', /base_url: host "127\.0\.0\.1:\d+" refused: this node allows no outbound hosts/);
+      const other = createStepExecutor(testEnv({ allow: { http_hosts: ['api.example.com'] }, llm: { base_url: llm.url, api_key: 'sk-test', models: ['test-model'], timeout_ms: 300 } }));
+      await rejectsWith(other.execute(agentTask({ base_url: attacker.url }, 'x'), never()), 'denied', /is not in this node's allow-list/);
+      assert.equal(attacker.requests.length, 0, 'a refused endpoint is never contacted');
+      // Allowed host: it is called, but with a placeholder key, never the node's.
+      const allowed = createStepExecutor(testEnv({ allow: { http_hosts: ['127.0.0.1'] }, llm: { base_url: llm.url, api_key: 'sk-test', models: ['test-model'], timeout_ms: 1_000 } }));
+      assert.equal(await allowed.execute(agentTask({ base_url: attacker.url }, 'x'), never()), 'thanks for the key');
+      assert.equal(attacker.authorizations.length, 1);
+      assert.ok(!attacker.authorizations.some((a) => a?.includes('sk-test')), `the attacker saw ${attacker.authorizations.join(', ')}`);
+      // The node's own endpoint, named explicitly (even spelled differently), still gets the key.
+      const before = llm.authorizations.length;
+      await allowed.execute(agentTask({ base_url: `${llm.url}/` }, 'x'), never());
+      assert.equal(llm.authorizations.at(before), 'Bearer sk-test');
+    } finally {
+      await attacker.close();
     }
   });
 });

@@ -33,7 +33,7 @@ before(async () => {
   llm = await startOpenAiServer();
   mcp = await startMcpTestServer();
   const env = testEnv({
-    allow: { filesystem_root: dir, shell_commands: [node], http_hosts: [new URL(mcp.url).host] },
+    allow: { filesystem_root: dir, shell_commands: [`${node} -p -e`], http_hosts: [new URL(mcp.url).host] },
     llm: { base_url: llm.url, models: ['test-model'], timeout_ms: 5_000 },
   });
   ex = createIsolatedExecutor(env, { worker_env: { WFMESH_TEST_FAULTS: '1' }, memory_mib: 96 });

@@ -116,9 +116,9 @@ describe('membership on a real 3-server NATS cluster', () => {
   test('malformed and foreign messages on our subjects are ignored', async () => {
     const nc = await connect({ servers: nats.urls[0]! });
     try {
-      nc.publish(subjects.heartbeat('intruder'), new TextEncoder().encode('{not json'));
-      nc.publish(subjects.heartbeat('intruder'), new TextEncoder().encode(JSON.stringify({ type: 'wfmesh.heartbeat.v1', id: 'x' })));
-      nc.publish(subjects.heartbeat('intruder'), new TextEncoder().encode(JSON.stringify({ hello: 'world' })));
+      nc.publish(subjects.heartbeat('intruder', 'intruder'), new TextEncoder().encode('{not json'));
+      nc.publish(subjects.heartbeat('intruder', 'intruder'), new TextEncoder().encode(JSON.stringify({ type: 'wfmesh.heartbeat.v1', id: 'x' })));
+      nc.publish(subjects.heartbeat('intruder', 'intruder'), new TextEncoder().encode(JSON.stringify({ hello: 'world' })));
       await nc.flush();
       // A well-formed heartbeat from a node with no service behind it must not make it a peer either.
       // Every live node asks for the stranger's $SRV.INFO; this test stands where its service would
@@ -133,13 +133,13 @@ describe('membership on a real 3-server NATS cluster', () => {
       });
       await nc.flush();
       nc.publish(
-        subjects.heartbeat('ghost'),
+        subjects.heartbeat('ghost', 'ghost'),
         new TextEncoder().encode(JSON.stringify({ type: 'wfmesh.heartbeat.v1', id: 'ghost', name: 'ghost', seq: 1, state: 'RUNNING', load: { inflight: 0, max_concurrency: 1, cpu_pct: 0 }, memory_free_mib: 1, sent_at: new Date().toISOString() })),
       );
       await eventually(() => asked >= askers, `all ${askers} live nodes asked for the ghost's info`);
       lookups.unsubscribe();
       // A round trip to each observer after its answer went out: each has read the answer by then.
-      for (const n of [a, b]) await nc.request(subjects.view(n.id), Empty, { timeout: 5_000 });
+      for (const n of [a, b]) await nc.request(subjects.view(n.name, n.id), Empty, { timeout: 5_000 });
       assert.ok(!names(a).includes('ghost') && !names(b).includes('ghost'), 'the ghost is nobody\'s peer');
       assert.equal(a.state, 'RUNNING');
       assert.equal(b.state, 'RUNNING');

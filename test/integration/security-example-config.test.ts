@@ -126,9 +126,9 @@ describe('the secured-mesh example (deploy/secure/nats-server.conf)', { timeout:
     try {
       const ids = await waitFor('the node in $SRV.INFO.wfmesh', async () => {
         const found = await listServiceInstances(nc, 1_000);
-        return found.includes(node!.id) ? found : undefined;
+        return found.some((n) => n.id === node!.id) ? found : undefined;
       });
-      assert.ok(ids.includes(node.id));
+      assert.ok(ids.some((n) => n.id === node!.id && n.name === node!.name));
     } finally {
       await nc.close();
     }

@@ -25,5 +25,6 @@ export const commands: readonly CommandEntry[] = [
   { name: 'mcp', summary: 'serve MCP over stdio (for desktop MCP clients) as a node of the mesh', load: async () => (await import('./mcp.js')).mcpCommand },
   { name: 'executions', summary: 'list executions, or show one, from the shared store (any node started them)', load: async () => (await import('./executions.js')).executionsCommand },
   { name: 'cancel', summary: 'cancel an execution wherever it runs (its in-flight steps stop)', load: async () => (await import('./cancel.js')).cancelCommand },
+  { name: 'auth', summary: 'write the nats-server authorization for a mesh: one nkey per node and client, with permissions', load: async () => (await import('./auth.js')).authCommand },
   { name: '__step-worker', summary: '(internal) run one isolated step sent by the parent node over IPC', hidden: true, load: async () => (await import('./step-worker.js')).stepWorkerCommand },
 ];

@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { createLogger } from '../../log/index.js';
 import { connectNats } from '../../nats/connection.js';
@@ -24,11 +25,12 @@ async function natsAlreadyAnswers(url: string): Promise<boolean> {
 export const upCommand: CliCommand = {
   name: 'up',
   summary: 'start a local mesh: nats-server (JetStream, monitoring on 8222) and N nodes',
-  usage: '[--nodes N] [--mcp-port 4020] [--data DIR] [--nats-port 4222] [--monitor-port 8222]',
+  usage: '[--nodes N] [--mcp-port 4020] [--data DIR] [--files DIR] [--nats-port 4222] [--monitor-port 8222]',
   options: {
     nodes: { type: 'string' },
     'mcp-port': { type: 'string' },
     data: { type: 'string' },
+    files: { type: 'string' },
     'nats-port': { type: 'string' },
     'monitor-port': { type: 'string' },
   },
@@ -37,6 +39,10 @@ export const upCommand: CliCommand = {
     const chosenPort = intFlag(args, 'mcp-port', { min: 1, max: 65535 });
     const mcpPort = chosenPort ?? DEFAULT_MCP_PORT;
     const dataDir = resolve(stringFlag(args, 'data') ?? '.wfmesh');
+    // The filesystem tool's root: a folder of its own under --data, never the working directory
+    // (for `npm start` that is the checkout, whose code a workflow could otherwise overwrite).
+    const filesDir = resolve(stringFlag(args, 'files') ?? join(dataDir, 'files'));
+    mkdirSync(filesDir, { recursive: true });
     const log = createLogger();
     // Listen before starting anything: Ctrl-C during start-up still stops what was started.
     const stopSignal = untilSignal();
@@ -75,6 +81,7 @@ export const upCommand: CliCommand = {
           mcpPort: mcpPort + i,
           // Default ports step aside for a node already on this machine; a chosen one does not.
           mcpPortFallback: chosenPort === undefined,
+          filesystemRoot: filesDir,
         });
         nodes.push(await startNode(options, log));
       }
@@ -89,6 +96,7 @@ export const upCommand: CliCommand = {
         `wfmesh is up: ${count} node(s) on ${server?.url ?? natsUrl}`,
         ...(server ? [`  NATS monitoring: ${server.monitorUrl}/varz (routes: /routez, JetStream: /jsz)`] : []),
         `  MCP endpoint:    ${nodes[0]?.http.url}/mcp`,
+        `  Files:           ${filesDir} (the filesystem tool's root; --files DIR to change it)`,
         ...nodes.map((n) => `  ${n.name.padEnd(8)} ${n.options.region.padEnd(13)} health ${n.http.url}/healthz`),
         '  In another shell: npx wfmesh nodes',
         '  Ctrl-C stops everything.',

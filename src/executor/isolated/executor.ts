@@ -1,9 +1,11 @@
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StepFailure } from '../../protocol/errors.js';
 import type { StepTask } from '../../protocol/step.js';
 import { BUILTIN_TOOL_TYPES } from '../builtin.js';
 import { offeredTools } from '../local.js';
 import { throwIfAborted } from '../failures.js';
+import { isInsideDir } from '../tools/filesystem-root.js';
 import type { ExecutorEnvironment, StepExecutor } from '../types.js';
 import { WorkerProcess, type WorkerCommand } from './child.js';
 import type { WorkerRun } from './protocol.js';
@@ -53,7 +55,7 @@ function loaderFlags(execArgv: readonly string[]): string[] {
 }
 
 /** The command for a worker of `kind`, with its heap cap applied. */
-function workerCommand(kind: 'core' | 'full', memoryMib: number, env: NodeJS.ProcessEnv): { cmd: WorkerCommand; env: NodeJS.ProcessEnv } {
+function workerCommand(kind: 'core' | 'full', memoryMib: number, env: NodeJS.ProcessEnv, writableRoot?: string): { cmd: WorkerCommand; env: NodeJS.ProcessEnv } {
   const heap = `--max-old-space-size=${memoryMib}`;
   if (commandOverride) {
     const nodeOptions = [env.NODE_OPTIONS, heap].filter(Boolean).join(' ');
@@ -66,6 +68,11 @@ function workerCommand(kind: 'core' | 'full', memoryMib: number, env: NodeJS.Pro
   }
   const ts = here.endsWith('.ts');
   const script = fileURLToPath(new URL(`./worker-${kind}${ts ? '.ts' : '.js'}`, here));
+  // Workers load from the program, never from where steps may write (start-up refuses such a
+  // root already; this holds even for an executor built by hand).
+  if (writableRoot !== undefined && isInsideDir(resolve(writableRoot), script)) {
+    throw new StepFailure('denied', `isolated steps: the worker ${script} lies inside the filesystem root ${writableRoot}, which steps may write: refused`, false);
+  }
   return { cmd: { command: process.execPath, args: [...(ts ? loaderFlags(process.execArgv) : []), heap, script] }, env };
 }
 
@@ -91,7 +98,7 @@ export function createIsolatedExecutor(env: ExecutorEnvironment, opts: IsolatedE
   let state: 'RUNNING' | 'STOPPED' = 'RUNNING';
 
   const start = (kind: 'core' | 'full'): WorkerProcess => {
-    const { cmd, env: procEnv } = workerCommand(kind, memoryMib, childEnv);
+    const { cmd, env: procEnv } = workerCommand(kind, memoryMib, childEnv, env.allow.filesystem_root);
     const w = new WorkerProcess(cmd, { env: procEnv, memoryMib });
     live.add(w);
     void w.whenClosed().then(() => {
@@ -152,7 +159,7 @@ function plainEnv(env: ExecutorEnvironment): WorkerRun['env'] {
   return {
     node_name: env.node_name,
     allow: {
-      filesystem_root: env.allow.filesystem_root,
+      ...(env.allow.filesystem_root !== undefined ? { filesystem_root: env.allow.filesystem_root } : {}),
       http_hosts: [...env.allow.http_hosts],
       shell_commands: [...env.allow.shell_commands],
       env_vars: [...env.allow.env_vars],

@@ -6,7 +6,7 @@ import { StepTaskSchema } from '../../protocol/step.js';
 export const ExecutorEnvironmentSchema = z.object({
   node_name: z.string(),
   allow: z.object({
-    filesystem_root: z.string(),
+    filesystem_root: z.string().optional(),
     http_hosts: z.array(z.string()),
     shell_commands: z.array(z.string()),
     env_vars: z.array(z.string()),

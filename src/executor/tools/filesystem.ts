@@ -48,7 +48,9 @@ export const filesystemTool: ToolHandler = {
 
 /** The real path of the root this call may use; settings may narrow the node's root, never widen it. */
 async function toolRoot(call: ToolCall, ctx: StepRunContext): Promise<string> {
-  const nodeRoot = await realpath(resolve(ctx.env.allow.filesystem_root)).catch(() => {
+  const configured = ctx.env.allow.filesystem_root;
+  if (configured === undefined) throw new StepFailure('denied', 'filesystem: this node has no filesystem root (allow.filesystem_root), so the tool is off');
+  const nodeRoot = await realpath(resolve(configured)).catch(() => {
     throw new StepFailure('tool_error', `filesystem: the node's filesystem root does not exist`, false);
   });
   const settings = parseArgs(Settings, call.settings, 'filesystem settings');

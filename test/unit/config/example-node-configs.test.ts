@@ -40,8 +40,9 @@ describe('config/nodes examples', () => {
       // Each listed tool exists in the executor and is offered (shell needs its allow-list).
       assert.deepEqual([...offeredTools(options)].sort(), [...(raw.tools ?? [])].sort());
       // Relative paths resolve against the config file's folder, not the working directory.
-      const root = raw.allow?.filesystem_root ?? '.';
-      assert.equal(options.allow.filesystem_root, isAbsolute(root) ? root : resolve(folder, root));
+      // No root configured: no filesystem tool, never the working directory.
+      const root = raw.allow?.filesystem_root;
+      assert.equal(options.allow.filesystem_root, root === undefined ? undefined : isAbsolute(root) ? root : resolve(folder, root));
     });
   }
 

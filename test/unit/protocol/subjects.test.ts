@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { subjects, subjectToken } from '../../../src/protocol/subjects.js';
+import { subjectScopes, subjects, subjectToken } from '../../../src/protocol/subjects.js';
 import { StepFailure } from '../../../src/protocol/errors.js';
 import { VERSION } from '../../../src/version.js';
 
 test('subjects are built from checked tokens', () => {
-  assert.equal(subjects.heartbeat('ABC123'), 'wfmesh.hb.ABC123');
-  assert.equal(subjects.step('n1'), 'wfmesh.step.n1');
+  assert.equal(subjects.heartbeat('node-1', 'ABC123'), 'wfmesh.hb.node-1.ABC123');
+  assert.equal(subjects.step('eu_1', 'n1'), 'wfmesh.step.eu_1.n1');
+  assert.equal(subjects.heartbeatAll(), 'wfmesh.hb.*.*');
+  assert.equal(subjectScopes.ofNode('hb', 'node-1'), 'wfmesh.hb.node-1.*');
   assert.equal(subjects.cancel('ex-1_a'), 'wfmesh.cancel.ex-1_a');
   assert.equal(subjects.serviceInfo(), '$SRV.INFO.wfmesh');
   assert.equal(subjects.serviceInfo('X1'), '$SRV.INFO.wfmesh.X1');
@@ -17,7 +19,8 @@ test('subjects are built from checked tokens', () => {
 
 test('a token with wildcards, dots or spaces is refused', () => {
   for (const bad of ['*', '>', 'a.b', 'a b', '', 'a\nb']) assert.throws(() => subjectToken(bad, 'id'), /not a valid subject token/);
-  assert.throws(() => subjects.step('x.>'), /node id/);
+  assert.throws(() => subjects.step('n', 'x.>'), /node id/);
+  assert.throws(() => subjects.heartbeat('a.b', 'X'), /node name "a\.b"/);
 });
 
 test('StepFailure crosses the wire with its type and retryable flag', () => {
