@@ -14,11 +14,21 @@ import { formatPath, templateVariables, type PathSegment } from './variables.js'
 export interface CheckOptions {
   readonly allowedEnv: readonly string[];
   readonly knownToolTypes: readonly string[];
+  readonly stats?: ValidationStats;
+}
+
+/** Work counters, so tests can see that validation stays linear in the document. */
+export interface ValidationStats {
+  /** Invoke edges (invoke_workflow steps, loops over a workflow) followed by the cycle check. */
+  invokeEdgesVisited: number;
+  /** Ancestor sets computed for reference checks. */
+  ancestorWalks: number;
 }
 
 /** What `${...}` may name at one place in a workflow. */
 interface RefScope {
-  readonly visible: ReadonlySet<string>;
+  /** Steps whose output exists here; computed on first use (most steps read no other step). */
+  readonly visible: () => ReadonlySet<string>;
   readonly loopVars: readonly string[];
   /** Inside a loop body or an `until`: `loop.index`, `loop.item` (and `loop.output` in until). */
   readonly loopFields: readonly string[];
@@ -41,7 +51,7 @@ export function checkDocument(n: Normalized, issues: IssueList, opts: CheckOptio
   const pathOf = (s: Step): string => sources.steps.get(s) ?? '';
   for (const tool of Object.values(doc.tools)) {
     const path = joinPath(n.toolPaths.get(tool.id) ?? 'tools', 'settings');
-    checkValue(tool.settings, path, { visible: new Set(), loopVars: [], loopFields: [], envOnly: true, where: `tool ${tool.id}` }, undefined, issues, opts);
+    checkValue(tool.settings, path, { visible: () => new Set(), loopVars: [], loopFields: [], envOnly: true, where: `tool ${tool.id}` }, undefined, issues, opts);
   }
   for (const wf of Object.values(doc.workflows)) {
     const all = allSteps(wf.steps);
@@ -53,14 +63,14 @@ export function checkDocument(n: Normalized, issues: IssueList, opts: CheckOptio
       if (name) users.set(name, [...(users.get(name) ?? []), s.id]);
     }
     const info: WorkflowInfo = { wf, ids: new Set(all.map((s) => s.id)), parentLoop, users };
-    checkSteps(wf.steps, new Set(), [], info, doc, n, issues, opts, pathOf);
+    checkSteps(wf.steps, () => new Set(), [], info, doc, n, issues, opts, pathOf);
   }
-  checkInvokeCycles(doc, issues, pathOf);
+  checkInvokeCycles(doc, issues, pathOf, opts.stats);
 }
 
 function checkSteps(
   steps: readonly Step[],
-  outerVisible: ReadonlySet<string>,
+  outerVisible: () => ReadonlySet<string>,
   loopVars: readonly string[],
   info: WorkflowInfo,
   doc: WorkflowDocument,
@@ -82,22 +92,25 @@ function checkSteps(
     const s = g.steps.get(id) as Step;
     issues.error(pathOf(s), `step "${id}" is never reached: no step routes to it or lists it in depends_on`);
   }
-  for (const { edge, members } of cycles(g)) {
+  const loops = cycles(g);
+  for (const { edge, members } of loops) {
     const bounded = members.some((id) => g.steps.get(id)?.max_visits !== undefined);
     if (bounded) continue;
     const s = g.steps.get(edge.from) as Step;
     issues.error(joinPath(pathOf(s), 'output'), `cycle ${[...members, edge.to].join(' → ')} has no loop bound: set max_visits on one of its steps, or use a loop step`);
   }
-  const inCycle = new Set(cycles(g).flatMap((c) => c.members));
+  const inCycle = new Set(loops.flatMap((c) => c.members));
   const loopFields = loopVars.length ? ['index', 'item'] : [];
 
   for (const s of steps) {
     const path = pathOf(s);
     if (s.max_visits !== undefined && !inCycle.has(s.id)) issues.warn(joinPath(path, 'max_visits'), 'max_visits has no effect: the step is not in a cycle');
-    const up = ancestors(g, s.id);
-    const visible = new Set([...outerVisible, ...up]);
+    const visible = lazy(() => {
+      if (opts.stats) opts.stats.ancestorWalks++;
+      return new Set([...outerVisible(), ...ancestors(g, s.id)]);
+    });
     const scope: RefScope = { visible, loopVars, loopFields, where: `step "${s.id}"` };
-    const withSelf: RefScope = { ...scope, visible: new Set([...visible, s.id]) };
+    const withSelf: RefScope = { ...scope, visible: lazy(() => new Set([...visible(), s.id])) };
     if (s.condition !== undefined) checkCondition(s.condition, joinPath(path, 'condition'), scope, info, issues, opts);
     for (const r of s.routes) {
       const rp = n.sources.routes.get(r) ?? joinPath(path, 'output');
@@ -133,7 +146,7 @@ function checkSteps(
       }
       if (s.loop.until !== undefined) {
         const bodyIds = 'steps' in s.loop.body ? s.loop.body.steps.map((b) => b.id) : [];
-        const untilScope: RefScope = { visible: new Set([...visible, ...bodyIds]), loopVars: vars, loopFields: ['index', 'item', 'output'], where: `loop "${s.id}"` };
+        const untilScope: RefScope = { visible: lazy(() => new Set([...visible(), ...bodyIds])), loopVars: vars, loopFields: ['index', 'item', 'output'], where: `loop "${s.id}"` };
         checkCondition(s.loop.until, joinPath(lp, 'until'), untilScope, info, issues, opts);
       }
     }
@@ -193,7 +206,7 @@ function refProblem(path: readonly PathSegment[], scope: RefScope, info: Workflo
   }
   if (second !== 'output') {
     if (info.ids.has(name) || Object.hasOwn(info.wf.aliases, name)) return `use \${${name}.output} for the output of step "${name}"`;
-    const hint = suggest(name, [...scope.visible, ...scope.loopVars, 'user_input', 'context', 'env']);
+    const hint = suggest(name, [...scope.visible(), ...scope.loopVars, 'user_input', 'context', 'env']);
     return `"${name}" is not a variable here: use user_input, context.*, STEP.output, env.NAME${scope.loopVars.length ? ' or the loop variable' : ''}${hint}`;
   }
   return stepProblem(name, scope, info);
@@ -208,15 +221,15 @@ function stepProblem(name: string, scope: RefScope, info: WorkflowInfo): string 
     if (alias === undefined || !Object.hasOwn(info.wf.aliases, name)) return `no step "${name}" in workflow "${info.wf.id}"${suggest(name, [...info.ids])}`;
     id = alias;
   }
-  if (scope.visible.has(id)) return undefined;
+  if (scope.visible().has(id)) return undefined;
   const loop = info.parentLoop.get(id);
-  if (loop !== undefined && !scope.visible.has(id)) {
+  if (loop !== undefined) {
     return `step "${id}" is inside the body of loop "${loop}"; outside it, use \${${loop}.output} (the list of iteration outputs)`;
   }
   return `step "${id}" is not upstream of ${scope.where}, so its output may not exist yet`;
 }
 
-function checkInvokeCycles(doc: WorkflowDocument, issues: IssueList, pathOf: (s: Step) => string): void {
+function checkInvokeCycles(doc: WorkflowDocument, issues: IssueList, pathOf: (s: Step) => string, stats?: ValidationStats): void {
   const calls = new Map<string, { to: string; step: Step }[]>();
   for (const wf of Object.values(doc.workflows)) {
     const list: { to: string; step: Step }[] = [];
@@ -226,21 +239,49 @@ function checkInvokeCycles(doc: WorkflowDocument, issues: IssueList, pathOf: (s:
     }
     calls.set(wf.id, list);
   }
+  // Depth-first search with colours: each workflow is entered once and each call edge followed
+  // once, so a document of workflows that invoke the next layer twice costs what it holds, not
+  // the 2^layers paths through it. A call into a workflow still on the stack closes a cycle.
+  const state = new Map<string, 'open' | 'done'>();
   const reported = new Set<Step>();
-  const visit = (id: string, trail: string[]): void => {
-    for (const c of calls.get(id) ?? []) {
-      const at = trail.indexOf(c.to);
-      if (at >= 0) {
-        if (!reported.has(c.step)) {
-          reported.add(c.step);
-          issues.error(pathOf(c.step), `workflows invoke each other in a cycle: ${[...trail.slice(at), c.to].join(' → ')}`);
-        }
-      } else if (trail.length < 64) {
-        visit(c.to, [...trail, c.to]);
+  for (const start of Object.keys(doc.workflows)) {
+    if (state.has(start)) continue;
+    const trail = [start];
+    const stack: { id: string; i: number }[] = [{ id: start, i: 0 }];
+    state.set(start, 'open');
+    while (stack.length) {
+      const top = stack[stack.length - 1] as { id: string; i: number };
+      const c = calls.get(top.id)?.[top.i++];
+      if (!c) {
+        state.set(top.id, 'done');
+        stack.pop();
+        trail.pop();
+        continue;
+      }
+      if (stats) stats.invokeEdgesVisited++;
+      const st = state.get(c.to);
+      if (st === 'open' && !reported.has(c.step)) {
+        reported.add(c.step);
+        issues.error(pathOf(c.step), `workflows invoke each other in a cycle: ${[...trail.slice(trail.indexOf(c.to)), c.to].join(' → ')}`);
+      } else if (st === undefined && calls.has(c.to)) {
+        state.set(c.to, 'open');
+        stack.push({ id: c.to, i: 0 });
+        trail.push(c.to);
       }
     }
+  }
+}
+
+function lazy<T>(make: () => T): () => T {
+  let v: T | undefined;
+  let done = false;
+  return () => {
+    if (!done) {
+      v = make();
+      done = true;
+    }
+    return v as T;
   };
-  for (const id of Object.keys(doc.workflows)) visit(id, [id]);
 }
 
 function known(what: string, names: string[]): string {
