@@ -32,6 +32,8 @@ interface RefScope {
   readonly loopVars: readonly string[];
   /** Inside a loop body or an `until`: `loop.index`, `loop.item` (and `loop.output` in until). */
   readonly loopFields: readonly string[];
+  /** The step list has a refused step or a dangling route: "not upstream" is not reported. */
+  readonly incomplete?: boolean;
   /** Only `${env.*}` (tool settings). */
   readonly envOnly?: boolean;
   readonly where: string;
@@ -44,6 +46,7 @@ interface WorkflowInfo {
   readonly parentLoop: ReadonlyMap<string, string>;
   /** Agent/tool name → ids of the steps that use it. */
   readonly users: ReadonlyMap<string, string[]>;
+  readonly refused: ReadonlySet<string>;
 }
 
 export function checkDocument(n: Normalized, issues: IssueList, opts: CheckOptions): void {
@@ -62,7 +65,7 @@ export function checkDocument(n: Normalized, issues: IssueList, opts: CheckOptio
       const name = s.kind === 'agent' ? s.agent : s.kind === 'tool' ? s.tool : undefined;
       if (name) users.set(name, [...(users.get(name) ?? []), s.id]);
     }
-    const info: WorkflowInfo = { wf, ids: new Set(all.map((s) => s.id)), parentLoop, users };
+    const info: WorkflowInfo = { wf, ids: new Set(all.map((s) => s.id)), parentLoop, users, refused: sources.refused };
     checkSteps(wf.steps, () => new Set(), [], info, doc, n, issues, opts, pathOf);
   }
   checkInvokeCycles(doc, issues, pathOf, opts.stats);
@@ -80,7 +83,11 @@ function checkSteps(
   pathOf: (s: Step) => string,
 ): void {
   const g = stepGraph(steps);
+  // A refused step or a route to nowhere leaves the graph incomplete: reachability and "not
+  // upstream" would only repeat that one problem, so they are not reported for this list.
+  const incomplete = g.dangling.length > 0 || [...n.sources.refused].some((id) => !g.steps.has(id));
   for (const d of g.dangling) {
+    if (n.sources.refused.has(d.target)) continue;
     const path = joinPath(pathOf(d.step), d.via === 'route' ? 'output' : 'depends_on');
     const where = info.ids.has(d.target) ? ` (it is not in the same ${loopVars.length ? 'loop body' : 'step list'})` : suggest(d.target, [...g.order, USER_TARGET]);
     if (d.target === d.step.id) issues.error(path, `step "${d.target}" cannot depend on itself`);
@@ -88,7 +95,7 @@ function checkSteps(
   }
   const live = reachable(g);
   for (const id of g.order) {
-    if (live.has(id)) continue;
+    if (live.has(id) || incomplete) continue;
     const s = g.steps.get(id) as Step;
     issues.error(pathOf(s), `step "${id}" is never reached: no step routes to it or lists it in depends_on`);
   }
@@ -109,7 +116,7 @@ function checkSteps(
       if (opts.stats) opts.stats.ancestorWalks++;
       return new Set([...outerVisible(), ...ancestors(g, s.id)]);
     });
-    const scope: RefScope = { visible, loopVars, loopFields, where: `step "${s.id}"` };
+    const scope: RefScope = { visible, loopVars, loopFields, where: `step "${s.id}"`, ...(incomplete && { incomplete }) };
     const withSelf: RefScope = { ...scope, visible: lazy(() => new Set([...visible(), s.id])) };
     if (s.condition !== undefined) checkCondition(s.condition, joinPath(path, 'condition'), scope, info, issues, opts);
     for (const r of s.routes) {
@@ -125,7 +132,12 @@ function checkSteps(
       if (!agent || !Object.hasOwn(doc.agents, s.agent)) issues.error(joinPath(path, 'agent'), `unknown agent "${s.agent}"${suggest(s.agent, Object.keys(doc.agents))}${known('agents', Object.keys(doc.agents))}`);
       checkValue(s.input, joinPath(path, 'input'), scope, info, issues, opts);
     } else if (s.kind === 'tool') {
-      if (!Object.hasOwn(doc.tools, s.tool) && !opts.knownToolTypes.includes(s.tool)) {
+      const declared = Object.hasOwn(doc.tools, s.tool) ? doc.tools[s.tool] : undefined;
+      if (declared && !opts.knownToolTypes.includes(declared.type)) {
+        issues.error(joinPath(path, 'tool'), `tool "${s.tool}" has type "${declared.type}", which wfmesh does not have (${opts.knownToolTypes.join(', ')})`);
+      } else if (!declared && s.mesh_tool && !opts.knownToolTypes.includes(s.tool)) {
+        issues.warn(joinPath(path, 'tool'), `local://${s.tool}: runs on a node that offers the tool "${s.tool}" (not a wfmesh built-in: ${opts.knownToolTypes.join(', ')})`);
+      } else if (!declared && !opts.knownToolTypes.includes(s.tool)) {
         issues.error(joinPath(path, 'tool'), `unknown tool "${s.tool}"${suggest(s.tool, [...Object.keys(doc.tools), ...opts.knownToolTypes])}${known('tools', Object.keys(doc.tools))}; built-in types can be named directly: ${opts.knownToolTypes.join(', ')}`);
       }
       checkValue(s.args, joinPath(path, 'args'), scope, info, issues, opts);
@@ -198,6 +210,7 @@ function refProblem(path: readonly PathSegment[], scope: RefScope, info: Workflo
     return undefined;
   }
   if (name === 'user_input' || name === 'input') return undefined;
+  if (name === 'inputs') return typeof second === 'string' ? undefined : 'use ${inputs.NAME} (a field of the run input)';
   if (name === 'context') {
     if (second === 'user_input') return undefined;
     if (second !== 'step_outputs') return 'context has user_input and step_outputs only';
@@ -213,6 +226,7 @@ function refProblem(path: readonly PathSegment[], scope: RefScope, info: Workflo
 }
 
 function stepProblem(name: string, scope: RefScope, info: WorkflowInfo): string | undefined {
+  if (info.refused.has(name)) return undefined;
   let id = name;
   if (!info.ids.has(name)) {
     const users = info.users.get(name) ?? [];
@@ -226,6 +240,7 @@ function stepProblem(name: string, scope: RefScope, info: WorkflowInfo): string 
   if (loop !== undefined) {
     return `step "${id}" is inside the body of loop "${loop}"; outside it, use \${${loop}.output} (the list of iteration outputs)`;
   }
+  if (scope.incomplete) return undefined;
   return `step "${id}" is not upstream of ${scope.where}, so its output may not exist yet`;
 }
 

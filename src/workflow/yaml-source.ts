@@ -47,7 +47,7 @@ export function readYaml(text: string, issues: IssueList): SourceDocument {
     return { lines };
   }
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, keepSourceTokens: false });
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: false, keepSourceTokens: false });
   const errLine = (e: YAMLError): number => e.linePos?.[0]?.line ?? lineCounter.linePos(Math.min(e.pos[0], text.length)).line;
   for (const e of doc.errors) issues.errors.push({ path: '', line: errLine(e), message: `YAML: ${firstLine(e.message)}` });
   for (const w of doc.warnings) issues.warnings.push({ path: '', line: errLine(w), message: `YAML: ${firstLine(w.message)}` });
@@ -95,6 +95,7 @@ function mapLines(
   if (!node || depth > MAX_DEPTH || isAlias(node)) return;
   if (path === '' && node.range) setLine(lines, '', lineAt(node.range[0]));
   if (isMap(node)) {
+    const seen = new Set<string>();
     for (const pair of node.items) {
       const key = pair.key as Node | null;
       if (!isScalar(key)) {
@@ -103,6 +104,9 @@ function mapLines(
         continue;
       }
       const child = joinPath(path, String(key.value));
+      // LangSwarm reads YAML with PyYAML, where a repeated key silently replaces the first.
+      if (seen.has(String(key.value))) issues.warnings.push({ path: child, line: lineAt(key.range?.[0]), message: `key "${String(key.value)}" appears twice in this mapping: the last one is used` });
+      seen.add(String(key.value));
       setLine(lines, child, lineAt(key.range?.[0]));
       mapLines(pair.value as Node | null, child, lines, lineAt, depth + 1, issues);
     }
