@@ -43,25 +43,51 @@ export function rewriteRefs(value: unknown, map: (root: string, rest: string) =>
   return value;
 }
 
-/** `"a -> b -> user"`: a linear chain of agent steps, each fed the previous one's output. */
+/**
+ * LangSwarm's text workflows: `a -> b -> user` (a chain, each agent fed the previous output),
+ * `a, b -> c -> user` (a and b in parallel on the input, c fed both) and
+ * `router -> (x | y) -> user` (the router's reply names the agent that answers).
+ */
 export function simpleSyntax(text: string, path: string, issues: IssueList): Record<string, unknown> | undefined {
-  const parts = text.split('->').map((p) => p.trim());
-  if (parts.length < 2 || parts.some((p) => !p) || parts.at(-1) !== 'user') {
-    issues.error(path, 'a workflow written as text is "agent -> agent -> user"; other simple forms (conditions, parallel) are not supported: write steps');
+  const stages = text.split('->').map((p) => p.trim());
+  const bad = (why: string): undefined => {
+    issues.error(path, `"${text}": ${why}; write it as steps`);
     return undefined;
+  };
+  if (stages.length === 1 && /^[A-Za-z0-9_-]+$/.test(stages[0] as string)) stages.push('user');
+  if (stages.some((p) => !p) || stages.at(-1) !== 'user') return bad('a text workflow is "agent -> agent -> user" and ends with user');
+  const parsed = stages.slice(0, -1).map((stage) => {
+    const cond = /^\((.*)\)$/.exec(stage);
+    const names = (cond ? (cond[1] as string).split('|') : stage.split(',')).map((n) => n.trim());
+    return { kind: cond ? 'choice' : names.length > 1 ? 'parallel' : 'one', names };
+  });
+  if (parsed.some((p) => p.names.some((n) => !/^[A-Za-z0-9_-]+$/.test(n)))) return bad('each name is an agent id (letters, digits, _ and -)');
+  const choiceAt = parsed.findIndex((p) => p.kind === 'choice');
+  if (choiceAt >= 0 && (choiceAt !== parsed.length - 1 || choiceAt === 0 || parsed[choiceAt - 1]?.kind !== 'one')) {
+    return bad('a choice (x | y) comes last, after one routing agent');
   }
-  const agents = parts.slice(0, -1);
-  if (agents.some((a) => !/^[A-Za-z0-9_-]+$/.test(a))) {
-    issues.error(path, 'in "a -> b -> user" each name is an agent id (letters, digits, _ and -)');
-    return undefined;
+  const steps: Record<string, unknown>[] = [];
+  let prev: string[] = [];
+  let n = 0;
+  const input = (): string => (prev.length === 0 ? '${user_input}' : prev.map((id) => `\${${id}.output}`).join('\n\n'));
+  for (const [i, stage] of parsed.entries()) {
+    const last = i === parsed.length - 1;
+    if (stage.kind === 'choice') {
+      // The router (the step before) picks: its reply that names an agent selects that agent.
+      const router = steps.at(-1) as Record<string, unknown>;
+      if (stage.names.length !== 2) return bad('a choice is between two agents, (x | y); for more, route with a switch condition');
+      const ids = stage.names.map((a) => `step_${++n}_${a}`);
+      const [x, y] = ids as [string, string];
+      router.output = { to: [{ condition: { if: `'\${${router.id as string}.output}' contains '${stage.names[0] as string}'`, then: x, else: y } }] };
+      stage.names.forEach((a, k) => steps.push({ id: ids[k], agent: a, input: `\${${router.id as string}.output}`, depends_on: [], output: { to: 'user' } }));
+      continue;
+    }
+    const ids = stage.names.map((a) => `step_${++n}_${a}`);
+    stage.names.forEach((a, k) => steps.push({ id: ids[k], agent: a, input: input(), depends_on: [...prev], ...(last && { output: { to: 'user' } }) }));
+    prev = ids;
   }
-  const steps = agents.map((agent, i) => ({
-    id: `step_${i + 1}_${agent}`,
-    agent,
-    input: i === 0 ? '${user_input}' : `\${step_${i}_${agents[i - 1]}.output}`,
-    ...(i === agents.length - 1 && { output: { to: 'user' } }),
-  }));
-  return { steps };
+  // depends_on makes the list a graph: parallel stages start together and the next waits for both.
+  return { steps: steps.map((s) => ((s.depends_on as string[]).length ? s : { ...s, depends_on: undefined })) };
 }
 
 /** What `function: mcp_call` (and kin) becomes: the keys of a tool step, or undefined when refused. */

@@ -139,6 +139,11 @@ export interface VariableScope {
   readonly env?: Readonly<Record<string, string>>;
   /** Loop variable(s) and `loop`. */
   readonly locals?: Readonly<Record<string, unknown>>;
+  /**
+   * Told when a variable quoted inside a condition (`'${x.output.kind}' == 'bug'`) cannot
+   * resolve: the condition then takes its else branch, as in LangSwarm; the engine records why.
+   */
+  readonly onMissing?: (variable: string, reason: string) => void;
 }
 
 export type Lookup = { found: true; value: unknown } | { found: false; reason: string };
