@@ -33,6 +33,29 @@ interface Origin {
 
 /** Validates the named files of a config folder as one document. Never throws. */
 export function validateWorkflowFiles(files: Readonly<Record<string, string>>, opts: ValidateOptions = {}): FolderValidationResult {
+  const m = mergeFiles(files);
+  const r = validateParsed(m.value, m.issues, m.locate, opts);
+  return { ...r, used: m.used, ...(r.valid && { merged: stringify(m.value?.value, { aliasDuplicateObjects: false, lineWidth: 0 }) }) };
+}
+
+/**
+ * The files merged into one YAML text, for a caller that validates it itself (a node's
+ * execution service): problems of reading and merging come back with their file and line.
+ */
+export function mergeWorkflowFiles(files: Readonly<Record<string, string>>): { ok: true; yaml: string } | { ok: false; errors: ValidationIssue[] } {
+  const m = mergeFiles(files);
+  if (!m.value || !m.issues.ok) return { ok: false, errors: m.issues.errors.map((i) => ({ ...i, ...m.locate(i) })) };
+  return { ok: true, yaml: stringify(m.value.value, { aliasDuplicateObjects: false, lineWidth: 0 }) };
+}
+
+interface Merged {
+  readonly value: { value: unknown } | undefined;
+  readonly issues: IssueList;
+  readonly locate: (i: ValidationIssue) => Partial<ValidationIssue>;
+  readonly used: string[];
+}
+
+function mergeFiles(files: Readonly<Record<string, string>>): Merged {
   const issues = new IssueList();
   const names = orderFiles(Object.keys(files));
   const lines = new Map<string, Map<string, number>>();
@@ -72,8 +95,7 @@ export function validateWorkflowFiles(files: Readonly<Record<string, string>>, o
     if (!o) return {};
     return { file: o.file, path: o.path, line: i.line ?? lineOf(lines.get(o.file) ?? new Map(), o.path) };
   };
-  const r = validateParsed(parsedAll && names.length > 0 ? { value: merged } : undefined, issues, locate, opts);
-  return { ...r, used, ...(r.valid && { merged: stringify(merged, { aliasDuplicateObjects: false, lineWidth: 0 }) }) };
+  return { value: parsedAll && names.length > 0 ? { value: merged } : undefined, issues, locate, used };
 }
 
 /** LangSwarm's files first, in its order; then the rest by name. */
