@@ -317,6 +317,11 @@ function suggest(name: string, options: string[]): string {
   return best !== undefined && best !== name ? ` (did you mean "${best}"?)` : '';
 }
 
+/** Whether `name` is one or two letters off a name in `options` (a typo, not another name). */
+export function isTypoOf(name: string, options: readonly string[]): boolean {
+  return options.some((o) => o !== name && distance(name.toLowerCase(), o.toLowerCase()) <= 2);
+}
+
 function distance(a: string, b: string): number {
   if (Math.abs(a.length - b.length) > 3 || a.length > 64 || b.length > 64) return 99;
   let prev = Array.from({ length: b.length + 1 }, (_, i) => i);

@@ -7,6 +7,7 @@ import { joinPath, type IssueList } from './issues.js';
 import { AgentSchema, isValidId, type Agent, type Step, type Tool, type Workflow, type WorkflowDocument } from './model.js';
 import { checkTemplates, describeValue, newSourceMap, normalizeSteps, requires, RESERVED_IDS, type SourceMap } from './normalize-step.js';
 import { isPlainObject } from './variables.js';
+import { isTypoOf } from './check.js';
 import { BEHAVIOR_PROMPTS, rewriteRefs, simpleSyntax, TOOL_TYPE_ALIASES } from './langswarm.js';
 import { zodIssues } from './zod-issues.js';
 
@@ -282,6 +283,8 @@ function defaultAgents(workflows: Record<string, Workflow>, agents: Record<strin
     for (const s of allSteps(wf.steps)) {
       if (s.kind !== 'agent' || Object.hasOwn(agents, s.agent) || !isValidId(s.agent)) continue;
       const defined = Object.keys(agents);
+      // A near miss of a defined agent is a typo: left for the check to report as an error.
+      if (isTypoOf(s.agent, defined)) continue;
       issues.warn(joinPath(src.steps.get(s) ?? '', 'agent'), `agent "${s.agent}" is not defined${defined.length ? '' : ' (no agents are defined)'}: it runs as a default agent (behavior helpful, the node's model); define it under agents`);
       agents[s.agent] = { id: s.agent, model: '', system_prompt: BEHAVIOR_PROMPTS.helpful as string };
       paths.set(s.agent, src.steps.get(s) ?? 'agents');
