@@ -337,7 +337,7 @@ function runVariables(steps: Step[], inputs: readonly string[], src: SourceMap, 
         const keyed = keys.get(name);
         if (keyed !== undefined) return `${keyed}.output${tail}`;
         if (inputs.includes(name) && name !== 'user_input') return `inputs.${name}${tail}`;
-        return root === 'context' ? `${name}${tail}` : undefined;
+        return undefined;
       };
       const rw = <T>(v: T): T => rewriteRefs(v, map) as T;
       if (s.kind === 'agent' || s.kind === 'invoke_workflow') s.input = rw(s.input);
