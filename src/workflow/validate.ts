@@ -4,7 +4,7 @@ import { checkDocument, type ValidationStats } from './check.js';
 export type { ValidationStats } from './check.js';
 import { IssueList, type ValidationIssue } from './issues.js';
 import { BUILTIN_TOOL_TYPES, type WorkflowDocument } from './model.js';
-import { normalizeDocument } from './normalize.js';
+import { allSteps, normalizeDocument, type Normalized } from './normalize.js';
 import { lineOf, readYaml } from './yaml-source.js';
 
 export interface ValidateOptions {
@@ -12,6 +12,11 @@ export interface ValidateOptions {
   readonly allowedEnv?: readonly string[];
   /** Tool types tools may have (default: the built-in ones). */
   readonly knownToolTypes?: readonly string[];
+  /**
+   * The workflow that will run: problems that lie only in workflows it never reaches (through
+   * invoke_workflow or loop bodies) become warnings, so one bad sibling does not block it.
+   */
+  readonly workflow?: string;
   /** Filled with work counters (tests check that validation is linear). */
   readonly stats?: ValidationStats;
 }
@@ -60,6 +65,7 @@ export function validateParsed(
       if (normalized) {
         checkDocument(normalized, issues, { allowedEnv: opts.allowedEnv ?? [], knownToolTypes, ...(opts.stats && { stats: opts.stats }) });
         document = normalized.document;
+        if (opts.workflow !== undefined && Object.hasOwn(document.workflows, opts.workflow)) demoteSiblings(normalized, opts.workflow, issues);
       }
     }
   } catch (err) {
@@ -77,6 +83,32 @@ export function validateParsed(
   const warnings = byLine(withLines(issues.warnings));
   const valid = errors.length === 0;
   return { valid, errors, warnings, ...(valid && document && { document }) };
+}
+
+/** Errors inside workflows that `run` never reaches become warnings naming that workflow. */
+function demoteSiblings(n: Normalized, run: string, issues: IssueList): void {
+  const doc = n.document;
+  const reached = new Set([run]);
+  const todo = [run];
+  while (todo.length) {
+    const wf = doc.workflows[todo.pop() as string];
+    for (const s of wf ? allSteps(wf.steps) : []) {
+      const to = s.kind === 'invoke_workflow' ? s.workflow : s.kind === 'loop' && 'workflow' in s.loop.body ? s.loop.body.workflow : undefined;
+      if (to !== undefined && !reached.has(to)) {
+        reached.add(to);
+        todo.push(to);
+      }
+    }
+  }
+  const skipped = [...n.workflowPaths].filter(([id]) => !reached.has(id));
+  const ownerOf = (path: string): string | undefined => skipped.find(([, p]) => path === p || path.startsWith(`${p}.`) || path.startsWith(`${p}[`))?.[0];
+  const keep: ValidationIssue[] = [];
+  for (const e of issues.errors) {
+    const owner = ownerOf(e.path);
+    if (owner === undefined) keep.push(e);
+    else issues.warnings.push({ ...e, message: `(workflow "${owner}" is not run) ${e.message}` });
+  }
+  issues.errors.splice(0, issues.errors.length, ...keep);
 }
 
 /** The normalised document, or MeshError WORKFLOW_INVALID listing every error (details = errors). */

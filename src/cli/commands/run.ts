@@ -79,7 +79,8 @@ export const runCommand: CliCommand = {
     if (!mode.success) throw new MeshError('USAGE', `--mode "${modeFlag}": one of ${ExecutionModeSchema.options.join(', ')}`);
     const allowedEnv = allowedEnvFlag(args);
     // A file, or a LangSwarm config folder merged into one document (sent to the mesh as such).
-    const v = validateWorkflowPath(file, { allowedEnv });
+    const workflowFlag = stringFlag(args, 'workflow');
+    const v = validateWorkflowPath(file, { allowedEnv, ...(workflowFlag !== undefined && { workflow: workflowFlag }) });
     const yaml = v.yaml ?? '';
     for (const w of v.warnings) io.err(formatFileIssue(file, w, 'warning: '));
     if (!v.valid || !v.document) {
