@@ -32,6 +32,8 @@ interface RefScope {
   readonly loopVars: readonly string[];
   /** Inside a loop body or an `until`: `loop.index`, `loop.item` (and `loop.output` in until). */
   readonly loopFields: readonly string[];
+  /** Whether step `id` of this list may be skipped on a path that still reaches the reader. */
+  readonly skippable?: (id: string) => boolean;
   /** The step list has a refused step or a dangling route: "not upstream" is not reported. */
   readonly incomplete?: boolean;
   /** Only `${env.*}` (tool settings). */
@@ -108,6 +110,25 @@ function checkSteps(
   }
   const inCycle = new Set(loops.flatMap((c) => c.members));
   const loopFields = loopVars.length ? ['index', 'item'] : [];
+  // Steps reachable from the roots when step X is left out: a reader among them may run after a
+  // branch that skipped X. Computed once per step that something reads.
+  const without = new Map<string, Set<string>>();
+  const bypass = (x: string): Set<string> => {
+    let set = without.get(x);
+    if (!set) {
+      set = new Set(g.roots.filter((r) => r !== x));
+      const todo = [...set];
+      while (todo.length) {
+        for (const e of g.out.get(todo.pop() as string) ?? []) {
+          if (e.back || e.to === x || set.has(e.to)) continue;
+          set.add(e.to);
+          todo.push(e.to);
+        }
+      }
+      without.set(x, set);
+    }
+    return set;
+  };
 
   for (const s of steps) {
     const path = pathOf(s);
@@ -116,7 +137,8 @@ function checkSteps(
       if (opts.stats) opts.stats.ancestorWalks++;
       return new Set([...outerVisible(), ...ancestors(g, s.id)]);
     });
-    const scope: RefScope = { visible, loopVars, loopFields, where: `step "${s.id}"`, ...(incomplete && { incomplete }) };
+    const skippable = (id: string): boolean => g.steps.has(id) && id !== s.id && bypass(id).has(s.id);
+    const scope: RefScope = { visible, loopVars, loopFields, where: `step "${s.id}"`, skippable, ...(incomplete && { incomplete }) };
     const withSelf: RefScope = { ...scope, visible: lazy(() => new Set([...visible(), s.id])) };
     if (s.condition !== undefined) checkCondition(s.condition, joinPath(path, 'condition'), scope, info, issues, opts);
     for (const r of s.routes) {
@@ -188,7 +210,21 @@ function checkValue(value: unknown, path: string, scope: RefScope, info: Workflo
   for (const r of refs) {
     const why = refProblem(r.path, scope, info, opts);
     if (why) issues.error(path, `\${${r.text}}: ${why}`);
+    else if (info && scope.skippable && !scope.incomplete) {
+      const id = stepOf(r.path, info);
+      if (id !== undefined && scope.skippable(id)) {
+        issues.warn(path, `\${${r.text}}: step "${id}" may be skipped (a condition can route around it) and ${scope.where} still runs, so this would fail: read it only on the branch that runs "${id}" (route from "${id}" to a step of its own), or test it first with an "exists" condition`);
+      }
+    }
   }
+}
+
+/** The step whose output a variable reads (`X.output...`, `context.step_outputs.X`), if any. */
+function stepOf(path: readonly PathSegment[], info: WorkflowInfo): string | undefined {
+  const [root, second, third] = path;
+  const name = root === 'context' && second === 'step_outputs' ? third : second === 'output' ? root : undefined;
+  if (typeof name !== 'string') return undefined;
+  return info.ids.has(name) ? name : Object.hasOwn(info.wf.aliases, name) ? info.wf.aliases[name] : undefined;
 }
 
 /** Why a variable cannot resolve at this place, or undefined when it can. */
