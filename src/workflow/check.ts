@@ -87,7 +87,7 @@ function checkSteps(
   const g = stepGraph(steps);
   // A refused step or a route to nowhere leaves the graph incomplete: reachability and "not
   // upstream" would only repeat that one problem, so they are not reported for this list.
-  const incomplete = g.dangling.length > 0 || [...n.sources.refused].some((id) => !g.steps.has(id));
+  const incomplete = g.dangling.length > 0 || steps.some((s) => n.sources.refused.has(`${s.id}\u0000routes`));
   for (const d of g.dangling) {
     if (n.sources.refused.has(d.target)) continue;
     const path = joinPath(pathOf(d.step), d.via === 'route' ? 'output' : 'depends_on');

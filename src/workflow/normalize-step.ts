@@ -96,6 +96,8 @@ function normalizeStep(input: unknown, path: string, issues: IssueList, src: Sou
     }
     return undefined;
   }
+  // A step that uses what wfmesh refuses is left out (its id is remembered, so nothing else cascades).
+  if (Object.keys(raw).some((k) => UNSUPPORTED[k])) return undefined;
   const kind = kinds[0] as keyof typeof KIND_KEYS;
   const allowed = new Set<string>([...COMMON_KEYS, ...KIND_KEYS[kind]]);
   for (const key of Object.keys(raw)) {
@@ -161,7 +163,12 @@ function common(raw: Record<string, unknown>, path: string, issues: IssueList, s
   }
   if (raw.description !== undefined) base.description = str(raw.description, joinPath(path, 'description'), issues, 'text');
   if (raw.depends_on !== undefined) base.depends_on = idList(raw.depends_on, joinPath(path, 'depends_on'), issues);
-  if (raw.output !== undefined) base.routes = output(raw.output, joinPath(path, 'output'), issues, src);
+  if (raw.output !== undefined) {
+    const before = issues.errors.length;
+    base.routes = output(raw.output, joinPath(path, 'output'), issues, src);
+    // Its routes are incomplete: reachability would only repeat that error.
+    if (issues.errors.length > before && typeof raw.id === 'string') src.refused.add(`${raw.id}\u0000routes`);
+  }
   if (raw.retry !== undefined) base.retry = retry(raw.retry, joinPath(path, 'retry'), issues);
   if (raw.timeout !== undefined) {
     const ms = parseDuration(raw.timeout);
@@ -284,9 +291,11 @@ function existsExpression(raw: unknown, path: string, issues: IssueList): string
 }
 
 function targets(raw: unknown, path: string, issues: IssueList): string[] {
-  if (typeof raw === 'string') return [raw];
-  if (Array.isArray(raw) && raw.length > 0 && raw.every((t) => typeof t === 'string')) return raw as string[];
-  issues.error(path, 'a target is a step id, `user`, or a list of them');
+  // LangSwarm also writes a target as {step: ID}.
+  const one = (t: unknown): string | undefined => (typeof t === 'string' ? t : isPlainObject(t) && typeof t.step === 'string' && Object.keys(t).length === 1 ? t.step : undefined);
+  const list = Array.isArray(raw) ? raw.map(one) : [one(raw)];
+  if (list.length > 0 && list.every((t): t is string => t !== undefined)) return list;
+  issues.error(path, 'a target is a step id, `user`, {step: ID}, or a list of them');
   return [];
 }
 

@@ -38,7 +38,7 @@ describe('config folders', () => {
   test('agents.yaml + tools.yaml + workflows.yaml merge into one document; warnings name their file and line', () => {
     const r = validateWorkflowFiles(folder('support'));
     const doc = valid(r);
-    assert.deepEqual(Object.keys(doc.workflows), ['support_flow', 'triage_flow']);
+    assert.deepEqual(Object.keys(doc.workflows), ['support_flow', 'triage_flow', 'kind_flow']);
     assert.deepEqual(Object.keys(doc.agents), ['classifier', 'triager', 'escalator', 'answerer']);
     assert.deepEqual(r.used, ['agents.yaml', 'tools.yaml', 'workflows.yaml']);
     has(messages(r.warnings), /^agents\.yaml line 5 agents\[0\]\.name: agent key "name" is ignored/);
