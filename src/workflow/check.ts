@@ -254,6 +254,7 @@ function refProblem(path: readonly PathSegment[], scope: RefScope, info: Workflo
     return stepProblem(third, scope, info);
   }
   if (second !== 'output') {
+    if (info.refused.has(name)) return undefined; // the output_key of a refused step: reported there
     if (info.ids.has(name) || Object.hasOwn(info.wf.aliases, name)) return `use \${${name}.output} for the output of step "${name}"`;
     const hint = suggest(name, [...scope.visible(), ...scope.loopVars, 'user_input', 'context', 'env']);
     return `"${name}" is not a variable here: use user_input, context.*, STEP.output, env.NAME${scope.loopVars.length ? ' or the loop variable' : ''}${hint}`;

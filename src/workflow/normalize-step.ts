@@ -62,7 +62,10 @@ export function normalizeSteps(raw: unknown, path: string, issues: IssueList, sr
   raw.forEach((item, i) => {
     const step = normalizeStep(item, joinPath(path, i), issues, src);
     if (step) out.push(step);
-    else if (isPlainObject(item) && typeof item.id === 'string') src.refused.add(item.id);
+    else if (isPlainObject(item)) {
+      if (typeof item.id === 'string') src.refused.add(item.id);
+      if (typeof item.output_key === 'string') src.refused.add(item.output_key);
+    }
   });
   return out;
 }
