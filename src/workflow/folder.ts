@@ -8,7 +8,7 @@ import { stringify } from 'yaml';
 import { IssueList, joinPath, parentPath, type ValidationIssue } from './issues.js';
 import { validateParsed, type ValidateOptions, type ValidationResult } from './validate.js';
 import { isPlainObject } from './variables.js';
-import { lineOf, readYaml } from './yaml-source.js';
+import { lineOf, MAX_DOCUMENT_BYTES, readYaml } from './yaml-source.js';
 
 /** The order LangSwarm's V1 loader reads a folder in; other files follow by name. */
 export const LANGSWARM_FILES = ['agents', 'tools', 'retrievers', 'plugins', 'registries', 'workflows', 'secrets', 'brokers'];
@@ -64,6 +64,11 @@ function mergeFiles(files: Readonly<Record<string, string>>): Merged {
   const used: string[] = [];
   let parsedAll = true;
   if (names.length === 0) issues.error('', 'the config folder has no YAML files');
+  const total = names.reduce((n, f) => n + Buffer.byteLength(files[f] ?? '', 'utf8'), 0);
+  if (total > MAX_DOCUMENT_BYTES) {
+    issues.error('', `the files are larger than the limit of ${MAX_DOCUMENT_BYTES} bytes together`);
+    names.length = 0;
+  }
   if (names.length > MAX_FOLDER_FILES) {
     issues.error('', `a config folder holds at most ${MAX_FOLDER_FILES} files, got ${names.length}`);
     names.length = 0;
