@@ -117,10 +117,18 @@ function checkSteps(
     let set = without.get(x);
     if (!set) {
       set = new Set(g.roots.filter((r) => r !== x));
+      // A step reached by a route runs; one that waits (depends_on, sequence) needs all it waits for.
+      const waiting = new Map<string, number>();
       const todo = [...set];
       while (todo.length) {
         for (const e of g.out.get(todo.pop() as string) ?? []) {
           if (e.back || e.to === x || set.has(e.to)) continue;
+          if (e.always) {
+            const need = (g.in.get(e.to) ?? []).filter((i) => i.always).length;
+            const got = (waiting.get(e.to) ?? 0) + 1;
+            waiting.set(e.to, got);
+            if (got < need) continue;
+          }
           set.add(e.to);
           todo.push(e.to);
         }
