@@ -182,7 +182,11 @@ function checkSteps(
       }
       const vars = [...loopVars, s.loop.var];
       if ('workflow' in s.loop.body) {
-        if (!Object.hasOwn(doc.workflows, s.loop.body.workflow)) issues.error(joinPath(lp, 'body'), `unknown workflow "${s.loop.body.workflow}"${known('workflows', Object.keys(doc.workflows))}`);
+        const body = s.loop.body.workflow;
+        if (!Object.hasOwn(doc.workflows, body) && info.ids.has(body)) {
+          // LangSwarm V1 names a step as the body; here a string body is a workflow to invoke.
+          issues.error(joinPath(lp, 'body'), `"${body}" is a step of this workflow: LangSwarm's V1 loop (a step id as body, output.collect, \${context.item}) is not supported; move the step under body: [...] and read the item as \${${s.loop.var}} (the loop's output is the list of iteration outputs)`);
+        } else if (!Object.hasOwn(doc.workflows, body)) issues.error(joinPath(lp, 'body'), `unknown workflow "${body}"${known('workflows', Object.keys(doc.workflows))}`);
       } else {
         checkSteps(s.loop.body.steps, visible, vars, info, doc, n, issues, opts, pathOf);
       }

@@ -201,7 +201,10 @@ function output(raw: unknown, path: string, issues: IssueList, src: SourceMap): 
     issues.error(path, 'output is a mapping: output: {to: STEP | user | [STEP, ...] | condition}');
     return [];
   }
-  for (const key of Object.keys(raw)) if (key !== 'to') issues.error(joinPath(path, key), `unknown output key "${key}" (only "to")`);
+  for (const key of Object.keys(raw)) {
+    if (key === 'collect') issues.warn(joinPath(path, key), 'output.collect (LangSwarm V1 loops) is not needed: a loop\'s output is the list of its iteration outputs');
+    else if (key !== 'to') issues.error(joinPath(path, key), `unknown output key "${key}" (only "to")`);
+  }
   if (raw.to === undefined) {
     issues.error(path, 'output needs `to`');
     return [];
@@ -324,7 +327,9 @@ function loopSpec(raw: unknown, path: string, issues: IssueList, src: SourceMap)
     return undefined;
   }
   const known = ['for_each', 'var', 'max', 'concurrency', 'until', 'body'];
-  for (const key of Object.keys(raw)) if (!known.includes(key)) issues.error(joinPath(path, key), `unknown loop key "${key}" (${known.join(', ')})`);
+  for (const key of Object.keys(raw)) {
+    if (!known.includes(key)) issues.error(joinPath(path, key), `unknown loop key "${key}" (${known.join(', ')})`);
+  }
   const spec: LoopSpec = { var: 'item', concurrency: 1, body: { steps: [] } };
   if (raw.for_each !== undefined) {
     if (typeof raw.for_each !== 'string' && !Array.isArray(raw.for_each)) issues.error(joinPath(path, 'for_each'), 'for_each is a list or a variable that holds one');

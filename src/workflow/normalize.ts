@@ -130,7 +130,7 @@ function workflow(item: unknown, path: string, fallbackId: string, issues: Issue
   } else if (!isValidId(id)) {
     issues.error(path, `workflow name "${id}" must use letters, digits, _ and - only`);
   }
-  const steps = normalizeSteps(raw.steps, joinPath(path, 'steps'), issues, src);
+  const steps = v1Loops(normalizeSteps(raw.steps, joinPath(path, 'steps'), issues, src), issues, src);
   const description = typeof raw.description === 'string' ? raw.description : undefined;
   if (raw.description !== undefined && description === undefined) issues.error(joinPath(path, 'description'), 'description is text');
   assignIds(steps, issues, src);
@@ -290,6 +290,30 @@ function defaultAgents(workflows: Record<string, Workflow>, agents: Record<strin
       paths.set(s.agent, src.steps.get(s) ?? 'agents');
     }
   }
+}
+
+/**
+ * LangSwarm V1 loops name a step of the same list as their body (`body: process_item`), and the
+ * body reads the item as `${context.item}`: that step moves into the loop's body, and
+ * `${context.VAR}` becomes the loop variable.
+ */
+function v1Loops(steps: Step[], issues: IssueList, src: SourceMap): Step[] {
+  const byId = new Map(steps.map((s) => [s.id, s]));
+  const moved = new Set<Step>();
+  for (const s of steps) {
+    if (s.kind !== 'loop' || !('workflow' in s.loop.body)) continue;
+    const body = byId.get(s.loop.body.workflow);
+    if (!body || body === s || moved.has(body)) continue;
+    moved.add(body);
+    const v = s.loop.var;
+    const rw = <T>(x: T): T => rewriteRefs(x, (root, rest) => (root === 'context' && (rest === `.${v}` || rest.startsWith(`.${v}.`) || rest.startsWith(`.${v}[`)) ? rest.slice(1) : undefined)) as T;
+    if (body.kind === 'agent' || body.kind === 'invoke_workflow') body.input = rw(body.input);
+    if (body.kind === 'tool') body.args = rw(body.args);
+    if (body.routes.length) issues.warn(joinPath(src.steps.get(body) ?? '', 'output'), `step "${body.id}" is the body of loop "${s.id}" (LangSwarm V1): its output.to is ignored; the loop continues`);
+    body.routes = [];
+    s.loop.body = { steps: [body] };
+  }
+  return moved.size ? steps.filter((s) => !moved.has(s)) : steps;
 }
 
 /** Workflow `inputs:` (LangSwarm): the names of run variables read from the run's input. */

@@ -114,6 +114,12 @@ describe('run variables, text workflows, siblings', () => {
     assert.equal(users[2], 'Write from this plan: 1. open 2. export');
   });
 
+  test('the V1 loop runs its body step once per item', async () => {
+    replies = {};
+    const r = await run(doc(validateWorkflowText(file('v1-loop.yaml'))), 'describe_each', '');
+    assert.deepEqual(r.output, { descriptions: ['reply to: Item: apple', 'reply to: Item: pear'] });
+  });
+
   test('"router -> (technical | billing) -> user" follows the router', async () => {
     const d = doc(validateWorkflowText(file('text-workflows.yaml')));
     replies = { 'Reply with the team': 'billing, please' };

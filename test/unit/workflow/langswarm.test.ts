@@ -162,6 +162,16 @@ workflows:
     assert.ok(!errs.some((e) => /never reached|unknown step|no agents/.test(e)), errs.join('\n'));
   });
 
+  test('the V1 loop: a step id as body moves into the loop; ${context.item} is the item; output.collect a warning', () => {
+    const r = validateWorkflowText(read('v1-loop.yaml'));
+    const steps = valid(r).workflows.describe_each?.steps ?? [];
+    assert.deepEqual(steps.map((s) => s.id), ['each_item', 'report']);
+    const loop = steps[0];
+    assert.ok(loop?.kind === 'loop' && 'steps' in loop.loop.body);
+    assert.equal((loop.loop.body.steps[0] as AgentStep).input, 'Item: ${item}');
+    has(messages(r.warnings), /output\.collect: output\.collect \(LangSwarm V1 loops\) is not needed/);
+  });
+
   test('text workflows: a -> b -> user, parallel stages and a choice', () => {
     const doc = valid(validateWorkflowText(read('text-workflows.yaml')));
     const [choice, parallel, chain] = Object.values(doc.workflows);
