@@ -260,7 +260,7 @@ export class ExecutionService {
   /** The document to resume `r` with; a record that cannot be resumed is ended with the reason. */
   private async resumable(r: ExecutionRecord): Promise<WorkflowDocument | undefined> {
     const source = await this.deps.store.source(r.execution_id);
-    const validation = source && validateWorkflowText(source.yaml, { allowedEnv: this.deps.settings.allowedEnv });
+    const validation = source && validateWorkflowText(source.yaml, { allowedEnv: this.deps.settings.allowedEnv, workflow: r.workflow });
     if (validation?.valid && validation.document && Object.hasOwn(validation.document.workflows, r.workflow)) return validation.document;
     const why = !source ? 'its workflow text is not in the store (a record from an older version)' : `its workflow does not load on node ${this.deps.self.name}`;
     const ended = endOrphan(r, `coordinator node ${r.coordinator} left the mesh and the execution cannot be resumed: ${why}`);
@@ -282,7 +282,8 @@ export class ExecutionService {
       if (!saved) throw new MeshError('WORKFLOW_NOT_FOUND', `no saved workflow named "${req.workflow_name}" (list_workflows shows them)`);
       text = saved.yaml;
     }
-    const validation = validateWorkflowText(text, { allowedEnv: this.deps.settings.allowedEnv });
+    // Problems only in sibling workflows this run never reaches do not block it.
+    const validation = validateWorkflowText(text, { allowedEnv: this.deps.settings.allowedEnv, ...(req.workflow !== undefined && { workflow: req.workflow }) });
     if (!validation.valid || !validation.document) {
       throw new MeshError('WORKFLOW_INVALID', `invalid workflow:\n${validation.errors.map(formatIssue).join('\n')}`, validation.errors);
     }

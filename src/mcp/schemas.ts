@@ -30,12 +30,21 @@ type Json = z.infer<typeof JsonSchema>;
 /** The record typed as `get_execution` shows it (the same object). */
 export const asRecordView = (r: ExecutionRecord): z.infer<typeof RecordSchema> => r as z.infer<typeof RecordSchema>;
 
-export const IssueSchema = z.object({ path: z.string(), line: z.number().int().optional(), message: z.string() });
+export const IssueSchema = z.object({ file: z.string().optional(), path: z.string(), line: z.number().int().optional(), message: z.string() });
 export const ValidationSchema = z.object({ valid: z.boolean(), errors: z.array(IssueSchema), warnings: z.array(IssueSchema) });
 
 /** The `yaml` argument, capped at the node's input limit (bytes are checked again when running). */
 export const yamlArg = (maxBytes: number) =>
   z.string().max(maxBytes, `the YAML is larger than this node takes: at most ${maxBytes} bytes (limits.max_input_bytes)`);
+
+/** `files`: a LangSwarm config folder as file name → YAML text (agents.yaml, workflows.yaml, ...). */
+export const filesArg = (maxBytes: number) =>
+  z
+    .record(z.string().regex(/^[A-Za-z0-9_.-]{1,100}\.ya?ml$/, 'a file name such as workflows.yaml'), z.string())
+    .refine((f) => Object.keys(f).length >= 1 && Object.keys(f).length <= 64, 'files holds 1 to 64 files')
+    .refine((f) => Object.values(f).reduce((n, t) => n + Buffer.byteLength(t), 0) <= maxBytes, `the files are larger than this node takes: at most ${maxBytes} bytes together (limits.max_input_bytes)`)
+    .describe('A LangSwarm config folder instead of yaml: file name → YAML text (agents.yaml, tools.yaml, workflows.yaml, ...), merged as LangSwarm merges them');
+const oneSource = (v: { yaml?: unknown; files?: unknown }): boolean => v.yaml === undefined || v.files === undefined;
 
 export const inputs = {
   generate: z
@@ -47,11 +56,16 @@ export const inputs = {
       tools: z.array(z.string().min(1).max(200)).max(50).optional().describe('Tool types to use (hints)'),
     })
     .strict(),
-  validate: (maxBytes: number) => z.object({ yaml: yamlArg(maxBytes).describe('Workflow YAML (LangSwarm-compatible)') }).strict(),
+  validate: (maxBytes: number) =>
+    z
+      .object({ yaml: yamlArg(maxBytes).optional().describe('Workflow YAML (LangSwarm-compatible)'), files: filesArg(maxBytes).optional() })
+      .strict()
+      .refine((v) => (v.yaml === undefined) !== (v.files === undefined), 'give yaml or files'),
   execute: (maxBytes: number) =>
     z
       .object({
         yaml: yamlArg(maxBytes).optional().describe('Workflow YAML; or give workflow_name'),
+        files: filesArg(maxBytes).optional(),
         workflow_name: WorkflowNameSchema.optional().describe('A workflow saved with save_workflow'),
         workflow: WorkflowIdSchema.optional().describe('Which workflow of the document to run (default: its first)'),
         input: JsonSchema.optional().describe('The workflow input, ${user_input}: a string or any JSON value'),
@@ -59,7 +73,8 @@ export const inputs = {
         timeout_s: z.number().positive().max(7 * 86_400).optional().describe('Deadline of the whole execution, in seconds'),
         wait: z.boolean().optional().describe('Wait for the result (default true; async mode never waits)'),
       })
-      .strict(),
+      .strict()
+      .refine(oneSource, 'give yaml or files, not both'),
   executeGenerated: z
     .object({
       description: DescriptionSchema.describe('What the workflow should do'),
@@ -82,10 +97,12 @@ export const inputs = {
     z
       .object({
         name: WorkflowNameSchema,
-        yaml: yamlArg(maxBytes),
+        yaml: yamlArg(maxBytes).optional(),
+        files: filesArg(maxBytes).optional(),
         description: z.string().max(2_000).optional(),
       })
-      .strict(),
+      .strict()
+      .refine((v) => (v.yaml === undefined) !== (v.files === undefined), 'give yaml or files'),
   none: z.object({}).strict(),
 };
 

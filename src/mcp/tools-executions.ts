@@ -3,6 +3,7 @@ import type { ExecutionRecord } from '../protocol/execution.js';
 import { MeshError } from '../protocol/errors.js';
 import { asRecordView, inputs, outputs, toResult, toRow, type ExecutionResult } from './schemas.js';
 import { defineTool, type ToolContext, type ToolOutcome, type ToolSpec } from './tool-kit.js';
+import { formatIssue, mergeWorkflowFiles } from '../workflow/index.js';
 
 /**
  * Runs one execution for a tool call, with progress and client cancellation wired in. `stepsBefore`
@@ -43,7 +44,13 @@ export function executionTools(executions: ExecutionService, maxInputBytes: numb
       input: inputs.execute(maxInputBytes),
       output: outputs.execute,
       annotations: { destructiveHint: false, openWorldHint: true },
-      run: (args, ctx) => runForTool(executions, args, ctx),
+      run: async ({ files, ...args }, ctx) => {
+        if (!files) return runForTool(executions, args, ctx);
+        // A LangSwarm config folder: merged here into one document, which the node validates.
+        const m = mergeWorkflowFiles(files);
+        if (!m.ok) return { ok: false, message: `invalid workflow files:\n${m.errors.map(formatIssue).join('\n')}` };
+        return runForTool(executions, { ...args, yaml: m.yaml }, ctx);
+      },
     }),
     defineTool({
       name: 'get_execution',

@@ -2,7 +2,7 @@ import { generateWorkflow } from '../generate/index.js';
 import type { GenerateContext, GeneratedWorkflow, GenerateRequest } from '../generate/types.js';
 import type { ExecutionService } from '../executions/index.js';
 import type { MeshNode } from '../node/mesh-node.js';
-import { formatIssue, validateWorkflowText } from '../workflow/index.js';
+import { formatIssue, validateWorkflowFiles, validateWorkflowText, type ValidateOptions } from '../workflow/index.js';
 import { inputs, outputs, toNodeView } from './schemas.js';
 import { defineTool, type ToolContext, type ToolSpec } from './tool-kit.js';
 import { runForTool } from './tools-executions.js';
@@ -39,6 +39,11 @@ async function generate(node: MeshNode, req: GenerateRequest, ctx: ToolContext):
   return generateWorkflow(req, generationContext(node, ctx.signal));
 }
 
+/** `yaml`, or `files` (a LangSwarm config folder: file name → YAML) merged into one document. */
+function validateSource(src: { yaml?: string | undefined; files?: Record<string, string> | undefined }, opts: ValidateOptions): ReturnType<typeof validateWorkflowText> & { merged?: string } {
+  return src.files ? validateWorkflowFiles(src.files, opts) : validateWorkflowText(src.yaml ?? '', opts);
+}
+
 export function workflowTools(node: MeshNode, executions: ExecutionService, maxInputBytes: number): ToolSpec[] {
   const validateOptions = { allowedEnv: node.options.allow.env_vars };
   return [
@@ -60,8 +65,8 @@ export function workflowTools(node: MeshNode, executions: ExecutionService, maxI
       input: inputs.validate(maxInputBytes),
       output: outputs.validate,
       annotations: { readOnlyHint: true },
-      run: async ({ yaml }) => {
-        const { valid, errors, warnings } = validateWorkflowText(yaml, validateOptions);
+      run: async (args) => {
+        const { valid, errors, warnings } = validateSource(args, validateOptions);
         return { ok: true, value: { valid, errors, warnings } };
       },
     }),
@@ -91,9 +96,10 @@ export function workflowTools(node: MeshNode, executions: ExecutionService, maxI
       input: inputs.save(maxInputBytes),
       output: outputs.save,
       annotations: { idempotentHint: true },
-      run: async ({ name, yaml, description }, ctx) => {
-        const v = validateWorkflowText(yaml, validateOptions);
-        if (!v.valid || !v.document) return { ok: false, message: `not saved: the workflow is invalid:\n${v.errors.map(formatIssue).join('\n')}` };
+      run: async ({ name, description, ...source }, ctx) => {
+        const v = validateSource(source, validateOptions);
+        const yaml = source.files ? v.merged : source.yaml;
+        if (!v.valid || !v.document || yaml === undefined) return { ok: false, message: `not saved: the workflow is invalid:\n${v.errors.map(formatIssue).join('\n')}` };
         const saved = await executions.workflows.save({
           name,
           yaml,

@@ -14,14 +14,28 @@ import { formatPath, templateVariables, type PathSegment } from './variables.js'
 export interface CheckOptions {
   readonly allowedEnv: readonly string[];
   readonly knownToolTypes: readonly string[];
+  readonly stats?: ValidationStats;
+}
+
+/** Work counters, so tests can see that validation stays linear in the document. */
+export interface ValidationStats {
+  /** Invoke edges (invoke_workflow steps, loops over a workflow) followed by the cycle check. */
+  invokeEdgesVisited: number;
+  /** Ancestor sets computed for reference checks. */
+  ancestorWalks: number;
 }
 
 /** What `${...}` may name at one place in a workflow. */
 interface RefScope {
-  readonly visible: ReadonlySet<string>;
+  /** Steps whose output exists here; computed on first use (most steps read no other step). */
+  readonly visible: () => ReadonlySet<string>;
   readonly loopVars: readonly string[];
   /** Inside a loop body or an `until`: `loop.index`, `loop.item` (and `loop.output` in until). */
   readonly loopFields: readonly string[];
+  /** Whether step `id` of this list may be skipped on a path that still reaches the reader. */
+  readonly skippable?: (id: string) => boolean;
+  /** The step list has a refused step or a dangling route: "not upstream" is not reported. */
+  readonly incomplete?: boolean;
   /** Only `${env.*}` (tool settings). */
   readonly envOnly?: boolean;
   readonly where: string;
@@ -34,6 +48,7 @@ interface WorkflowInfo {
   readonly parentLoop: ReadonlyMap<string, string>;
   /** Agent/tool name → ids of the steps that use it. */
   readonly users: ReadonlyMap<string, string[]>;
+  readonly refused: ReadonlySet<string>;
 }
 
 export function checkDocument(n: Normalized, issues: IssueList, opts: CheckOptions): void {
@@ -41,7 +56,7 @@ export function checkDocument(n: Normalized, issues: IssueList, opts: CheckOptio
   const pathOf = (s: Step): string => sources.steps.get(s) ?? '';
   for (const tool of Object.values(doc.tools)) {
     const path = joinPath(n.toolPaths.get(tool.id) ?? 'tools', 'settings');
-    checkValue(tool.settings, path, { visible: new Set(), loopVars: [], loopFields: [], envOnly: true, where: `tool ${tool.id}` }, undefined, issues, opts);
+    checkValue(tool.settings, path, { visible: () => new Set(), loopVars: [], loopFields: [], envOnly: true, where: `tool ${tool.id}` }, undefined, issues, opts);
   }
   for (const wf of Object.values(doc.workflows)) {
     const all = allSteps(wf.steps);
@@ -52,15 +67,15 @@ export function checkDocument(n: Normalized, issues: IssueList, opts: CheckOptio
       const name = s.kind === 'agent' ? s.agent : s.kind === 'tool' ? s.tool : undefined;
       if (name) users.set(name, [...(users.get(name) ?? []), s.id]);
     }
-    const info: WorkflowInfo = { wf, ids: new Set(all.map((s) => s.id)), parentLoop, users };
-    checkSteps(wf.steps, new Set(), [], info, doc, n, issues, opts, pathOf);
+    const info: WorkflowInfo = { wf, ids: new Set(all.map((s) => s.id)), parentLoop, users, refused: sources.refused };
+    checkSteps(wf.steps, () => new Set(), [], info, doc, n, issues, opts, pathOf);
   }
-  checkInvokeCycles(doc, issues, pathOf);
+  checkInvokeCycles(doc, issues, pathOf, opts.stats);
 }
 
 function checkSteps(
   steps: readonly Step[],
-  outerVisible: ReadonlySet<string>,
+  outerVisible: () => ReadonlySet<string>,
   loopVars: readonly string[],
   info: WorkflowInfo,
   doc: WorkflowDocument,
@@ -70,7 +85,11 @@ function checkSteps(
   pathOf: (s: Step) => string,
 ): void {
   const g = stepGraph(steps);
+  // A refused step or a route to nowhere leaves the graph incomplete: reachability and "not
+  // upstream" would only repeat that one problem, so they are not reported for this list.
+  const incomplete = g.dangling.length > 0 || steps.some((s) => n.sources.refused.has(`${s.id}\u0000routes`));
   for (const d of g.dangling) {
+    if (n.sources.refused.has(d.target)) continue;
     const path = joinPath(pathOf(d.step), d.via === 'route' ? 'output' : 'depends_on');
     const where = info.ids.has(d.target) ? ` (it is not in the same ${loopVars.length ? 'loop body' : 'step list'})` : suggest(d.target, [...g.order, USER_TARGET]);
     if (d.target === d.step.id) issues.error(path, `step "${d.target}" cannot depend on itself`);
@@ -78,26 +97,57 @@ function checkSteps(
   }
   const live = reachable(g);
   for (const id of g.order) {
-    if (live.has(id)) continue;
+    if (live.has(id) || incomplete) continue;
     const s = g.steps.get(id) as Step;
     issues.error(pathOf(s), `step "${id}" is never reached: no step routes to it or lists it in depends_on`);
   }
-  for (const { edge, members } of cycles(g)) {
+  const loops = cycles(g);
+  for (const { edge, members } of loops) {
     const bounded = members.some((id) => g.steps.get(id)?.max_visits !== undefined);
     if (bounded) continue;
     const s = g.steps.get(edge.from) as Step;
     issues.error(joinPath(pathOf(s), 'output'), `cycle ${[...members, edge.to].join(' → ')} has no loop bound: set max_visits on one of its steps, or use a loop step`);
   }
-  const inCycle = new Set(cycles(g).flatMap((c) => c.members));
+  const inCycle = new Set(loops.flatMap((c) => c.members));
   const loopFields = loopVars.length ? ['index', 'item'] : [];
+  // Steps reachable from the roots when step X is left out: a reader among them may run after a
+  // branch that skipped X. Computed once per step that something reads.
+  const without = new Map<string, Set<string>>();
+  const bypass = (x: string): Set<string> => {
+    let set = without.get(x);
+    if (!set) {
+      set = new Set(g.roots.filter((r) => r !== x));
+      // A step reached by a route runs; one that waits (depends_on, sequence) needs all it waits for.
+      const waiting = new Map<string, number>();
+      const todo = [...set];
+      while (todo.length) {
+        for (const e of g.out.get(todo.pop() as string) ?? []) {
+          if (e.back || e.to === x || set.has(e.to)) continue;
+          if (e.always) {
+            const need = (g.in.get(e.to) ?? []).filter((i) => i.always).length;
+            const got = (waiting.get(e.to) ?? 0) + 1;
+            waiting.set(e.to, got);
+            if (got < need) continue;
+          }
+          set.add(e.to);
+          todo.push(e.to);
+        }
+      }
+      without.set(x, set);
+    }
+    return set;
+  };
 
   for (const s of steps) {
     const path = pathOf(s);
     if (s.max_visits !== undefined && !inCycle.has(s.id)) issues.warn(joinPath(path, 'max_visits'), 'max_visits has no effect: the step is not in a cycle');
-    const up = ancestors(g, s.id);
-    const visible = new Set([...outerVisible, ...up]);
-    const scope: RefScope = { visible, loopVars, loopFields, where: `step "${s.id}"` };
-    const withSelf: RefScope = { ...scope, visible: new Set([...visible, s.id]) };
+    const visible = lazy(() => {
+      if (opts.stats) opts.stats.ancestorWalks++;
+      return new Set([...outerVisible(), ...ancestors(g, s.id)]);
+    });
+    const skippable = (id: string): boolean => g.steps.has(id) && id !== s.id && bypass(id).has(s.id);
+    const scope: RefScope = { visible, loopVars, loopFields, where: `step "${s.id}"`, skippable, ...(incomplete && { incomplete }) };
+    const withSelf: RefScope = { ...scope, visible: lazy(() => new Set([...visible(), s.id])) };
     if (s.condition !== undefined) checkCondition(s.condition, joinPath(path, 'condition'), scope, info, issues, opts);
     for (const r of s.routes) {
       const rp = n.sources.routes.get(r) ?? joinPath(path, 'output');
@@ -112,7 +162,12 @@ function checkSteps(
       if (!agent || !Object.hasOwn(doc.agents, s.agent)) issues.error(joinPath(path, 'agent'), `unknown agent "${s.agent}"${suggest(s.agent, Object.keys(doc.agents))}${known('agents', Object.keys(doc.agents))}`);
       checkValue(s.input, joinPath(path, 'input'), scope, info, issues, opts);
     } else if (s.kind === 'tool') {
-      if (!Object.hasOwn(doc.tools, s.tool) && !opts.knownToolTypes.includes(s.tool)) {
+      const declared = Object.hasOwn(doc.tools, s.tool) ? doc.tools[s.tool] : undefined;
+      if (declared && !opts.knownToolTypes.includes(declared.type)) {
+        issues.error(joinPath(path, 'tool'), `tool "${s.tool}" has type "${declared.type}", which wfmesh does not have (${opts.knownToolTypes.join(', ')})`);
+      } else if (!declared && s.mesh_tool && !opts.knownToolTypes.includes(s.tool)) {
+        issues.warn(joinPath(path, 'tool'), `local://${s.tool}: runs on a node that offers the tool "${s.tool}" (not a wfmesh built-in: ${opts.knownToolTypes.join(', ')})`);
+      } else if (!declared && !opts.knownToolTypes.includes(s.tool)) {
         issues.error(joinPath(path, 'tool'), `unknown tool "${s.tool}"${suggest(s.tool, [...Object.keys(doc.tools), ...opts.knownToolTypes])}${known('tools', Object.keys(doc.tools))}; built-in types can be named directly: ${opts.knownToolTypes.join(', ')}`);
       }
       checkValue(s.args, joinPath(path, 'args'), scope, info, issues, opts);
@@ -127,13 +182,17 @@ function checkSteps(
       }
       const vars = [...loopVars, s.loop.var];
       if ('workflow' in s.loop.body) {
-        if (!Object.hasOwn(doc.workflows, s.loop.body.workflow)) issues.error(joinPath(lp, 'body'), `unknown workflow "${s.loop.body.workflow}"${known('workflows', Object.keys(doc.workflows))}`);
+        const body = s.loop.body.workflow;
+        if (!Object.hasOwn(doc.workflows, body) && info.ids.has(body)) {
+          // LangSwarm V1 names a step as the body; here a string body is a workflow to invoke.
+          issues.error(joinPath(lp, 'body'), `"${body}" is a step of this workflow: LangSwarm's V1 loop (a step id as body, output.collect, \${context.item}) is not supported; move the step under body: [...] and read the item as \${${s.loop.var}} (the loop's output is the list of iteration outputs)`);
+        } else if (!Object.hasOwn(doc.workflows, body)) issues.error(joinPath(lp, 'body'), `unknown workflow "${body}"${known('workflows', Object.keys(doc.workflows))}`);
       } else {
         checkSteps(s.loop.body.steps, visible, vars, info, doc, n, issues, opts, pathOf);
       }
       if (s.loop.until !== undefined) {
         const bodyIds = 'steps' in s.loop.body ? s.loop.body.steps.map((b) => b.id) : [];
-        const untilScope: RefScope = { visible: new Set([...visible, ...bodyIds]), loopVars: vars, loopFields: ['index', 'item', 'output'], where: `loop "${s.id}"` };
+        const untilScope: RefScope = { visible: lazy(() => new Set([...visible(), ...bodyIds])), loopVars: vars, loopFields: ['index', 'item', 'output'], where: `loop "${s.id}"` };
         checkCondition(s.loop.until, joinPath(lp, 'until'), untilScope, info, issues, opts);
       }
     }
@@ -163,7 +222,21 @@ function checkValue(value: unknown, path: string, scope: RefScope, info: Workflo
   for (const r of refs) {
     const why = refProblem(r.path, scope, info, opts);
     if (why) issues.error(path, `\${${r.text}}: ${why}`);
+    else if (info && scope.skippable && !scope.incomplete) {
+      const id = stepOf(r.path, info);
+      if (id !== undefined && scope.skippable(id)) {
+        issues.warn(path, `\${${r.text}}: step "${id}" may be skipped (a condition can route around it) and ${scope.where} still runs, so this would fail: read it only on the branch that runs "${id}" (route from "${id}" to a step of its own), or test it first with an "exists" condition`);
+      }
+    }
   }
+}
+
+/** The step whose output a variable reads (`X.output...`, `context.step_outputs.X`), if any. */
+function stepOf(path: readonly PathSegment[], info: WorkflowInfo): string | undefined {
+  const [root, second, third] = path;
+  const name = root === 'context' && second === 'step_outputs' ? third : second === 'output' ? root : undefined;
+  if (typeof name !== 'string') return undefined;
+  return info.ids.has(name) ? name : Object.hasOwn(info.wf.aliases, name) ? info.wf.aliases[name] : undefined;
 }
 
 /** Why a variable cannot resolve at this place, or undefined when it can. */
@@ -185,6 +258,7 @@ function refProblem(path: readonly PathSegment[], scope: RefScope, info: Workflo
     return undefined;
   }
   if (name === 'user_input' || name === 'input') return undefined;
+  if (name === 'inputs') return typeof second === 'string' ? undefined : 'use ${inputs.NAME} (a field of the run input)';
   if (name === 'context') {
     if (second === 'user_input') return undefined;
     if (second === 'idempotency_key') return path.length === 2 ? undefined : 'context.idempotency_key is a text, it has no fields';
@@ -193,14 +267,16 @@ function refProblem(path: readonly PathSegment[], scope: RefScope, info: Workflo
     return stepProblem(third, scope, info);
   }
   if (second !== 'output') {
+    if (info.refused.has(name)) return undefined; // the output_key of a refused step: reported there
     if (info.ids.has(name) || Object.hasOwn(info.wf.aliases, name)) return `use \${${name}.output} for the output of step "${name}"`;
-    const hint = suggest(name, [...scope.visible, ...scope.loopVars, 'user_input', 'context', 'env']);
+    const hint = suggest(name, [...scope.visible(), ...scope.loopVars, 'user_input', 'context', 'env']);
     return `"${name}" is not a variable here: use user_input, context.*, STEP.output, env.NAME${scope.loopVars.length ? ' or the loop variable' : ''}${hint}`;
   }
   return stepProblem(name, scope, info);
 }
 
 function stepProblem(name: string, scope: RefScope, info: WorkflowInfo): string | undefined {
+  if (info.refused.has(name)) return undefined;
   let id = name;
   if (!info.ids.has(name)) {
     const users = info.users.get(name) ?? [];
@@ -209,15 +285,16 @@ function stepProblem(name: string, scope: RefScope, info: WorkflowInfo): string 
     if (alias === undefined || !Object.hasOwn(info.wf.aliases, name)) return `no step "${name}" in workflow "${info.wf.id}"${suggest(name, [...info.ids])}`;
     id = alias;
   }
-  if (scope.visible.has(id)) return undefined;
+  if (scope.visible().has(id)) return undefined;
   const loop = info.parentLoop.get(id);
-  if (loop !== undefined && !scope.visible.has(id)) {
+  if (loop !== undefined) {
     return `step "${id}" is inside the body of loop "${loop}"; outside it, use \${${loop}.output} (the list of iteration outputs)`;
   }
+  if (scope.incomplete) return undefined;
   return `step "${id}" is not upstream of ${scope.where}, so its output may not exist yet`;
 }
 
-function checkInvokeCycles(doc: WorkflowDocument, issues: IssueList, pathOf: (s: Step) => string): void {
+function checkInvokeCycles(doc: WorkflowDocument, issues: IssueList, pathOf: (s: Step) => string, stats?: ValidationStats): void {
   const calls = new Map<string, { to: string; step: Step }[]>();
   for (const wf of Object.values(doc.workflows)) {
     const list: { to: string; step: Step }[] = [];
@@ -227,21 +304,49 @@ function checkInvokeCycles(doc: WorkflowDocument, issues: IssueList, pathOf: (s:
     }
     calls.set(wf.id, list);
   }
+  // Depth-first search with colours: each workflow is entered once and each call edge followed
+  // once, so a document of workflows that invoke the next layer twice costs what it holds, not
+  // the 2^layers paths through it. A call into a workflow still on the stack closes a cycle.
+  const state = new Map<string, 'open' | 'done'>();
   const reported = new Set<Step>();
-  const visit = (id: string, trail: string[]): void => {
-    for (const c of calls.get(id) ?? []) {
-      const at = trail.indexOf(c.to);
-      if (at >= 0) {
-        if (!reported.has(c.step)) {
-          reported.add(c.step);
-          issues.error(pathOf(c.step), `workflows invoke each other in a cycle: ${[...trail.slice(at), c.to].join(' → ')}`);
-        }
-      } else if (trail.length < 64) {
-        visit(c.to, [...trail, c.to]);
+  for (const start of Object.keys(doc.workflows)) {
+    if (state.has(start)) continue;
+    const trail = [start];
+    const stack: { id: string; i: number }[] = [{ id: start, i: 0 }];
+    state.set(start, 'open');
+    while (stack.length) {
+      const top = stack[stack.length - 1] as { id: string; i: number };
+      const c = calls.get(top.id)?.[top.i++];
+      if (!c) {
+        state.set(top.id, 'done');
+        stack.pop();
+        trail.pop();
+        continue;
+      }
+      if (stats) stats.invokeEdgesVisited++;
+      const st = state.get(c.to);
+      if (st === 'open' && !reported.has(c.step)) {
+        reported.add(c.step);
+        issues.error(pathOf(c.step), `workflows invoke each other in a cycle: ${[...trail.slice(trail.indexOf(c.to)), c.to].join(' → ')}`);
+      } else if (st === undefined && calls.has(c.to)) {
+        state.set(c.to, 'open');
+        stack.push({ id: c.to, i: 0 });
+        trail.push(c.to);
       }
     }
+  }
+}
+
+function lazy<T>(make: () => T): () => T {
+  let v: T | undefined;
+  let done = false;
+  return () => {
+    if (!done) {
+      v = make();
+      done = true;
+    }
+    return v as T;
   };
-  for (const id of Object.keys(doc.workflows)) visit(id, [id]);
 }
 
 function known(what: string, names: string[]): string {
@@ -260,6 +365,11 @@ function suggest(name: string, options: string[]): string {
     }
   }
   return best !== undefined && best !== name ? ` (did you mean "${best}"?)` : '';
+}
+
+/** Whether `name` is one or two letters off a name in `options` (a typo, not another name). */
+export function isTypoOf(name: string, options: readonly string[]): boolean {
+  return options.some((o) => o !== name && distance(name.toLowerCase(), o.toLowerCase()) <= 2);
 }
 
 function distance(a: string, b: string): number {

@@ -63,6 +63,18 @@ function evaluate(e: Expr, scope: VariableScope, src: string): unknown {
       if (!r.found) return fail(`\${${formatPath(e.path)}}: ${r.reason}`);
       return r.value;
     }
+    case 'tpl':
+      // As LangSwarm: each variable is put in as text; one that cannot resolve stays as written,
+      // so a comparison against it is false (the else branch) and the scope is told why.
+      return e.parts
+        .map((p) => {
+          if (!('ref' in p)) return p.text;
+          const r = lookupVariable(p.ref.path, scope);
+          if (r.found) return typeof r.value === 'string' ? r.value : r.value === undefined || r.value === null ? '' : JSON.stringify(r.value);
+          scope.onMissing?.(`\${${p.ref.text}}`, r.reason);
+          return `\${${p.ref.text}}`;
+        })
+        .join('');
     case 'list':
       return e.items.map((i) => evaluate(i, scope, src));
     case 'not':

@@ -11,13 +11,15 @@
  *                       | "not contains") value | "exists" | "not exists" ]
  *   value   := string | number | true | false | null | ${path} | bare.path | "[" list "]" | "(" expr ")"
  */
-import { parseVariablePath, VariableError, type PathSegment } from './variables.js';
+import { parseTemplate, parseVariablePath, VariableError, type PathSegment } from './variables.js';
 
 export type CompareOp = '==' | '!=' | '<' | '<=' | '>' | '>=' | 'in' | 'contains';
 
 export type Expr =
   | { readonly t: 'lit'; readonly value: string | number | boolean | null }
   | { readonly t: 'var'; readonly text: string; readonly path: readonly PathSegment[] }
+  /** A quoted string with `${...}` in it: LangSwarm substitutes the variables as text first. */
+  | { readonly t: 'tpl'; readonly parts: readonly ({ readonly text: string } | { readonly ref: Extract<Expr, { t: 'var' }> })[] }
   | { readonly t: 'list'; readonly items: readonly Expr[] }
   | { readonly t: 'not'; readonly e: Expr }
   | { readonly t: 'and' | 'or'; readonly l: Expr; readonly r: Expr }
@@ -65,6 +67,8 @@ export function expressionVariables(e: Expr): Extract<Expr, { t: 'var' }>[] {
       return [];
     case 'var':
       return [e];
+    case 'tpl':
+      return e.parts.flatMap((p) => ('ref' in p ? [p.ref] : []));
     case 'list':
       return e.items.flatMap(expressionVariables);
     case 'not':
@@ -252,11 +256,22 @@ class Parser {
     return { t: 'cmp', op: cmp ?? (word as CompareOp), negate: negated, l, r: this.value() };
   }
 
+  private template(t: Extract<Token, { k: 'str' }>): Expr {
+    let parts;
+    try {
+      parts = parseTemplate(t.v);
+    } catch (err) {
+      return this.fail(err instanceof VariableError ? err.message : String(err), t);
+    }
+    if (!parts.some((p) => 'ref' in p)) return { t: 'lit', value: t.v.replaceAll('$${', '${') };
+    return { t: 'tpl', parts: parts.map((p) => ('ref' in p ? { ref: { t: 'var' as const, text: p.ref.text, path: p.ref.path } } : { text: p.text })) };
+  }
+
   private value(): Expr {
     const t = this.next();
     switch (t.k) {
       case 'str':
-        return { t: 'lit', value: t.v };
+        return t.v.includes('${') ? this.template(t) : { t: 'lit', value: t.v };
       case 'num':
         return { t: 'lit', value: t.v };
       case 'var':

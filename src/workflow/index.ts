@@ -4,7 +4,10 @@
  */
 export type { ValidationIssue } from './issues.js';
 export { validateWorkflowText, loadWorkflowDocument, formatIssue } from './validate.js';
-export type { ValidateOptions, ValidationResult } from './validate.js';
+export type { ValidateOptions, ValidationResult, ValidationStats } from './validate.js';
+export { BEHAVIOR_PROMPTS } from './langswarm.js';
+export { validateWorkflowFiles, mergeWorkflowFiles, LANGSWARM_FILES, MAX_FOLDER_FILES, type FolderValidationResult } from './folder.js';
+export { MAX_DOCUMENT_BYTES, MAX_SCAN_DEPTH } from './yaml-source.js';
 export {
   AgentSchema,
   AgentStepSchema,

@@ -2,6 +2,8 @@
 
 /** One problem: `path` is the YAML path (`workflows.main_workflow[0].steps[2].tool`), line 1-based. */
 export interface ValidationIssue {
+  /** For a config folder (several files): the file the problem is in; `path` is then a path in it. */
+  file?: string;
   path: string;
   line?: number;
   message: string;

@@ -69,6 +69,8 @@ export const ToolStepSchema = z.object({
   tool: z.string(),
   method: z.string().optional(),
   args: z.unknown(),
+  /** From LangSwarm `mcp_url: local://NAME`: a tool the mesh offers, which this document need not declare. */
+  mesh_tool: z.boolean().optional(),
 });
 
 export const InvokeStepSchema = z.object({
@@ -131,7 +133,11 @@ export const WorkflowSchema = z.object({
 });
 export type Workflow = z.infer<typeof WorkflowSchema>;
 
-export const AgentSchema = AgentSpecSchema.extend({ requires: RequiresSchema.optional() });
+export const AgentSchema = AgentSpecSchema.extend({
+  requires: RequiresSchema.optional(),
+  /** LangSwarm agent `tools:` (ids of document tools or built-in tool types), kept for tool calling; not executed yet. */
+  tools: z.array(z.string()).optional(),
+});
 export type Agent = z.infer<typeof AgentSchema>;
 
 export const ToolSchema = z.object({

@@ -10,17 +10,26 @@ import { joinPath, type IssueList } from './issues.js';
 import { FORBIDDEN_KEYS, isValidId, type LoopSpec, type Retry, type Route, type Step } from './model.js';
 import { isPlainObject, parseTemplate, parseVariablePath, VariableError } from './variables.js';
 import { zodIssues } from './zod-issues.js';
+import { functionStep } from './langswarm.js';
 
 /** Step ids that would shadow a variable root. */
 export const RESERVED_IDS = new Set(['user', 'user_input', 'input', 'context', 'env', 'loop']);
 
-const COMMON_KEYS = ['id', 'description', 'depends_on', 'output', 'retry', 'timeout', 'continue_on_error', 'requires', 'condition', 'max_visits'];
+const COMMON_KEYS = ['id', 'description', 'depends_on', 'output', 'retry', 'timeout', 'continue_on_error', 'requires', 'condition', 'max_visits', 'output_key'];
+/** LangSwarm step keys with no effect here: a warning each, never an error. */
+const IGNORED_STEP_KEYS: Record<string, string> = {
+  fan_key: '`fan_key` is not needed: a step that several routes lead to waits for every branch that was taken',
+  is_fan_in: '`is_fan_in` is not needed: a step that several routes lead to waits for every branch that was taken',
+  name: 'a step `name` is ignored (the id names it)',
+  tools: 'tools on a step are ignored: give them to the agent (agents: tools)',
+  async: '"async" is ignored: independent branches always run concurrently',
+};
 const KIND_KEYS = { agent: ['agent', 'input'], tool: ['tool', 'method', 'args'], invoke_workflow: ['invoke_workflow', 'input'], loop: ['loop'] } as const;
 const UNSUPPORTED: Record<string, string> = {
-  function: 'Python `function` steps are not supported: use a tool step (transform, shell, http, mcpremote)',
-  script: 'inline `script` steps are not supported: use a tool step',
-  no_mcp: '`no_mcp` steps are not supported: use a tool step per tool',
-  fan_key: '`fan_key` is not needed: fan out with `output.to: [a, b]` and fan in with `depends_on: [a, b]`',
+  script: 'inline `script` steps are not supported: use a tool step (transform, shell)',
+  no_mcp: '`no_mcp` (an agent that picks among tools itself) is not supported: give the agent `tools:` or write one tool step per tool',
+  navigation: '`navigation` (an agent choosing the next step) is not supported: route on its reply with output.to: [{condition: {switch: ..., cases: ...}}]',
+  rollback_to: '`rollback_to` is not supported: route back with output.to and bound the cycle with max_visits',
 };
 const MAX_RETRIES = 100;
 const MAX_CONCURRENCY = 256;
@@ -29,13 +38,17 @@ export const DEFAULT_RETRY = { backoff_ms: 200, max_backoff_ms: 10_000 } as cons
 /** Where things came from, for later checks. */
 export interface SourceMap {
   readonly steps: Map<Step, string>;
+  /** LangSwarm `output_key`: the run variable a step's output is also known by. */
+  readonly outputKeys: Map<Step, string>;
   readonly routes: Map<Route, string>;
+  /** Ids of steps that were refused: references to them are not reported again. */
+  readonly refused: Set<string>;
   /** Steps whose id was generated, with the name it was derived from. */
   readonly unnamed: Map<Step, string>;
 }
 
 export function newSourceMap(): SourceMap {
-  return { steps: new Map(), routes: new Map(), unnamed: new Map() };
+  return { steps: new Map(), outputKeys: new Map(), routes: new Map(), unnamed: new Map(), refused: new Set() };
 }
 
 /** Normalises a list of steps; invalid steps are reported and left out. */
@@ -49,15 +62,31 @@ export function normalizeSteps(raw: unknown, path: string, issues: IssueList, sr
   raw.forEach((item, i) => {
     const step = normalizeStep(item, joinPath(path, i), issues, src);
     if (step) out.push(step);
+    else if (isPlainObject(item)) {
+      if (typeof item.id === 'string') src.refused.add(item.id);
+      if (typeof item.output_key === 'string') src.refused.add(item.output_key);
+    }
   });
   return out;
 }
 
-function normalizeStep(raw: unknown, path: string, issues: IssueList, src: SourceMap): Step | undefined {
-  if (!isPlainObject(raw)) {
+function normalizeStep(input: unknown, path: string, issues: IssueList, src: SourceMap): Step | undefined {
+  if (!isPlainObject(input)) {
     issues.error(path, 'a step must be a mapping (id, agent/tool/..., output)');
     return undefined;
   }
+  let raw = input;
+  let meshTool = false;
+  if ('function' in raw && !('tool' in raw) && !('agent' in raw)) {
+    // LangSwarm `function: mcp_call`: a tool step with the same routing and retry.
+    const call = functionStep(raw, path, issues);
+    if (!call) return undefined;
+    const { function: _f, args: _a, ...rest } = raw;
+    const { mesh_tool, ...tool } = call;
+    meshTool = mesh_tool === true;
+    raw = { ...rest, ...tool };
+  }
+  for (const [key, why] of Object.entries(IGNORED_STEP_KEYS)) if (key in raw && !(key === 'tools' && 'tool' in raw)) issues.warn(joinPath(path, key), why);
   const kinds = (Object.keys(KIND_KEYS) as (keyof typeof KIND_KEYS)[]).filter((k) => k in raw);
   for (const key of Object.keys(raw)) {
     if (UNSUPPORTED[key]) issues.error(joinPath(path, key), UNSUPPORTED[key]);
@@ -70,10 +99,12 @@ function normalizeStep(raw: unknown, path: string, issues: IssueList, src: Sourc
     }
     return undefined;
   }
+  // A step that uses what wfmesh refuses is left out (its id is remembered, so nothing else cascades).
+  if (Object.keys(raw).some((k) => UNSUPPORTED[k])) return undefined;
   const kind = kinds[0] as keyof typeof KIND_KEYS;
   const allowed = new Set<string>([...COMMON_KEYS, ...KIND_KEYS[kind]]);
   for (const key of Object.keys(raw)) {
-    if (allowed.has(key) || UNSUPPORTED[key]) continue;
+    if (allowed.has(key) || UNSUPPORTED[key] || Object.hasOwn(IGNORED_STEP_KEYS, key)) continue;
     const hint = key === 'args' ? ' (agent steps take `input`)' : key === 'input' ? ' (tool steps take `args`)' : key === 'depends-on' || key === 'dependsOn' ? ' (did you mean depends_on?)' : '';
     issues.error(joinPath(path, key), `unknown step key "${key}"${hint}`);
   }
@@ -83,18 +114,22 @@ function normalizeStep(raw: unknown, path: string, issues: IssueList, src: Sourc
   let nameForId = kind as string;
   if (kind === 'agent') {
     const agent = str(raw.agent, joinPath(path, 'agent'), issues, 'an agent id');
-    if (!('input' in raw)) issues.error(path, 'an agent step needs `input` (for example ${user_input})');
-    checkTemplates(raw.input, joinPath(path, 'input'), issues);
+    let input = raw.input;
+    if (!('input' in raw)) {
+      issues.warn(path, 'the agent step has no `input`: it gets the run input (${user_input})');
+      input = '${user_input}';
+    }
+    checkTemplates(input, joinPath(path, 'input'), issues);
     if (typeof raw.input === 'string' && /\{\{\s*(context\.|user_input|step_outputs)/.test(raw.input)) {
       issues.warn(joinPath(path, 'input'), '{{ ... }} is sent as plain text; write variables as ${context.user_input}');
     }
-    if (agent !== undefined) step = { ...base, kind, agent, input: raw.input };
+    if (agent !== undefined) step = { ...base, kind, agent, input };
     nameForId = agent ?? nameForId;
   } else if (kind === 'tool') {
     const tool = str(raw.tool, joinPath(path, 'tool'), issues, 'a tool id or type');
     const method = raw.method === undefined ? undefined : str(raw.method, joinPath(path, 'method'), issues, 'a method name');
     checkTemplates(raw.args, joinPath(path, 'args'), issues);
-    if (tool !== undefined) step = { ...base, kind, tool, ...(method !== undefined && { method }), args: raw.args ?? {} };
+    if (tool !== undefined) step = { ...base, kind, tool, ...(method !== undefined && { method }), args: raw.args ?? {}, ...(meshTool && { mesh_tool: true }) };
     nameForId = tool ?? nameForId;
   } else if (kind === 'invoke_workflow') {
     const workflow = str(raw.invoke_workflow, joinPath(path, 'invoke_workflow'), issues, 'a workflow id');
@@ -110,6 +145,10 @@ function normalizeStep(raw: unknown, path: string, issues: IssueList, src: Sourc
     issues.error(joinPath(path, 'retry'), `retry applies to agent and tool steps, not to ${kind} steps (retry their inner steps)`);
   }
   src.steps.set(step, path);
+  if (raw.output_key !== undefined) {
+    if (typeof raw.output_key === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(raw.output_key) && !RESERVED_IDS.has(raw.output_key)) src.outputKeys.set(step, raw.output_key);
+    else issues.error(joinPath(path, 'output_key'), 'output_key is a variable name (letters, digits, _) other than user_input, input, context, env, loop');
+  }
   if (raw.id === undefined) src.unnamed.set(step, nameForId);
   return step;
 }
@@ -127,7 +166,12 @@ function common(raw: Record<string, unknown>, path: string, issues: IssueList, s
   }
   if (raw.description !== undefined) base.description = str(raw.description, joinPath(path, 'description'), issues, 'text');
   if (raw.depends_on !== undefined) base.depends_on = idList(raw.depends_on, joinPath(path, 'depends_on'), issues);
-  if (raw.output !== undefined) base.routes = output(raw.output, joinPath(path, 'output'), issues, src);
+  if (raw.output !== undefined) {
+    const before = issues.errors.length;
+    base.routes = output(raw.output, joinPath(path, 'output'), issues, src);
+    // Its routes are incomplete: reachability would only repeat that error.
+    if (issues.errors.length > before && typeof raw.id === 'string') src.refused.add(`${raw.id}\u0000routes`);
+  }
   if (raw.retry !== undefined) base.retry = retry(raw.retry, joinPath(path, 'retry'), issues);
   if (raw.timeout !== undefined) {
     const ms = parseDuration(raw.timeout);
@@ -157,7 +201,10 @@ function output(raw: unknown, path: string, issues: IssueList, src: SourceMap): 
     issues.error(path, 'output is a mapping: output: {to: STEP | user | [STEP, ...] | condition}');
     return [];
   }
-  for (const key of Object.keys(raw)) if (key !== 'to') issues.error(joinPath(path, key), `unknown output key "${key}" (only "to")`);
+  for (const key of Object.keys(raw)) {
+    if (key === 'collect') issues.warn(joinPath(path, key), 'output.collect (LangSwarm V1 loops) is not needed: a loop\'s output is the list of its iteration outputs');
+    else if (key !== 'to') issues.error(joinPath(path, key), `unknown output key "${key}" (only "to")`);
+  }
   if (raw.to === undefined) {
     issues.error(path, 'output needs `to`');
     return [];
@@ -172,6 +219,15 @@ function output(raw: unknown, path: string, issues: IssueList, src: SourceMap): 
       if (last?.kind === 'goto') last.targets.push(item);
       else {
         const r: Route = { kind: 'goto', targets: [item] };
+        src.routes.set(r, ip);
+        routes.push(r);
+      }
+    } else if (isPlainObject(item) && typeof item.step === 'string' && Object.keys(item).length === 1) {
+      // LangSwarm `{step: X}` target.
+      const last = routes.at(-1);
+      if (last?.kind === 'goto') last.targets.push(item.step);
+      else {
+        const r: Route = { kind: 'goto', targets: [item.step] };
         src.routes.set(r, ip);
         routes.push(r);
       }
@@ -241,9 +297,11 @@ function existsExpression(raw: unknown, path: string, issues: IssueList): string
 }
 
 function targets(raw: unknown, path: string, issues: IssueList): string[] {
-  if (typeof raw === 'string') return [raw];
-  if (Array.isArray(raw) && raw.length > 0 && raw.every((t) => typeof t === 'string')) return raw as string[];
-  issues.error(path, 'a target is a step id, `user`, or a list of them');
+  // LangSwarm also writes a target as {step: ID}.
+  const one = (t: unknown): string | undefined => (typeof t === 'string' ? t : isPlainObject(t) && typeof t.step === 'string' && Object.keys(t).length === 1 ? t.step : undefined);
+  const list = Array.isArray(raw) ? raw.map(one) : [one(raw)];
+  if (list.length > 0 && list.every((t): t is string => t !== undefined)) return list;
+  issues.error(path, 'a target is a step id, `user`, {step: ID}, or a list of them');
   return [];
 }
 
@@ -269,7 +327,9 @@ function loopSpec(raw: unknown, path: string, issues: IssueList, src: SourceMap)
     return undefined;
   }
   const known = ['for_each', 'var', 'max', 'concurrency', 'until', 'body'];
-  for (const key of Object.keys(raw)) if (!known.includes(key)) issues.error(joinPath(path, key), `unknown loop key "${key}" (${known.join(', ')})`);
+  for (const key of Object.keys(raw)) {
+    if (!known.includes(key)) issues.error(joinPath(path, key), `unknown loop key "${key}" (${known.join(', ')})`);
+  }
   const spec: LoopSpec = { var: 'item', concurrency: 1, body: { steps: [] } };
   if (raw.for_each !== undefined) {
     if (typeof raw.for_each !== 'string' && !Array.isArray(raw.for_each)) issues.error(joinPath(path, 'for_each'), 'for_each is a list or a variable that holds one');

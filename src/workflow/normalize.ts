@@ -7,14 +7,20 @@ import { joinPath, type IssueList } from './issues.js';
 import { AgentSchema, isValidId, type Agent, type Step, type Tool, type Workflow, type WorkflowDocument } from './model.js';
 import { checkTemplates, describeValue, newSourceMap, normalizeSteps, requires, RESERVED_IDS, type SourceMap } from './normalize-step.js';
 import { isPlainObject } from './variables.js';
+import { isTypoOf } from './check.js';
+import { BEHAVIOR_PROMPTS, rewriteRefs, simpleSyntax, TOOL_TYPE_ALIASES } from './langswarm.js';
 import { zodIssues } from './zod-issues.js';
 
 const TOP_KEYS = ['agents', 'tools', 'workflows', 'version', 'name', 'description'];
-const AGENT_KEYS = ['id', 'model', 'system_prompt', 'temperature', 'max_tokens', 'base_url', 'response_format', 'requires'];
-/** LangSwarm agent keys that mean nothing here; mentioned as warnings, not errors. */
-const AGENT_IGNORED = ['type', 'agent_type', 'name', 'description', 'memory', 'is_conversational', 'tools', 'behavior'];
+const AGENT_KEYS = ['id', 'model', 'system_prompt', 'temperature', 'max_tokens', 'base_url', 'response_format', 'requires', 'tools'];
+/** Agent keys read as another key (LangSwarm spellings of the prompt), or turned into one. */
+const AGENT_PROMPT_KEYS = ['system_prompt', 'instructions', 'instruction'];
+/** LangSwarm providers that speak the OpenAI API (others run on the node's OpenAI-compatible endpoint, with a warning). */
+const OPENAI_PROVIDERS = ['openai', 'azure_openai', 'azure-openai', 'openai_compatible', 'openai-compatible', 'local', 'ollama', 'vllm', 'litellm'];
 const TOOL_KEYS = ['id', 'type', 'description', 'settings'];
-const WORKFLOW_KEYS = ['id', 'name', 'description', 'steps'];
+const WORKFLOW_KEYS = ['id', 'name', 'description', 'steps', 'inputs'];
+/** Workflow keys LangSwarm files carry that change nothing here. */
+const WORKFLOW_IGNORED = ['async', 'version', 'metadata', 'tags', 'timeout', 'output', 'settings', 'memory', 'session'];
 
 export interface NormalizeOptions {
   readonly knownToolTypes: readonly string[];
@@ -35,11 +41,13 @@ export function normalizeDocument(value: unknown, issues: IssueList, opts: Norma
     return undefined;
   }
   for (const key of Object.keys(value)) {
-    if (!TOP_KEYS.includes(key)) issues.warn(joinPath('', key), `unknown top-level key "${key}" is ignored`);
+    if (!TOP_KEYS.includes(key)) issues.warn(joinPath('', key), `top-level key "${key}" is ignored (wfmesh reads agents, tools and workflows)`);
   }
   const agentPaths = new Map<string, string>();
   const toolPaths = new Map<string, string>();
-  const agents = entries(value.agents, 'agents', issues).reduce<Record<string, Agent>>((acc, [raw, path, key]) => {
+  const agents = entries(value.agents, 'agents', issues).reduce<Record<string, Agent>>((acc, [item, path, key]) => {
+    // `agents: [assistant]`: an agent by name only, with the helpful behaviour.
+    const raw = typeof item === 'string' && key === undefined ? { id: item, behavior: 'helpful' } : item;
     const a = agent(raw, path, key, issues);
     if (a) add(acc, agentPaths, a.id, a, path, 'agent', issues);
     return acc;
@@ -53,13 +61,18 @@ export function normalizeDocument(value: unknown, issues: IssueList, opts: Norma
   const sources = newSourceMap();
   const workflowPaths = new Map<string, string>();
   const workflows: Record<string, Workflow> = {};
-  for (const [raw, path, fallbackId] of workflowEntries(value.workflows, issues)) {
-    const wf = workflow(raw, path, fallbackId, issues, sources);
+  const listed = workflowEntries(value.workflows, issues);
+  // LangSwarm keeps run variables in one context: a name one workflow declares in `inputs` is
+  // readable by its siblings too (they are run with the same keyword arguments).
+  const docInputs = new Set(listed.flatMap(([raw]) => (isPlainObject(raw) && Array.isArray(raw.inputs) ? raw.inputs.filter((x): x is string => typeof x === 'string') : [])));
+  for (const [raw, path, fallbackId] of listed) {
+    const wf = workflow(raw, path, fallbackId, issues, sources, docInputs);
     if (wf) add(workflows, workflowPaths, wf.id, wf, path, 'workflow', issues);
   }
   const first = Object.keys(workflows)[0];
   if (value.workflows !== undefined && !first && issues.ok) issues.error('workflows', 'no workflow found');
   if (!first) return undefined;
+  defaultAgents(workflows, agents, agentPaths, sources, issues);
   return { document: { agents, tools, workflows, defaultWorkflow: first }, sources, workflowPaths, agentPaths, toolPaths };
 }
 
@@ -77,7 +90,7 @@ function workflowEntries(raw: unknown, issues: IssueList): [unknown, string, str
     issues.error('workflows', 'the document has no workflows');
     return [];
   }
-  if (Array.isArray(raw)) return raw.map((w, i) => [w, joinPath('workflows', i), `workflow_${i + 1}`]);
+  if (Array.isArray(raw)) return raw.map((w, i) => [w, joinPath('workflows', i), typeof w === 'string' ? `simple_workflow_${i + 1}` : `workflow_${i + 1}`]);
   if (!isPlainObject(raw)) {
     issues.error('workflows', 'workflows is a mapping: {NAME: {steps: [...]}} or main_workflow: [{id, steps}]');
     return [];
@@ -98,13 +111,16 @@ function workflowEntries(raw: unknown, issues: IssueList): [unknown, string, str
   return out;
 }
 
-function workflow(raw: unknown, path: string, fallbackId: string, issues: IssueList, src: SourceMap): Workflow | undefined {
+function workflow(item: unknown, path: string, fallbackId: string, issues: IssueList, src: SourceMap, docInputs: ReadonlySet<string>): Workflow | undefined {
+  const raw = typeof item === 'string' ? simpleSyntax(item, path, issues) : item;
+  if (raw === undefined) return undefined;
   if (!isPlainObject(raw)) {
     issues.error(path, 'a workflow is a mapping with steps');
     return undefined;
   }
   for (const key of Object.keys(raw)) {
     if (key === 'async') issues.warn(joinPath(path, key), '"async" is ignored: independent branches always run concurrently');
+    else if (WORKFLOW_IGNORED.includes(key)) issues.warn(joinPath(path, key), `workflow key "${key}" is ignored`);
     else if (!WORKFLOW_KEYS.includes(key)) issues.error(joinPath(path, key), `unknown workflow key "${key}" (${WORKFLOW_KEYS.join(', ')})`);
   }
   let id = fallbackId;
@@ -114,10 +130,11 @@ function workflow(raw: unknown, path: string, fallbackId: string, issues: IssueL
   } else if (!isValidId(id)) {
     issues.error(path, `workflow name "${id}" must use letters, digits, _ and - only`);
   }
-  const steps = normalizeSteps(raw.steps, joinPath(path, 'steps'), issues, src);
+  const steps = v1Loops(normalizeSteps(raw.steps, joinPath(path, 'steps'), issues, src), issues, src);
   const description = typeof raw.description === 'string' ? raw.description : undefined;
   if (raw.description !== undefined && description === undefined) issues.error(joinPath(path, 'description'), 'description is text');
   assignIds(steps, issues, src);
+  runVariables(steps, [...inputNames(raw.inputs, joinPath(path, 'inputs'), issues), ...docInputs], src, issues);
   const names = aliases(steps);
   routeByAlias(steps, names);
   return { id, ...(description !== undefined && { description }), steps, aliases: names };
@@ -194,49 +211,199 @@ function agent(raw: unknown, path: string, key: string | undefined, issues: Issu
   }
   const picked: Record<string, unknown> = { id: raw.id ?? key };
   for (const [k, v] of Object.entries(raw)) {
-    if (AGENT_KEYS.includes(k)) picked[k] = v;
-    else if (AGENT_IGNORED.includes(k)) {
-      if (k !== 'type' || !['openai', 'langchain-openai', 'llm'].includes(String(v))) issues.warn(joinPath(path, k), `agent key "${k}" is ignored (agents call an OpenAI-compatible endpoint)`);
-    } else issues.error(joinPath(path, k), `unknown agent key "${k}" (${AGENT_KEYS.join(', ')})`);
+    if (k === 'instructions' || k === 'instruction') {
+      if (raw.system_prompt === undefined && picked.system_prompt === undefined) picked.system_prompt = v;
+      else issues.warn(joinPath(path, k), `"${k}" is ignored: the agent already has a system prompt`);
+    } else if (k === 'behavior') {
+      // A preset name, or (as LangSwarm allows) a custom behaviour written out as text.
+      const custom = typeof v === 'string' && /\s/.test(v.trim());
+      if (typeof v !== 'string' || (!custom && !Object.hasOwn(BEHAVIOR_PROMPTS, v))) issues.error(joinPath(path, k), `unknown behavior ${describeValue(v)} (${Object.keys(BEHAVIOR_PROMPTS).join(', ')}, or a description in words)`);
+    } else if (k === 'provider') {
+      if (typeof v !== 'string') issues.error(joinPath(path, k), 'provider is a name such as openai');
+      else if (!OPENAI_PROVIDERS.includes(v.toLowerCase()) && raw.base_url === undefined) {
+        issues.warn(joinPath(path, k), `provider "${v}" is not called directly: the agent runs on the node's OpenAI-compatible endpoint (set base_url for another OpenAI-compatible server)`);
+      }
+    } else if (k === 'response_format') {
+      picked.response_format = responseFormat(v, joinPath(path, k), issues);
+    } else if (k === 'tools') {
+      picked.tools = agentTools(v, joinPath(path, k), issues);
+    } else if (AGENT_KEYS.includes(k)) picked[k] = v;
+    else if (!['type', 'agent_type'].includes(k) || !['openai', 'langchain-openai', 'llm', 'generic'].includes(String(v))) {
+      issues.warn(joinPath(path, k), `agent key "${k}" is ignored (agents call an OpenAI-compatible endpoint)`);
+    }
   }
   if (!isValidId(picked.id)) {
     issues.error(joinPath(path, 'id'), `an agent needs an id (letters, digits, _ and -), got ${describeValue(picked.id)}`);
     return undefined;
   }
-  if (picked.model === undefined) issues.error(path, `agent "${picked.id}" needs a model`);
+  if (picked.system_prompt === undefined && typeof raw.behavior === 'string') {
+    picked.system_prompt = Object.hasOwn(BEHAVIOR_PROMPTS, raw.behavior) ? BEHAVIOR_PROMPTS[raw.behavior] : raw.behavior.trim();
+  }
+  // No model: the node's first `llm.models` (WFMESH_MODEL) is used when the step runs.
+  if (picked.model === undefined) picked.model = '';
   if (picked.requires !== undefined) picked.requires = requires(picked.requires, joinPath(path, 'requires'), issues);
   const r = AgentSchema.safeParse(picked);
   if (!r.success) {
-    for (const i of zodIssues(r.error, path)) if (!(i.path.endsWith('.model') && picked.model === undefined)) issues.error(i.path, i.message);
+    for (const i of zodIssues(r.error, path)) issues.error(i.path, i.message);
     return undefined;
   }
   return r.data;
 }
 
-function tool(raw: unknown, path: string, key: string | undefined, issues: IssueList, opts: NormalizeOptions): Tool | undefined {
-  if (!isPlainObject(raw)) {
+function responseFormat(v: unknown, path: string, issues: IssueList): 'json' | 'text' | undefined {
+  const kind = isPlainObject(v) ? v.type : v;
+  if (kind === 'json' || kind === 'json_object' || kind === 'json_schema') return 'json';
+  if (kind === 'text') return 'text';
+  issues.error(path, 'response_format is json_object (or {type: json_object}) or text');
+  return undefined;
+}
+
+/** Agent `tools:`: ids (or `{id}` / `{name}` / `{type}` entries), kept for tool-calling agents. */
+function agentTools(v: unknown, path: string, issues: IssueList): string[] | undefined {
+  const list = typeof v === 'string' ? [v] : v;
+  if (!Array.isArray(list)) {
+    issues.error(path, 'tools is a list of tool ids');
+    return undefined;
+  }
+  const out: string[] = [];
+  list.forEach((t, i) => {
+    const id = typeof t === 'string' ? t : isPlainObject(t) ? (t.id ?? t.name ?? t.type) : undefined;
+    if (typeof id === 'string' && id) out.push(id);
+    else issues.error(joinPath(path, i), 'a tool is named by its id');
+  });
+  return out;
+}
+
+/**
+ * Steps that name an agent no one defined get a default agent (the helpful behaviour, the node's
+ * model), with a warning: LangSwarm loads such files and only fails when the step runs.
+ */
+function defaultAgents(workflows: Record<string, Workflow>, agents: Record<string, Agent>, paths: Map<string, string>, src: SourceMap, issues: IssueList): void {
+  for (const wf of Object.values(workflows)) {
+    for (const s of allSteps(wf.steps)) {
+      if (s.kind !== 'agent' || Object.hasOwn(agents, s.agent) || !isValidId(s.agent)) continue;
+      const defined = Object.keys(agents);
+      // A near miss of a defined agent is a typo: left for the check to report as an error.
+      if (isTypoOf(s.agent, defined)) continue;
+      issues.warn(joinPath(src.steps.get(s) ?? '', 'agent'), `agent "${s.agent}" is not defined${defined.length ? '' : ' (no agents are defined)'}: it runs as a default agent (behavior helpful, the node's model); define it under agents`);
+      agents[s.agent] = { id: s.agent, model: '', system_prompt: BEHAVIOR_PROMPTS.helpful as string };
+      paths.set(s.agent, src.steps.get(s) ?? 'agents');
+    }
+  }
+}
+
+/**
+ * LangSwarm V1 loops name a step of the same list as their body (`body: process_item`), and the
+ * body reads the item as `${context.item}`: that step moves into the loop's body, and
+ * `${context.VAR}` becomes the loop variable.
+ */
+function v1Loops(steps: Step[], issues: IssueList, src: SourceMap): Step[] {
+  const byId = new Map(steps.map((s) => [s.id, s]));
+  const moved = new Set<Step>();
+  for (const s of steps) {
+    if (s.kind !== 'loop' || !('workflow' in s.loop.body)) continue;
+    const body = byId.get(s.loop.body.workflow);
+    if (!body || body === s || moved.has(body)) continue;
+    moved.add(body);
+    const v = s.loop.var;
+    const rw = <T>(x: T): T => rewriteRefs(x, (root, rest) => (root === 'context' && (rest === `.${v}` || rest.startsWith(`.${v}.`) || rest.startsWith(`.${v}[`)) ? rest.slice(1) : undefined)) as T;
+    if (body.kind === 'agent' || body.kind === 'invoke_workflow') body.input = rw(body.input);
+    if (body.kind === 'tool') body.args = rw(body.args);
+    if (body.routes.length) issues.warn(joinPath(src.steps.get(body) ?? '', 'output'), `step "${body.id}" is the body of loop "${s.id}" (LangSwarm V1): its output.to is ignored; the loop continues`);
+    body.routes = [];
+    s.loop.body = { steps: [body] };
+  }
+  return moved.size ? steps.filter((s) => !moved.has(s)) : steps;
+}
+
+/** Workflow `inputs:` (LangSwarm): the names of run variables read from the run's input. */
+function inputNames(raw: unknown, path: string, issues: IssueList): string[] {
+  if (raw === undefined) return [];
+  const list = typeof raw === 'string' ? [raw] : raw;
+  if (!Array.isArray(list) || !list.every((x) => typeof x === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(x))) {
+    issues.error(path, 'inputs is a list of variable names');
+    return [];
+  }
+  return list as string[];
+}
+
+/**
+ * LangSwarm's run variables, rewritten into wfmesh paths: an `output_key` name → that step's
+ * output; `${previous_output}` → the output of the step before (in list order); a name listed
+ * in `inputs` → `${inputs.NAME}` (a field of the run's input); `${context.NAME}` → `${NAME}`.
+ */
+function runVariables(steps: Step[], inputs: readonly string[], src: SourceMap, issues: IssueList): void {
+  const keys = new Map<string, string>();
+  for (const s of allSteps(steps)) {
+    const k = src.outputKeys.get(s);
+    if (k !== undefined) keys.set(k, s.id);
+  }
+  const rewriteList = (list: Step[]): void => {
+    list.forEach((s, i) => {
+      const prev = list[i - 1];
+      const path = src.steps.get(s) ?? '';
+      const map = (root: string, rest: string): string | undefined => {
+        let name = root;
+        let tail = rest;
+        if (root === 'context') {
+          const m = /^\.([A-Za-z_][A-Za-z0-9_-]*)(.*)$/.exec(rest);
+          if (!m || m[1] === 'user_input' || m[1] === 'step_outputs') return undefined;
+          name = m[1] as string;
+          tail = m[2] ?? '';
+        }
+        if (name === 'previous_output') {
+          if (!prev) {
+            issues.error(path, '${previous_output} in the first step: there is no step before it (use ${user_input})');
+            return undefined;
+          }
+          return `${prev.id}.output${tail}`;
+        }
+        const keyed = keys.get(name);
+        if (keyed !== undefined) return `${keyed}.output${tail}`;
+        if (inputs.includes(name) && name !== 'user_input') return `inputs.${name}${tail}`;
+        return undefined;
+      };
+      const rw = <T>(v: T): T => rewriteRefs(v, map) as T;
+      if (s.kind === 'agent' || s.kind === 'invoke_workflow') s.input = rw(s.input);
+      if (s.kind === 'tool') s.args = rw(s.args);
+      if (s.condition !== undefined) s.condition = rw(s.condition);
+      for (const r of s.routes) {
+        if (r.kind === 'if') r.if = rw(r.if);
+        if (r.kind === 'switch') r.switch = rw(r.switch);
+      }
+      if (s.kind === 'loop') {
+        s.loop.for_each = rw(s.loop.for_each);
+        if ('steps' in s.loop.body) rewriteList(s.loop.body.steps);
+      }
+    });
+  };
+  rewriteList(steps);
+}
+
+function tool(given: unknown, path: string, key: string | undefined, issues: IssueList, opts: NormalizeOptions): Tool | undefined {
+  if (!isPlainObject(given)) {
     issues.error(path, 'a tool is a mapping: {id, type, settings}');
     return undefined;
   }
+  let raw: Record<string, unknown> = given;
   for (const k of Object.keys(raw)) if (!TOOL_KEYS.includes(k)) issues.warn(joinPath(path, k), `tool key "${k}" is ignored`);
+  if (raw.settings !== undefined && !isPlainObject(raw.settings)) {
+    issues.warn(joinPath(path, 'settings'), 'settings is not a mapping; it is ignored');
+    raw = { ...raw, settings: undefined };
+  }
   const id = raw.id ?? key;
   if (typeof id !== 'string' || !isValidId(id)) {
     issues.error(joinPath(path, 'id'), `a tool needs an id (letters, digits, _ and -), got ${describeValue(id)}`);
     return undefined;
   }
-  const type = raw.type ?? (opts.knownToolTypes.includes(id) ? id : undefined);
+  const named = raw.type ?? (opts.knownToolTypes.includes(id) ? id : undefined);
+  const type = typeof named === 'string' && Object.hasOwn(TOOL_TYPE_ALIASES, named) ? TOOL_TYPE_ALIASES[named] : named;
   if (typeof type !== 'string') {
     issues.error(joinPath(path, 'type'), `tool "${id}" needs a type (${opts.knownToolTypes.join(', ')})`);
     return undefined;
   }
-  if (!opts.knownToolTypes.includes(type)) {
-    issues.error(joinPath(path, 'type'), `unknown tool type "${type}" (known: ${opts.knownToolTypes.join(', ')})`);
-    return undefined;
-  }
-  if (raw.settings !== undefined && !isPlainObject(raw.settings)) {
-    issues.error(joinPath(path, 'settings'), 'settings is a mapping');
-    return undefined;
-  }
+  // A type wfmesh lacks only matters when a step uses the tool (checked there).
+  if (!opts.knownToolTypes.includes(type)) issues.warn(joinPath(path, 'type'), `tool type "${type}" is not one wfmesh has (${opts.knownToolTypes.join(', ')}); a step that uses "${id}" will be refused`);
   if (raw.description !== undefined && typeof raw.description !== 'string') issues.error(joinPath(path, 'description'), 'description is text');
   checkTemplates(raw.settings, joinPath(path, 'settings'), issues);
   return {

@@ -1,9 +1,10 @@
 /** The validation entry points: YAML text in, every problem (with path and line) out. */
 import { MeshError } from '../protocol/errors.js';
-import { checkDocument } from './check.js';
+import { checkDocument, type ValidationStats } from './check.js';
+export type { ValidationStats } from './check.js';
 import { IssueList, type ValidationIssue } from './issues.js';
 import { BUILTIN_TOOL_TYPES, type WorkflowDocument } from './model.js';
-import { normalizeDocument } from './normalize.js';
+import { allSteps, normalizeDocument, type Normalized } from './normalize.js';
 import { lineOf, readYaml } from './yaml-source.js';
 
 export interface ValidateOptions {
@@ -11,6 +12,13 @@ export interface ValidateOptions {
   readonly allowedEnv?: readonly string[];
   /** Tool types tools may have (default: the built-in ones). */
   readonly knownToolTypes?: readonly string[];
+  /**
+   * The workflow that will run: problems that lie only in workflows it never reaches (through
+   * invoke_workflow or loop bodies) become warnings, so one bad sibling does not block it.
+   */
+  readonly workflow?: string;
+  /** Filled with work counters (tests check that validation is linear). */
+  readonly stats?: ValidationStats;
 }
 
 export interface ValidationResult {
@@ -25,16 +33,39 @@ export interface ValidationResult {
 export function validateWorkflowText(text: string, opts: ValidateOptions = {}): ValidationResult {
   const issues = new IssueList();
   let lines = new Map<string, number>();
-  let document: WorkflowDocument | undefined;
+  let value: unknown;
+  let parsed = false;
   try {
     const src = readYaml(text, issues);
     lines = src.lines;
-    if (src.value !== undefined || issues.ok) {
+    value = src.value;
+    parsed = src.value !== undefined || issues.ok;
+  } catch (err) {
+    issues.error('', `internal validator error: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return validateParsed(parsed ? { value } : undefined, issues, (i) => ({ line: i.line ?? lineOf(lines, i.path) }), opts);
+}
+
+/**
+ * Validates an already parsed document (`parsed` undefined: parsing failed, `issues` says why).
+ * `locate` tells where an issue's path comes from: a line, and for merged config folders a file
+ * and the path inside it.
+ */
+export function validateParsed(
+  parsed: { value: unknown } | undefined,
+  issues: IssueList,
+  locate: (i: ValidationIssue) => Partial<ValidationIssue>,
+  opts: ValidateOptions = {},
+): ValidationResult {
+  let document: WorkflowDocument | undefined;
+  try {
+    if (parsed) {
       const knownToolTypes = opts.knownToolTypes ?? BUILTIN_TOOL_TYPES;
-      const normalized = normalizeDocument(src.value, issues, { knownToolTypes });
+      const normalized = normalizeDocument(parsed.value, issues, { knownToolTypes });
       if (normalized) {
-        checkDocument(normalized, issues, { allowedEnv: opts.allowedEnv ?? [], knownToolTypes });
+        checkDocument(normalized, issues, { allowedEnv: opts.allowedEnv ?? [], knownToolTypes, ...(opts.stats && { stats: opts.stats }) });
         document = normalized.document;
+        if (opts.workflow !== undefined && Object.hasOwn(document.workflows, opts.workflow)) demoteSiblings(normalized, opts.workflow, issues);
       }
     }
   } catch (err) {
@@ -42,13 +73,42 @@ export function validateWorkflowText(text: string, opts: ValidateOptions = {}): 
   }
   const withLines = (list: ValidationIssue[]): ValidationIssue[] =>
     dedupe(list).map((i) => {
-      const line = i.line ?? lineOf(lines, i.path);
-      return line === undefined ? i : { ...i, line };
+      const at = locate(i);
+      const out: ValidationIssue = { ...i, ...at };
+      if (out.line === undefined) delete out.line;
+      if (out.file === undefined) delete out.file;
+      return out;
     });
   const errors = byLine(withLines(issues.errors));
   const warnings = byLine(withLines(issues.warnings));
   const valid = errors.length === 0;
   return { valid, errors, warnings, ...(valid && document && { document }) };
+}
+
+/** Errors inside workflows that `run` never reaches become warnings naming that workflow. */
+function demoteSiblings(n: Normalized, run: string, issues: IssueList): void {
+  const doc = n.document;
+  const reached = new Set([run]);
+  const todo = [run];
+  while (todo.length) {
+    const wf = doc.workflows[todo.pop() as string];
+    for (const s of wf ? allSteps(wf.steps) : []) {
+      const to = s.kind === 'invoke_workflow' ? s.workflow : s.kind === 'loop' && 'workflow' in s.loop.body ? s.loop.body.workflow : undefined;
+      if (to !== undefined && !reached.has(to)) {
+        reached.add(to);
+        todo.push(to);
+      }
+    }
+  }
+  const skipped = [...n.workflowPaths].filter(([id]) => !reached.has(id));
+  const ownerOf = (path: string): string | undefined => skipped.find(([, p]) => path === p || path.startsWith(`${p}.`) || path.startsWith(`${p}[`))?.[0];
+  const keep: ValidationIssue[] = [];
+  for (const e of issues.errors) {
+    const owner = ownerOf(e.path);
+    if (owner === undefined) keep.push(e);
+    else issues.warnings.push({ ...e, message: `(workflow "${owner}" is not run) ${e.message}` });
+  }
+  issues.errors.splice(0, issues.errors.length, ...keep);
 }
 
 /** The normalised document, or MeshError WORKFLOW_INVALID listing every error (details = errors). */
@@ -62,19 +122,24 @@ export function loadWorkflowDocument(text: string, opts: ValidateOptions = {}): 
 
 /** `LINE path: message` (or without the parts that are unknown). */
 export function formatIssue(i: ValidationIssue): string {
-  const where = [i.line !== undefined ? `line ${i.line}` : '', i.path].filter(Boolean).join(' ');
+  const line = i.line !== undefined ? `line ${i.line}` : '';
+  const where = [i.file ? (line ? `${i.file} ${line}` : i.file) : line, i.path].filter(Boolean).join(' ');
   return where ? `${where}: ${i.message}` : i.message;
 }
 
 /** Stable sort by line, so problems read top to bottom like the file. */
 function byLine(list: ValidationIssue[]): ValidationIssue[] {
-  return list.map((i, n) => ({ i, n })).sort((a, b) => (a.i.line ?? 0) - (b.i.line ?? 0) || a.n - b.n).map((x) => x.i);
+  const file = (i: ValidationIssue): string => i.file ?? '';
+  return list
+    .map((i, n) => ({ i, n }))
+    .sort((a, b) => (file(a.i) < file(b.i) ? -1 : file(a.i) > file(b.i) ? 1 : 0) || (a.i.line ?? 0) - (b.i.line ?? 0) || a.n - b.n)
+    .map((x) => x.i);
 }
 
 function dedupe(list: ValidationIssue[]): ValidationIssue[] {
   const seen = new Set<string>();
   return list.filter((i) => {
-    const key = `${i.path}\u0000${i.message}`;
+    const key = `${i.file ?? ''}\u0000${i.path}\u0000${i.message}`;
     if (seen.has(key)) return false;
     seen.add(key);
     return true;

@@ -141,6 +141,11 @@ export interface VariableScope {
   readonly locals?: Readonly<Record<string, unknown>>;
   /** `${context.idempotency_key}`: the key of the attempt being built. */
   readonly idempotencyKey?: string;
+  /**
+   * Told when a variable quoted inside a condition (`'${x.output.kind}' == 'bug'`) cannot
+   * resolve: the condition then takes its else branch, as in LangSwarm; the engine records why.
+   */
+  readonly onMissing?: (variable: string, reason: string) => void;
 }
 
 export type Lookup = { found: true; value: unknown } | { found: false; reason: string };
@@ -152,6 +157,14 @@ export function lookupVariable(path: readonly PathSegment[], scope: VariableScop
   const locals = scope.locals;
   if (locals && Object.hasOwn(locals, name)) return dig(locals[name], rest, name);
   if (name === 'user_input' || name === 'input') return dig(scope.input, rest, name);
+  if (name === 'inputs') {
+    // LangSwarm named run variables: a field of the run's input, or nothing (LangSwarm's None).
+    const [field, ...more] = rest;
+    if (typeof field !== 'string') return miss('use ${inputs.NAME}');
+    const input = typeof scope.input === 'string' && /^\s*\{/.test(scope.input) ? tryJson(scope.input) : scope.input;
+    if (isPlainObject(input) && Object.hasOwn(input, field)) return dig(input[field], more, `inputs.${field}`);
+    return { found: true, value: null };
+  }
   if (name === 'context') {
     const [field, ...more] = rest;
     if (field === 'user_input') return dig(scope.input, more, 'context.user_input');

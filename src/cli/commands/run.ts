@@ -5,9 +5,9 @@ import { createStepExecutor } from '../../executor/index.js';
 import type { ExecutorEnvironment } from '../../executor/types.js';
 import { MeshError } from '../../protocol/errors.js';
 import { ExecutionModeSchema, type ExecutionMode, type ExecutionRecord } from '../../protocol/execution.js';
-import { validateWorkflowText, type WorkflowDocument } from '../../workflow/index.js';
+import type { WorkflowDocument } from '../../workflow/index.js';
 import { boolFlag, stringFlag, type CliCommand, type CliIo } from '../command.js';
-import { allowedEnvFlag, formatFileIssue, readWorkflowFile } from './validate.js';
+import { allowedEnvFlag, formatFileIssue, validateWorkflowPath } from './validate.js';
 import { runOnMesh as meshRun } from '../mesh-run.js';
 import { table } from './nodes.js';
 
@@ -62,7 +62,7 @@ export async function runSync(document: WorkflowDocument, workflow: string | und
 export const runCommand: CliCommand = {
   name: 'run',
   summary: 'run a workflow file (--mode sync runs it in this process, no mesh needed)',
-  usage: 'FILE [--workflow ID] [--input TEXT|-] [--mode distributed|sync|async|isolated] [--nats URL] [--allow-env NAME,...] [--json]',
+  usage: 'FILE|DIR [--workflow ID] [--input TEXT|-] [--mode distributed|sync|async|isolated] [--nats URL] [--allow-env NAME,...] [--json]',
   options: {
     workflow: { type: 'string' },
     input: { type: 'string' },
@@ -73,13 +73,15 @@ export const runCommand: CliCommand = {
   },
   async run(args, io) {
     const [file, ...extra] = args.positionals;
-    if (!file || extra.length) throw new MeshError('USAGE', 'name exactly one workflow file');
+    if (!file || extra.length) throw new MeshError('USAGE', 'name exactly one workflow file or config folder');
     const modeFlag = stringFlag(args, 'mode') ?? 'distributed';
     const mode = ExecutionModeSchema.safeParse(modeFlag);
     if (!mode.success) throw new MeshError('USAGE', `--mode "${modeFlag}": one of ${ExecutionModeSchema.options.join(', ')}`);
     const allowedEnv = allowedEnvFlag(args);
-    const yaml = readWorkflowFile(file);
-    const v = validateWorkflowText(yaml, { allowedEnv });
+    // A file, or a LangSwarm config folder merged into one document (sent to the mesh as such).
+    const workflowFlag = stringFlag(args, 'workflow');
+    const v = validateWorkflowPath(file, { allowedEnv, ...(workflowFlag !== undefined && { workflow: workflowFlag }) });
+    const yaml = v.yaml ?? '';
     for (const w of v.warnings) io.err(formatFileIssue(file, w, 'warning: '));
     if (!v.valid || !v.document) {
       for (const e of v.errors) io.err(formatFileIssue(file, e));

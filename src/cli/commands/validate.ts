@@ -1,11 +1,13 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { MeshError } from '../../protocol/errors.js';
-import { validateWorkflowText, type ValidationIssue } from '../../workflow/index.js';
+import { MAX_FOLDER_FILES, validateWorkflowFiles, validateWorkflowText, type FolderValidationResult, type ValidateOptions, type ValidationIssue } from '../../workflow/index.js';
 import { boolFlag, listFlag, type CliCommand } from '../command.js';
 
 /** `FILE:LINE path: message`, leaving out the parts that are unknown. */
 export function formatFileIssue(file: string, i: ValidationIssue, prefix = ''): string {
-  const where = i.line !== undefined ? `${file}:${i.line}` : file;
+  const name = i.file !== undefined ? join(file, i.file) : file;
+  const where = i.line !== undefined ? `${name}:${i.line}` : name;
   return `${where}${i.path ? ` ${i.path}` : ''}: ${prefix}${i.message}`;
 }
 
@@ -22,15 +24,45 @@ export function readWorkflowFile(file: string): string {
   }
 }
 
+/** The `*.yaml` / `*.yml` files of a LangSwarm config folder, by name. */
+export function readConfigFolder(dir: string): Record<string, string> {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => /\.ya?ml$/i.test(n) && statSync(join(dir, n)).isFile());
+  } catch (err) {
+    throw new MeshError('USAGE', `cannot read ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  if (names.length > MAX_FOLDER_FILES) throw new MeshError('USAGE', `${dir} has ${names.length} YAML files; a config folder holds at most ${MAX_FOLDER_FILES}`);
+  return Object.fromEntries(names.sort().map((n) => [n, readWorkflowFile(join(dir, n))]));
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** A workflow file, or a LangSwarm config folder (agents.yaml, workflows.yaml, ...) merged into one document. */
+export function validateWorkflowPath(path: string, opts: ValidateOptions): FolderValidationResult & { yaml?: string } {
+  if (isDirectory(path)) {
+    const r = validateWorkflowFiles(readConfigFolder(path), opts);
+    return { ...r, ...(r.merged !== undefined && { yaml: r.merged }) };
+  }
+  const yaml = readWorkflowFile(path);
+  return { ...validateWorkflowText(yaml, opts), used: [path], yaml };
+}
+
 export const validateCommand: CliCommand = {
   name: 'validate',
-  summary: 'check workflow files: every error with its YAML path and line',
-  usage: 'FILE... [--allow-env NAME,...] [--json]',
+  summary: 'check workflow files or LangSwarm config folders: every error with its file, YAML path and line',
+  usage: 'FILE|DIR... [--allow-env NAME,...] [--json]',
   options: { json: { type: 'boolean' }, 'allow-env': { type: 'string', multiple: true } },
   async run(args, io) {
     if (args.positionals.length === 0) throw new MeshError('USAGE', 'name at least one workflow file');
     const allowedEnv = allowedEnvFlag(args);
-    const results = args.positionals.map((file) => ({ file, ...validateWorkflowText(readWorkflowFile(file), { allowedEnv }) }));
+    const results = args.positionals.map((file) => ({ file, ...validateWorkflowPath(file, { allowedEnv }) }));
     if (boolFlag(args, 'json')) {
       io.out(JSON.stringify(results.map(({ file, valid, errors, warnings }) => ({ file, valid, errors, warnings })), null, 2));
     } else {

@@ -100,13 +100,14 @@ function randomStep(doc: Record<string, Json>, r: () => number): Record<string, 
 const MUTATIONS: Record<string, Mutation> = {
   unknownAgentOrTool: (d, r) => {
     const s = randomStep(d, r);
-    if ('agent' in s) s.agent = `no_such_agent_${Math.floor(r() * 99)}`;
+    // An undefined agent runs as a default agent (LangSwarm loads such files); a typo of a defined one is refused.
+    if ('agent' in s) s.agent = `${String(s.agent)}${pick(['x', 's', '_'], r)}`;
     else if ('tool' in s) s.tool = `no_such_tool_${Math.floor(r() * 99)}`;
     else s.bogus = 1;
     return d;
   },
   unknownKey: (d, r) => {
-    randomStep(d, r)[pick(['fan_key', 'depends-on', 'outputs', 'retries', 'when_ready'], r)] = 'x';
+    randomStep(d, r)[pick(['navigation', 'depends-on', 'outputs', 'retries', 'when_ready'], r)] = 'x';
     return d;
   },
   badId: (d, r) => {

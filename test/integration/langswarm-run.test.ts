@@ -1,0 +1,158 @@
+/**
+ * The LangSwarm fixtures (test/fixtures/langswarm), validated and run in sync mode against the
+ * OpenAI-compatible test server, with the branch each run takes asserted. One config folder also
+ * goes through the real CLI (`wfmesh validate DIR`, `wfmesh run DIR`).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runSync } from '../../src/cli/commands/run.js';
+import type { ExecutionRecord } from '../../src/protocol/execution.js';
+import { formatIssue, validateWorkflowFiles, validateWorkflowText, type ValidationResult, type WorkflowDocument } from '../../src/workflow/index.js';
+import { startOpenAiServer, type ChatRequest, type OpenAiTestServer } from '../harness/openai-server.js';
+import { spawnCli } from '../harness/processes.js';
+
+const FIXTURES = fileURLToPath(new URL('../fixtures/langswarm/', import.meta.url));
+const folder = (name: string): Record<string, string> =>
+  Object.fromEntries(readdirSync(join(FIXTURES, name)).map((f) => [f, readFileSync(join(FIXTURES, name, f), 'utf8')]));
+const file = (name: string): string => readFileSync(join(FIXTURES, name), 'utf8');
+
+/** What each agent answers, by the start of its system prompt; set per test. */
+let replies: Record<string, string> = {};
+let llm: OpenAiTestServer;
+const saved = { base: process.env.OPENAI_BASE_URL, key: process.env.OPENAI_API_KEY, model: process.env.WFMESH_MODEL };
+
+function reply(req: ChatRequest): { content: string } {
+  const system = req.messages.find((m) => m.role === 'system')?.content ?? '';
+  for (const [start, content] of Object.entries(replies)) if (system.startsWith(start)) return { content };
+  const user = [...req.messages].reverse().find((m) => m.role === 'user')?.content ?? '';
+  return { content: `reply to: ${user}` };
+}
+
+before(async () => {
+  llm = await startOpenAiServer(reply);
+  process.env.OPENAI_BASE_URL = llm.url;
+  process.env.OPENAI_API_KEY = 'test';
+  // Agents without a model run on the node's first model.
+  process.env.WFMESH_MODEL = 'node-default-model';
+});
+
+after(async () => {
+  await llm.close();
+  for (const [k, v] of [['OPENAI_BASE_URL', saved.base], ['OPENAI_API_KEY', saved.key], ['WFMESH_MODEL', saved.model]] as const) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+});
+
+function doc(r: ValidationResult): WorkflowDocument {
+  assert.deepEqual(r.errors.map(formatIssue), []);
+  assert.ok(r.document);
+  return r.document;
+}
+
+async function run(document: WorkflowDocument, workflow: string, input: string): Promise<ExecutionRecord> {
+  const record = await runSync(document, workflow, input, [], new AbortController().signal);
+  assert.equal(record.status, 'completed', JSON.stringify(record.error));
+  return record;
+}
+
+const statuses = (r: ExecutionRecord): Record<string, string> => Object.fromEntries(r.steps.map((s) => [s.id, s.status]));
+
+describe('a LangSwarm config folder runs with LangSwarm meanings', () => {
+  const support = (): WorkflowDocument => doc(validateWorkflowFiles(folder('support')));
+
+  test('the quoted condition takes then when the classifier says bug, else otherwise', async () => {
+    replies = { 'Classify the ticket': 'bug', 'Write an escalation': 'paged the on-call engineer' };
+    const bug = await run(support(), 'support_flow', 'the app crashes on start');
+    assert.deepEqual(statuses(bug), { classify: 'completed', escalate: 'completed', answer: 'skipped' });
+    assert.equal(bug.output, 'paged the on-call engineer');
+
+    replies = { 'Classify the ticket': 'question' };
+    const question = await run(support(), 'support_flow', 'how do I export?');
+    assert.deepEqual(statuses(question), { classify: 'completed', escalate: 'skipped', answer: 'completed' });
+    assert.equal(question.output, 'reply to: how do I export?');
+  });
+
+  test('a field of a JSON reply picks the branch; a plain-text reply takes else (mcp_call to a local tool)', async () => {
+    replies = { [BEHAVIOR_START]: '{"severity": "high"}', 'Write an escalation': 'paged' };
+    const high = await run(support(), 'triage_flow', 'database down');
+    assert.deepEqual(statuses(high), { triage: 'completed', page: 'completed', log: 'skipped' });
+    const triageCall = llm.requests.find((r) => r.messages.some((m) => m.content === 'database down'));
+    assert.equal(triageCall?.model, 'node-default-model');
+    assert.deepEqual(triageCall?.response_format, { type: 'json_object' });
+
+    // A JSON reply without the field: else, as in LangSwarm.
+    replies = { [BEHAVIOR_START]: '{"summary": "cosmetic"}' };
+    const low = await run(support(), 'triage_flow', 'typo on the homepage');
+    assert.deepEqual(statuses(low), { triage: 'completed', page: 'skipped', log: 'completed' });
+    // The mcp_call step went to the `notes` tool (an echo), with the triage reply as its note.
+    assert.deepEqual(low.output, { note: { summary: 'cosmetic' } });
+  });
+
+  test('a plain-text reply where a field is read takes else; a JSON one with the field takes then', async () => {
+    replies = { 'Classify the ticket': 'bug' };
+    const plain = await run(support(), 'kind_flow', 'it crashes');
+    assert.deepEqual(statuses(plain), { sort: 'completed', escalate_kind: 'skipped', answer_kind: 'completed' });
+    replies = { 'Classify the ticket': '{"kind": "bug"}', 'Write an escalation': 'escalated' };
+    const json = await run(support(), 'kind_flow', 'it crashes');
+    assert.deepEqual(statuses(json), { sort: 'completed', escalate_kind: 'completed', answer_kind: 'skipped' });
+    assert.equal(json.output, 'escalated');
+  });
+});
+
+describe('run variables, text workflows, siblings', () => {
+  test('inputs, output_key, ${previous_output} and {step: X}', async () => {
+    replies = { 'Return the request': 'export the report', 'Plan the work': '1. open 2. export' };
+    const r = await run(doc(validateWorkflowText(file('run-variables.yaml'))), 'plan_and_write', '{"user_query": "export it"}');
+    assert.deepEqual(statuses(r), { normalize: 'completed', plan: 'completed', write: 'completed' });
+    const users = llm.requests.slice(-3).map((q) => q.messages.at(-1)?.content);
+    assert.match(users[0] ?? '', /"user_query":\s*"export it"/);
+    assert.equal(users[1], 'Plan for: export the report');
+    assert.equal(users[2], 'Write from this plan: 1. open 2. export');
+  });
+
+  test('the V1 loop runs its body step once per item', async () => {
+    replies = {};
+    const r = await run(doc(validateWorkflowText(file('v1-loop.yaml'))), 'describe_each', '');
+    assert.deepEqual(r.output, { descriptions: ['reply to: Item: apple', 'reply to: Item: pear'] });
+  });
+
+  test('"router -> (technical | billing) -> user" follows the router', async () => {
+    const d = doc(validateWorkflowText(file('text-workflows.yaml')));
+    replies = { 'Reply with the team': 'billing, please' };
+    const r = await run(d, 'simple_workflow_1', 'I was charged twice');
+    assert.deepEqual(statuses(r), { step_1_router: 'completed', step_2_technical: 'skipped', step_3_billing: 'completed' });
+    const parallel = await run(d, 'simple_workflow_2', 'hi');
+    assert.ok(parallel.steps.every((s) => s.status === 'completed'));
+  });
+
+  test('a file whose other workflow is refused still runs the valid one with --workflow', async () => {
+    const r = await run(doc(validateWorkflowText(file('mixed.yaml'), { workflow: 'good_one' })), 'good_one', 'hello');
+    assert.equal(r.output, 'reply to: hello');
+  });
+});
+
+describe('the CLI loads a config folder', () => {
+  test('wfmesh validate DIR and wfmesh run DIR --mode sync', async () => {
+    const dir = join(FIXTURES, 'support');
+    const v = spawnCli(['validate', dir]);
+    const vr = await v.exited;
+    assert.equal(vr.code, 0, v.stderr());
+    assert.match(v.stdout(), /support: valid/);
+    assert.match(v.stderr(), /support\/agents\.yaml:5 agents\[0\]\.name: warning: agent key "name" is ignored/);
+    replies = {};
+    const p = spawnCli(['run', dir, '--mode', 'sync', '--workflow', 'support_flow', '--input', 'hello'], {
+      env: { OPENAI_BASE_URL: llm.url, OPENAI_API_KEY: 'test', WFMESH_MODEL: 'm' },
+    });
+    const pr = await p.exited;
+    assert.equal(pr.code, 0, p.stderr());
+    // The classifier answered "reply to: hello", not "bug": the else branch answered.
+    assert.equal(p.stdout(), 'reply to: hello\n');
+  });
+});
+
+/** The analytical behaviour preset's prompt starts with this. */
+const BEHAVIOR_START = 'You are an analyst.';

@@ -1,0 +1,226 @@
+/**
+ * LangSwarm files as LangSwarm users write them (fixtures in test/fixtures/langswarm, written for
+ * this project in LangSwarm's style): each form is turned into the wfmesh model with LangSwarm's
+ * meaning, or refused with a message that names the feature and the wfmesh way.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  BEHAVIOR_PROMPTS,
+  evaluateCondition,
+  formatIssue,
+  mergeWorkflowFiles,
+  validateWorkflowFiles,
+  validateWorkflowText,
+  type AgentStep,
+  type ToolStep,
+  type ValidationResult,
+  type VariableScope,
+} from '../../../src/workflow/index.js';
+
+const FIXTURES = fileURLToPath(new URL('../../fixtures/langswarm/', import.meta.url));
+const read = (name: string): string => readFileSync(join(FIXTURES, name), 'utf8');
+const folder = (name: string): Record<string, string> =>
+  Object.fromEntries(readdirSync(join(FIXTURES, name)).map((f) => [f, read(join(name, f))]));
+const messages = (list: ValidationResult['errors']): string[] => list.map(formatIssue);
+const has = (list: string[], re: RegExp): void => assert.ok(list.some((m) => re.test(m)), `nothing matches ${re}:\n${list.join('\n')}`);
+
+function valid(r: ValidationResult): NonNullable<ValidationResult['document']> {
+  assert.deepEqual(messages(r.errors), []);
+  assert.ok(r.document);
+  return r.document;
+}
+
+describe('config folders', () => {
+  test('agents.yaml + tools.yaml + workflows.yaml merge into one document; warnings name their file and line', () => {
+    const r = validateWorkflowFiles(folder('support'));
+    const doc = valid(r);
+    assert.deepEqual(Object.keys(doc.workflows), ['support_flow', 'triage_flow', 'kind_flow']);
+    assert.deepEqual(Object.keys(doc.agents), ['classifier', 'triager', 'escalator', 'answerer']);
+    assert.deepEqual(r.used, ['agents.yaml', 'tools.yaml', 'workflows.yaml']);
+    has(messages(r.warnings), /^agents\.yaml line 5 agents\[0\]\.name: agent key "name" is ignored/);
+    has(messages(r.warnings), /^tools\.yaml line 6 tools\[1\]\.type: tool type "mcpbigquery_vector_search" is not one wfmesh has/);
+    // The merged text is what a mesh node is sent, and validates on its own.
+    assert.equal(validateWorkflowText(r.merged ?? '').valid, true);
+  });
+
+  test('errors name the file, its path and line; a name defined twice names both files', () => {
+    const files = {
+      'agents.yaml': 'agents:\n  - id: a\n    model: m\n',
+      'workflows.yaml': 'workflows:\n  main_workflow:\n    - id: w\n      steps:\n        - id: s\n          agent: a\n          input: ${nope.output}\n',
+      'extra.yaml': 'agents:\n  - id: b\n    model: m\nworkflows:\n  main_workflow:\n    - id: w2\n      steps:\n        - {tool: echo}\n',
+      'more.yaml': 'workflows:\n  other: {steps: [{tool: echo}]}\n',
+      'dup.yaml': 'workflows:\n  other: {steps: [{tool: echo}]}\n',
+      'docker-compose.yml': 'services:\n  x: {image: y}\n',
+    };
+    const r = validateWorkflowFiles(files);
+    const errs = messages(r.errors);
+    has(errs, /^workflows\.yaml line 7 workflows\.main_workflow\[0\]\.steps\[0\]\.input: \$\{nope\.output\}: no step "nope"/);
+    has(errs, /^more\.yaml line 2 workflows\.other: workflows "other" is also defined in dup\.yaml; a name is defined once in a folder/);
+    has(messages(r.warnings), /^docker-compose\.yml line 1: docker-compose\.yml is not a LangSwarm config file/);
+    // A YAML error names its file too, and merging alone reports it.
+    const broken = mergeWorkflowFiles({ 'agents.yaml': 'agents: [\n', 'workflows.yaml': 'workflows: {w: [{tool: echo}]}' });
+    assert.equal(broken.ok, false);
+    assert.equal(!broken.ok && broken.errors[0]?.file, 'agents.yaml');
+  });
+});
+
+describe('agents as LangSwarm writes them', () => {
+  test('instructions, behavior presets, default model, provider, response_format, tools', () => {
+    const doc = valid(validateWorkflowFiles(folder('support')));
+    const { classifier, triager, escalator, answerer } = doc.agents;
+    assert.match(classifier?.system_prompt ?? '', /^Classify the ticket/);
+    assert.equal(triager?.system_prompt, BEHAVIOR_PROMPTS.analytical);
+    assert.equal(triager?.model, '', 'no model: the node picks its first llm.models');
+    assert.equal(triager?.response_format, 'json');
+    assert.deepEqual(triager?.tools, ['notes', 'filesystem']);
+    assert.equal(escalator?.system_prompt, 'Write an escalation note for the on-call engineer.');
+    assert.equal(answerer?.system_prompt, BEHAVIOR_PROMPTS.helpful);
+  });
+
+  test('a map keyed by id, names only, free-text behaviour; a typo of an agent is an error, another name a default agent', () => {
+    const r = validateWorkflowText(`
+agents:
+  helper: {model: m, behavior: "You answer in French."}
+  other: [x]
+workflows:
+  w:
+    - {agent: helper, input: hi}
+    - {agent: helpr, input: hi}
+    - {agent: stranger, input: hi, output: {to: user}}
+`);
+    const errs = messages(r.errors);
+    has(errs, /agents\.other: an agent is a mapping/);
+    has(errs, /steps\[1\]\.agent: unknown agent "helpr" \(did you mean "helper"\?\)/);
+    has(messages(r.warnings), /steps\[2\]\.agent: agent "stranger" is not defined: it runs as a default agent/);
+    const names = validateWorkflowText('agents: [assistant]\nworkflows: {w: [{agent: assistant, input: hi}]}');
+    assert.equal(valid(names).agents.assistant?.system_prompt, BEHAVIOR_PROMPTS.helpful);
+    const text = valid(validateWorkflowText('agents:\n  helper: {behavior: "You answer in French."}\nworkflows: {w: [{agent: helper, input: hi}]}'));
+    assert.equal(text.agents.helper?.system_prompt, 'You answer in French.');
+    has(messages(validateWorkflowText('agents: [{id: a, behavior: grumpy}]\nworkflows: {w: [{agent: a, input: x}]}').errors), /unknown behavior "grumpy" \(helpful, analytical, research, coding/);
+  });
+});
+
+describe('steps as LangSwarm writes them', () => {
+  test('function: mcp_call → a tool step: local:// a mesh tool, http(s):// mcpremote, stdio:// refused', () => {
+    const doc = valid(validateWorkflowFiles(folder('support')));
+    const log = doc.workflows.triage_flow?.steps.find((s) => s.id === 'log') as ToolStep;
+    assert.equal(log.kind, 'tool');
+    assert.equal(log.tool, 'notes');
+    assert.equal(log.method, 'echo');
+    assert.deepEqual(log.args, { note: '${context.step_outputs.triage}' });
+    const remote = valid(validateWorkflowText(`
+workflows:
+  w:
+    - id: call
+      function: mcp_call
+      args: {mcp_url: "https://tools.example/mcp", payload: {name: search, arguments: {q: "\${user_input}"}}}
+      output: {to: user}
+`)).workflows.w?.steps[0] as ToolStep;
+    assert.deepEqual([remote.tool, remote.method, remote.args], ['mcpremote', 'call', { mcp_url: 'https://tools.example/mcp', tool: 'search', arguments: { q: '${user_input}' } }]);
+    const local = validateWorkflowText('workflows: {w: [{function: mcp_call, args: {mcp_url: "local://tasklist", payload: "${user_input}"}}]}');
+    assert.equal((valid(local).workflows.w?.steps[0] as ToolStep).tool, 'tasklist');
+    has(messages(local.warnings), /local:\/\/tasklist: runs on a node that offers the tool "tasklist"/);
+    const refused = validateWorkflowText(read('mixed.yaml'));
+    const errs = messages(refused.errors);
+    assert.equal(errs.length, 1, `one error, no cascade:\n${errs.join('\n')}`);
+    has(errs, /^line 22 .*args\.mcp_url: stdio:\/\/github_mcp: wfmesh does not start MCP servers over stdio .* use mcp_url: http:\/\/HOST\/mcp \(mcpremote\)/);
+    has(messages(validateWorkflowText('workflows: {w: [{function: mcp_fetch_schema, args: {mcp_url: "local://x"}}]}').errors), /mcp_fetch_schema is not needed/);
+    has(messages(validateWorkflowText('workflows: {w: [{function: my.mod.fn, args: {}}]}').errors), /Python function "my\.mod\.fn" cannot run in wfmesh: use a tool step/);
+  });
+
+  test('inputs, output_key, ${previous_output} and {step: X} become wfmesh references', () => {
+    const doc = valid(validateWorkflowText(read('run-variables.yaml')));
+    const [normalize, plan, write] = doc.workflows.plan_and_write?.steps as AgentStep[];
+    assert.deepEqual(normalize?.input, { user_input: '${user_input}', user_query: '${inputs.user_query}' });
+    assert.equal(plan?.input, 'Plan for: ${normalize.output}');
+    assert.deepEqual(plan?.routes, [{ kind: 'goto', targets: ['write'] }]);
+    assert.equal(write?.input, 'Write from this plan: ${plan.output}');
+    has(messages(validateWorkflowText('workflows: {w: [{tool: echo, args: "${previous_output}"}]}').errors), /\$\{previous_output\} in the first step: there is no step before it/);
+  });
+
+  test('fan_key / is_fan_in are warnings; navigation, rollback_to, no_mcp name the wfmesh way', () => {
+    const r = validateWorkflowText(`
+workflows:
+  w:
+    - {id: a, tool: echo, output: {to: [b, c]}, fan_key: f}
+    - {id: b, tool: echo, output: {to: d}, fan_key: f}
+    - {id: c, tool: echo, output: {to: d}, fan_key: f}
+    - {id: d, tool: echo, is_fan_in: true, fan_key: f, output: {to: user}}
+    - {id: e, agent: x, input: hi, navigation: {steps: [a]}}
+    - {id: f, tool: echo, rollback_to: a}
+    - {id: g, no_mcp: {tools: [x]}}
+`);
+    const errs = messages(r.errors);
+    has(errs, /steps\[4\]\.navigation: `navigation` .* route on its reply with output\.to/);
+    has(errs, /steps\[5\]\.rollback_to: `rollback_to` is not supported: route back with output\.to and bound the cycle with max_visits/);
+    has(errs, /steps\[6\]\.no_mcp: `no_mcp` .* give the agent `tools:`/);
+    has(messages(r.warnings), /steps\[3\]\.is_fan_in: `is_fan_in` is not needed/);
+    assert.ok(!errs.some((e) => /never reached|unknown step|no agents/.test(e)), errs.join('\n'));
+  });
+
+  test('the V1 loop: a step id as body moves into the loop; ${context.item} is the item; output.collect a warning', () => {
+    const r = validateWorkflowText(read('v1-loop.yaml'));
+    const steps = valid(r).workflows.describe_each?.steps ?? [];
+    assert.deepEqual(steps.map((s) => s.id), ['each_item', 'report']);
+    const loop = steps[0];
+    assert.ok(loop?.kind === 'loop' && 'steps' in loop.loop.body);
+    assert.equal((loop.loop.body.steps[0] as AgentStep).input, 'Item: ${item}');
+    has(messages(r.warnings), /output\.collect: output\.collect \(LangSwarm V1 loops\) is not needed/);
+  });
+
+  test('text workflows: a -> b -> user, parallel stages and a choice', () => {
+    const doc = valid(validateWorkflowText(read('text-workflows.yaml')));
+    const [choice, parallel, chain] = Object.values(doc.workflows);
+    assert.deepEqual(choice?.steps[0]?.routes, [{ kind: 'if', if: "'${step_1_router.output}' contains 'technical'", then: ['step_2_technical'], else: ['step_3_billing'] }]);
+    assert.deepEqual(parallel?.steps.map((s) => s.depends_on), [[], [], ['step_1_technical', 'step_2_billing']]);
+    assert.deepEqual((chain?.steps as AgentStep[]).map((s) => s.input), ['${user_input}', '${step_1_technical.output}']);
+    has(messages(validateWorkflowText('agents: [a]\nworkflows: ["a -> (b | c | d) -> user"]').errors), /a choice is between two agents/);
+  });
+});
+
+describe('conditions mean what LangSwarm means', () => {
+  const scope = (output: unknown, onMissing?: VariableScope['onMissing']): VariableScope => ({
+    input: 'x',
+    step: (id) => (id === 'classify' ? { status: 'completed', output } : undefined),
+    ...(onMissing && { onMissing }),
+  });
+  test('quoted variables are substituted as text before comparing', () => {
+    const cond = "'${context.step_outputs.classify}' == 'bug'";
+    assert.equal(evaluateCondition(cond, scope('bug')), true);
+    assert.equal(evaluateCondition(cond, scope('question')), false);
+    assert.equal(evaluateCondition("'${classify.output.n}' == '3'", scope({ n: 3 })), true);
+  });
+  test('a missing field or a plain-text reply takes else, and the scope is told which field', () => {
+    const missing: string[] = [];
+    assert.equal(evaluateCondition("'${classify.output.kind}' == 'bug'", scope('plain text', (v, why) => missing.push(`${v}: ${why}`))), false);
+    assert.deepEqual(missing, ['${classify.output.kind}: classify.output is the text "plain text", so it has no field "kind"']);
+  });
+  test('reading a step that may be skipped is flagged at validation, with the fix', () => {
+    const r = validateWorkflowText(`
+agents: [{id: a, model: m}]
+workflows:
+  w:
+    - {id: c, agent: a, input: x, output: {to: [{condition: {if: "'\${c.output}' == 'y'", then: d, else: e}}]}}
+    - {id: d, agent: a, input: x, output: {to: e}}
+    - {id: e, agent: a, input: "\${d.output}", output: {to: user}}
+`);
+    assert.equal(r.valid, true);
+    has(messages(r.warnings), /^line 7 .*steps\[2\]\.input: \$\{d\.output\}: step "d" may be skipped \(a condition can route around it\) .* read it only on the branch that runs "d"/);
+    // On the branch itself, no warning.
+    const ok = validateWorkflowText(read('run-variables.yaml'));
+    assert.ok(!messages(ok.warnings).some((w) => /may be skipped/.test(w)));
+  });
+});
+
+describe('a bad workflow does not block its siblings', () => {
+  test('--workflow good_one: the stdio sibling is a warning', () => {
+    assert.equal(validateWorkflowText(read('mixed.yaml')).valid, false);
+    const r = validateWorkflowText(read('mixed.yaml'), { workflow: 'good_one' });
+    assert.deepEqual(messages(r.errors), []);
+    has(messages(r.warnings), /\(workflow "uses_stdio" is not run\) stdio:\/\/github_mcp/);
+  });
+});
