@@ -18,6 +18,7 @@ import { startNodeProcess } from './node-process.js';
 import { startResponder } from './raw-nats.js';
 import { round } from './stats.js';
 import { measureSteps } from './steps.js';
+import { measureTakeover } from './takeover.js';
 import { measureVersus, startMoleculer } from './versus.js';
 
 const json = process.argv.includes('--json');
@@ -67,6 +68,9 @@ async function main(): Promise<void> {
 
     say('membership: join visibility, dead-node detection...');
     Object.assign(result, await measureMembership(observer, s2, quick ? 2 : 3));
+
+    say('takeover: a coordinator killed while its step runs, until its successor dispatches the next...');
+    Object.assign(result, await measureTakeover(observer, nc, s1, quick ? 1 : 3));
 
     say('CLI start-up: wfmesh --help, wfmesh nodes...');
     Object.assign(result, await measureCli(s1, quick ? 3 : 7));

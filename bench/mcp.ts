@@ -5,9 +5,13 @@ import { compileNodeOptions, startNode } from '../src/node/index.js';
 import { echoChainYaml } from './steps.js';
 import { nowUs, summary } from './stats.js';
 
-/** mcp_workflow10_ms: MCP execute_workflow over HTTP for a 10-step echo workflow, distributed. */
+/**
+ * mcp_workflow10_ms: MCP execute_workflow over HTTP for a 10-step echo workflow, distributed, with
+ * durable records. The entry node offers no echo tool, so every step runs on another node process.
+ */
 export async function measureMcpWorkflow10(url: string, count: number): Promise<{ p50: number; p99: number }> {
-  const node = await startNode(compileNodeOptions({ nats: url, name: 'bench-mcp', mcpPort: 0 }, {}), silentLogger());
+  const node = await startNode(compileNodeOptions({ nats: url, name: 'bench-mcp', mcpPort: 0, tools: 'transform' }, {}), silentLogger());
+  while (!node.registry.list().some((p) => p.tools.includes('echo'))) await new Promise((r) => setTimeout(r, 20));
   const client = new Client({ name: 'wfmesh-bench', version: '0.1.0' });
   try {
     await client.connect(new StreamableHTTPClientTransport(new URL(`${node.http.url}/mcp`)));

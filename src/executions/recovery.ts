@@ -54,7 +54,7 @@ export async function distribute(ctx: RecoveryContext, ids: readonly string[], r
 export async function askToTakeOver(ctx: RecoveryContext, peer: Advertisement, ids: readonly string[], reason: string): Promise<string[]> {
   const request: HandoverRequest = { type: 'wfmesh.handover.request.v1', execution_ids: [...ids], from: ctx.self.name, reason };
   try {
-    const msg = await ctx.nc.request(subjects.handover(peer.id), encodeJson(request), { timeout: 10_000 });
+    const msg = await ctx.nc.request(subjects.handover(peer.name, peer.id), encodeJson(request), { timeout: 10_000 });
     const reply = HandoverReplySchema.safeParse(decodeJson(msg.data));
     if (!reply.success) return [...ids];
     const taken = new Set(reply.data.taken);

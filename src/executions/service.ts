@@ -79,7 +79,7 @@ export class ExecutionService {
     service.subs.push(
       nc.subscribe(subjects.cancelAll(), { callback: (err, msg) => !err && service.onCancelMessage(msg) }),
       nc.subscribe(subjects.leaseAll(), { callback: (err, msg) => !err && service.onLeaseNotice(msg) }),
-      nc.subscribe(subjects.handover(deps.self.id), { callback: (err, msg) => !err && service.onHandoverRequest(msg) }),
+      nc.subscribe(subjects.handover(deps.self.name, deps.self.id), { callback: (err, msg) => !err && service.onHandoverRequest(msg) }),
     );
     service.offPeers = deps.peers.onChange((e) => service.onPeerEvent(e));
     // Once discovery has settled, resume what nobody coordinates (every node restarted, or this

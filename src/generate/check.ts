@@ -15,8 +15,12 @@ export function checkCandidate(yaml: string, caps: MeshCapabilities): CandidateC
   // Custom tool types a node advertises are as legitimate as the built-in ones.
   const knownToolTypes = [...new Set([...BUILTIN_TOOL_TYPES, ...offeredTools(caps)])];
   const r = validateWorkflowText(yaml, { knownToolTypes });
-  const validation = { valid: r.valid, errors: r.errors, warnings: r.warnings };
-  if (!r.valid || !r.document) return { validation, placement: [] };
+  // A LangSwarm file may name an agent it never defines (it runs as a default agent, with a
+  // warning); a generated workflow must define every agent it uses, so that is an error here.
+  const undefinedAgents = r.warnings.filter((w) => /^agent ".*" is not defined/.test(w.message));
+  const errors = [...r.errors, ...undefinedAgents.map((w) => ({ ...w, message: `unknown agent ${w.message.slice('agent '.length).replace(/ is not defined.*/, '')}: define it under agents` }))];
+  const validation = { valid: errors.length === 0, errors, warnings: r.warnings.filter((w) => !undefinedAgents.includes(w)) };
+  if (!validation.valid || !r.document) return { validation, placement: [] };
   return { validation, placement: checkPlaceable(r.document, caps), document: r.document };
 }
 

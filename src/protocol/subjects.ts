@@ -37,7 +37,7 @@ export const subjects = {
   lease: (executionId: string) => `${ROOT}.lease.${subjectToken(executionId, 'execution id')}`,
   leaseAll: () => `${ROOT}.lease.*`,
   /** Asks one node to take executions over (a draining coordinator hands them on; request-reply). */
-  handover: (nodeId: string) => `${ROOT}.handover.${subjectToken(nodeId, 'node id')}`,
+  handover: (name: string, nodeId: string) => nodeSubject('handover', name, nodeId),
   /** Execution events (progress), for whoever watches an execution. */
   events: (executionId: string) => `${ROOT}.events.${subjectToken(executionId, 'execution id')}`,
   /** Every execution's events (the dashboard's live stream). */
@@ -52,12 +52,15 @@ export const subjects = {
  * Wildcards for NATS permissions (nats-server `permissions`, see src/nats/permissions.ts): what
  * one node publishes or receives under its own name, and what the whole mesh uses.
  */
+type NodeSubjectKind = 'hb' | 'step' | 'execute' | 'view' | 'handover';
+
 export const subjectScopes = {
   /** Everything addressed to, or sent as, the node called `name`, of one kind. */
-  ofNode: (kind: 'hb' | 'step' | 'execute' | 'view', name: string) => `${ROOT}.${kind}.${subjectToken(name, 'node name')}.*`,
+  ofNode: (kind: NodeSubjectKind, name: string) => `${ROOT}.${kind}.${subjectToken(name, 'node name')}.*`,
   /** Every node's subjects of one kind (`wfmesh.step.*.*`). */
-  allNodes: (kind: 'hb' | 'step' | 'execute' | 'view') => `${ROOT}.${kind}.*.*`,
+  allNodes: (kind: NodeSubjectKind) => `${ROOT}.${kind}.*.*`,
   cancel: () => `${ROOT}.cancel.*`,
+  lease: () => `${ROOT}.lease.*`,
   events: () => `${ROOT}.events.*`,
   /** The micro services API: discovery requests, and (for nodes) the service's own subscriptions. */
   services: () => '$SRV.>',

@@ -121,7 +121,7 @@ test('the mesh view lists the nodes by region, and a node killed with -9 disappe
 
 test('a map-reduce execution shows its step graph, each step with its node and status, and a timeline', { skip: missing }, async () => {
   const yaml = readFileSync(join(repoRoot, 'config/workflows/map-reduce.yaml'), 'utf8');
-  const done = structured<ExecutionView>(await call(client, 'execute_workflow', { yaml, input: 'alpha\nbeta\ngamma\ndelta', mode: 'distributed' }));
+  const done = structured<ExecutionView>(await call(client, 'execute_workflow', { yaml, input: 'alpha,beta,gamma,delta', mode: 'distributed' }));
   assert.equal(done.status, 'completed', JSON.stringify(done).slice(0, 2000));
 
   const page = await openPage(`${a.http.url}/#/executions`);

@@ -88,6 +88,8 @@ describe('surviving dead and frozen nodes (real child processes on a 3-server cl
     assert.notEqual(result.node, victim);
     assert.ok(['w1', 'w2'].includes(result.node));
     assert.deepEqual(result.output, { slept_ms: 3_000 });
+    // Audit lines are written in batches: wait for the survivor's, then count them all.
+    await eventually(() => completions('kill9') >= 1, 'the survivor audits the step');
     assert.equal(completions('kill9'), 1, 'the step ran to completion once, on the survivor');
     await spawnWorker(victim, 1); // back to two workers
   });
@@ -103,6 +105,7 @@ describe('surviving dead and frozen nodes (real child processes on a 3-server cl
     // It wakes fenced: it notices it stood still past the dead timeout (and gets the cancel of
     // its dispatch), so it stops the step instead of finishing it a second time.
     await eventually(() => /"step_id":"frozen".*"outcome":"(cancelled|failed)"/.test(procs.get(victim)!.stderr()), 'the thawed node ends its copy of the step');
+    await eventually(() => completions('frozen') >= 1, 'the other worker audits the step');
     assert.equal(completions('frozen'), 1, 'the step ran to completion once');
   });
 

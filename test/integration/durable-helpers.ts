@@ -96,7 +96,8 @@ export class TestMesh {
       },
       timeoutMs,
     );
-    return this.records(ids);
+    // Retried: right after a server of the cluster dies, JetStream may need a moment to elect.
+    return waitFor('the records to read back', () => this.records(ids), 60_000);
   }
 
   async close(): Promise<void> {

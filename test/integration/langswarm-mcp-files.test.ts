@@ -51,7 +51,10 @@ describe('MCP takes a LangSwarm config folder as files', () => {
     );
     assert.equal(bad.valid, false);
     assert.deepEqual(bad.errors.map((e) => [e.file, e.line, e.path]), [['tools.yaml', 4, 'tools[1]']]);
-    await assert.rejects(call(client, 'validate_workflow', {}), (e: Error & { code?: number }) => e.code === -32602 && /give yaml or files/.test(e.message));
+    // Invalid arguments are a tool result the model can act on (MCP 2025-11-25, SEP-1303).
+    const none = await call(client, 'validate_workflow', {});
+    assert.equal(none.isError, true);
+    assert.match(text(none), /give yaml or files/);
   });
 
   test('execute_workflow and save_workflow run and keep the merged document', async () => {

@@ -159,7 +159,7 @@ describe('NATS permissions written by `wfmesh auth nats-config`', () => {
   test('the mesh runs every example workflow under these permissions, started by a client', async () => {
     const cases: [string, string][] = [
       ['hello.yaml', 'world'],
-      ['map-reduce.yaml', 'alpha\nbeta\ngamma'],
+      ['map-reduce.yaml', 'alpha,beta,gamma'],
       ['langswarm-summarize.yaml', 'A long article.'],
       ['code-review.yaml', 'project'],
       ['research-report.yaml', 'heat pumps'],
