@@ -1,7 +1,8 @@
-import { createInbox, Empty, RequestStrategy, type Msg, type NatsConnection } from 'nats';
+import { Empty, RequestStrategy, type Msg, type NatsConnection } from 'nats';
 import { MeshViewSchema, ServiceInfoSchema, ServicePingSchema, type MeshView } from '../protocol/advert.js';
 import { decodeJson } from '../protocol/codec.js';
 import { subjects } from '../protocol/subjects.js';
+import { connectionInbox } from '../nats/connection.js';
 
 /** A node as `$SRV.INFO.wfmesh` names it: the subjects addressed to it need both. */
 export interface ServiceInstance {
@@ -52,7 +53,7 @@ export async function fetchMeshView(nc: NatsConnection, boundMs = 750): Promise<
   const notAsked: ServiceInstance[] = [];
   let nobody = false;
   let wake: (() => void) | undefined;
-  const sub = nc.subscribe(createInbox(), {
+  const sub = nc.subscribe(connectionInbox(nc), {
     callback: (_err, msg) => {
       if (isNoResponders(msg)) nobody = true;
       const ping = ServicePingSchema.safeParse(decodeJson(msg.data));

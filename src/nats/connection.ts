@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { connect, credsAuthenticator, nkeyAuthenticator, type ConnectionOptions, type NatsConnection } from 'nats';
+import { connect, createInbox, credsAuthenticator, nkeyAuthenticator, type ConnectionOptions, type NatsConnection } from 'nats';
 import { MeshError } from '../protocol/errors.js';
 
 /** How to reach and authenticate to the NATS cluster (from config, env and flags, compiled once). */
@@ -103,4 +103,9 @@ export async function connectNats(settings: NatsConnectionSettings, name: string
     }
     throw new MeshError('NATS_CONNECT', `cannot connect to NATS at ${where}: ${message}`);
   }
+}
+
+/** A new inbox under the connection's own prefix (permissions may allow only that one). */
+export function connectionInbox(nc: NatsConnection): string {
+  return createInbox((nc as unknown as { options?: { inboxPrefix?: string } }).options?.inboxPrefix);
 }

@@ -1,4 +1,5 @@
-import { createInbox, ErrorCode, NatsError, type Msg, type NatsConnection, type Subscription } from 'nats';
+import { ErrorCode, NatsError, type Msg, type NatsConnection, type Subscription } from 'nats';
+import { connectionInbox } from './connection.js';
 
 interface Pending {
   resolve: (msg: Msg) => void;
@@ -31,7 +32,8 @@ export class Requester {
   }
 
   private constructor(private readonly nc: NatsConnection) {
-    this.prefix = `${createInbox()}.`;
+    // Under the connection's own inbox prefix: NATS permissions may allow replies on that one only.
+    this.prefix = `${connectionInbox(nc)}.`;
     this.sub = nc.subscribe(`${this.prefix}*`, { callback: (err, msg) => this.onReply(err, msg) });
     // As nc.request(): requests still waiting when the connection closes end as timeouts.
     void this.sub.closed.then(() => this.failAll(NatsError.errorForCode(ErrorCode.Timeout)));
