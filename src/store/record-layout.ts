@@ -117,7 +117,12 @@ export async function assemble(kv: KV, header: ExecutionRecord): Promise<Executi
 /** Every row of an execution, in one ordered consumer (chunked rows reassembled). */
 async function readRows(kv: KV, id: string, expected: number): Promise<StepRecord[]> {
   const byKey = new Map<string, KvEntry>();
-  for (const e of await snapshot(kv, 30_000, keys.rows(id))) byKey.set(e.key, e);
+  try {
+    for (const e of await snapshot(kv, 30_000, keys.rows(id))) byKey.set(e.key, e);
+  } catch {
+    // No consumer to be had (a cluster re-electing after losing a server): one get per row.
+    return readRowsOneByOne(kv, id, expected);
+  }
   const rows: StepRecord[] = [];
   const prefix = `${id}.r.`;
   for (let n = 0; n < Math.max(expected, byKey.size); n++) {
@@ -135,6 +140,15 @@ async function readRows(kv: KV, id: string, expected: number): Promise<StepRecor
       );
     }
     const row = StepRecordSchema.safeParse(value);
+    if (row.success) rows.push(row.data);
+  }
+  return rows;
+}
+
+async function readRowsOneByOne(kv: KV, id: string, expected: number): Promise<StepRecord[]> {
+  const rows: StepRecord[] = [];
+  for (let n = 0; n < expected; n++) {
+    const row = StepRecordSchema.safeParse(await getValue(kv, keys.row(id, n)));
     if (row.success) rows.push(row.data);
   }
   return rows;

@@ -145,8 +145,8 @@ describe('a 100,000-iteration echo loop', () => {
 
   test('completes in process without its coordinator ever being dropped by a peer (the engine yields to heartbeats)', async () => {
     nats = await startTestNats();
-    const coordinator = await startTestNode(nats.url, { name: 'busy' }, { WFMESH_HEARTBEAT_MS: '300' });
-    const watcher = await startTestNode(nats.url, { name: 'watcher' }, { WFMESH_HEARTBEAT_MS: '300' });
+    const coordinator = await startTestNode(nats.url, { name: 'busy' });
+    const watcher = await startTestNode(nats.url, { name: 'watcher' });
     nodes.push(coordinator, watcher);
     await waitFor('the watcher sees the coordinator', () => (watcher.registry.list().some((p) => p.name === 'busy') ? true : undefined));
     const drops: string[] = [];
