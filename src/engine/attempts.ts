@@ -97,9 +97,7 @@ export async function runAttempts(
       };
       ctx.keeper.running(rowId, attempt);
       try {
-        const durable = ctx.beforeDispatch?.(call);
-        if (durable) await durable;
-        if (signal.aborted) throw cancelled(signal);
+        // The runner awaits call.awaitDurable once it knows where the attempt goes (one write).
         return await ctx.runner.run(call, signal);
       } catch (err) {
         if (signal.aborted) throw cancelled(signal);

@@ -8,4 +8,3 @@ export { LocalStepRunner } from './local-runner.js';
 export { newExecutionId } from './ids.js';
 export { backoffMs } from './attempts.js';
 export { idempotencyKey } from './attempts.js';
-export { FINAL_STEP } from './record.js';

@@ -20,10 +20,6 @@ export class Journal {
     for (const row of rows) this.rows.set(row.id, row);
   }
 
-  get size(): number {
-    return this.rows.size;
-  }
-
   /** The outcome of `attempt` of row `id`, when it is known. */
   lookup(id: string, attempt: number): Replayed | undefined {
     const row = this.rows.get(id);

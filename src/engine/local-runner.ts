@@ -22,6 +22,8 @@ export class LocalStepRunner implements StepRunner {
       call.timeout_ms,
     );
     try {
+      const durable = call.awaitDurable?.();
+      if (durable) await durable;
       const aborted = new Promise<never>((_, reject) => {
         const fail = (): void => reject(ctl.signal.reason);
         if (ctl.signal.aborted) fail();

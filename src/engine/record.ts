@@ -7,9 +7,9 @@
  * kept as they go, so a 100,000-row execution does not copy its step list per change.
  */
 import type { StepFailure } from '../protocol/errors.js';
-import type { AttemptRecord, AttemptStatus, ExecutionRecord, ExecutionStatus, StepRecord, StepStatus } from '../protocol/execution.js';
+import { FINAL_STEP_STATUSES, type AttemptRecord, type AttemptStatus, type ExecutionRecord, type ExecutionStatus, type StepRecord } from '../protocol/execution.js';
 
-export const FINAL_STEP: ReadonlySet<StepStatus> = new Set(['completed', 'failed', 'skipped', 'cancelled']);
+const FINAL_STEP = FINAL_STEP_STATUSES;
 
 /** `row`: index of the row that changed; undefined for a change of the record itself. */
 export type RecordChangeListener = (record: ExecutionRecord, row: number | undefined) => void;

@@ -68,8 +68,9 @@ export interface RunExecutionOptions {
   /** Lease epoch of this coordinator (default 0, or the resumed record's). */
   readonly epoch?: number;
   /**
-   * Awaited before an attempt is dispatched (the coordinator makes the record durable first), so
-   * that a successor never re-runs a step whose result a dispatched step already consumed.
+   * Awaited by the runner before an attempt's request leaves (as `StepCall.awaitDurable`): the
+   * coordinator makes the record durable first, so that a successor never re-runs a step whose
+   * result a dispatched step already consumed, and knows where the attempt went.
    */
   readonly beforeDispatch?: (call: StepCall) => Promise<void> | undefined;
   /** The live record and the index of the row that changed, on every change (O(1); read at once). */

@@ -38,8 +38,11 @@ export interface StartExecutionRequest {
 
 type Lifecycle = 'RUNNING' | 'DRAINING' | 'STOPPED';
 
-/** How often the sweeper looks for executions nobody coordinates. */
-const SWEEP_INTERVAL_MS = 5_000;
+/**
+ * How often the sweeper scans every header for executions nobody coordinates. Losses are handled
+ * at once from peer events; this only catches what a scanner that died at the same moment missed.
+ */
+const SWEEP_INTERVAL_MS = 30_000;
 
 /**
  * Runs the executions this node coordinates and answers for every execution in the mesh.

@@ -7,6 +7,7 @@ import { AdvertisementSchema } from '../protocol/advert.js';
 import {
   ExecutionModeSchema,
   ExecutionRecordSchema,
+  FINAL_STEP_STATUSES,
   HandoverSchema,
   ExecutionStatusSchema,
   StepRecordSchema,
@@ -209,7 +210,6 @@ export const outputs = {
   }),
 };
 
-const FINAL = new Set(['completed', 'failed', 'skipped', 'cancelled']);
 
 export function toResult(r: ExecutionRecord): ExecutionResult {
   return {
@@ -238,7 +238,7 @@ export function toRow(r: ExecutionRecord): z.infer<typeof ExecutionRowSchema> {
     status: r.status,
     coordinator: r.coordinator,
     ...(r.requested_by !== undefined && { requested_by: r.requested_by }),
-    steps_done: r.steps_done ?? r.steps.filter((s) => FINAL.has(s.status)).length,
+    steps_done: r.steps_done ?? r.steps.filter((s) => FINAL_STEP_STATUSES.has(s.status)).length,
     steps_total: r.steps_total ?? r.steps.length,
     ...(r.error && { error: r.error }),
     created_at: r.created_at,

@@ -10,6 +10,9 @@ export type ExecutionStatus = z.infer<typeof ExecutionStatusSchema>;
 export const StepStatusSchema = z.enum(['pending', 'running', 'completed', 'failed', 'skipped', 'cancelled']);
 export type StepStatus = z.infer<typeof StepStatusSchema>;
 
+/** Step statuses a row never leaves. */
+export const FINAL_STEP_STATUSES: ReadonlySet<StepStatus> = new Set(['completed', 'failed', 'skipped', 'cancelled']);
+
 /** How one dispatch of a step attempt ended, as the coordinator saw it. */
 export const AttemptStatusSchema = z.enum(['running', 'completed', 'failed', 'lost', 'cancelled', 'handed_over']);
 export type AttemptStatus = z.infer<typeof AttemptStatusSchema>;

@@ -1,12 +1,11 @@
 import type { NatsConnection } from 'nats';
 import { decodeJson, encodeJson } from '../protocol/codec.js';
 import { MeshError } from '../protocol/errors.js';
-import { CancelReplySchema, type CancelReply, type ExecutionRecord, type ExecutionStatus } from '../protocol/execution.js';
+import { CancelReplySchema, FINAL_STEP_STATUSES, type CancelReply, type ExecutionRecord, type ExecutionStatus } from '../protocol/execution.js';
 import type { CancelMessage } from '../protocol/step.js';
 import { subjects } from '../protocol/subjects.js';
 import { isTerminal, type ExecutionStore } from './execution-store.js';
 
-const FINAL_STEP = new Set(['completed', 'failed', 'skipped', 'cancelled']);
 
 /** The record ended as cancelled: unfinished steps cancelled with it. */
 export function cancelledRecord(r: ExecutionRecord, reason: string): ExecutionRecord {
@@ -15,7 +14,7 @@ export function cancelledRecord(r: ExecutionRecord, reason: string): ExecutionRe
     ...r,
     status: 'cancelled',
     error: { type: 'cancelled', message: reason },
-    steps: r.steps.map((s) => (FINAL_STEP.has(s.status) ? s : { ...s, status: 'cancelled' as const, ...(s.status === 'running' && { ended_at: at }) })),
+    steps: r.steps.map((s) => (FINAL_STEP_STATUSES.has(s.status) ? s : { ...s, status: 'cancelled' as const, ...(s.status === 'running' && { ended_at: at }) })),
     updated_at: at,
     ended_at: at,
   };

@@ -26,6 +26,6 @@ export {
   type WorkflowStoreOptions,
 } from './workflow-store.js';
 export { RecordWriter } from './record-writer.js';
-export { endOrphan, failOrphans } from './orphans.js';
+export { endOrphan } from './orphans.js';
 export { encodeRecord, type TruncatedValue } from './fit.js';
 export { cancelInMesh, cancelledRecord } from './cancel.js';

@@ -13,10 +13,9 @@
 import type { KV, KvEntry } from 'nats';
 import { z } from 'zod';
 import { decodeJson, encodeJson } from '../protocol/codec.js';
-import { StepRecordSchema, type ExecutionRecord, type StepRecord } from '../protocol/execution.js';
+import { FINAL_STEP_STATUSES, StepRecordSchema, type ExecutionRecord, type StepRecord } from '../protocol/execution.js';
 import { isLive, snapshot } from './bucket.js';
 
-const FINAL: ReadonlySet<string> = new Set(['completed', 'failed', 'skipped', 'cancelled']);
 const ChunksSchema = z.object({ $chunks: z.number().int().positive(), bytes: z.number().int().nonnegative() }).strict();
 /** Marks a header field whose value lives under its own key. */
 const StoredSchema = z.object({ $stored: z.enum(['in', 'out']) }).strict();
@@ -79,7 +78,7 @@ export function splitHeader(record: ExecutionRecord, maxBytes: number): { header
   // Rows given: they define the counts. None (the lease holder's header): its counts stand.
   if (steps.length > 0 || header.steps_total === undefined) {
     header.steps_total = steps.length;
-    header.steps_done = steps.filter((s) => FINAL.has(s.status)).length;
+    header.steps_done = steps.filter((s) => FINAL_STEP_STATUSES.has(s.status)).length;
   }
   const fields: { field: 'in' | 'out'; bytes: Uint8Array }[] = [];
   const budget = Math.floor(maxBytes / 4);

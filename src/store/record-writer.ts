@@ -110,13 +110,14 @@ export class RecordWriter {
   }
 
   /** The header by CAS; false when this writer was superseded (nothing more is written). */
-  private async writeHeader(): Promise<boolean> {
+  private async writeHeader(tries = 3): Promise<boolean> {
     const header: ExecutionRecord = { ...this.live, steps: [], ...(this.input !== undefined && { input: this.input }) };
     const revision = await this.store.writeHeader(header, this.revision);
     if (revision !== undefined) {
       this.revision = revision;
       return true;
     }
+    if (tries <= 0) throw new Error(`the header of ${this.live.execution_id} kept changing under this writer`);
     const stored = await this.store.getHeader(this.live.execution_id);
     if (!stored) {
       // Expired or purged under us: write it again rather than lose the execution.
@@ -136,6 +137,6 @@ export class RecordWriter {
     }
     // Our own lease, written by another path of ours (a cancel's update): carry on from there.
     this.revision = stored.revision;
-    return this.writeHeader();
+    return this.writeHeader(tries - 1);
   }
 }

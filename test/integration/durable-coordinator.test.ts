@@ -52,8 +52,6 @@ test('kill -9 of the coordinator of 20 running executions: another node finishes
     assert.ok(attempts.length >= 1 && attempts.every((a) => a.node === 'co-b' || a.node === 'co-c'), JSON.stringify(attempts));
     assert.equal(attempts.filter((a) => a.status === 'completed').length, 1);
   }
-  // The takeovers spread over the survivors, and no execution ran twice.
-  assert.ok(new Set(records.map((r) => r.coordinator)).size >= 1);
 });
 
 test('a worker frozen in the middle of its step (SIGSTOP): the step moves on, the thawed worker is fenced, the effect is applied once', async () => {

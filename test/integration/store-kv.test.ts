@@ -7,7 +7,8 @@ import { connect, type NatsConnection } from 'nats';
 import { silentLogger } from '../../src/log/index.js';
 import { freePort, startNatsServer } from '../../src/nats/index.js';
 import type { ExecutionRecord } from '../../src/protocol/execution.js';
-import { ExecutionStore, RecordWriter, WorkflowStore, failOrphans, EXECUTIONS_BUCKET } from '../../src/store/index.js';
+import { ExecutionStore, RecordWriter, WorkflowStore, EXECUTIONS_BUCKET } from '../../src/store/index.js';
+import { claimed } from '../../src/executions/index.js';
 import { startTestNats, type TestNats } from '../harness/nats.js';
 
 function record(id: string, over: Partial<ExecutionRecord> = {}): ExecutionRecord {
@@ -63,14 +64,16 @@ describe('execution and workflow stores on a real JetStream', () => {
     assert.equal(await store.get('bad id with spaces'), undefined);
   });
 
-  test('concurrent verdicts: exactly one orphan write wins', async () => {
-    await store.create(record('orphan-1', { coordinator: 'gone', steps: [{ id: 's1', status: 'running', attempts: 1 }, { id: 's2', status: 'pending', attempts: 0 }] }));
-    const results = await Promise.all([1, 2, 3].map(() => failOrphans(store, (r) => r.coordinator === 'gone', () => 'coordinator node gone left the mesh')));
-    assert.equal(results.flat().filter((id) => id === 'orphan-1').length, 1);
+  test('concurrent takeovers: exactly one claim of a lease wins, and the rows stay as they were', async () => {
+    await store.create(record('orphan-1', { coordinator: 'gone', epoch: 1, steps: [{ id: 's1', status: 'completed', attempts: 1 }, { id: 's2', status: 'running', attempts: 1 }] }));
+    const seen = (await store.get('orphan-1'))!;
+    const claims = await Promise.all(['n1', 'n2', 'n3'].map((n) => store.writeHeader({ ...claimed(seen.record, n, 'gone left the mesh'), steps: [] }, seen.revision)));
+    assert.equal(claims.filter((rev) => rev !== undefined).length, 1, 'one compare-and-swap wins');
     const r = (await store.get('orphan-1'))!.record;
-    assert.equal(r.status, 'failed');
-    assert.match(r.error?.message ?? '', /gone left the mesh/);
-    assert.deepEqual(r.steps.map((s) => s.status), ['failed', 'cancelled']);
+    assert.equal(r.epoch, 2);
+    assert.equal(r.handovers?.length, 1);
+    assert.equal(r.handovers?.[0]?.from, 'gone');
+    assert.deepEqual(r.steps.map((s) => s.status), ['completed', 'running']);
   });
 
   test('list: newest first, status filter, cursor pages without gaps or repeats, corrupt values skipped', async () => {

@@ -1,14 +1,13 @@
 import { MeshError } from '../../protocol/errors.js';
-import { ExecutionStatusSchema, type ExecutionRecord } from '../../protocol/execution.js';
+import { ExecutionStatusSchema, FINAL_STEP_STATUSES, type ExecutionRecord } from '../../protocol/execution.js';
 import { ExecutionStore } from '../../store/index.js';
 import { boolFlag, intFlag, stringFlag, type CliCommand } from '../command.js';
 import { table } from './nodes.js';
 import { withNats } from '../client.js';
 
-const FINAL = new Set(['completed', 'failed', 'skipped', 'cancelled']);
 
 function row(r: ExecutionRecord): string[] {
-  const done = r.steps_done ?? r.steps.filter((s) => FINAL.has(s.status)).length;
+  const done = r.steps_done ?? r.steps.filter((s) => FINAL_STEP_STATUSES.has(s.status)).length;
   const error = r.error ? `${r.error.step ? `${r.error.step}: ` : ''}${r.error.message}`.replace(/\s+/g, ' ').slice(0, 80) : '';
   return [r.execution_id, r.status, r.workflow, r.mode, `${done}/${r.steps_total ?? r.steps.length}`, r.coordinator, r.created_at, error];
 }
