@@ -135,11 +135,13 @@ export class GraphRun {
   }
 
   private async execute(step: Step, row: string): Promise<Outcome> {
-    if (step.condition !== undefined && !this.check(() => evaluateCondition(step.condition as string, this.scope))) {
+    if (step.condition !== undefined && !this.check(() => evaluateCondition(step.condition as string, this.noting(row)))) {
       this.ctx.keeper.ended(row, 'skipped');
       return { skipped: true };
     }
     try {
+      // Validation warned: LangSwarm loads such a step and fails when it is reached; so do we.
+      if (step.fault !== undefined) throw new StepFailure('invalid_args', `step "${step.id}" cannot run: ${step.fault}`, false);
       const { output, node } = await this.runKind(step, row);
       return { skipped: false, output, node };
     } catch (err) {
@@ -222,7 +224,7 @@ export class GraphRun {
     st.output = outcome.output;
     let chosen: Set<string>;
     try {
-      chosen = this.check(() => this.route(step));
+      chosen = this.check(() => this.route(step, row));
     } catch (err) {
       const e = toStepError(err, row);
       this.ctx.keeper.failed(row, e.failure, outcome.node);
@@ -245,14 +247,15 @@ export class GraphRun {
   }
 
   /** The targets a finished step's routes choose (every target, for a plain `to`). */
-  private route(step: Step): Set<string> {
+  private route(step: Step, row: string): Set<string> {
     const chosen = new Set<string>();
+    const scope = this.noting(row);
     for (const r of step.routes) {
       let targets: readonly string[];
       if (r.kind === 'goto') targets = r.targets;
-      else if (r.kind === 'if') targets = evaluateCondition(r.if, this.scope) ? r.then : r.else;
+      else if (r.kind === 'if') targets = evaluateCondition(r.if, scope) ? r.then : r.else;
       else {
-        const v = evaluateExpression(r.switch, this.scope);
+        const v = evaluateExpression(r.switch, scope);
         if (v !== null && typeof v === 'object') throw new ConditionError(`switch "${r.switch}" gave a list or object, not a value`, r.switch);
         const key = String(v);
         if (Object.hasOwn(r.cases, key)) targets = r.cases[key] as string[];
@@ -261,7 +264,21 @@ export class GraphRun {
       }
       targets.forEach((t) => chosen.add(t));
     }
+    for (const t of chosen) {
+      if (t !== USER_TARGET && !this.g.steps.has(t)) throw new StepFailure('invalid_args', `step "${step.id}" routes to "${t}", which is no step of this ${this.frame.prefix ? 'step list' : 'workflow'}`, false);
+    }
     return chosen;
+  }
+
+  /**
+   * The scope for a condition of `row`: a quoted variable that cannot resolve compares as the text
+   * written (LangSwarm's meaning, so the else branch), and the row says which field was missing.
+   */
+  private noting(row: string): VariableScope {
+    return {
+      ...this.scope,
+      onMissing: (variable, why) => this.ctx.keeper.warn(row, `condition: ${variable} did not resolve (${why}); it was compared as the text written`),
+    };
   }
 
   private tryStart(id: string): void {

@@ -23,6 +23,8 @@ export interface RecordKeeperOptions {
   epoch?: number;
 }
 
+const MAX_ROW_WARNINGS = 10;
+
 export class RecordKeeper {
   private readonly index = new Map<string, number>();
   private done = 0;
@@ -95,6 +97,13 @@ export class RecordKeeper {
 
   failed(id: string, failure: StepFailure, node?: string): void {
     this.change(id, (row) => ({ ...ended(row), status: 'failed', error: failure.toWire(), ...(node !== undefined && { node }), ...closeLast(row, node, 'failed', failure.message) }));
+  }
+
+  /** Notes something the run did not fail for; repeats are kept once, and at most a few. */
+  warn(id: string, message: string): void {
+    const row = this.row(id);
+    if (!row || row.warnings?.includes(message) || (row.warnings?.length ?? 0) >= MAX_ROW_WARNINGS) return;
+    this.change(id, (r) => ({ ...r, warnings: [...(r.warnings ?? []), message] }));
   }
 
   /** Skipped (its branch was not taken) or cancelled. */

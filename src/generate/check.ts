@@ -14,7 +14,8 @@ export interface CandidateCheck {
 export function checkCandidate(yaml: string, caps: MeshCapabilities): CandidateCheck {
   // Custom tool types a node advertises are as legitimate as the built-in ones.
   const knownToolTypes = [...new Set([...BUILTIN_TOOL_TYPES, ...offeredTools(caps)])];
-  const r = validateWorkflowText(yaml, { knownToolTypes });
+  // Strict: a generated workflow may not hold a step that fails when reached.
+  const r = validateWorkflowText(yaml, { knownToolTypes, strict: true });
   // A LangSwarm file may name an agent it never defines (it runs as a default agent, with a
   // warning); a generated workflow must define every agent it uses, so that is an error here.
   const undefinedAgents = r.warnings.filter((w) => /^agent ".*" is not defined/.test(w.message));

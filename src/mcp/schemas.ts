@@ -59,7 +59,11 @@ export const inputs = {
     .strict(),
   validate: (maxBytes: number) =>
     z
-      .object({ yaml: yamlArg(maxBytes).optional().describe('Workflow YAML (LangSwarm-compatible)'), files: filesArg(maxBytes).optional() })
+      .object({
+        yaml: yamlArg(maxBytes).optional().describe('Workflow YAML (LangSwarm-compatible)'),
+        files: filesArg(maxBytes).optional(),
+        strict: z.boolean().optional().describe('Steps that cannot run as written (unknown agent, route to no step) are errors, not warnings'),
+      })
       .strict()
       .refine((v) => (v.yaml === undefined) !== (v.files === undefined), 'give yaml or files'),
   execute: (maxBytes: number) =>

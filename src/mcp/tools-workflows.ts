@@ -66,7 +66,7 @@ export function workflowTools(node: MeshNode, executions: ExecutionService, maxI
       output: outputs.validate,
       annotations: { readOnlyHint: true },
       run: async (args) => {
-        const { valid, errors, warnings } = validateSource(args, validateOptions);
+        const { valid, errors, warnings } = validateSource(args, { ...validateOptions, strict: args.strict === true });
         return { ok: true, value: { valid, errors, warnings } };
       },
     }),

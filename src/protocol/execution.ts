@@ -54,6 +54,8 @@ export const StepRecordSchema = z.object({
   error: StepFailureWireSchema.optional(),
   /** Every dispatch of the step's attempts (agent and tool steps). */
   history: z.array(AttemptRecordSchema).optional(),
+  /** What the run noticed but did not fail for (a condition that read a field the output lacks). */
+  warnings: z.array(z.string()).optional(),
 });
 export type StepRecord = z.infer<typeof StepRecordSchema>;
 

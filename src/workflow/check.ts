@@ -93,7 +93,8 @@ function checkSteps(
     const path = joinPath(pathOf(d.step), d.via === 'route' ? 'output' : 'depends_on');
     const where = info.ids.has(d.target) ? ` (it is not in the same ${loopVars.length ? 'loop body' : 'step list'})` : suggest(d.target, [...g.order, USER_TARGET]);
     if (d.target === d.step.id) issues.error(path, `step "${d.target}" cannot depend on itself`);
-    else issues.error(path, `${d.via === 'route' ? 'output.to names' : 'depends_on names'} unknown step "${d.target}"${where}`);
+    else if (d.via === 'route') issues.fault(path, `output.to names unknown step "${d.target}"${where}: a run that takes this route fails there`);
+    else issues.error(path, `depends_on names unknown step "${d.target}"${where}`);
   }
   const live = reachable(g);
   for (const id of g.order) {
@@ -148,19 +149,21 @@ function checkSteps(
     const skippable = (id: string): boolean => g.steps.has(id) && id !== s.id && bypass(id).has(s.id);
     const scope: RefScope = { visible, loopVars, loopFields, where: `step "${s.id}"`, skippable, ...(incomplete && { incomplete }) };
     const withSelf: RefScope = { ...scope, visible: lazy(() => new Set([...visible(), s.id])) };
-    if (s.condition !== undefined) checkCondition(s.condition, joinPath(path, 'condition'), scope, info, issues, opts);
+    if (s.condition !== undefined) checkCondition(s.condition, joinPath(path, 'condition'), scope, info, issues, opts, s);
     for (const r of s.routes) {
       const rp = n.sources.routes.get(r) ?? joinPath(path, 'output');
-      if (r.kind === 'if') checkCondition(r.if, rp, withSelf, info, issues, opts);
+      if (r.kind === 'if') checkCondition(r.if, rp, withSelf, info, issues, opts, s);
       if (r.kind === 'switch') {
-        checkCondition(r.switch, joinPath(rp, 'switch'), withSelf, info, issues, opts);
+        checkCondition(r.switch, joinPath(rp, 'switch'), withSelf, info, issues, opts, s);
         if (r.default === undefined) issues.warn(rp, 'switch has no default: a value that matches no case fails the step');
       }
     }
     if (s.kind === 'agent') {
       const agent = doc.agents[s.agent];
-      if (!agent || !Object.hasOwn(doc.agents, s.agent)) issues.error(joinPath(path, 'agent'), `unknown agent "${s.agent}"${suggest(s.agent, Object.keys(doc.agents))}${known('agents', Object.keys(doc.agents))}`);
-      checkValue(s.input, joinPath(path, 'input'), scope, info, issues, opts);
+      if (!agent || !Object.hasOwn(doc.agents, s.agent)) fault(s, joinPath(path, 'agent'), `unknown agent "${s.agent}"${suggest(s.agent, Object.keys(doc.agents))}${known('agents', Object.keys(doc.agents))}`, issues);
+      checkValue(s.input, joinPath(path, 'input'), scope, info, issues, opts, s);
+    } else if (s.kind === 'tool' && s.fault !== undefined) {
+      // A LangSwarm function wfmesh cannot run: reported where it was read; its args are gone.
     } else if (s.kind === 'tool') {
       const declared = Object.hasOwn(doc.tools, s.tool) ? doc.tools[s.tool] : undefined;
       if (declared && !opts.knownToolTypes.includes(declared.type)) {
@@ -170,13 +173,13 @@ function checkSteps(
       } else if (!declared && !opts.knownToolTypes.includes(s.tool)) {
         issues.error(joinPath(path, 'tool'), `unknown tool "${s.tool}"${suggest(s.tool, [...Object.keys(doc.tools), ...opts.knownToolTypes])}${known('tools', Object.keys(doc.tools))}; built-in types can be named directly: ${opts.knownToolTypes.join(', ')}`);
       }
-      checkValue(s.args, joinPath(path, 'args'), scope, info, issues, opts);
+      checkValue(s.args, joinPath(path, 'args'), scope, info, issues, opts, s);
     } else if (s.kind === 'invoke_workflow') {
       if (!Object.hasOwn(doc.workflows, s.workflow)) issues.error(joinPath(path, 'invoke_workflow'), `unknown workflow "${s.workflow}"${suggest(s.workflow, Object.keys(doc.workflows))}${known('workflows', Object.keys(doc.workflows))}`);
-      if (s.input !== undefined) checkValue(s.input, joinPath(path, 'input'), scope, info, issues, opts);
+      if (s.input !== undefined) checkValue(s.input, joinPath(path, 'input'), scope, info, issues, opts, s);
     } else {
       const lp = joinPath(path, 'loop');
-      if (s.loop.for_each !== undefined) checkValue(s.loop.for_each, joinPath(lp, 'for_each'), scope, info, issues, opts);
+      if (s.loop.for_each !== undefined) checkValue(s.loop.for_each, joinPath(lp, 'for_each'), scope, info, issues, opts, s);
       if (info.ids.has(s.loop.var) || Object.hasOwn(info.wf.aliases, s.loop.var)) {
         issues.error(joinPath(lp, 'var'), `loop variable "${s.loop.var}" has the name of a step; choose another`);
       }
@@ -193,13 +196,28 @@ function checkSteps(
       if (s.loop.until !== undefined) {
         const bodyIds = 'steps' in s.loop.body ? s.loop.body.steps.map((b) => b.id) : [];
         const untilScope: RefScope = { visible: lazy(() => new Set([...visible(), ...bodyIds])), loopVars: vars, loopFields: ['index', 'item', 'output'], where: `loop "${s.id}"` };
-        checkCondition(s.loop.until, joinPath(lp, 'until'), untilScope, info, issues, opts);
+        checkCondition(s.loop.until, joinPath(lp, 'until'), untilScope, info, issues, opts, s);
       }
     }
   }
 }
 
-function checkCondition(text: string, path: string, scope: RefScope, info: WorkflowInfo, issues: IssueList, opts: CheckOptions): void {
+/**
+ * A step that cannot run as written, the way LangSwarm treats it: the file loads and a run that
+ * reaches the step fails with this message (validation warns; `strict` makes it an error).
+ */
+function fault(step: Step, path: string, message: string, issues: IssueList): void {
+  issues.fault(path, `${message}: a run that reaches step "${step.id}" fails there`);
+  step.fault ??= message;
+}
+
+/** An unresolvable variable: a fault of `step` when it names no step at all, else an error. */
+function reportRef(why: RefProblem, path: string, text: string, issues: IssueList, step: Step | undefined): void {
+  if (why.missingStep && step) fault(step, path, `\${${text}}: ${why.message}`, issues);
+  else issues.error(path, `\${${text}}: ${why.message}`);
+}
+
+function checkCondition(text: string, path: string, scope: RefScope, info: WorkflowInfo, issues: IssueList, opts: CheckOptions, step: Step): void {
   let e: Expr;
   try {
     e = parseExpression(text);
@@ -208,11 +226,11 @@ function checkCondition(text: string, path: string, scope: RefScope, info: Workf
   }
   for (const v of expressionVariables(e)) {
     const why = refProblem(v.path, scope, info, opts);
-    if (why) issues.error(path, `\${${formatPath(v.path)}}: ${why}`);
+    if (why) reportRef(why, path, formatPath(v.path), issues, step);
   }
 }
 
-function checkValue(value: unknown, path: string, scope: RefScope, info: WorkflowInfo | undefined, issues: IssueList, opts: CheckOptions): void {
+function checkValue(value: unknown, path: string, scope: RefScope, info: WorkflowInfo | undefined, issues: IssueList, opts: CheckOptions, step?: Step): void {
   let refs;
   try {
     refs = templateVariables(value);
@@ -221,7 +239,7 @@ function checkValue(value: unknown, path: string, scope: RefScope, info: Workflo
   }
   for (const r of refs) {
     const why = refProblem(r.path, scope, info, opts);
-    if (why) issues.error(path, `\${${r.text}}: ${why}`);
+    if (why) reportRef(why, path, r.text, issues, step);
     else if (info && scope.skippable && !scope.incomplete) {
       const id = stepOf(r.path, info);
       if (id !== undefined && scope.skippable(id)) {
@@ -239,8 +257,19 @@ function stepOf(path: readonly PathSegment[], info: WorkflowInfo): string | unde
   return info.ids.has(name) ? name : Object.hasOwn(info.wf.aliases, name) ? info.wf.aliases[name] : undefined;
 }
 
+interface RefProblem {
+  readonly message: string;
+  /** The variable names no step of the workflow (LangSwarm fails only when it is read). */
+  readonly missingStep?: boolean;
+}
+
 /** Why a variable cannot resolve at this place, or undefined when it can. */
-function refProblem(path: readonly PathSegment[], scope: RefScope, info: WorkflowInfo | undefined, opts: CheckOptions): string | undefined {
+function refProblem(path: readonly PathSegment[], scope: RefScope, info: WorkflowInfo | undefined, opts: CheckOptions): RefProblem | undefined {
+  const why = refText(path, scope, info, opts);
+  return typeof why === 'string' ? { message: why } : why;
+}
+
+function refText(path: readonly PathSegment[], scope: RefScope, info: WorkflowInfo | undefined, opts: CheckOptions): string | RefProblem | undefined {
   const [root, second, third] = path;
   const name = String(root);
   if (name === 'env') {
@@ -275,14 +304,14 @@ function refProblem(path: readonly PathSegment[], scope: RefScope, info: Workflo
   return stepProblem(name, scope, info);
 }
 
-function stepProblem(name: string, scope: RefScope, info: WorkflowInfo): string | undefined {
+function stepProblem(name: string, scope: RefScope, info: WorkflowInfo): string | RefProblem | undefined {
   if (info.refused.has(name)) return undefined;
   let id = name;
   if (!info.ids.has(name)) {
     const users = info.users.get(name) ?? [];
     if (users.length > 1) return `"${name}" is used by steps ${users.join(', ')}: name one of them by its id`;
     const alias = info.wf.aliases[name];
-    if (alias === undefined || !Object.hasOwn(info.wf.aliases, name)) return `no step "${name}" in workflow "${info.wf.id}"${suggest(name, [...info.ids])}`;
+    if (alias === undefined || !Object.hasOwn(info.wf.aliases, name)) return { message: `no step "${name}" in workflow "${info.wf.id}"${suggest(name, [...info.ids])}`, missingStep: true };
     id = alias;
   }
   if (scope.visible().has(id)) return undefined;

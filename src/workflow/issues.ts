@@ -28,6 +28,12 @@ export function parentPath(path: string): string {
 export class IssueList {
   readonly errors: ValidationIssue[] = [];
   readonly warnings: ValidationIssue[] = [];
+  /**
+   * Faults: a step that cannot run as written (an unknown agent, a route to no step, a LangSwarm
+   * function wfmesh does not have). LangSwarm loads such files and fails when a run reaches the
+   * step; wfmesh does the same, so they are warnings unless validation is strict.
+   */
+  readonly faults: ValidationIssue[] = [];
 
   error(path: string, message: string): void {
     this.errors.push({ path, message });
@@ -35,6 +41,10 @@ export class IssueList {
 
   warn(path: string, message: string): void {
     this.warnings.push({ path, message });
+  }
+
+  fault(path: string, message: string): void {
+    this.faults.push({ path, message });
   }
 
   get ok(): boolean {

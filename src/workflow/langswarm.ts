@@ -90,23 +90,30 @@ export function simpleSyntax(text: string, path: string, issues: IssueList): Rec
   return { steps: steps.map((s) => ((s.depends_on as string[]).length ? s : { ...s, depends_on: undefined })) };
 }
 
-/** What `function: mcp_call` (and kin) becomes: the keys of a tool step, or undefined when refused. */
-export function functionStep(raw: Record<string, unknown>, path: string, issues: IssueList): Record<string, unknown> | undefined {
+/**
+ * What `function: mcp_call` (and kin) becomes: the keys of a tool step. A function wfmesh cannot
+ * run becomes a step with a `fault`: LangSwarm loads such a file and fails when a run reaches the
+ * step, and so does wfmesh (validation warns, `--strict` refuses).
+ */
+export function functionStep(raw: Record<string, unknown>, path: string, issues: IssueList): Record<string, unknown> {
   const fp = joinPath(path, 'function');
   const fn = typeof raw.function === 'string' ? raw.function.slice(raw.function.lastIndexOf('.') + 1) : '';
   const args = isPlainObject(raw.args) ? raw.args : {};
+  const refuse = (at: string, why: string): Record<string, unknown> => {
+    issues.fault(at, why);
+    return { tool: /^[A-Za-z0-9_-]{1,64}$/.test(fn) ? fn : 'function', args: {}, fault: why };
+  };
   if (fn !== 'mcp_call') {
-    const why =
+    return refuse(
+      fp,
       fn === 'mcp_fetch_schema'
         ? 'mcp_fetch_schema is not needed: wfmesh tools are called by name and method; give the agent the methods it may choose in its prompt'
-        : `Python function "${String(raw.function)}" cannot run in wfmesh: use a tool step (transform, shell, http, mcpremote) or function: mcp_call`;
-    issues.error(fp, why);
-    return undefined;
+        : `Python function "${String(raw.function)}" cannot run in wfmesh: use a tool step (transform, shell, http, mcpremote) or function: mcp_call`,
+    );
   }
   const url = args.mcp_url;
   if (typeof url !== 'string' || url.includes('${')) {
-    issues.error(joinPath(path, 'args'), 'mcp_call needs a fixed args.mcp_url: local://TOOL (a tool the mesh offers) or http(s)://HOST/mcp (a remote MCP server)');
-    return undefined;
+    return refuse(joinPath(path, 'args'), 'mcp_call needs a fixed args.mcp_url: local://TOOL (a tool the mesh offers) or http(s)://HOST/mcp (a remote MCP server)');
   }
   const payload = args.payload;
   const params = isPlainObject(payload) && isPlainObject(payload.params) ? payload.params : payload;
@@ -115,10 +122,7 @@ export function functionStep(raw: Record<string, unknown>, path: string, issues:
   const m = /^([a-z+]+):\/\/(.+)$/.exec(url);
   if (m?.[1] === 'local') {
     const tool = m[2] as string;
-    if (!/^[A-Za-z0-9_-]+$/.test(tool)) {
-      issues.error(joinPath(joinPath(path, 'args'), 'mcp_url'), `local://${tool}: a tool name uses letters, digits, _ and -`);
-      return undefined;
-    }
+    if (!/^[A-Za-z0-9_-]+$/.test(tool)) return refuse(joinPath(joinPath(path, 'args'), 'mcp_url'), `local://${tool}: a tool name uses letters, digits, _ and -`);
     const method = typeof name === 'string' && !name.includes('${') ? name : undefined;
     // A payload decided at run time (an agent's JSON) goes to the tool whole.
     return { tool, ...(method && { method }), args: method ? callArgs : (payload ?? callArgs), mesh_tool: true };
@@ -127,9 +131,7 @@ export function functionStep(raw: Record<string, unknown>, path: string, issues:
     return { tool: 'mcpremote', method: 'call', args: { mcp_url: url, tool: name ?? '', arguments: callArgs } };
   }
   if (m?.[1] === 'stdio') {
-    issues.error(joinPath(joinPath(path, 'args'), 'mcp_url'), `${url}: wfmesh does not start MCP servers over stdio in a step (a workflow would run programs on a node); serve it over HTTP and use mcp_url: http://HOST/mcp (mcpremote)`);
-    return undefined;
+    return refuse(joinPath(joinPath(path, 'args'), 'mcp_url'), `${url}: wfmesh does not start MCP servers over stdio in a step (a workflow would run programs on a node); serve it over HTTP and use mcp_url: http://HOST/mcp (mcpremote)`);
   }
-  issues.error(joinPath(joinPath(path, 'args'), 'mcp_url'), `"${url}" is not local://TOOL, http(s):// or stdio://`);
-  return undefined;
+  return refuse(joinPath(joinPath(path, 'args'), 'mcp_url'), `"${url}" is not local://TOOL, http(s):// or stdio://`);
 }

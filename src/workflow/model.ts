@@ -54,6 +54,8 @@ const stepBase = {
   condition: z.string().optional(),
   /** Bound on how often graph cycles may bring the flow back to this step. */
   max_visits: z.number().int().positive().optional(),
+  /** Why the step cannot run as written (validation warned): a run that reaches it fails with this. */
+  fault: z.string().optional(),
 };
 
 export const AgentStepSchema = z.object({

@@ -77,13 +77,13 @@ function normalizeStep(input: unknown, path: string, issues: IssueList, src: Sou
   }
   let raw = input;
   let meshTool = false;
+  let fault: string | undefined;
   if ('function' in raw && !('tool' in raw) && !('agent' in raw)) {
     // LangSwarm `function: mcp_call`: a tool step with the same routing and retry.
-    const call = functionStep(raw, path, issues);
-    if (!call) return undefined;
     const { function: _f, args: _a, ...rest } = raw;
-    const { mesh_tool, ...tool } = call;
+    const { mesh_tool, fault: why, ...tool } = functionStep(raw, path, issues);
     meshTool = mesh_tool === true;
+    if (typeof why === 'string') fault = why;
     raw = { ...rest, ...tool };
   }
   for (const [key, why] of Object.entries(IGNORED_STEP_KEYS)) if (key in raw && !(key === 'tools' && 'tool' in raw)) issues.warn(joinPath(path, key), why);
@@ -141,6 +141,7 @@ function normalizeStep(input: unknown, path: string, issues: IssueList, src: Sou
     if (loop) step = { ...base, kind: 'loop', loop };
   }
   if (!step) return undefined;
+  if (fault !== undefined) step.fault = fault;
   if (step.retry && (kind === 'loop' || kind === 'invoke_workflow')) {
     issues.error(joinPath(path, 'retry'), `retry applies to agent and tool steps, not to ${kind} steps (retry their inner steps)`);
   }

@@ -17,6 +17,12 @@ export interface ValidateOptions {
    * invoke_workflow or loop bodies) become warnings, so one bad sibling does not block it.
    */
   readonly workflow?: string;
+  /**
+   * Faults (a step that cannot run as written: an unknown agent, a route to no step, a LangSwarm
+   * function wfmesh does not have) are errors, not warnings. Off by default, like LangSwarm,
+   * which loads such files and fails when a run reaches the step.
+   */
+  readonly strict?: boolean;
   /** Filled with work counters (tests check that validation is linear). */
   readonly stats?: ValidationStats;
 }
@@ -24,7 +30,10 @@ export interface ValidateOptions {
 export interface ValidationResult {
   valid: boolean;
   errors: ValidationIssue[];
+  /** Warnings, faults among them (unless strict). */
   warnings: ValidationIssue[];
+  /** Steps that fail when a run reaches them (also listed in warnings, or errors when strict). */
+  faults: ValidationIssue[];
   /** The normalised document, when valid. */
   document?: WorkflowDocument;
 }
@@ -62,8 +71,9 @@ export function validateParsed(
     if (parsed) {
       const knownToolTypes = opts.knownToolTypes ?? BUILTIN_TOOL_TYPES;
       const normalized = normalizeDocument(parsed.value, issues, { knownToolTypes });
+      if (normalized) checkDocument(normalized, issues, { allowedEnv: opts.allowedEnv ?? [], knownToolTypes, ...(opts.stats && { stats: opts.stats }) });
+      (opts.strict ? issues.errors : issues.warnings).push(...issues.faults);
       if (normalized) {
-        checkDocument(normalized, issues, { allowedEnv: opts.allowedEnv ?? [], knownToolTypes, ...(opts.stats && { stats: opts.stats }) });
         document = normalized.document;
         if (opts.workflow !== undefined && Object.hasOwn(document.workflows, opts.workflow)) demoteSiblings(normalized, opts.workflow, issues);
       }
@@ -81,8 +91,9 @@ export function validateParsed(
     });
   const errors = byLine(withLines(issues.errors));
   const warnings = byLine(withLines(issues.warnings));
+  const faults = byLine(withLines(issues.faults));
   const valid = errors.length === 0;
-  return { valid, errors, warnings, ...(valid && document && { document }) };
+  return { valid, errors, warnings, faults, ...(valid && document && { document }) };
 }
 
 /** Errors inside workflows that `run` never reaches become warnings naming that workflow. */

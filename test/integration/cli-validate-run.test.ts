@@ -70,14 +70,14 @@ describe('wfmesh validate', () => {
     assert.deepEqual(r.out.trim().split('\n'), files.map((f) => `${f}: valid`));
   });
 
-  test('every error as FILE:LINE path: message, exit 1', async () => {
+  test('every error as FILE:LINE path: message, exit 1; --strict makes faults errors', async () => {
     const broken = join(dir, 'broken.yaml');
-    const r = await cli(['validate', broken, 'config/workflows/hello.yaml']);
+    const r = await cli(['validate', '--strict', broken, 'config/workflows/hello.yaml']);
     assert.equal(r.code, 1);
     const lines = r.out.trim().split('\n');
     assert.deepEqual(lines, [
-      `${broken}:8 workflows.main_workflow[0].steps[0].agent: unknown agent "writr" (did you mean "writer"?) (agents defined: writer)`,
-      `${broken}:13 workflows.main_workflow[0].steps[1].args: \${nope.output}: no step "nope" in workflow "main"`,
+      `${broken}:8 workflows.main_workflow[0].steps[0].agent: unknown agent "writr" (did you mean "writer"?) (agents defined: writer): a run that reaches step "draft" fails there`,
+      `${broken}:13 workflows.main_workflow[0].steps[1].args: \${nope.output}: no step "nope" in workflow "main": a run that reaches step "publish" fails there`,
       `${broken}:14 workflows.main_workflow[0].steps[1].timeout: a timeout is a duration such as 500ms, 30s, 2m or 1h`,
       'config/workflows/hello.yaml: valid',
     ]);
@@ -86,9 +86,14 @@ describe('wfmesh validate', () => {
   test('--json, and usage errors', async () => {
     const r = await cli(['validate', '--json', join(dir, 'broken.yaml')]);
     assert.equal(r.code, 1);
-    const [result] = JSON.parse(r.out) as { valid: boolean; errors: { path: string; line: number; message: string }[] }[];
+    type Issue = { path: string; line: number; message: string };
+    const [result] = JSON.parse(r.out) as { valid: boolean; errors: Issue[]; faults: Issue[]; warnings: Issue[] }[];
     assert.equal(result?.valid, false);
-    assert.deepEqual(result?.errors.map((e) => e.line), [8, 13, 14]);
+    // Without --strict, the unknown agent and the variable naming no step are faults (as LangSwarm
+    // loads them): warnings, the step fails when reached. The bad timeout is an error either way.
+    assert.deepEqual(result?.errors.map((e) => e.line), [14]);
+    assert.deepEqual(result?.faults.map((e) => e.line), [8, 13]);
+    assert.ok(result?.warnings.some((w) => w.line === 8 && /unknown agent "writr"/.test(w.message)));
     const none = await cli(['validate']);
     assert.equal(none.code, 2);
     const missing = await cli(['validate', join(dir, 'nope.yaml')]);

@@ -88,6 +88,7 @@ describe('a LangSwarm config folder runs with LangSwarm meanings', () => {
     replies = { [BEHAVIOR_START]: '{"summary": "cosmetic"}' };
     const low = await run(support(), 'triage_flow', 'typo on the homepage');
     assert.deepEqual(statuses(low), { triage: 'completed', page: 'skipped', log: 'completed' });
+    assert.match(String(low.steps.find((s) => s.id === 'triage')?.warnings?.[0]), /did not resolve .*"severity"/);
     // The mcp_call step went to the `notes` tool (an echo), with the triage reply as its note.
     assert.deepEqual(low.output, { note: { summary: 'cosmetic' } });
   });
@@ -96,6 +97,10 @@ describe('a LangSwarm config folder runs with LangSwarm meanings', () => {
     replies = { 'Classify the ticket': 'bug' };
     const plain = await run(support(), 'kind_flow', 'it crashes');
     assert.deepEqual(statuses(plain), { sort: 'completed', escalate_kind: 'skipped', answer_kind: 'completed' });
+    // Never silent: the row of the step whose condition read the missing field says which.
+    const warnings = plain.steps.find((s) => s.id === 'sort')?.warnings ?? [];
+    assert.equal(warnings.length, 1, JSON.stringify(warnings));
+    assert.match(warnings[0] as string, /^condition: \$\{.*sort.*kind\} did not resolve \(.*has no field "kind"\)/);
     replies = { 'Classify the ticket': '{"kind": "bug"}', 'Write an escalation': 'escalated' };
     const json = await run(support(), 'kind_flow', 'it crashes');
     assert.deepEqual(statuses(json), { sort: 'completed', escalate_kind: 'completed', answer_kind: 'skipped' });
@@ -135,6 +140,48 @@ describe('run variables, text workflows, siblings', () => {
   });
 });
 
+describe('faults load as in LangSwarm and fail only where a run reaches them', () => {
+  const faults = (): WorkflowDocument => doc(validateWorkflowText(file('faults.yaml')));
+  const failed = async (document: WorkflowDocument, workflow: string, input: string): Promise<ExecutionRecord> => {
+    const record = await runSync(document, workflow, input, [], new AbortController().signal);
+    assert.equal(record.status, 'failed', JSON.stringify(record));
+    return record;
+  };
+
+  test('validation warns about each fault (strict refuses them)', () => {
+    const r = validateWorkflowText(file('faults.yaml'));
+    assert.equal(r.valid, true);
+    assert.deepEqual(r.faults.map((f) => f.line), [28, 43]);
+    assert.match(formatIssue(r.faults[0] as never), /unknown agent "escalater" \(did you mean "escalator"\?\).*a run that reaches step "escalate" fails there/);
+    assert.match(formatIssue(r.faults[1] as never), /output\.to names unknown step "publish_result": a run that takes this route fails there/);
+    assert.equal(validateWorkflowText(file('faults.yaml'), { strict: true }).valid, false);
+  });
+
+  test('the branch with the unknown agent fails there; the other branch completes', async () => {
+    replies = { 'Classify the request': 'question' };
+    const question = await run(faults(), 'triage', 'how do I export?');
+    assert.deepEqual(statuses(question), { classify: 'completed', escalate: 'skipped', answer: 'completed' });
+
+    replies = { 'Classify the request': 'bug' };
+    const before = llm.requests.length;
+    const bug = await failed(faults(), 'triage', 'it crashes');
+    assert.deepEqual(statuses(bug), { classify: 'completed', escalate: 'failed', answer: 'skipped' });
+    assert.match(String(bug.error?.message), /step "escalate" cannot run: unknown agent "escalater"/);
+    const escalateRequests = llm.requests.slice(before).filter((q) => q.messages.some((m) => m.role === 'system' && m.content.startsWith('Write an escalation')));
+    assert.equal(escalateRequests.length, 0, 'the faulted step never called a model');
+  });
+
+  test('a route to no step fails only when taken', async () => {
+    replies = {};
+    const done = await run(faults(), 'report', 'quarterly numbers');
+    assert.equal(done.output, 'reply to: quarterly numbers');
+    replies = { [HELPFUL_START]: 'send' };
+    const sent = await failed(faults(), 'report', 'quarterly numbers');
+    assert.equal(statuses(sent).summarize, 'failed');
+    assert.match(String(sent.error?.message), /step "summarize" routes to "publish_result", which is no step of this workflow/);
+  });
+});
+
 describe('the CLI loads a config folder', () => {
   test('wfmesh validate DIR and wfmesh run DIR --mode sync', async () => {
     const dir = join(FIXTURES, 'support');
@@ -156,3 +203,4 @@ describe('the CLI loads a config folder', () => {
 
 /** The analytical behaviour preset's prompt starts with this. */
 const BEHAVIOR_START = 'You are an analyst.';
+const HELPFUL_START = 'You are a helpful assistant.';

@@ -118,6 +118,7 @@ export const runCommand: CliCommand = {
 /** Prints the output (or the record with --json); failures go to stderr. Returns the exit code. */
 export function printRecord(record: ExecutionRecord, json: boolean, io: CliIo): number {
   if (json) io.out(JSON.stringify(record, null, 2));
+  else for (const row of record.steps) for (const w of row.warnings ?? []) io.err(`warning: step ${row.id}: ${w}`);
   if (record.status === 'completed') {
     if (!json) io.out(typeof record.output === 'string' ? record.output : JSON.stringify(record.output ?? null, null, 2));
     return 0;

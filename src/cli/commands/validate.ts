@@ -57,17 +57,20 @@ export function validateWorkflowPath(path: string, opts: ValidateOptions): Folde
 export const validateCommand: CliCommand = {
   name: 'validate',
   summary: 'check workflow files or LangSwarm config folders: every error with its file, YAML path and line',
-  usage: 'FILE|DIR... [--allow-env NAME,...] [--json]',
-  options: { json: { type: 'boolean' }, 'allow-env': { type: 'string', multiple: true } },
+  usage: 'FILE|DIR... [--allow-env NAME,...] [--strict] [--json]',
+  options: { json: { type: 'boolean' }, strict: { type: 'boolean' }, 'allow-env': { type: 'string', multiple: true } },
   async run(args, io) {
     if (args.positionals.length === 0) throw new MeshError('USAGE', 'name at least one workflow file');
     const allowedEnv = allowedEnvFlag(args);
-    const results = args.positionals.map((file) => ({ file, ...validateWorkflowPath(file, { allowedEnv }) }));
+    const strict = boolFlag(args, 'strict');
+    const results = args.positionals.map((file) => ({ file, ...validateWorkflowPath(file, { allowedEnv, strict }) }));
     if (boolFlag(args, 'json')) {
-      io.out(JSON.stringify(results.map(({ file, valid, errors, warnings }) => ({ file, valid, errors, warnings })), null, 2));
+      io.out(JSON.stringify(results.map(({ file, valid, errors, warnings, faults }) => ({ file, valid, errors, warnings, faults })), null, 2));
     } else {
       for (const r of results) {
-        if (r.valid) io.out(`${r.file}: valid`);
+        // A fault loads, as in LangSwarm, but the step fails when a run reaches it: say so up front.
+        const failing = r.faults.length ? ` (${r.faults.length} step${r.faults.length > 1 ? 's' : ''} cannot run as written and fail${r.faults.length > 1 ? '' : 's'} when reached, see the warnings; --strict refuses this)` : '';
+        if (r.valid) io.out(`${r.file}: valid${failing}`);
         else for (const e of r.errors) io.out(formatFileIssue(r.file, e));
         for (const w of r.warnings) io.err(formatFileIssue(r.file, w, 'warning: '));
       }

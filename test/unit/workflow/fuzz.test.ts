@@ -223,7 +223,7 @@ describe('fuzz: malformed documents', () => {
         else doc = out;
       }
       text ??= stringify(doc);
-      assertClearErrors(validateWorkflowText(text), text);
+      assertClearErrors(validateWorkflowText(text, { strict: true }), text);
     }
     assert.equal(seen.size, names.length, 'every mutation was exercised');
   });

@@ -58,7 +58,8 @@ describe('config folders', () => {
     };
     const r = validateWorkflowFiles(files);
     const errs = messages(r.errors);
-    has(errs, /^workflows\.yaml line 7 workflows\.main_workflow\[0\]\.steps\[0\]\.input: \$\{nope\.output\}: no step "nope"/);
+    // A variable naming no step is a fault (the step fails when reached), reported where it is.
+    has(messages(r.faults), /^workflows\.yaml line 7 workflows\.main_workflow\[0\]\.steps\[0\]\.input: \$\{nope\.output\}: no step "nope"/);
     has(errs, /^more\.yaml line 2 workflows\.other: workflows "other" is also defined in dup\.yaml; a name is defined once in a folder/);
     has(messages(r.warnings), /^docker-compose\.yml line 1: docker-compose\.yml is not a LangSwarm config file/);
     // A YAML error names its file too, and merging alone reports it.
@@ -81,7 +82,7 @@ describe('agents as LangSwarm writes them', () => {
     assert.equal(answerer?.system_prompt, BEHAVIOR_PROMPTS.helpful);
   });
 
-  test('a map keyed by id, names only, free-text behaviour; a typo of an agent is an error, another name a default agent', () => {
+  test('a map keyed by id, names only, free-text behaviour; a typo of an agent is a fault, another name a default agent', () => {
     const r = validateWorkflowText(`
 agents:
   helper: {model: m, behavior: "You answer in French."}
@@ -94,7 +95,9 @@ workflows:
 `);
     const errs = messages(r.errors);
     has(errs, /agents\.other: an agent is a mapping/);
-    has(errs, /steps\[1\]\.agent: unknown agent "helpr" \(did you mean "helper"\?\)/);
+    // LangSwarm loads the file and fails when a run reaches the step: a fault, an error only when strict.
+    has(messages(r.faults), /steps\[1\]\.agent: unknown agent "helpr" \(did you mean "helper"\?\)/);
+    has(messages(r.warnings), /steps\[1\]\.agent: unknown agent "helpr" .*: a run that reaches step "helpr" fails there/);
     has(messages(r.warnings), /steps\[2\]\.agent: agent "stranger" is not defined: it runs as a default agent/);
     const names = validateWorkflowText('agents: [assistant]\nworkflows: {w: [{agent: assistant, input: hi}]}');
     assert.equal(valid(names).agents.assistant?.system_prompt, BEHAVIOR_PROMPTS.helpful);
@@ -124,12 +127,16 @@ workflows:
     const local = validateWorkflowText('workflows: {w: [{function: mcp_call, args: {mcp_url: "local://tasklist", payload: "${user_input}"}}]}');
     assert.equal((valid(local).workflows.w?.steps[0] as ToolStep).tool, 'tasklist');
     has(messages(local.warnings), /local:\/\/tasklist: runs on a node that offers the tool "tasklist"/);
-    const refused = validateWorkflowText(read('mixed.yaml'));
+    // Refused as LangSwarm would fail: the file loads, the step fails when reached (strict: an error).
+    const refused = validateWorkflowText(read('mixed.yaml'), { strict: true });
     const errs = messages(refused.errors);
     assert.equal(errs.length, 1, `one error, no cascade:\n${errs.join('\n')}`);
     has(errs, /^line 22 .*args\.mcp_url: stdio:\/\/github_mcp: wfmesh does not start MCP servers over stdio .* use mcp_url: http:\/\/HOST\/mcp \(mcpremote\)/);
-    has(messages(validateWorkflowText('workflows: {w: [{function: mcp_fetch_schema, args: {mcp_url: "local://x"}}]}').errors), /mcp_fetch_schema is not needed/);
-    has(messages(validateWorkflowText('workflows: {w: [{function: my.mod.fn, args: {}}]}').errors), /Python function "my\.mod\.fn" cannot run in wfmesh: use a tool step/);
+    const loose = validateWorkflowText(read('mixed.yaml'));
+    assert.equal(loose.valid, true);
+    assert.match(String(valid(loose).workflows.uses_stdio?.steps.find((s) => s.fault)?.fault), /stdio:\/\/github_mcp/);
+    has(messages(validateWorkflowText('workflows: {w: [{function: mcp_fetch_schema, args: {mcp_url: "local://x"}}]}').faults), /mcp_fetch_schema is not needed/);
+    has(messages(validateWorkflowText('workflows: {w: [{function: my.mod.fn, args: {}}]}', { strict: true }).errors), /Python function "my\.mod\.fn" cannot run in wfmesh: use a tool step/);
   });
 
   test('inputs, output_key, ${previous_output} and {step: X} become wfmesh references', () => {
@@ -218,8 +225,8 @@ workflows:
 
 describe('a bad workflow does not block its siblings', () => {
   test('--workflow good_one: the stdio sibling is a warning', () => {
-    assert.equal(validateWorkflowText(read('mixed.yaml')).valid, false);
-    const r = validateWorkflowText(read('mixed.yaml'), { workflow: 'good_one' });
+    assert.equal(validateWorkflowText(read('mixed.yaml'), { strict: true }).valid, false);
+    const r = validateWorkflowText(read('mixed.yaml'), { workflow: 'good_one', strict: true });
     assert.deepEqual(messages(r.errors), []);
     has(messages(r.warnings), /\(workflow "uses_stdio" is not run\) stdio:\/\/github_mcp/);
   });

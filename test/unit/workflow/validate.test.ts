@@ -14,9 +14,9 @@ agents:
     requires: {region: eu-west}
 `;
 
-/** Asserts invalid and returns "line path: message" strings. */
+/** Asserts invalid (strict: faults are errors too) and returns "line path: message" strings. */
 function errorsOf(yaml: string, opts = {}): string[] {
-  const r = validateWorkflowText(yaml, opts);
+  const r = validateWorkflowText(yaml, { strict: true, ...opts });
   assert.equal(r.valid, false, 'expected errors');
   assert.equal(r.document, undefined);
   return r.errors.map((e) => `${e.line ?? '-'} ${e.path}: ${e.message}`);
@@ -296,7 +296,7 @@ workflows:
 
   test('loadWorkflowDocument throws WORKFLOW_INVALID listing every error', () => {
     assert.throws(
-      () => loadWorkflowDocument('workflows: {w: [{tool: nope}, {tool: echo, output: {to: gone}}]}'),
+      () => loadWorkflowDocument('workflows: {w: [{tool: nope}, {tool: echo, output: {to: gone}}]}', { strict: true }),
       (err: unknown) => {
         assert.ok(err instanceof MeshError);
         assert.equal(err.code, 'WORKFLOW_INVALID');
