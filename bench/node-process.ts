@@ -23,12 +23,12 @@ export interface NodeProcess {
  * Starts `wfmesh node` from the build (dist/) and waits for it to join. `nodeArgs` go to `node`
  * itself (e.g. `--import` of a bench probe).
  */
-export async function startNodeProcess(args: string[], nodeArgs: string[] = []): Promise<NodeProcess> {
+export async function startNodeProcess(args: string[], nodeArgs: string[] = [], env: Record<string, string> = {}): Promise<NodeProcess> {
   const logFile = join(logDir, `${args[args.indexOf('--name') + 1] ?? 'node'}-${Date.now()}.log`);
   const fd = openSync(logFile, 'w');
   const child = spawn(process.execPath, [...nodeArgs, BIN, 'node', ...args], {
     stdio: ['ignore', 'ignore', fd],
-    env: { ...process.env, WFMESH_LOG_LEVEL: 'info', WFMESH_LOG_FORMAT: 'json' },
+    env: { ...process.env, WFMESH_LOG_LEVEL: 'info', WFMESH_LOG_FORMAT: 'json', ...env },
   });
   closeSync(fd);
   const log = () => readFileSync(logFile, 'utf8');

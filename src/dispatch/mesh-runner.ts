@@ -71,10 +71,12 @@ export class MeshStepRunner implements StepRunner {
     let backoffMs = 2;
     let lostAt: number | undefined;
     const tried: string[] = [];
+    let fresh: typeof first | undefined = first; // the first round places with what was just computed
     for (;;) {
       if (signal.aborted) throw StepFailure.from(signal.reason ?? new StepFailure('cancelled', 'cancelled'), 'cancelled');
       if (Date.now() >= deadline) throw new StepFailure('timeout', `step ${call.step_id} found no free node before its deadline (tried: ${tried.slice(-5).join('; ')})`);
-      const now = eligiblePeers(this.opts.registry.list(), need);
+      const now = fresh ?? eligiblePeers(this.opts.registry.list(), need);
+      fresh = undefined;
       if (now.unmet !== undefined) {
         // Every eligible node is gone: wait, bounded, for one to come back; never relax a constraint.
         lostAt ??= Date.now();
@@ -137,60 +139,62 @@ export class MeshStepRunner implements StepRunner {
         this.release(peer.id);
       }
     }
+    // Over the server's limit the publish can never succeed on any node: fail now, naming it,
+    // instead of trying every node until the deadline.
+    let data: Uint8Array;
+    try {
+      data = encodeJson(request);
+    } catch (err) {
+      this.release(peer.id);
+      throw err;
+    }
+    const maxPayload = nc.info?.max_payload;
+    if (maxPayload !== undefined && data.length > maxPayload) {
+      this.release(peer.id);
+      const failure = new StepFailure('invalid_args', `step ${call.step_id}: its request is ${data.length} bytes, over the NATS payload limit of ${maxPayload} bytes (the server's max_payload); pass large data by reference (a file or a URL)`, false);
+      return { kind: 'failed', failure };
+    }
+    // One promise settled by whichever comes first: the reply, the peer leaving the mesh, or the
+    // execution's abort (a race of three promises cost more than the rest of the dispatch).
     let offLeft: (() => void) | undefined;
     let onAbort: (() => void) | undefined;
-    try {
-      // Over the server's limit the publish can never succeed on any node: fail now, naming it,
-      // instead of trying every node until the deadline.
-      const data = encodeJson(request);
-      const maxPayload = nc.info?.max_payload;
-      if (maxPayload !== undefined && data.length > maxPayload) {
-        const failure = new StepFailure('invalid_args', `step ${call.step_id}: its request is ${data.length} bytes, over the NATS payload limit of ${maxPayload} bytes (the server's max_payload); pass large data by reference (a file or a URL)`, false);
-        return { kind: 'failed', failure };
-      }
-      const reply = Requester.for(nc).request(subjects.step(peer.name, peer.id), data, { timeout: Math.max(1, deadline - Date.now()) });
+    const outcome = await new Promise<Outcome>((settle) => {
+      Requester.for(nc)
+        .request(subjects.step(peer.name, peer.id), data, { timeout: Math.max(1, deadline - Date.now()) })
+        .then(
+          (msg) => {
+            const parsed = StepReplySchema.safeParse(decodeJson(msg.data));
+            if (!parsed.success || parsed.data.key !== key) settle({ kind: 'failed', failure: new StepFailure('internal', `node ${peer.name} sent a malformed step reply`) });
+            else settle(outcomeOf(parsed.data, signal));
+          },
+          (err: NatsError) => {
+            if (err.code === ErrorCode.NoResponders) settle({ kind: 'next', why: 'no responders' });
+            else if (err.code === ErrorCode.Timeout) settle({ kind: 'failed', failure: new StepFailure('timeout', `step ${call.step_id} timed out on node ${peer.name}`) });
+            else settle({ kind: 'next', why: err.message });
+          },
+        );
       // The peer may die or freeze while it holds the step: its heartbeats stop and the registry
       // drops it; then the step goes to another node and any late reply is ignored.
-      const lost = new Promise<Outcome>((resolve) => {
-        offLeft = registry.onChange((e) => {
-          if (e.kind === 'left' && e.id === peer.id) resolve({ kind: 'next', why: `left the mesh (${e.reason}) while running the step` });
-        });
+      offLeft = registry.onChange((e) => {
+        if (e.kind === 'left' && e.id === peer.id) settle({ kind: 'next', why: `left the mesh (${e.reason}) while running the step` });
       });
-      const aborted = new Promise<Outcome>((resolve) => {
-        onAbort = () => {
-          // A coordinator handing the execution on leaves the step running: its successor collects it.
-          if (!superseded(signal)) this.cancelDispatch(call, key, 'cancelled by its coordinator');
-          resolve({ kind: 'failed', failure: StepFailure.from(signal.reason ?? new StepFailure('cancelled', 'cancelled'), 'cancelled') });
-        };
-        if (signal.aborted) onAbort();
-        else signal.addEventListener('abort', onAbort, { once: true });
-      });
-      const answered = reply.then(
-        (msg): Outcome => {
-          const parsed = StepReplySchema.safeParse(decodeJson(msg.data));
-          if (!parsed.success || parsed.data.key !== key) {
-            return { kind: 'failed', failure: new StepFailure('internal', `node ${peer.name} sent a malformed step reply`) };
-          }
-          return outcomeOf(parsed.data, signal);
-        },
-        (err: NatsError): Outcome => {
-          if (err.code === ErrorCode.NoResponders) return { kind: 'next', why: 'no responders' };
-          if (err.code === ErrorCode.Timeout) return { kind: 'failed', failure: new StepFailure('timeout', `step ${call.step_id} timed out on node ${peer.name}`) };
-          return { kind: 'next', why: err.message };
-        },
-      );
-      const outcome = await Promise.race([answered, lost, aborted]);
-      if (outcome.kind === 'next' && outcome.why.startsWith('left the mesh')) {
-        // Fence the lost node first: if it is only frozen, it aborts the step when it thaws.
-        this.cancelDispatch(call, key, `node ${peer.name} was declared lost; the step went to another node`);
-        this.opts.log.warn({ step: call.step_id, execution: call.execution_id, peer: peer.name }, 'node lost while running a step: dispatching it again');
-      }
-      return tracked(outcome);
-    } finally {
-      offLeft?.();
-      if (onAbort) signal.removeEventListener('abort', onAbort);
-      this.release(peer.id);
+      onAbort = () => {
+        // A coordinator handing the execution on leaves the step running: its successor collects it.
+        if (!superseded(signal)) this.cancelDispatch(call, key, 'cancelled by its coordinator');
+        settle({ kind: 'failed', failure: StepFailure.from(signal.reason ?? new StepFailure('cancelled', 'cancelled'), 'cancelled') });
+      };
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
+    offLeft?.();
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+    this.release(peer.id);
+    if (outcome.kind === 'next' && outcome.why.startsWith('left the mesh')) {
+      // Fence the lost node first: if it is only frozen, it aborts the step when it thaws.
+      this.cancelDispatch(call, key, `node ${peer.name} was declared lost; the step went to another node`);
+      this.opts.log.warn({ step: call.step_id, execution: call.execution_id, peer: peer.name }, 'node lost while running a step: dispatching it again');
     }
+    return tracked(outcome);
   }
 
   private cancelDispatch(call: StepCall, key: string, reason: string): void {

@@ -1,6 +1,7 @@
 import type { NatsConnection, ServiceMsg, Subscription } from 'nats';
 import type { Logger } from 'pino';
 import { hasSideEffects } from '../executor/builtin.js';
+import { NEVER_ABORTED } from '../executor/failures.js';
 import type { StepExecutor } from '../executor/types.js';
 import { SendBatch } from '../nats/send-batch.js';
 import { decodeJson, encodeJson } from '../protocol/codec.js';
@@ -60,6 +61,8 @@ export class StepServer {
   private idleWaiters: (() => void)[] = [];
   /** Replies leave together, one socket write per turn of the event loop (see SendBatch). */
   private readonly replies = new SendBatch();
+  /** onStepEnd callbacks, run together at the end of the turn (SendBatch keeps the order). */
+  private readonly ended = new SendBatch();
 
   constructor(private readonly opts: StepServerOptions) {}
 
@@ -195,38 +198,45 @@ export class StepServer {
     const executor = req.isolation === 'child_process' ? this.opts.isolatedExecutor?.() : this.opts.executor;
     if (!executor) return refuse(new StepFailure('unsupported', `node ${nodeName} does not run isolated steps`));
 
-    const controller = new AbortController();
-    const remaining = req.deadline - Date.now();
-    const timer = setTimeout(
-      () => controller.abort(new StepFailure('timeout', `step ${req.step_id} ran past its deadline`)),
-      Math.max(0, remaining),
-    );
-    this.running.set(req.key, { executionId: req.execution_id, controller });
+    // An instant tool (echo, transform) finishes in this turn and has no effect to stop: it needs
+    // no AbortController (several µs each in Node) and no deadline timer.
+    const instant = req.isolation !== 'child_process' && executor.isInstant?.(req.task) === true;
+    const controller = instant ? undefined : new AbortController();
+    const timer = controller && setTimeout(() => controller.abort(new StepFailure('timeout', `step ${req.step_id} ran past its deadline`)), Math.max(0, req.deadline - Date.now()));
+    if (controller) this.running.set(req.key, { executionId: req.execution_id, controller });
     this.admitted++;
     this.inflight++;
     this.opts.onLoadChange(this.inflight);
-    const startedAt = new Date();
+    const startedAt = Date.now();
     let reply: StepReply;
     try {
-      const output = await executor.execute(req.task, controller.signal);
-      reply = { type: 'wfmesh.step.reply.v1', key: req.key, ok: true, node: nodeName, output, started_at: startedAt.toISOString(), ended_at: new Date().toISOString() };
+      const output = await executor.execute(req.task, controller?.signal ?? NEVER_ABORTED);
+      reply = { type: 'wfmesh.step.reply.v1', key: req.key, ok: true, node: nodeName, output, ...this.times(startedAt) };
     } catch (err) {
-      const failure = controller.signal.aborted && controller.signal.reason instanceof StepFailure ? controller.signal.reason : StepFailure.from(err);
-      reply = { type: 'wfmesh.step.reply.v1', key: req.key, ok: false, node: nodeName, failure: failure.toWire(), started_at: startedAt.toISOString(), ended_at: new Date().toISOString() };
+      const failure = controller?.signal.aborted && controller.signal.reason instanceof StepFailure ? controller.signal.reason : StepFailure.from(err);
+      reply = { type: 'wfmesh.step.reply.v1', key: req.key, ok: false, node: nodeName, failure: failure.toWire(), ...this.times(startedAt) };
     } finally {
       clearTimeout(timer);
-      this.running.delete(req.key);
+      if (controller) this.running.delete(req.key);
       this.inflight--;
       this.opts.onLoadChange(this.inflight);
       if (this.inflight === 0) for (const w of this.idleWaiters.splice(0)) w();
     }
     // Stored before the reply leaves: a coordinator that dies after reading it finds it on redelivery.
     if (storeResult && reply.ok && req.idempotency_key !== undefined) await this.opts.results!.put(req.idempotency_key, reply);
-    const seconds = (Date.now() - startedAt.getTime()) / 1000;
-    // Metrics and the audit line come after the reply is on its way, not in front of it.
+    const seconds = (Date.now() - startedAt) / 1000;
+    // Metrics and the audit line wait for the end of this turn of the event loop, off the reply's
+    // path; this turn's steps go together (one hop for the lot, not one per step).
     const onStepEnd = this.opts.onStepEnd;
-    if (onStepEnd) setImmediate(() => onStepEnd(req, reply, seconds));
+    if (onStepEnd) this.ended.add(() => onStepEnd(req, reply, seconds));
     return reply;
+  }
+
+  /** `started_at` / `ended_at` of a reply (the end is now). */
+  private times(startedAt: number): { started_at: string; ended_at: string } {
+    const now = Date.now();
+    const started = new Date(startedAt).toISOString();
+    return { started_at: started, ended_at: now === startedAt ? started : new Date(now).toISOString() };
   }
 
   /** Waits (bounded) for in-flight steps to finish, then stops listening for cancels. */
@@ -241,6 +251,7 @@ export class StepServer {
       });
     }
     await this.replies.settled();
+    await this.ended.settled();
     this.cancelSub?.unsubscribe();
     this.offStall?.();
   }

@@ -13,6 +13,9 @@ export function failureFromAbort(signal: AbortSignal): StepFailure {
   return new StepFailure('cancelled', why && why !== 'This operation was aborted' ? `step cancelled: ${why}` : 'step cancelled');
 }
 
+/** A signal that never fires: what instant tools run with (nothing could interrupt them). */
+export const NEVER_ABORTED: AbortSignal = new AbortController().signal;
+
 /** Throws the abort failure when the signal has already fired. */
 export function throwIfAborted(signal: AbortSignal): void {
   if (signal.aborted) throw failureFromAbort(signal);

@@ -1,7 +1,7 @@
 import { MeshError, StepFailure } from '../protocol/errors.js';
 import type { AgentSpec, StepTask } from '../protocol/step.js';
 import type { ExecutorEnvironment, StepExecutor, StepRunContext, ToolHandler } from './types.js';
-import { checkOutputSize, describeError, failureFromAbort, throwIfAborted } from './failures.js';
+import { checkOutputSize, describeError, failureFromAbort, NEVER_ABORTED, throwIfAborted } from './failures.js';
 
 /** Runs an agent step (the `openai` client lives behind this, so slim workers can leave it out). */
 export type AgentRunner = (agent: AgentSpec, input: unknown, ctx: StepRunContext) => Promise<unknown>;
@@ -45,6 +45,7 @@ export function buildLocalExecutor(env: ExecutorEnvironment, parts: ExecutorPart
       checkOutputSize(output, env.max_output_bytes);
       return output ?? null;
     },
+    isInstant: (task) => task.kind === 'tool' && byType.get(task.tool_type)?.instant === true,
   };
 
   async function runTask(task: StepTask, ctx: StepRunContext): Promise<unknown> {
@@ -73,6 +74,7 @@ export function buildLocalExecutor(env: ExecutorEnvironment, parts: ExecutorPart
 
 /** Settles with the abort failure as soon as the signal fires, even if the work ignores it. */
 function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal === NEVER_ABORTED) return work;
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(failureFromAbort(signal));
     signal.addEventListener('abort', onAbort, { once: true });

@@ -40,6 +40,11 @@ export interface StepRunContext {
 export interface ToolHandler {
   readonly type: string;
   readonly methods: readonly string[];
+  /**
+   * Pure and synchronous (echo, transform): no side effect and nothing an abort could interrupt,
+   * so the step server runs it without a cancel signal or a deadline timer of its own.
+   */
+  readonly instant?: boolean;
   /** Runs one call; throws StepFailure on failure. */
   run(call: ToolCall, ctx: StepRunContext): Promise<unknown>;
 }
@@ -58,4 +63,6 @@ export interface StepExecutor {
   readonly tools: readonly string[];
   /** Runs one task; resolves with its output or throws StepFailure. */
   execute(task: StepTask, signal: AbortSignal): Promise<unknown>;
+  /** Whether `task` runs an instant tool (see ToolHandler.instant): it may be given NEVER_ABORTED. */
+  isInstant?(task: StepTask): boolean;
 }

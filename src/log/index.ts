@@ -6,7 +6,7 @@ export type { Logger } from 'pino';
 
 /**
  * How log lines (audit lines included) reach stderr, from WFMESH_LOG_WRITE:
- * - `batched` (default): lines gather in memory and go out in one write per 4 KiB or 50 ms, never
+ * - `batched` (default): lines gather in memory and go out in one write per 12 KiB or 50 ms, never
  *   in front of a reply (an audit line per step used to cost a write per step). Writes are
  *   synchronous, so lines stay whole and in order, and a clean exit writes the rest; a kill -9 may
  *   lose the last 50 ms.
@@ -27,8 +27,8 @@ export function logWriteMode(env: NodeJS.ProcessEnv = process.env): LogWriteMode
   return value as LogWriteMode;
 }
 
-/** Bytes gathered before a batched write, and the longest a line waits. */
-const BATCH_BYTES = 4096;
+/** Bytes gathered before a batched write (under sonic-boom's 16 KiB maxWrite, which it requires), and the longest a line waits. */
+const BATCH_BYTES = 12_288;
 const BATCH_MS = 50;
 
 /** A pino destination on `fd` that writes as `mode` says. */

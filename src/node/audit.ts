@@ -31,13 +31,25 @@ export interface AuditEvent {
 /** Writes one audit line at info level (so `WFMESH_LOG_LEVEL=warn` or higher turns audit off too). */
 export function auditLog(log: Logger, event: AuditEvent): void {
   const where = event.step_id ? `${event.execution_id}/${event.step_id}` : event.execution_id;
-  log.info({ audit: true, ...event }, `audit: ${event.event} ${where} ${event.outcome}`);
+  auditLogger(log).info(event, `audit: ${event.event} ${where} ${event.outcome}`);
+}
+
+const auditLoggers = new WeakMap<Logger, Logger>();
+
+/** `log` with `audit: true` bound (pino serialises bindings once, not on every line). */
+function auditLogger(log: Logger): Logger {
+  let child = auditLoggers.get(log);
+  if (!child) {
+    child = log.child({ audit: true });
+    auditLoggers.set(log, child);
+  }
+  return child;
 }
 
 /** The audit line of a step this node ran for the mesh (the step server's onStepEnd). */
 export function auditStepReply(log: Logger, node: string, req: StepRequest, reply: StepReply, seconds: number): void {
   const task = req.task.kind === 'agent' ? `agent:${req.task.agent.model}` : `tool:${req.task.tool_type}${req.task.method ? `.${req.task.method}` : ''}`;
-  auditLog(log, {
+  const event: AuditEvent = {
     event: 'step',
     execution_id: req.execution_id,
     step_id: req.step_id,
@@ -47,8 +59,9 @@ export function auditStepReply(log: Logger, node: string, req: StepRequest, repl
     task,
     attempt: req.attempt,
     duration_ms: Math.round(seconds * 1000),
-    ...(!reply.ok && { error: { type: reply.failure.type, message: reply.failure.message } }),
-  });
+  };
+  if (!reply.ok) event.error = { type: reply.failure.type, message: reply.failure.message };
+  auditLog(log, event);
 }
 
 /** The audit line of an execution this node coordinates: when it starts and when it ends. */

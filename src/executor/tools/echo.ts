@@ -4,5 +4,6 @@ import type { ToolHandler } from '../types.js';
 export const echoTool: ToolHandler = {
   type: 'echo',
   methods: ['echo'],
+  instant: true,
   run: (call) => Promise.resolve(call.args ?? null),
 };

@@ -23,6 +23,7 @@ const LengthArgs = z.object({ value: z.unknown() });
 export const transformTool: ToolHandler = {
   type: 'transform',
   methods: METHODS,
+  instant: true,
   run(call) {
     const method = methodOf(call, 'transform', METHODS);
     const where = `transform.${method}`;

@@ -212,7 +212,7 @@ describe('loops and invoke_workflow', () => {
 workflows:
   w:
     steps:
-      - {id: items, tool: echo, args: {list: [30, 5, 10]}}
+      - {id: items, tool: echo, args: {list: [300, 50, 100]}}
       - id: each
         loop:
           for_each: \${items.output.list}
@@ -224,7 +224,7 @@ workflows:
         output: {to: user}
 `);
     assert.equal(record.status, 'completed');
-    assert.deepEqual(record.output, [{ i: 0, ms: 30 }, { i: 1, ms: 5 }, { i: 2, ms: 10 }]);
+    assert.deepEqual(record.output, [{ i: 0, ms: 300 }, { i: 1, ms: 50 }, { i: 2, ms: 100 }]);
     const waits = executor.events.filter((e) => / w\d$/.test(e));
     assert.deepEqual(waits.slice(0, 3).sort(), ['start w0', 'start w1', 'start w2'], 'three iterations in flight together');
     assert.equal(row(record, 'each[1].label').status, 'completed');

@@ -1,0 +1,96 @@
+/**
+ * `node --import tsx bench/profile-step.ts [--calls N] [--out DIR] [--cpu]`: where one remote step
+ * call spends its CPU, caller and worker side (a tool for work on the hot path, not part of
+ * `npm run bench`). A 3-server cluster on loopback, a worker node process on server 2, and this
+ * process as the caller on server 1. By default both are profiled (the worker with --cpu-prof, the
+ * caller with the inspector) and the top self-time functions printed; with `--cpu`, nothing is
+ * profiled and the CPU per call of caller, worker and nats-servers is printed next to Moleculer's,
+ * three rounds, 64 calls in flight.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MeshStepRunner } from '../src/dispatch/index.js';
+import { silentLogger } from '../src/log/index.js';
+import { startNatsCluster } from '../src/nats/index.js';
+import { compileNodeOptions, startNode } from '../src/node/index.js';
+import { startNodeProcess } from './node-process.js';
+import { cpuMeter } from './proc.js';
+import { startMoleculer } from './versus.js';
+import { measureThroughput } from './raw-nats.js';
+import { echoCall } from './steps.js';
+
+const arg = (name: string, dflt: string): string => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? (process.argv[i + 1] as string) : dflt;
+};
+const calls = Number(arg('--calls', '20000'));
+const out = arg('--out', mkdtempSync(join(tmpdir(), 'wfmesh-prof-')));
+
+interface Node { callFrame: { functionName: string; url: string; lineNumber: number }; hitCount: number; id: number }
+function top(file: string, n = 25): string[] {
+  const prof = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Node[]; samples: number[] };
+  const total = prof.samples.length || 1;
+  const by = new Map<string, number>();
+  for (const node of prof.nodes) {
+    const f = node.callFrame;
+    const key = `${f.functionName || '(anon)'} ${f.url.replace(/^.*\/(node_modules|src)\//, '$1/')}:${f.lineNumber + 1}`;
+    by.set(key, (by.get(key) ?? 0) + node.hitCount);
+  }
+  return [...by].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => `${((100 * v) / total).toFixed(1).padStart(5)}% ${k}`);
+}
+
+const workDir = mkdtempSync(join(tmpdir(), 'wfmesh-prof-nats-'));
+const cluster = await startNatsCluster({ workDir, size: 3, jetstream: true });
+const cpuOnly = process.argv.includes('--cpu');
+// `--worker-env K=V,K=V`: the worker node's environment (e.g. WFMESH_LOG_LEVEL=warn).
+const workerEnv = Object.fromEntries(arg('--worker-env', '').split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
+const worker = await startNodeProcess(['--nats', cluster.urls[1] as string, '--name', 'prof-w2', '--no-mcp', '--max-concurrency', '64'], cpuOnly ? [] : ['--cpu-prof', `--cpu-prof-dir=${out}`], workerEnv);
+const observer = await startNode(compileNodeOptions({ nats: cluster.urls[0], name: 'prof-caller', noMcp: true }, {}), silentLogger());
+while (observer.registry.size < 2) await new Promise((r) => setTimeout(r, 20));
+const runner = new MeshStepRunner({ nc: observer.nc, registry: observer.registry, origin: observer.name, log: silentLogger() });
+const never = new AbortController().signal;
+const call = () => runner.run(echoCall({ node: 'prof-w2' }), never);
+await measureThroughput(call, 2_000, 64); // warm up
+if (cpuOnly) {
+  const mol = await startMoleculer(cluster.urls[0] as string, cluster.urls[1] as string, 'prof-mol-w2');
+  const molCall = () => mol.call('bench.echo', { message: 'hello' }, { nodeID: 'prof-mol-w2' });
+  await measureThroughput(molCall, 2_000, 64);
+  const nats = cluster.servers.map((s) => s.pid);
+  const perCall = (_: unknown[], us: number) => Math.round((us / calls) * 10) / 10;
+  for (let round = 0; round < 3; round++) {
+    for (const [name, send, workerPid] of [['wfmesh', call, worker.pid], ['moleculer', molCall, mol.worker.pid as number]] as const) {
+      const c = cpuMeter([process.pid]);
+      const w = cpuMeter([workerPid]);
+      const n = cpuMeter(nats);
+      const perS = await measureThroughput(send, calls, 64);
+      const [cu, wu, nu] = [c.stop(), w.stop(), n.stop()];
+      process.stdout.write(`${JSON.stringify({ system: name, per_s: perS, cpu_us_per_call: { caller: perCall([], cu), worker: perCall([], wu), nats: perCall([], nu), total: perCall([], cu + wu + nu) } })}\n`);
+    }
+  }
+  await mol.stop();
+  worker.kill('SIGKILL');
+  await observer.stop();
+  await cluster.stop();
+  rmSync(workDir, { recursive: true, force: true });
+  process.exit(0);
+}
+const session = new Session();
+session.connect();
+await session.post('Profiler.enable');
+await session.post('Profiler.start');
+const t0 = performance.now();
+const perS = await measureThroughput(call, calls, 64);
+const { profile } = await session.post('Profiler.stop');
+writeFileSync(join(out, 'caller.cpuprofile'), JSON.stringify(profile));
+process.stdout.write(`${calls} calls, ${Math.round(perS)}/s in ${Math.round(performance.now() - t0)} ms; profiles in ${out}\n`);
+worker.kill('SIGINT');
+await new Promise((r) => setTimeout(r, 1_500));
+await observer.stop();
+await cluster.stop();
+rmSync(workDir, { recursive: true, force: true });
+process.stdout.write(`\n== caller ==\n${top(join(out, 'caller.cpuprofile')).join('\n')}\n`);
+const workerProf = readdirSync(out).find((f) => f.startsWith('CPU.'));
+if (workerProf) process.stdout.write(`\n== worker ==\n${top(join(out, workerProf)).join('\n')}\n`);
+process.exit(0);
