@@ -4,7 +4,7 @@
  */
 import type { ExecutorEnvironment, StepExecutor } from './types.js';
 import { buildLocalExecutor, type LocalExecutorOptions } from './local.js';
-import { runAgentStep } from './agent.js';
+import type { AgentRunner } from './local.js';
 import { ALL_TOOL_HANDLERS } from './tools/all.js';
 import { runStepWorker } from './isolated/worker.js';
 
@@ -22,6 +22,12 @@ export { failureFromAbort } from './failures.js';
 export { BUILTIN_TOOL_TYPES, hasSideEffects } from './builtin.js';
 export { createIsolatedExecutor, setIsolatedWorkerCommand } from './isolated/executor.js';
 export type { IsolatedExecutor, IsolatedExecutorOptions, WorkerCommand } from './isolated/executor.js';
+
+/**
+ * Agent steps, with the `openai` SDK loaded on the first one: it is the largest module a node
+ * could load, and a node without an LLM never needs it.
+ */
+const runAgentStep: AgentRunner = async (agent, input, ctx) => (await import('./agent.js')).runAgentStep(agent, input, ctx);
 
 /**
  * An in-process executor. `opts.tools` narrows what it offers (an unknown name throws MeshError

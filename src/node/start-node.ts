@@ -4,7 +4,6 @@ import { StepServer } from '../dispatch/step-server.js';
 import { MeshStepRunner, SelfConstrainedRunner } from '../dispatch/index.js';
 import { LocalStepRunner, type StepRunner } from '../engine/index.js';
 import { createIsolatedExecutor, type IsolatedExecutor } from '../executor/index.js';
-import { attachMcpHttp } from '../mcp/index.js';
 import { StepFailure } from '../protocol/errors.js';
 import { ResultStore } from '../store/index.js';
 import { StallWatch } from '../mesh/stall-watch.js';
@@ -28,7 +27,8 @@ export async function startNode(options: NodeOptions, log: Logger): Promise<Mesh
     attachStepServer(node);
     const executions = await attachExecutions(node, stepRunners(node));
     attachExecuteEndpoint(node, executions);
-    if (options.http.mcp) attachMcpHttp(node, executions);
+    // The MCP server (and the workflow generator behind it) is loaded only by nodes that serve it.
+    if (options.http.mcp) (await import('../mcp/index.js')).attachMcpHttp(node, executions);
     serveDashboard(node, executions);
   } catch (err) {
     await node.stop();
