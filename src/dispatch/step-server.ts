@@ -1,11 +1,12 @@
 import type { NatsConnection, ServiceMsg, Subscription } from 'nats';
 import type { Logger } from 'pino';
 import { hasSideEffects } from '../executor/builtin.js';
-import type { StepExecutor } from '../executor/types.js';
+import type { StepExecutor, StepScope } from '../executor/types.js';
+import { ToolCallCollector } from '../executor/agent-tools/collector.js';
 import { SendBatch } from '../nats/send-batch.js';
 import { decodeJson, encodeJson } from '../protocol/codec.js';
 import { StepFailure } from '../protocol/errors.js';
-import { CancelMessageSchema, StepRequestSchema, type StepReply, type StepRequest } from '../protocol/step.js';
+import { CancelMessageSchema, StepRequestSchema, type StepReply, type StepRequest, type ToolCallNote } from '../protocol/step.js';
 import { subjects } from '../protocol/subjects.js';
 import type { Service } from 'nats';
 
@@ -206,9 +207,10 @@ export class StepServer {
     this.inflight++;
     this.opts.onLoadChange(this.inflight);
     const startedAt = new Date();
+    const calls = new ToolCallCollector();
     let reply: StepReply;
     try {
-      const output = await executor.execute(req.task, controller.signal);
+      const output = await executor.execute(req.task, controller.signal, this.scopeOf(req, calls));
       reply = { type: 'wfmesh.step.reply.v1', key: req.key, ok: true, node: nodeName, output, started_at: startedAt.toISOString(), ended_at: new Date().toISOString() };
     } catch (err) {
       const failure = controller.signal.aborted && controller.signal.reason instanceof StepFailure ? controller.signal.reason : StepFailure.from(err);
@@ -220,6 +222,7 @@ export class StepServer {
       this.opts.onLoadChange(this.inflight);
       if (this.inflight === 0) for (const w of this.idleWaiters.splice(0)) w();
     }
+    if (calls.size) reply.tool_calls = calls.list();
     // Stored before the reply leaves: a coordinator that dies after reading it finds it on redelivery.
     if (storeResult && reply.ok && req.idempotency_key !== undefined) await this.opts.results!.put(req.idempotency_key, reply);
     const seconds = (Date.now() - startedAt.getTime()) / 1000;
@@ -227,6 +230,30 @@ export class StepServer {
     const onStepEnd = this.opts.onStepEnd;
     if (onStepEnd) setImmediate(() => onStepEnd(req, reply, seconds));
     return reply;
+  }
+
+  /**
+   * The step an executor runs for: an agent's tool calls are keyed and bounded by it, and each
+   * one is announced to the coordinator as it starts and ends (the reply carries the final list).
+   */
+  private scopeOf(req: StepRequest, calls: ToolCallCollector): StepScope | undefined {
+    if (req.task.kind !== 'agent' || !req.task.agent.tools?.length) return undefined;
+    const { nc, nodeName } = this.opts;
+    return {
+      execution_id: req.execution_id,
+      step_id: req.step_id,
+      attempt: req.attempt,
+      deadline: req.deadline,
+      ...(req.epoch !== undefined && { epoch: req.epoch }),
+      ...(req.idempotency_key !== undefined && { idempotency_key: req.idempotency_key }),
+      placement: 'mesh',
+      onToolCall: (call) => {
+        calls.add(call);
+        if (nc.isClosed()) return;
+        const note: ToolCallNote = { type: 'wfmesh.toolcall.v1', execution_id: req.execution_id, key: req.key, node: nodeName, call };
+        nc.publish(subjects.toolCalls(req.execution_id), encodeJson(note));
+      },
+    };
   }
 
   /** Waits (bounded) for in-flight steps to finish, then stops listening for cancels. */

@@ -9,7 +9,12 @@ import { ALL_TOOL_HANDLERS } from './tools/all.js';
 import { runStepWorker } from './isolated/worker.js';
 
 export type {
+  AgentToolContext,
   AllowPolicy,
+  StepScope,
+  ToolCallDispatch,
+  ToolCallDispatcher,
+  ToolMethodSchema,
   ExecutorEnvironment,
   LlmSettings,
   StepExecutor,
@@ -18,6 +23,7 @@ export type {
   ToolHandler,
 } from './types.js';
 export { failureFromAbort } from './failures.js';
+export { ToolCallCollector, toolCallsOf, withToolCalls } from './agent-tools/collector.js';
 
 export { BUILTIN_TOOL_TYPES, hasSideEffects } from './builtin.js';
 export { createIsolatedExecutor, setIsolatedWorkerCommand } from './isolated/executor.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { StepFailureWireSchema } from './errors.js';
+import { ToolCallRecordSchema } from './step.js';
 
 export const ExecutionModeSchema = z.enum(['distributed', 'sync', 'async', 'isolated']);
 export type ExecutionMode = z.infer<typeof ExecutionModeSchema>;
@@ -54,6 +55,8 @@ export const StepRecordSchema = z.object({
   error: StepFailureWireSchema.optional(),
   /** Every dispatch of the step's attempts (agent and tool steps). */
   history: z.array(AttemptRecordSchema).optional(),
+  /** The tool calls of an agent step (its latest attempt), in order. */
+  tool_calls: z.array(ToolCallRecordSchema).optional(),
 });
 export type StepRecord = z.infer<typeof StepRecordSchema>;
 
