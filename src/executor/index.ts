@@ -2,7 +2,7 @@
  * Step executors: run one resolved step task (an agent call or a built-in tool) on this node,
  * in process (`createStepExecutor`) or in a fresh child process per step (`createIsolatedExecutor`).
  */
-import type { ExecutorEnvironment, StepExecutor } from './types.js';
+import type { ExecutorEnvironment, StepExecutor, ToolCallDispatcher } from './types.js';
 import { buildLocalExecutor, type LocalExecutorOptions } from './local.js';
 import { runAgentStep } from './agent.js';
 import { ALL_TOOL_HANDLERS } from './tools/all.js';
@@ -32,9 +32,15 @@ export type { IsolatedExecutor, IsolatedExecutorOptions, WorkerCommand } from '.
 /**
  * An in-process executor. `opts.tools` narrows what it offers (an unknown name throws MeshError
  * CONFIG_INVALID); `shell` is offered only when `env.allow.shell_commands` is non-empty.
+ * `opts.toolCalls` places agents' tool calls (a node passes its mesh); without it they run here,
+ * through this same executor, as a standalone executor's user expects.
  */
 export function createStepExecutor(env: ExecutorEnvironment, opts: LocalExecutorOptions = {}): StepExecutor {
-  return buildLocalExecutor(env, { handlers: ALL_TOOL_HANDLERS, agent: runAgentStep }, opts);
+  const here: ToolCallDispatcher = {
+    dispatch: async (call, signal) => ({ output: await executor.execute(call.task, signal), node: env.node_name }),
+  };
+  const executor = buildLocalExecutor(env, { handlers: ALL_TOOL_HANDLERS, agent: runAgentStep }, { ...opts, toolCalls: opts.toolCalls ?? here });
+  return executor;
 }
 
 /**
