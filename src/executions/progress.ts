@@ -20,8 +20,8 @@ export interface ExecutionProgress {
  */
 export class ProgressTracker {
   private readonly running = new Set<number>();
-  /** Per row: how many tool calls it had, and how many had ended, when last reported. */
-  private readonly toolSeen = new Map<number, number>();
+  /** Per row: how many tool calls it had, how many had ended and how many were placed, when last reported. */
+  private readonly toolSeen = new Map<number, string>();
   private last = -1;
 
   constructor(
@@ -63,8 +63,7 @@ export class ProgressTracker {
   private toolNews(row: number, s: StepRecord): string | undefined {
     const calls = s.tool_calls;
     if (!calls?.length) return undefined;
-    const ended = calls.filter((c) => c.status !== 'running').length;
-    const signature = calls.length * 100_000 + ended;
+    const signature = `${calls.length}:${calls.filter((c) => c.status !== 'running').length}:${calls.filter((c) => c.node !== undefined).length}`;
     if (this.toolSeen.get(row) === signature) return undefined;
     this.toolSeen.set(row, signature);
     const latest = calls.reduce((a, b) => (endOf(b) >= endOf(a) ? b : a));

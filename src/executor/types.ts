@@ -71,6 +71,8 @@ export interface ToolCallDispatch {
   readonly task: Extract<StepTask, { kind: 'tool' }>;
   readonly requires?: Requires;
   readonly timeout_ms: number;
+  /** Told where the call was sent (again if it moves to another node). */
+  readonly onSent?: (node: string) => void;
 }
 
 /** Places one tool call (the node's composition root provides it); rejects with StepFailure. */

@@ -9,9 +9,10 @@ import { StepFailure } from '../protocol/errors.js';
  * is joined, so the runners are attached once they exist.
  */
 export class ToolCallRouter implements ToolCallDispatcher {
-  private runners: { mesh: StepRunner; here: StepRunner } | undefined;
+  private runners: { mesh: StepRunner; here: StepRunner; self: string } | undefined;
 
-  attach(runners: { mesh: StepRunner; here: StepRunner }): void {
+  /** `self`: this node's name (where `here` runs calls). */
+  attach(runners: { mesh: StepRunner; here: StepRunner; self: string }): void {
     this.runners = runners;
   }
 
@@ -27,7 +28,10 @@ export class ToolCallRouter implements ToolCallDispatcher {
       isolation: 'in_process',
       ...(c.task.idempotency_key !== undefined && { idempotency_key: c.task.idempotency_key }),
       ...(c.scope.epoch !== undefined && { epoch: c.scope.epoch }),
+      ...(c.onSent && { track: (e) => (e.kind === 'sent' ? c.onSent?.(e.node) : undefined) }),
     };
-    return (c.scope.placement === 'here' ? this.runners.here : this.runners.mesh).run(call, signal);
+    if (c.scope.placement === 'mesh') return this.runners.mesh.run(call, signal);
+    c.onSent?.(this.runners.self);
+    return this.runners.here.run(call, signal);
   }
 }

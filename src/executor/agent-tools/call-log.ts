@@ -38,6 +38,16 @@ export class ToolCallLog {
     return call;
   }
 
+  /** The call was sent to `node` (while it runs, the record shows where). */
+  placed(call: ToolCallRecord, node: string): ToolCallRecord {
+    const moved: ToolCallRecord = { ...call, node };
+    if (this.recorded.has(call)) {
+      this.recorded.add(moved);
+      this.tell(moved);
+    }
+    return moved;
+  }
+
   ended(call: ToolCallRecord, outcome: { node?: string; result?: unknown; error?: string }): ToolCallRecord {
     const done: ToolCallRecord = {
       ...call,

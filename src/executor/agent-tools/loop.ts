@@ -96,7 +96,7 @@ async function listRemote(spec: AgentToolSpec, tc: AgentToolContext, signal: Abo
 async function runCall(call: FunctionCall, round: number, index: number, catalog: ToolCatalog, tc: AgentToolContext, log: ToolCallLog, ctx: StepRunContext): Promise<string> {
   const entry = catalog.get(call.function.name);
   const rawArgs = call.function.arguments;
-  const record = log.started(round, index, call.function.name, entry?.spec.id ?? call.function.name, entry?.remoteTool ?? entry?.method, rawArgs);
+  let record = log.started(round, index, call.function.name, entry?.spec.id ?? call.function.name, entry?.remoteTool ?? entry?.method, rawArgs);
   const refuse = (message: string): string => {
     log.ended(record, { error: message });
     return `error: ${message}`;
@@ -127,6 +127,9 @@ async function runCall(call: FunctionCall, round: number, index: number, catalog
         },
         ...(entry.spec.requires && { requires: entry.spec.requires }),
         timeout_ms: remaining(tc),
+        onSent: (node) => {
+          record = log.placed(record, node);
+        },
       },
       ctx.signal,
     );
