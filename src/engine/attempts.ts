@@ -51,7 +51,7 @@ export function buildTask(
     return { task, ...(placed.requires && { requires: placed.requires }) };
   } catch (err) {
     if (err instanceof VariableError) throw new StepFailure('invalid_args', err.message, false);
-    if (err instanceof AgentToolConflict) throw new StepFailure('infeasible', err.message, false);
+    if (err instanceof AgentToolConflict) throw new StepFailure('invalid_args', err.message, false);
     throw err;
   }
 }

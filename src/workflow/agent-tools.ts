@@ -49,7 +49,12 @@ export function agentToolRefs(v: unknown, path: string, issues: IssueList): Agen
   return out;
 }
 
-/** Every agent's tools name a document tool or a built-in type, with methods that type has. */
+/**
+ * Every agent's tools name a document tool or a built-in type, with methods that type has. A tool
+ * an agent cannot call (unknown, a type wfmesh lacks, an MCP tool without a server) is a warning,
+ * as LangSwarm loads such files: the agent's step fails when a run reaches it. A method filter
+ * naming a method the type lacks is wfmesh syntax, so it is an error.
+ */
 export function checkAgentTools(doc: WorkflowDocument, agentPaths: ReadonlyMap<string, string>, knownToolTypes: readonly string[], issues: IssueList): void {
   for (const agent of Object.values(doc.agents)) {
     const path = joinPath(agentPaths.get(agent.id) ?? 'agents', 'tools');
@@ -59,16 +64,19 @@ export function checkAgentTools(doc: WorkflowDocument, agentPaths: ReadonlyMap<s
       const type = declared?.type ?? (knownToolTypes.includes(ref.id) ? ref.id : undefined);
       if (type === undefined) {
         const names = [...Object.keys(doc.tools), ...knownToolTypes];
-        issues.error(p, `agent "${agent.id}" lists unknown tool "${ref.id}"${suggest(ref.id, names)}: name a tool of this document or a built-in type (${knownToolTypes.join(', ')})`);
+        issues.warn(p, `agent "${agent.id}" lists unknown tool "${ref.id}"${suggest(ref.id, names)}: name a tool of this document or a built-in type (${knownToolTypes.join(', ')}); its step fails when it runs`);
         return;
       }
+      const region = agent.requires?.region;
+      const clash = region === undefined ? undefined : combineRequires(declared?.requires, { region }).conflict;
+      if (clash !== undefined) issues.error(p, `agent "${agent.id}" is bound to region ${[region].flat().join(' | ')}, and tool "${ref.id}" may not run there (${clash}): no call of it could be placed`);
       if (type === 'mcpremote') {
-        if (typeof declared?.settings?.mcp_url !== 'string') issues.error(p, `agent "${agent.id}": mcpremote tool "${ref.id}" needs settings.mcp_url (its server's tools are what the model may call)`);
+        if (typeof declared?.settings?.mcp_url !== 'string') issues.warn(p, `agent "${agent.id}": mcpremote tool "${ref.id}" needs settings.mcp_url (its server's tools are what the model may call); its step fails when it runs`);
         return;
       }
       const methods = BUILTIN_TOOL_METHODS[type];
       if (!methods) {
-        issues.error(p, `agent "${agent.id}": tool "${ref.id}" has type "${type}", which an agent cannot call (built-in types: ${Object.keys(BUILTIN_TOOL_METHODS).join(', ')}, mcpremote)`);
+        issues.warn(p, `agent "${agent.id}": tool "${ref.id}" has type "${type}", which an agent cannot call (built-in types: ${Object.keys(BUILTIN_TOOL_METHODS).join(', ')}, mcpremote); its step fails when it runs`);
         return;
       }
       for (const m of ref.methods ?? []) {
@@ -94,6 +102,9 @@ export function resolveAgentTools(
   for (const ref of agent.tools ?? []) {
     const declared = Object.hasOwn(doc.tools, ref.id) ? doc.tools[ref.id] : undefined;
     const type = declared?.type ?? ref.id;
+    if (!declared && !Object.hasOwn(BUILTIN_TOOL_METHODS, type)) throw new AgentToolConflict(`agent "${agent.id}" lists tool "${ref.id}", which is neither a tool of this document nor a built-in type`);
+    if (type !== 'mcpremote' && !Object.hasOwn(BUILTIN_TOOL_METHODS, type)) throw new AgentToolConflict(`agent "${agent.id}": tool "${ref.id}" has type "${type}", which an agent cannot call`);
+    if (type === 'mcpremote' && typeof declared?.settings?.mcp_url !== 'string') throw new AgentToolConflict(`agent "${agent.id}": mcpremote tool "${ref.id}" has no settings.mcp_url to list its tools from`);
     const combined = combineRequires(declared?.requires, region === undefined ? undefined : { region });
     if (combined.conflict !== undefined) {
       throw new AgentToolConflict(`agent "${agent.id}" cannot call tool "${ref.id}": its requires and the agent's place conflict (${combined.conflict})`);
@@ -110,7 +121,7 @@ export function resolveAgentTools(
   return specs;
 }
 
-/** A tool whose constraints contradict its agent's (thrown by resolveAgentTools). */
+/** A tool an agent cannot call, or whose constraints contradict its agent's (thrown by resolveAgentTools). */
 export class AgentToolConflict extends Error {
   override readonly name = 'AgentToolConflict';
 }
