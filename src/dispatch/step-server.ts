@@ -244,7 +244,6 @@ export class StepServer {
       step_id: req.step_id,
       attempt: req.attempt,
       deadline: req.deadline,
-      ...(req.epoch !== undefined && { epoch: req.epoch }),
       ...(req.idempotency_key !== undefined && { idempotency_key: req.idempotency_key }),
       placement: 'mesh',
       onToolCall: (call) => {

@@ -51,7 +51,6 @@ export class LocalStepRunner implements StepRunner {
       step_id: call.step_id,
       attempt: call.attempt,
       deadline: Date.now() + call.timeout_ms,
-      ...(call.epoch !== undefined && { epoch: call.epoch }),
       ...(call.idempotency_key !== undefined && { idempotency_key: call.idempotency_key }),
       placement: 'here',
       onToolCall: (c) => {

@@ -55,7 +55,6 @@ export interface StepScope {
   readonly attempt: number;
   /** Epoch ms: no tool call outlives the step. */
   readonly deadline: number;
-  readonly epoch?: number;
   readonly idempotency_key?: string;
   /** `here`: sync mode, every tool call runs on this node (still under its constraints). */
   readonly placement: 'mesh' | 'here';

@@ -27,7 +27,8 @@ export class ToolCallRouter implements ToolCallDispatcher {
       timeout_ms: c.timeout_ms,
       isolation: 'in_process',
       ...(c.task.idempotency_key !== undefined && { idempotency_key: c.task.idempotency_key }),
-      ...(c.scope.epoch !== undefined && { epoch: c.scope.epoch }),
+      // No lease epoch: the calls belong to the agent step, which its coordinator fences (a
+      // cancelled step aborts its calls); a successor that joins the running step keeps them.
       ...(c.onSent && { track: (e) => (e.kind === 'sent' ? c.onSent?.(e.node) : undefined) }),
     };
     if (c.scope.placement === 'mesh') return this.runners.mesh.run(call, signal);

@@ -91,6 +91,10 @@ agents:
   - id: sleeper
     model: test-model
     tools: [sleep]
+  - id: eu_agent
+    model: test-model
+    requires: {region: eu-west}
+    tools: [echo]
   - id: structured
     model: test-model
     response_format: json
@@ -106,6 +110,8 @@ workflows:
     steps: [{id: repeat, agent: stubborn, input: "\${user_input}", output: {to: user}}]
   slow:
     steps: [{id: wait, agent: sleeper, input: "\${user_input}", output: {to: user}}]
+  eu_bound:
+    steps: [{id: think, agent: eu_agent, input: "\${user_input}", output: {to: user}}]
   json:
     steps: [{id: answer, agent: structured, input: "\${user_input}", output: {to: user}}]
 `;
@@ -215,6 +221,35 @@ describe('agents that call tools over the mesh', () => {
       assert.equal(us?.node, 'us-api');
       assert.deepEqual(made.map((c) => [c.round, c.index]), [[1, 0], [1, 1]]);
     }
+  });
+
+  test("an agent bound to the EU keeps its calls there, even of a tool with no requires of its own", async () => {
+    const input = 'Echo four times, in the EU.';
+    conversations.set(input, (req) => {
+      if (toolResults(req).size === 0) return { tool_calls: [0, 1, 2, 3].map((i) => ({ name: 'echo__echo', arguments: { i } })) };
+      return { content: 'done' };
+    });
+    const r = await run('eu_bound', input);
+    assert.equal(r.status, 'completed', JSON.stringify(r.error));
+    assert.ok(['eu-1', 'eu-2'].includes(r.steps[0]!.node ?? ''), `the agent ran on ${r.steps[0]!.node}`);
+    const made = calls(r, 'think');
+    assert.equal(made.length, 4);
+    for (const c of made) assert.ok(c.node === 'eu-1' || c.node === 'eu-2', `an EU agent's call ran on ${c.node}`);
+  });
+
+  test("a call the chosen node's allow-list refuses goes back to the model as the error", async () => {
+    const input = 'Fetch from a host nobody allows.';
+    conversations.set(input, (req) => {
+      const results = [...toolResults(req).values()];
+      if (results.length === 0) return { tool_calls: [{ name: 'us_api__request', arguments: { url: 'http://blocked.example/data' } }] };
+      return { content: results[0]! };
+    });
+    const r = await run('parallel', input);
+    assert.equal(r.status, 'completed', JSON.stringify(r.error));
+    assert.match(String(r.output), /^error \(denied\): http: host "blocked\.example" is not in this node.s allow-list/);
+    const [call] = calls(r, 'research');
+    assert.equal(call!.node, 'us-api');
+    assert.equal(call!.status, 'error');
   });
 
   test('a remote MCP server: its tools are listed, namespaced, called, and the result used', async () => {
