@@ -252,6 +252,22 @@ describe('agents that call tools over the mesh', () => {
     assert.equal(call!.status, 'error');
   });
 
+  test('sync mode: the calls run on the entry node, and one it cannot run goes back to the model as infeasible', async () => {
+    for (const [entry, expected] of [['files-us', /^read: The launch is on Tuesday\.$/], ['eu-1', /^read: error \(infeasible\): .*sync mode runs every step on eu-1, and .*offers tool "filesystem"/]] as const) {
+      const input = `Read the notes here (${entry}).`;
+      conversations.set(input, (req) => {
+        const results = [...toolResults(req).values()];
+        if (results.length === 0) return { tool_calls: [{ name: 'files__read_file', arguments: { path: 'notes.txt' } }] };
+        return { content: `read: ${results[0]}` };
+      });
+      const r = await byName(entry).executions!.start({ yaml, workflow: 'read', input, mode: 'sync', wait: true });
+      assert.equal(r.status, 'completed', JSON.stringify(r.error));
+      assert.match(String(r.output), expected);
+      assert.equal(r.steps[0]!.node, entry);
+      if (entry === 'files-us') assert.equal(calls(r, 'research')[0]!.node, 'files-us');
+    }
+  });
+
   test('a remote MCP server: its tools are listed, namespaced, called, and the result used', async () => {
     const input = 'What is 2 + 3?';
     conversations.set(input, (req) => {
