@@ -268,6 +268,16 @@ describe('agents that call tools over the mesh', () => {
     }
   });
 
+  test('isolated mode refuses an agent with tools, saying why (a step process cannot reach the mesh)', async () => {
+    const input = 'Read the notes in a child process.';
+    conversations.set(input, () => ({ tool_calls: [{ name: 'files__read_file', arguments: { path: 'notes.txt' } }] }));
+    const r = await nodes[0]!.executions!.start({ yaml, workflow: 'read', input, mode: 'isolated', wait: true });
+    assert.equal(r.status, 'failed');
+    assert.equal(r.error?.type, 'unsupported');
+    assert.match(r.error?.message ?? '', /agent "reader" \(model test-model\) has tools, and this step cannot place tool calls here .*run it in distributed or sync mode/);
+    assert.equal(requestsOf(input).length, 0, 'refused before the model was asked');
+  });
+
   test('a remote MCP server: its tools are listed, namespaced, called, and the result used', async () => {
     const input = 'What is 2 + 3?';
     conversations.set(input, (req) => {
