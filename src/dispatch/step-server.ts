@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { hasSideEffects } from '../executor/builtin.js';
 import type { StepExecutor, StepScope } from '../executor/types.js';
 import { ToolCallCollector } from '../executor/agent-tools/collector.js';
+import { agentStepOf } from '../executor/agent-tools/call-id.js';
 import { SendBatch } from '../nats/send-batch.js';
 import { decodeJson, encodeJson } from '../protocol/codec.js';
 import { StepFailure } from '../protocol/errors.js';
@@ -52,7 +53,7 @@ export class StepServer {
   inflight = 0;
   /** Step requests admitted since start (busy refusals not counted). */
   admitted = 0;
-  private readonly running = new Map<string, { executionId: string; controller: AbortController }>();
+  private readonly running = new Map<string, { executionId: string; stepId: string; controller: AbortController }>();
   /** Attempts running here by idempotency key: a redelivery of one joins it instead of running it again. */
   private readonly byIdempotencyKey = new Map<string, Promise<StepReply>>();
   private readonly epochs = new Map<string, number>();
@@ -164,7 +165,7 @@ export class StepServer {
       if (stored?.ok) return { ...stored, key: req.key };
     }
     if (!this.opts.accepting()) return refuse(new StepFailure('busy', `node ${nodeName} is draining`));
-    if (this.inflight >= this.opts.maxConcurrency) {
+    if (this.inflight >= this.opts.maxConcurrency && !this.awaitedByAgentHere(req)) {
       return refuse(new StepFailure('busy', `node ${nodeName} is at max concurrency (${this.opts.maxConcurrency})`));
     }
     if (idem === undefined) return this.run(req, false);
@@ -175,6 +176,18 @@ export class StepServer {
     } finally {
       this.byIdempotencyKey.delete(idem);
     }
+  }
+
+  /**
+   * Whether `req` is a tool call of an agent step running on this node: that agent holds a slot
+   * while it waits for the call, so refusing the call as busy could only deadlock a full node
+   * (an edge box with two slots and one tool only it may run).
+   */
+  private awaitedByAgentHere(req: StepRequest): boolean {
+    const agent = agentStepOf(req.step_id);
+    if (agent === undefined) return false;
+    for (const r of this.running.values()) if (r.executionId === req.execution_id && r.stepId === agent) return true;
+    return false;
   }
 
   /** Remembers the newest epoch per execution; true when `req` comes from an older coordinator. */
@@ -202,7 +215,7 @@ export class StepServer {
       () => controller.abort(new StepFailure('timeout', `step ${req.step_id} ran past its deadline`)),
       Math.max(0, remaining),
     );
-    this.running.set(req.key, { executionId: req.execution_id, controller });
+    this.running.set(req.key, { executionId: req.execution_id, stepId: req.step_id, controller });
     this.admitted++;
     this.inflight++;
     this.opts.onLoadChange(this.inflight);

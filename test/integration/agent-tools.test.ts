@@ -70,6 +70,9 @@ tools:
   - id: us_api
     type: http
     requires: {region: us-east}
+  - id: site_probe
+    type: echo
+    requires: {labels: {site: edge}}
   - id: calc
     type: mcpremote
     settings: {mcp_url: "${mcpUrl}"}
@@ -95,6 +98,9 @@ agents:
     model: test-model
     requires: {region: eu-west}
     tools: [echo]
+  - id: edge_agent
+    model: edge-model
+    tools: [site_probe]
   - id: structured
     model: test-model
     response_format: json
@@ -112,6 +118,8 @@ workflows:
     steps: [{id: wait, agent: sleeper, input: "\${user_input}", output: {to: user}}]
   eu_bound:
     steps: [{id: think, agent: eu_agent, input: "\${user_input}", output: {to: user}}]
+  edge:
+    steps: [{id: probe, agent: edge_agent, input: "\${user_input}", timeout: 20s, output: {to: user}}]
   json:
     steps: [{id: answer, agent: structured, input: "\${user_input}", output: {to: user}}]
 `;
@@ -148,6 +156,8 @@ describe('agents that call tools over the mesh', () => {
     nodes.push(await startTestNode(nats.url, { name: 'eu-1', region: 'eu-west', tools: 'http,echo,sleep,mcpremote' }, env));
     nodes.push(await startTestNode(nats.url, { name: 'eu-2', region: 'eu-west', tools: 'http,echo,sleep,mcpremote' }, env));
     nodes.push(await startTestNode(nats.url, { name: 'us-api', region: 'us-east', tools: 'http,echo,sleep,mcpremote' }, env));
+    // One slot, the only node serving edge-model and the only one at the site.
+    nodes.push(await startTestNode(nats.url, { name: 'edge-1', region: 'us-east', labels: ['site=edge'], tools: 'echo', maxConcurrency: 1 }, { ...env, WFMESH_MODEL: 'edge-model' }));
     await eventually(() => nodes.every((n) => n.registry.size === nodes.length), 'every node sees the others');
   });
 
@@ -276,6 +286,19 @@ describe('agents that call tools over the mesh', () => {
     assert.equal(r.error?.type, 'unsupported');
     assert.match(r.error?.message ?? '', /agent "reader" \(model test-model\) has tools, and this step cannot place tool calls here .*run it in distributed or sync mode/);
     assert.equal(requestsOf(input).length, 0, 'refused before the model was asked');
+  });
+
+  test('a full node still runs the calls of the agent it runs (the agent holds its only slot while it waits)', async () => {
+    const input = 'Probe the site twice.';
+    conversations.set(input, (req) => {
+      if (toolResults(req).size === 0) return { tool_calls: [{ name: 'site_probe__echo', arguments: { n: 1 } }, { name: 'site_probe__echo', arguments: { n: 2 } }] };
+      return { content: [...toolResults(req).values()].join(' ') };
+    });
+    const r = await run('edge', input);
+    assert.equal(r.status, 'completed', JSON.stringify(r.error));
+    assert.equal(r.output, '{"n":1} {"n":2}');
+    assert.equal(r.steps[0]!.node, 'edge-1');
+    assert.deepEqual(calls(r, 'probe').map((c) => c.node), ['edge-1', 'edge-1']);
   });
 
   test('a remote MCP server: its tools are listed, namespaced, called, and the result used', async () => {

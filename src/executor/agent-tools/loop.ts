@@ -11,6 +11,7 @@ import { throwIfAborted } from '../failures.js';
 import type { AgentToolContext, StepRunContext } from '../types.js';
 import { catalogFailure, ToolCatalog, type CatalogEntry, type RemoteTool } from './catalog.js';
 import { ToolCallLog } from './call-log.js';
+import { toolCallId } from './call-id.js';
 
 type Message = OpenAI.Chat.ChatCompletionMessageParam;
 type Choice = OpenAI.Chat.ChatCompletion.Choice;
@@ -75,7 +76,7 @@ async function listRemote(spec: AgentToolSpec, tc: AgentToolContext, signal: Abo
   const { output } = await tc.dispatcher!.dispatch(
     {
       scope: tc.scope,
-      call_id: `${tc.scope.step_id}/tool/${spec.id}.list`,
+      call_id: toolCallId(tc.scope.step_id, `${spec.id}.list`),
       task: { kind: 'tool', tool_id: spec.id, tool_type: 'mcpremote', method: 'list_tools', args: {}, ...(spec.settings && { settings: spec.settings }) },
       ...(spec.requires && { requires: spec.requires }),
       timeout_ms: remaining(tc),
@@ -115,7 +116,7 @@ async function runCall(call: FunctionCall, round: number, index: number, catalog
     const { output, node } = await tc.dispatcher!.dispatch(
       {
         scope: tc.scope,
-        call_id: `${tc.scope.step_id}/tool/${round}.${index}`,
+        call_id: toolCallId(tc.scope.step_id, `${round}.${index}`),
         task: {
           kind: 'tool',
           tool_id: entry.spec.id,
