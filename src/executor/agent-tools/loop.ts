@@ -48,9 +48,29 @@ export async function runToolLoop(agent: AgentSpec, messages: Message[], complet
       throw new StepFailure('agent_error', `${who} was still calling tools after max_tool_rounds (${maxRounds}) rounds (it asked for ${asked} in round ${round}): raise max_tool_rounds or tell the model to answer sooner`, false);
     }
     messages.push({ role: 'assistant', content: choice.message.content ?? null, tool_calls: calls });
-    const replies = await Promise.all(calls.map((call, index) => runCall(call, round, index, catalog, tc, log, ctx)));
+    const replies = await runTurn(calls, round, catalog, tc, log, ctx.signal);
     throwIfAborted(ctx.signal);
     calls.forEach((call, i) => messages.push({ role: 'tool', tool_call_id: call.id, content: replies[i] as string }));
+  }
+}
+
+/** Runs one turn's calls at once; the first that ends the step stops the others. */
+async function runTurn(calls: FunctionCall[], round: number, catalog: ToolCatalog, tc: AgentToolContext, log: ToolCallLog, stepSignal: AbortSignal): Promise<string[]> {
+  const turn = new AbortController();
+  const onAbort = (): void => turn.abort(stepSignal.reason);
+  if (stepSignal.aborted) onAbort();
+  else stepSignal.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await Promise.all(
+      calls.map((call, index) =>
+        runCall(call, round, index, catalog, tc, log, turn.signal).catch((err: unknown) => {
+          turn.abort(err);
+          throw err;
+        }),
+      ),
+    );
+  } finally {
+    stepSignal.removeEventListener('abort', onAbort);
   }
 }
 
@@ -94,7 +114,7 @@ async function listRemote(spec: AgentToolSpec, tc: AgentToolContext, signal: Abo
  * Runs one call and returns the text the model gets back. Bad arguments, a refused or failed
  * tool: the error, worded so that the model can correct itself. A cancelled step: thrown.
  */
-async function runCall(call: FunctionCall, round: number, index: number, catalog: ToolCatalog, tc: AgentToolContext, log: ToolCallLog, ctx: StepRunContext): Promise<string> {
+async function runCall(call: FunctionCall, round: number, index: number, catalog: ToolCatalog, tc: AgentToolContext, log: ToolCallLog, signal: AbortSignal): Promise<string> {
   const entry = catalog.get(call.function.name);
   const rawArgs = call.function.arguments;
   let record = log.started(round, index, call.function.name, entry?.spec.id ?? call.function.name, entry?.remoteTool ?? entry?.method, rawArgs);
@@ -132,7 +152,7 @@ async function runCall(call: FunctionCall, round: number, index: number, catalog
           record = log.placed(record, node);
         },
       },
-      ctx.signal,
+      signal,
     );
     log.ended(record, { node, result: output });
     return forModel(output);
@@ -140,7 +160,7 @@ async function runCall(call: FunctionCall, round: number, index: number, catalog
     const f = StepFailure.from(err);
     const node = (err as { node?: unknown } | null)?.node;
     log.ended(record, { error: `${f.type}: ${f.message}`, ...(typeof node === 'string' && { node }) });
-    if (ctx.signal.aborted || STEP_ENDING.has(f.type)) throw ctx.signal.aborted ? StepFailure.from(ctx.signal.reason ?? f, 'cancelled') : f;
+    if (signal.aborted || STEP_ENDING.has(f.type)) throw signal.aborted ? StepFailure.from(signal.reason ?? f, 'cancelled') : f;
     return `error (${f.type}${f.retryable ? ', may succeed if tried again' : ''}): ${f.message}`;
   }
 }
