@@ -156,6 +156,11 @@ workflows:
     assert.ok(r.warnings.some((w) => /lists unknown tool "nothing"/.test(w.message)));
   });
 
+  test('max_tool_rounds is a positive whole number', () => {
+    assert.equal(validateWorkflowText(doc('[echo]', '    max_tool_rounds: 3')).document?.agents.a?.max_tool_rounds, 3);
+    assert.ok(validateWorkflowText(doc('[echo]', '    max_tool_rounds: 0')).errors.some((e) => /max_tool_rounds/.test(e.path)));
+  });
+
   test("a tool outside its agent's region is an error: no call of it could be placed", () => {
     const r = validateWorkflowText(doc('[files]', '    requires: {region: us-east}'));
     assert.ok(r.errors.some((e) => /agent "a" is bound to region us-east, and tool "files" may not run there/.test(e.message)), JSON.stringify(r.errors));
