@@ -1,14 +1,14 @@
 import { setMaxListeners } from 'node:events';
 import { ErrorCode, type NatsConnection, type NatsError } from 'nats';
 import type { Logger } from 'pino';
-import type { DispatchEvent, StepCall, StepRunner } from '../engine/types.js';
+import type { DispatchEvent, StepCall, StepResult, StepRunner } from '../engine/types.js';
 import { eligiblePeers, rankPeers, type PlacementNeed } from '../mesh/placement.js';
 import type { PeerRegistry } from '../mesh/registry.js';
 import type { Advertisement } from '../protocol/advert.js';
 import { Requester } from '../nats/requester.js';
 import { decodeJson, encodeJson } from '../protocol/codec.js';
 import { StepFailure } from '../protocol/errors.js';
-import { StepReplySchema, type StepReply, type StepRequest } from '../protocol/step.js';
+import { StepReplySchema, ToolCallNoteSchema, type StepReply, type StepRequest, type ToolCallRecord } from '../protocol/step.js';
 import { subjects } from '../protocol/subjects.js';
 
 export interface MeshRunnerOptions {
@@ -33,7 +33,7 @@ export function placementNeed(call: StepCall): PlacementNeed {
 }
 
 type Outcome =
-  | { kind: 'done'; output: unknown; node: string }
+  | { kind: 'done'; output: unknown; node: string; tool_calls?: ToolCallRecord[] }
   | { kind: 'failed'; failure: StepFailure }
   | { kind: 'next'; why: string };
 
@@ -60,7 +60,7 @@ export class MeshStepRunner implements StepRunner {
 
   constructor(private readonly opts: MeshRunnerOptions) {}
 
-  async run(call: StepCall, signal: AbortSignal): Promise<{ output: unknown; node: string }> {
+  async run(call: StepCall, signal: AbortSignal): Promise<StepResult> {
     // One execution's signal is shared by all its parallel steps, each listening while in flight.
     setMaxListeners(0, signal);
     const need = placementNeed(call);
@@ -90,7 +90,7 @@ export class MeshStepRunner implements StepRunner {
       const ranked = rankPeers(now.eligible, need, this.inflightByPeer, Math.random, this.opts.local?.id);
       for (const peer of withPreferred(ranked, call.prefer_node && !tried.length ? this.opts.registry.list().find((p) => p.name === call.prefer_node) : undefined)) {
         const outcome = await this.sendTo(peer, call, deadline, signal);
-        if (outcome.kind === 'done') return { output: outcome.output, node: outcome.node };
+        if (outcome.kind === 'done') return { output: outcome.output, node: outcome.node, ...(outcome.tool_calls && { tool_calls: outcome.tool_calls }) };
         if (outcome.kind === 'failed') throw outcome.failure;
         tried.push(`${peer.name}: ${outcome.why}`);
         if (tried.length > 50) tried.splice(0, tried.length - 5); // only the last few are reported
@@ -126,6 +126,31 @@ export class MeshStepRunner implements StepRunner {
       call.track?.(historyOf(outcome, peer.name));
       return outcome;
     };
+    const offNotes = this.followToolCalls(call, key);
+    try {
+      return await this.deliver(peer, call, request, key, signal, tracked);
+    } finally {
+      offNotes?.();
+    }
+  }
+
+  /** Live tool calls of an agent step sent under `key` go to the record as they happen. */
+  private followToolCalls(call: StepCall, key: string): (() => void) | undefined {
+    const { nc } = this.opts;
+    const track = call.track;
+    if (!track || call.task.kind !== 'agent' || !call.task.agent.tools?.length || nc.isClosed()) return undefined;
+    const sub = nc.subscribe(subjects.toolCalls(call.execution_id), {
+      callback: (err, msg) => {
+        if (err) return;
+        const note = ToolCallNoteSchema.safeParse(decodeJson(msg.data));
+        if (note.success && note.data.key === key) track({ kind: 'tool_call', node: note.data.node, call: note.data.call });
+      },
+    });
+    return () => sub.unsubscribe();
+  }
+
+  private async deliver(peer: Advertisement, call: StepCall, request: StepRequest, key: string, signal: AbortSignal, tracked: (o: Outcome) => Outcome): Promise<Outcome> {
+    const { nc, registry } = this.opts;
     const local = this.opts.local;
     if (local && peer.id === local.id) {
       const onLocalAbort = () => {
@@ -160,7 +185,7 @@ export class MeshStepRunner implements StepRunner {
     let onAbort: (() => void) | undefined;
     const outcome = await new Promise<Outcome>((settle) => {
       Requester.for(nc)
-        .request(subjects.step(peer.name, peer.id), data, { timeout: Math.max(1, deadline - Date.now()) })
+        .request(subjects.step(peer.name, peer.id), data, { timeout: Math.max(1, request.deadline - Date.now()) })
         .then(
           (msg) => {
             const parsed = StepReplySchema.safeParse(decodeJson(msg.data));
@@ -236,9 +261,10 @@ function historyOf(outcome: Outcome, node: string): DispatchEvent {
 
 /** A node's reply as what the dispatcher does next: done, failed, or try the next node (busy). */
 function outcomeOf(r: StepReply, signal: AbortSignal): Outcome {
-  if (r.ok) return { kind: 'done', output: r.output, node: r.node };
+  if (r.ok) return { kind: 'done', output: r.output, node: r.node, ...(r.tool_calls && { tool_calls: r.tool_calls }) };
+  const failed = (failure: StepFailure): Outcome => ({ kind: 'failed', failure: r.tool_calls ? Object.assign(failure, { tool_calls: r.tool_calls }) : failure });
   // Busy, or the node stood still and no longer vouches for the step: another node takes it.
   if (r.failure.type === 'busy' || r.failure.type === 'node_lost') return { kind: 'next', why: r.failure.message };
-  if (r.failure.type === 'cancelled' && signal.aborted) return { kind: 'failed', failure: StepFailure.from(signal.reason ?? StepFailure.fromWire(r.failure), 'cancelled') };
-  return { kind: 'failed', failure: StepFailure.fromWire(r.failure) };
+  if (r.failure.type === 'cancelled' && signal.aborted) return failed(StepFailure.from(signal.reason ?? StepFailure.fromWire(r.failure), 'cancelled'));
+  return failed(StepFailure.fromWire(r.failure));
 }

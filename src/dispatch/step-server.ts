@@ -2,11 +2,13 @@ import type { NatsConnection, ServiceMsg, Subscription } from 'nats';
 import type { Logger } from 'pino';
 import { hasSideEffects } from '../executor/builtin.js';
 import { NEVER_ABORTED } from '../executor/failures.js';
-import type { StepExecutor } from '../executor/types.js';
+import type { StepExecutor, StepScope } from '../executor/types.js';
+import { ToolCallCollector } from '../executor/agent-tools/collector.js';
+import { agentStepOf } from '../executor/agent-tools/call-id.js';
 import { SendBatch } from '../nats/send-batch.js';
 import { decodeJson, encodeJson } from '../protocol/codec.js';
 import { StepFailure } from '../protocol/errors.js';
-import { CancelMessageSchema, StepRequestSchema, type StepReply, type StepRequest } from '../protocol/step.js';
+import { CancelMessageSchema, StepRequestSchema, type StepReply, type StepRequest, type ToolCallNote } from '../protocol/step.js';
 import { subjects } from '../protocol/subjects.js';
 import type { Service } from 'nats';
 
@@ -52,7 +54,7 @@ export class StepServer {
   inflight = 0;
   /** Step requests admitted since start (busy refusals not counted). */
   admitted = 0;
-  private readonly running = new Map<string, { executionId: string; controller: AbortController }>();
+  private readonly running = new Map<string, { executionId: string; stepId: string; controller: AbortController }>();
   /** Attempts running here by idempotency key: a redelivery of one joins it instead of running it again. */
   private readonly byIdempotencyKey = new Map<string, Promise<StepReply>>();
   private readonly epochs = new Map<string, number>();
@@ -166,7 +168,7 @@ export class StepServer {
       if (stored?.ok) return { ...stored, key: req.key };
     }
     if (!this.opts.accepting()) return refuse(new StepFailure('busy', `node ${nodeName} is draining`));
-    if (this.inflight >= this.opts.maxConcurrency) {
+    if (this.inflight >= this.opts.maxConcurrency && !this.awaitedByAgentHere(req)) {
       return refuse(new StepFailure('busy', `node ${nodeName} is at max concurrency (${this.opts.maxConcurrency})`));
     }
     if (idem === undefined) return this.run(req, false);
@@ -177,6 +179,18 @@ export class StepServer {
     } finally {
       this.byIdempotencyKey.delete(idem);
     }
+  }
+
+  /**
+   * Whether `req` is a tool call of an agent step running on this node: that agent holds a slot
+   * while it waits for the call, so refusing the call as busy could only deadlock a full node
+   * (an edge box with two slots and one tool only it may run).
+   */
+  private awaitedByAgentHere(req: StepRequest): boolean {
+    const agent = agentStepOf(req.step_id);
+    if (agent === undefined) return false;
+    for (const r of this.running.values()) if (r.executionId === req.execution_id && r.stepId === agent) return true;
+    return false;
   }
 
   /** Remembers the newest epoch per execution; true when `req` comes from an older coordinator. */
@@ -203,14 +217,15 @@ export class StepServer {
     const instant = req.isolation !== 'child_process' && executor.isInstant?.(req.task) === true;
     const controller = instant ? undefined : new AbortController();
     const timer = controller && setTimeout(() => controller.abort(new StepFailure('timeout', `step ${req.step_id} ran past its deadline`)), Math.max(0, req.deadline - Date.now()));
-    if (controller) this.running.set(req.key, { executionId: req.execution_id, controller });
+    if (controller) this.running.set(req.key, { executionId: req.execution_id, stepId: req.step_id, controller });
     this.admitted++;
     this.inflight++;
     this.opts.onLoadChange(this.inflight);
     const startedAt = Date.now();
+    const calls = req.task.kind === 'agent' ? new ToolCallCollector() : undefined;
     let reply: StepReply;
     try {
-      const output = await executor.execute(req.task, controller?.signal ?? NEVER_ABORTED);
+      const output = await executor.execute(req.task, controller?.signal ?? NEVER_ABORTED, calls && this.scopeOf(req, calls));
       reply = { type: 'wfmesh.step.reply.v1', key: req.key, ok: true, node: nodeName, output, ...this.times(startedAt) };
     } catch (err) {
       const failure = controller?.signal.aborted && controller.signal.reason instanceof StepFailure ? controller.signal.reason : StepFailure.from(err);
@@ -222,6 +237,7 @@ export class StepServer {
       this.opts.onLoadChange(this.inflight);
       if (this.inflight === 0) for (const w of this.idleWaiters.splice(0)) w();
     }
+    if (calls?.size) reply.tool_calls = calls.list();
     // Stored before the reply leaves: a coordinator that dies after reading it finds it on redelivery.
     if (storeResult && reply.ok && req.idempotency_key !== undefined) await this.opts.results!.put(req.idempotency_key, reply);
     const seconds = (Date.now() - startedAt) / 1000;
@@ -237,6 +253,29 @@ export class StepServer {
     const now = Date.now();
     const started = new Date(startedAt).toISOString();
     return { started_at: started, ended_at: now === startedAt ? started : new Date(now).toISOString() };
+  }
+
+  /**
+   * The step an executor runs for: an agent's tool calls are keyed and bounded by it, and each
+   * one is announced to the coordinator as it starts and ends (the reply carries the final list).
+   */
+  private scopeOf(req: StepRequest, calls: ToolCallCollector): StepScope | undefined {
+    if (req.task.kind !== 'agent' || !req.task.agent.tools?.length) return undefined;
+    const { nc, nodeName } = this.opts;
+    return {
+      execution_id: req.execution_id,
+      step_id: req.step_id,
+      attempt: req.attempt,
+      deadline: req.deadline,
+      ...(req.idempotency_key !== undefined && { idempotency_key: req.idempotency_key }),
+      placement: 'mesh',
+      onToolCall: (call) => {
+        calls.add(call);
+        if (nc.isClosed()) return;
+        const note: ToolCallNote = { type: 'wfmesh.toolcall.v1', execution_id: req.execution_id, key: req.key, node: nodeName, call };
+        nc.publish(subjects.toolCalls(req.execution_id), encodeJson(note));
+      },
+    };
   }
 
   /** Waits (bounded) for in-flight steps to finish, then stops listening for cancels. */

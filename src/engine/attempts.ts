@@ -4,8 +4,9 @@
  */
 import { StepFailure } from '../protocol/errors.js';
 import type { Requires, StepTask } from '../protocol/step.js';
-import { resolveTemplate, VariableError, type AgentStep, type Retry, type ToolStep, type VariableScope, type WorkflowDocument } from '../workflow/index.js';
+import { AgentToolConflict, combineRequires, resolveAgentTools, resolveTemplate, VariableError, type AgentStep, type Retry, type ToolStep, type VariableScope, type WorkflowDocument } from '../workflow/index.js';
 import type { StepCall } from './types.js';
+import { toolCallsOf } from '../executor/agent-tools/collector.js';
 import type { ExecutionContext } from './context.js';
 
 /**
@@ -22,15 +23,22 @@ export function buildTask(
   const scope: VariableScope = idempotencyKey === undefined ? outer : { ...outer, idempotencyKey };
   const key = idempotencyKey === undefined ? {} : { idempotency_key: idempotencyKey };
   try {
+    // Tool settings may only read ${env.*}: they belong to the tool, not to one step's data.
+    const settingsOf = (s: Record<string, unknown>) => resolveTemplate(s, { input: undefined, step: () => undefined, env }) as Record<string, unknown>;
     if (step.kind === 'agent') {
-      const { requires: agentRequires, ...agent } = doc.agents[step.agent] as NonNullable<WorkflowDocument['agents'][string]>;
+      const declaredAgent = doc.agents[step.agent] as NonNullable<WorkflowDocument['agents'][string]>;
+      const { requires: agentRequires, tools: _refs, ...agent } = declaredAgent;
       const requires = agentRequires || step.requires ? { ...agentRequires, ...step.requires } : undefined;
-      return { task: { kind: 'agent', agent, input: resolveTemplate(step.input, scope), ...key }, ...(requires && { requires }) };
+      const tools = declaredAgent.tools?.length ? resolveAgentTools(doc, declaredAgent, requires?.region, settingsOf) : undefined;
+      const spec = tools ? { ...agent, tools } : agent;
+      return { task: { kind: 'agent', agent: spec, input: resolveTemplate(step.input, scope), ...key }, ...(requires && { requires }) };
     }
     const declared = Object.hasOwn(doc.tools, step.tool) ? doc.tools[step.tool] : undefined;
     const tool = declared ?? { id: step.tool, type: step.tool };
-    // Tool settings may only read ${env.*}: they belong to the tool, not to one step's data.
-    const settings = tool.settings && (resolveTemplate(tool.settings, { input: undefined, step: () => undefined, env }) as Record<string, unknown>);
+    const settings = tool.settings && settingsOf(tool.settings);
+    // The tool's own constraints hold for every step that uses it; the step may only narrow them.
+    const placed = combineRequires(declared?.requires, step.requires);
+    if (placed.conflict !== undefined) throw new StepFailure('infeasible', `step ${step.id}: tool "${tool.id}" and the step's requires conflict (${placed.conflict})`, false);
     const task: StepTask = {
       kind: 'tool',
       tool_id: tool.id,
@@ -40,9 +48,10 @@ export function buildTask(
       ...(settings && { settings }),
       ...key,
     };
-    return { task, ...(step.requires && { requires: step.requires }) };
+    return { task, ...(placed.requires && { requires: placed.requires }) };
   } catch (err) {
     if (err instanceof VariableError) throw new StepFailure('invalid_args', err.message, false);
+    if (err instanceof AgentToolConflict) throw new StepFailure('invalid_args', err.message, false);
     throw err;
   }
 }
@@ -92,14 +101,22 @@ export async function runAttempts(
         idempotency_key: key,
         epoch: ctx.epoch,
         ...(preferNode !== undefined && { redelivery: true, ...(preferNode && { prefer_node: preferNode }) }),
-        track: (e) => (e.kind === 'sent' ? ctx.keeper.dispatched(rowId, attempt, e.node) : ctx.keeper.dispatchEnded(rowId, attempt, e.node, e.status, e.error)),
+        track: (e) => {
+          if (e.kind === 'sent') ctx.keeper.dispatched(rowId, attempt, e.node);
+          else if (e.kind === 'ended') ctx.keeper.dispatchEnded(rowId, attempt, e.node, e.status, e.error);
+          else ctx.keeper.toolCall(rowId, attempt, e.call);
+        },
         awaitDurable: () => ctx.beforeDispatch?.(call),
       };
       ctx.keeper.running(rowId, attempt);
       try {
         // The runner awaits call.awaitDurable once it knows where the attempt goes (one write).
-        return await ctx.runner.run(call, signal);
+        const result = await ctx.runner.run(call, signal);
+        if (result.tool_calls) ctx.keeper.toolCalls(rowId, attempt, result.tool_calls);
+        return result;
       } catch (err) {
+        const calls = toolCallsOf(err);
+        if (calls) ctx.keeper.toolCalls(rowId, attempt, calls);
         if (signal.aborted) throw cancelled(signal);
         failure = StepFailure.from(err);
         const node = (err as { node?: unknown } | null)?.node;

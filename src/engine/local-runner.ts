@@ -1,6 +1,7 @@
 import { StepFailure } from '../protocol/errors.js';
-import type { StepExecutor } from '../executor/types.js';
-import type { StepCall, StepRunner } from './types.js';
+import type { StepExecutor, StepScope } from '../executor/types.js';
+import { ToolCallCollector, withToolCalls } from '../executor/agent-tools/collector.js';
+import type { StepCall, StepResult, StepRunner } from './types.js';
 
 /**
  * Runs steps in this process (sync mode): the executor does the work; this enforces the
@@ -12,7 +13,7 @@ export class LocalStepRunner implements StepRunner {
     private readonly nodeName: string,
   ) {}
 
-  async run(call: StepCall, signal: AbortSignal): Promise<{ output: unknown; node: string }> {
+  async run(call: StepCall, signal: AbortSignal): Promise<StepResult> {
     const ctl = new AbortController();
     const onAbort = (): void => ctl.abort(new StepFailure('cancelled', `step ${call.step_id} was cancelled`, false));
     if (signal.aborted) onAbort();
@@ -21,6 +22,7 @@ export class LocalStepRunner implements StepRunner {
       () => ctl.abort(new StepFailure('timeout', `step ${call.step_id} ran past its timeout of ${call.timeout_ms} ms`)),
       call.timeout_ms,
     );
+    const calls = new ToolCallCollector();
     try {
       const durable = call.awaitDurable?.();
       if (durable) await durable;
@@ -31,14 +33,30 @@ export class LocalStepRunner implements StepRunner {
       });
       aborted.catch(() => undefined);
       // Settle on abort even if the executor ignores the signal.
-      const output = await Promise.race([this.executor.execute(call.task, ctl.signal), aborted]);
-      return { output, node: this.nodeName };
+      const output = await Promise.race([this.executor.execute(call.task, ctl.signal, this.scopeOf(call, calls)), aborted]);
+      return { output, node: this.nodeName, ...(calls.size && { tool_calls: calls.list() }) };
     } catch (err) {
-      if (ctl.signal.aborted && ctl.signal.reason instanceof StepFailure) throw ctl.signal.reason;
-      throw StepFailure.from(err);
+      if (ctl.signal.aborted && ctl.signal.reason instanceof StepFailure) throw withToolCalls(ctl.signal.reason, calls);
+      throw withToolCalls(StepFailure.from(err), calls);
     } finally {
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
     }
+  }
+
+  /** Sync mode: an agent's tool calls run on this node too (under their constraints). */
+  private scopeOf(call: StepCall, calls: ToolCallCollector): StepScope {
+    return {
+      execution_id: call.execution_id,
+      step_id: call.step_id,
+      attempt: call.attempt,
+      deadline: Date.now() + call.timeout_ms,
+      ...(call.idempotency_key !== undefined && { idempotency_key: call.idempotency_key }),
+      placement: 'here',
+      onToolCall: (c) => {
+        calls.add(c);
+        call.track?.({ kind: 'tool_call', node: this.nodeName, call: c });
+      },
+    };
   }
 }

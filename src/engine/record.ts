@@ -7,6 +7,7 @@
  * kept as they go, so a 100,000-row execution does not copy its step list per change.
  */
 import type { StepFailure } from '../protocol/errors.js';
+import type { ToolCallRecord } from '../protocol/step.js';
 import { FINAL_STEP_STATUSES, type AttemptRecord, type AttemptStatus, type ExecutionRecord, type ExecutionStatus, type StepRecord } from '../protocol/execution.js';
 
 const FINAL_STEP = FINAL_STEP_STATUSES;
@@ -27,6 +28,8 @@ const MAX_ROW_WARNINGS = 10;
 
 export class RecordKeeper {
   private readonly index = new Map<string, number>();
+  /** Attempt whose tool calls each row shows. */
+  private readonly callsAttempt = new Map<string, number>();
   private done = 0;
   private sealed = false;
 
@@ -88,6 +91,32 @@ export class RecordKeeper {
     const history = status === 'refused' ? dropEntry(row.history, attempt, node) : closeEntry(row.history, attempt, node, status, error);
     if (history === row.history) return;
     this.record.steps[i as number] = { ...row, history };
+    this.emit(i);
+  }
+
+  /** A tool call of an agent step started or ended (live): kept by round and index, latest attempt only. */
+  toolCall(id: string, attempt: number, call: ToolCallRecord): void {
+    this.changeCalls(id, attempt, (calls) => {
+      const at = calls.findIndex((c) => c.round === call.round && c.index === call.index);
+      if (at >= 0) return calls.map((c, k) => (k === at ? call : c));
+      return [...calls, call].sort((a, b) => a.round - b.round || a.index - b.index);
+    });
+  }
+
+  /** The final list of an attempt's tool calls (from the step's reply): replaces what was told live. */
+  toolCalls(id: string, attempt: number, calls: ToolCallRecord[]): void {
+    this.changeCalls(id, attempt, () => calls);
+  }
+
+  private changeCalls(id: string, attempt: number, next: (calls: ToolCallRecord[]) => ToolCallRecord[]): void {
+    const i = this.index.get(id);
+    const row = i === undefined ? undefined : this.record.steps[i];
+    if (!row || i === undefined || this.sealed) return;
+    // A later attempt starts a fresh list; news of an older one is ignored.
+    const known = this.callsAttempt.get(id) ?? 0;
+    if (attempt < known) return;
+    this.callsAttempt.set(id, attempt);
+    this.record.steps[i] = { ...row, tool_calls: next(attempt > known ? [] : (row.tool_calls ?? [])) };
     this.emit(i);
   }
 

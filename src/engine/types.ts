@@ -1,5 +1,5 @@
 import type { AttemptStatus, ExecutionMode, ExecutionRecord } from '../protocol/execution.js';
-import type { Isolation, Requires, StepTask } from '../protocol/step.js';
+import type { Isolation, Requires, StepTask, ToolCallRecord } from '../protocol/step.js';
 import type { WorkflowDocument } from '../workflow/index.js';
 
 /** One attempt of one step, with every variable resolved: what a runner is asked to do. */
@@ -36,17 +36,26 @@ export interface StepCall {
 /** One dispatch of an attempt, as the runner reports it. */
 export type DispatchEvent =
   | { kind: 'sent'; node: string }
-  | { kind: 'ended'; node: string; status: Exclude<AttemptStatus, 'running'> | 'refused'; error?: string };
+  | { kind: 'ended'; node: string; status: Exclude<AttemptStatus, 'running'> | 'refused'; error?: string }
+  /** An agent step's tool call started or ended (live, from the node running the agent). */
+  | { kind: 'tool_call'; node: string; call: ToolCallRecord };
+
+/** What a runner resolves with: the output, where it came from, and an agent's tool calls. */
+export interface StepResult {
+  output: unknown;
+  node: string;
+  tool_calls?: ToolCallRecord[];
+}
 
 /**
  * The seam between the engine and where steps run. Sync mode runs them in process
  * (LocalStepRunner); distributed mode sends them to a peer. A runner resolves with the output
  * and the name of the node that produced it, or rejects with a StepFailure (its `retryable`
- * decides whether the engine retries; a string `node` property on the rejection is recorded).
- * Aborting `signal` must settle the call promptly.
+ * decides whether the engine retries; a string `node` property on the rejection is recorded, and
+ * so is a `tool_calls` list). Aborting `signal` must settle the call promptly.
  */
 export interface StepRunner {
-  run(call: StepCall, signal: AbortSignal): Promise<{ output: unknown; node: string }>;
+  run(call: StepCall, signal: AbortSignal): Promise<StepResult>;
 }
 
 export interface RunExecutionOptions {

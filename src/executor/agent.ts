@@ -4,6 +4,7 @@ import type { AgentSpec } from '../protocol/step.js';
 import type { ExecutorEnvironment, StepRunContext } from './types.js';
 import { describeError, failureFromAbort } from './failures.js';
 import { checkOutboundUrl } from './tools/hosts.js';
+import { runToolLoop, type Complete } from './agent-tools/loop.js';
 
 /** Where an agent step goes: the agent's own base_url beats the node's llm.base_url. */
 export interface LlmEndpoint {
@@ -62,7 +63,11 @@ function clientFor(endpoint: LlmEndpoint, timeoutMs: number): OpenAI {
   return client;
 }
 
-/** Runs one agent step: system prompt + the input as the user message; output is the reply. */
+/**
+ * Runs one agent step: system prompt + the input as the user message; output is the reply. An
+ * agent with tools runs the tool-calling loop first (agent-tools/loop.ts); its final answer is
+ * read the same way, JSON included.
+ */
 export async function runAgentStep(agent: AgentSpec, input: unknown, ctx: StepRunContext): Promise<unknown> {
   const endpoint = resolveEndpoint(agent, ctx.env);
   const model = agent.model || ctx.env.llm.models[0];
@@ -72,25 +77,27 @@ export async function runAgentStep(agent: AgentSpec, input: unknown, ctx: StepRu
   messages.push({ role: 'user', content: typeof input === 'string' ? input : JSON.stringify(input ?? null, null, 2) });
   const json = agent.response_format === 'json';
   const timeoutMs = ctx.env.llm.timeout_ms;
-
-  let completion: OpenAI.Chat.ChatCompletion;
-  try {
-    completion = await clientFor(endpoint, timeoutMs).chat.completions.create(
-      {
-        model,
-        messages,
-        ...(agent.temperature !== undefined ? { temperature: agent.temperature } : {}),
-        ...(agent.max_tokens !== undefined ? { max_tokens: agent.max_tokens } : {}),
-        ...(json ? { response_format: { type: 'json_object' as const } } : {}),
-      },
-      { signal: ctx.signal },
-    );
-  } catch (err) {
-    throw agentFailure(err, endpoint.baseURL, timeoutMs, ctx.signal);
-  }
-
-  const choice = completion.choices[0];
   const who = `agent "${agent.id}" (model ${model})`;
+
+  const complete: Complete = async (msgs, tools) => {
+    try {
+      return await clientFor(endpoint, timeoutMs).chat.completions.create(
+        {
+          model,
+          messages: msgs,
+          ...(agent.temperature !== undefined ? { temperature: agent.temperature } : {}),
+          ...(agent.max_tokens !== undefined ? { max_tokens: agent.max_tokens } : {}),
+          ...(json ? { response_format: { type: 'json_object' as const } } : {}),
+          ...(tools.length ? { tools } : {}),
+        },
+        { signal: ctx.signal },
+      );
+    } catch (err) {
+      throw agentFailure(err, endpoint.baseURL, timeoutMs, ctx.signal);
+    }
+  };
+
+  const choice = agent.tools?.length ? await runToolLoop(agent, messages, complete, ctx, who) : (await complete(messages, [])).choices[0];
   if (choice?.message.refusal) throw new StepFailure('agent_error', `${who}: the model refused: ${choice.message.refusal}`, false);
   const content = choice?.message.content;
   if (!content || !content.trim()) {

@@ -16,5 +16,6 @@ export function hasSideEffects(task: StepTask): boolean {
   if (task.kind === 'agent') return true;
   if (SIDE_EFFECT_FREE.has(task.tool_type)) return false;
   if (task.tool_type === 'filesystem' && task.method !== undefined && READ_ONLY_FILESYSTEM.has(task.method)) return false;
+  if (task.tool_type === 'mcpremote' && task.method === 'list_tools') return false;
   return true;
 }

@@ -2,14 +2,19 @@
  * Step executors: run one resolved step task (an agent call or a built-in tool) on this node,
  * in process (`createStepExecutor`) or in a fresh child process per step (`createIsolatedExecutor`).
  */
-import type { ExecutorEnvironment, StepExecutor } from './types.js';
+import type { ExecutorEnvironment, StepExecutor, ToolCallDispatcher } from './types.js';
 import { buildLocalExecutor, type LocalExecutorOptions } from './local.js';
 import type { AgentRunner } from './local.js';
 import { ALL_TOOL_HANDLERS } from './tools/all.js';
 import { runStepWorker } from './isolated/worker.js';
 
 export type {
+  AgentToolContext,
   AllowPolicy,
+  StepScope,
+  ToolCallDispatch,
+  ToolCallDispatcher,
+  ToolMethodSchema,
   ExecutorEnvironment,
   LlmSettings,
   StepExecutor,
@@ -18,6 +23,7 @@ export type {
   ToolHandler,
 } from './types.js';
 export { failureFromAbort } from './failures.js';
+export { ToolCallCollector, toolCallsOf, withToolCalls } from './agent-tools/collector.js';
 
 export { BUILTIN_TOOL_TYPES, hasSideEffects } from './builtin.js';
 export { createIsolatedExecutor, setIsolatedWorkerCommand } from './isolated/executor.js';
@@ -32,9 +38,15 @@ const runAgentStep: AgentRunner = async (agent, input, ctx) => (await import('./
 /**
  * An in-process executor. `opts.tools` narrows what it offers (an unknown name throws MeshError
  * CONFIG_INVALID); `shell` is offered only when `env.allow.shell_commands` is non-empty.
+ * `opts.toolCalls` places agents' tool calls (a node passes its mesh); without it they run here,
+ * through this same executor, as a standalone executor's user expects.
  */
 export function createStepExecutor(env: ExecutorEnvironment, opts: LocalExecutorOptions = {}): StepExecutor {
-  return buildLocalExecutor(env, { handlers: ALL_TOOL_HANDLERS, agent: runAgentStep }, opts);
+  const here: ToolCallDispatcher = {
+    dispatch: async (call, signal) => ({ output: await executor.execute(call.task, signal), node: env.node_name }),
+  };
+  const executor = buildLocalExecutor(env, { handlers: ALL_TOOL_HANDLERS, agent: runAgentStep }, { ...opts, toolCalls: opts.toolCalls ?? here });
+  return executor;
 }
 
 /**

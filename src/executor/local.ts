@@ -1,6 +1,6 @@
 import { MeshError, StepFailure } from '../protocol/errors.js';
 import type { AgentSpec, StepTask } from '../protocol/step.js';
-import type { ExecutorEnvironment, StepExecutor, StepRunContext, ToolHandler } from './types.js';
+import type { AgentToolContext, ExecutorEnvironment, StepExecutor, StepRunContext, StepScope, ToolCallDispatcher, ToolHandler } from './types.js';
 import { checkOutputSize, describeError, failureFromAbort, NEVER_ABORTED, throwIfAborted } from './failures.js';
 
 /** Runs an agent step (the `openai` client lives behind this, so slim workers can leave it out). */
@@ -15,7 +15,12 @@ export interface ExecutorParts {
 export interface LocalExecutorOptions {
   /** Subset of tool types to offer (default: every handler the environment allows). */
   readonly tools?: readonly string[];
+  /** Places the tool calls of agents (the node's mesh); absent: agents with tools are refused. */
+  readonly toolCalls?: ToolCallDispatcher;
 }
+
+/** An agent step run without a step scope (a direct call, a test): its calls get these bounds. */
+const UNSCOPED_DEADLINE_MS = 300_000;
 
 /**
  * The tool types an executor offers: the requested subset of the handlers, minus `shell` unless
@@ -36,11 +41,21 @@ export function offeredTools(env: ExecutorEnvironment, known: readonly string[],
 export function buildLocalExecutor(env: ExecutorEnvironment, parts: ExecutorParts, opts: LocalExecutorOptions = {}): StepExecutor {
   const tools = offeredTools(env, parts.handlers.map((h) => h.type), opts.tools);
   const byType = new Map(parts.handlers.filter((h) => tools.includes(h.type)).map((h) => [h.type, h]));
+  // Schemas of every type, offered here or not: an agent's tool call may run on another node.
+  const schemasOf = new Map(parts.handlers.map((h) => [h.type, h.schemas]));
   return {
     tools,
-    async execute(task: StepTask, signal: AbortSignal): Promise<unknown> {
+    async execute(task: StepTask, signal: AbortSignal, scope?: StepScope): Promise<unknown> {
       throwIfAborted(signal);
-      const ctx: StepRunContext = { signal, env };
+      const agentTools: AgentToolContext | undefined =
+        task.kind === 'agent' && task.agent.tools?.length
+          ? {
+              methodsOf: (type) => schemasOf.get(type),
+              dispatcher: opts.toolCalls,
+              scope: scope ?? { execution_id: 'direct', step_id: task.agent.id, attempt: 1, deadline: Date.now() + UNSCOPED_DEADLINE_MS, placement: 'here' },
+            }
+          : undefined;
+      const ctx: StepRunContext = { signal, env, ...(agentTools && { agentTools }) };
       const output = await raceAbort(runTask(task, ctx), signal);
       checkOutputSize(output, env.max_output_bytes);
       return output ?? null;

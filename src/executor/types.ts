@@ -1,4 +1,5 @@
-import type { StepTask } from '../protocol/step.js';
+import type { z } from 'zod';
+import type { Requires, StepTask, ToolCallRecord } from '../protocol/step.js';
 
 /** What a node lets its tools touch (config `allow`). Empty lists deny everything. */
 export interface AllowPolicy {
@@ -34,6 +35,54 @@ export interface ExecutorEnvironment {
 export interface StepRunContext {
   readonly signal: AbortSignal;
   readonly env: ExecutorEnvironment;
+  /** For an agent step with tools: how its tool calls reach the mesh. */
+  readonly agentTools?: AgentToolContext;
+}
+
+/** What a tool-calling agent needs besides the model: schemas, a way to place calls, its step. */
+export interface AgentToolContext {
+  /** The methods (with argument schemas) of a built-in tool type, whether or not this node offers it. */
+  readonly methodsOf: (type: string) => Readonly<Record<string, ToolMethodSchema>> | undefined;
+  /** Absent where calls cannot be placed (an isolated step process). */
+  readonly dispatcher: ToolCallDispatcher | undefined;
+  readonly scope: StepScope;
+}
+
+/** The step an agent runs in: its tool calls are named, keyed and bounded after it. */
+export interface StepScope {
+  readonly execution_id: string;
+  readonly step_id: string;
+  readonly attempt: number;
+  /** Epoch ms: no tool call outlives the step. */
+  readonly deadline: number;
+  readonly idempotency_key?: string;
+  /** `here`: sync mode, every tool call runs on this node (still under its constraints). */
+  readonly placement: 'mesh' | 'here';
+  /** Told of every tool call as it starts and as it ends (the same round and index). */
+  readonly onToolCall?: (call: ToolCallRecord) => void;
+}
+
+/** One tool call of an agent, placed on the mesh like a step. */
+export interface ToolCallDispatch {
+  readonly scope: StepScope;
+  /** Unique in the execution: `<step>/tool/<round>.<index>`. */
+  readonly call_id: string;
+  readonly task: Extract<StepTask, { kind: 'tool' }>;
+  readonly requires?: Requires;
+  readonly timeout_ms: number;
+  /** Told where the call was sent (again if it moves to another node). */
+  readonly onSent?: (node: string) => void;
+}
+
+/** Places one tool call (the node's composition root provides it); rejects with StepFailure. */
+export interface ToolCallDispatcher {
+  dispatch(call: ToolCallDispatch, signal: AbortSignal): Promise<{ output: unknown; node: string }>;
+}
+
+/** A method's arguments as the model sees them (JSON Schema, derived) and as they are checked. */
+export interface ToolMethodSchema {
+  readonly description: string;
+  readonly args: z.ZodType;
 }
 
 /** A built-in tool type (`filesystem`, `http`, ...): declares its name so a node can advertise it. */
@@ -45,6 +94,8 @@ export interface ToolHandler {
    * so the step server runs it without a cancel signal or a deadline timer of its own.
    */
   readonly instant?: boolean;
+  /** The methods a model may call, with their argument schemas (the same ones `run` checks with). */
+  readonly schemas?: Readonly<Record<string, ToolMethodSchema>>;
   /** Runs one call; throws StepFailure on failure. */
   run(call: ToolCall, ctx: StepRunContext): Promise<unknown>;
 }
@@ -61,8 +112,11 @@ export interface ToolCall {
 export interface StepExecutor {
   /** Tool types this node offers (for its advertisement). */
   readonly tools: readonly string[];
-  /** Runs one task; resolves with its output or throws StepFailure. */
-  execute(task: StepTask, signal: AbortSignal): Promise<unknown>;
+  /**
+   * Runs one task; resolves with its output or throws StepFailure. `scope` names the step it
+   * runs for (an agent's tool calls need it).
+   */
+  execute(task: StepTask, signal: AbortSignal, scope?: StepScope): Promise<unknown>;
   /** Whether `task` runs an instant tool (see ToolHandler.instant): it may be given NEVER_ABORTED. */
   isInstant?(task: StepTask): boolean;
 }

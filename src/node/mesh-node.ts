@@ -13,6 +13,7 @@ import { VERSION } from '../version.js';
 import { NodeHttpServer } from './http-server.js';
 import { NodeMetrics, serveMetrics } from './metrics.js';
 import type { NodeOptions } from './options.js';
+import { ToolCallRouter } from './tool-calls.js';
 
 /**
  * One wfmesh node: the composition root. It connects to NATS, probes its hardware, serves HTTP,
@@ -26,6 +27,8 @@ export class MeshNode {
   readonly metrics = new NodeMetrics();
   /** Takes steps from the mesh (attached by startNode). */
   stepServer: StepServer | undefined;
+  /** Places the tool calls of agents running here (its runners are attached by startNode). */
+  toolCalls = new ToolCallRouter();
   /** Runs and answers for executions (attached by startNode). */
   executions: ExecutionService | undefined;
   private stopping: Promise<void> | undefined;
@@ -52,7 +55,8 @@ export class MeshNode {
       llm: options.llm,
       max_output_bytes: options.limits.maxOutputBytes,
     };
-    const executor = createStepExecutor(executorEnv, options.tools ? { tools: options.tools } : {});
+    const toolCalls = new ToolCallRouter();
+    const executor = createStepExecutor(executorEnv, { ...(options.tools && { tools: options.tools }), toolCalls });
     // Probing is slow the first time: do it once here, before the node says it exists.
     const acquired = LiveLoadSampler.acquire(Math.max(options.heartbeatMs, 1_000));
     let nc: NatsConnection;
@@ -103,6 +107,7 @@ export class MeshNode {
       }),
     });
     node = new MeshNode(options, log, nc, hardware, executor, executorEnv, http, sampler, membership);
+    node.toolCalls = toolCalls;
     node.serveHealth();
     serveMetrics(node);
     node.watchConnection();

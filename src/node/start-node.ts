@@ -112,6 +112,8 @@ export function stepRunners(node: MeshNode): (mode: ExecutionMode) => StepRunner
     log: node.log,
     ...(node.stepServer && { local: { id: node.id, serve: (req) => node.stepServer!.serve(req), cancel: (id, key, reason) => node.stepServer!.cancel(id, key, reason) } }),
   });
+  // An agent's tool calls go the same ways: to the best peer, or (sync) here.
+  node.toolCalls.attach({ mesh: distributed, here: local, self: node.name });
   return (mode) => (mode === 'sync' ? local : distributed);
 }
 

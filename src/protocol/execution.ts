@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { StepFailureWireSchema } from './errors.js';
+import { ToolCallRecordSchema } from './step.js';
 
 export const ExecutionModeSchema = z.enum(['distributed', 'sync', 'async', 'isolated']);
 export type ExecutionMode = z.infer<typeof ExecutionModeSchema>;
@@ -56,6 +57,8 @@ export const StepRecordSchema = z.object({
   history: z.array(AttemptRecordSchema).optional(),
   /** What the run noticed but did not fail for (a condition that read a field the output lacks). */
   warnings: z.array(z.string()).optional(),
+  /** The tool calls of an agent step (its latest attempt), in order. */
+  tool_calls: z.array(ToolCallRecordSchema).optional(),
 });
 export type StepRecord = z.infer<typeof StepRecordSchema>;
 

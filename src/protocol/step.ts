@@ -33,6 +33,24 @@ export const RequiresSchema = z
   .strict();
 export type Requires = z.infer<typeof RequiresSchema>;
 
+/** Rounds of tool calls an agent may make before its step fails (`max_tool_rounds`). */
+export const DEFAULT_MAX_TOOL_ROUNDS = 8;
+
+/**
+ * A tool an agent may call, resolved from the document when the step is built: its type and
+ * settings (as a tool step would get them), the methods the model may use (all when absent), and
+ * where each call may run (the tool's `requires` and the agent's region).
+ */
+export const AgentToolSpecSchema = z.object({
+  id: z.string().min(1),
+  type: z.string().min(1),
+  methods: z.array(z.string().min(1)).optional(),
+  settings: z.record(z.string(), z.unknown()).optional(),
+  requires: RequiresSchema.optional(),
+  description: z.string().optional(),
+});
+export type AgentToolSpec = z.infer<typeof AgentToolSpecSchema>;
+
 export const AgentSpecSchema = z.object({
   id: z.string(),
   model: z.string(),
@@ -41,8 +59,34 @@ export const AgentSpecSchema = z.object({
   max_tokens: z.number().int().positive().optional(),
   base_url: z.string().optional(),
   response_format: z.enum(['text', 'json']).optional(),
+  /** Tools the model may call by function calling; each call is placed on the mesh like a step. */
+  tools: z.array(AgentToolSpecSchema).optional(),
+  max_tool_rounds: z.number().int().positive().max(100).optional(),
 });
 export type AgentSpec = z.infer<typeof AgentSpecSchema>;
+
+/**
+ * One tool call an agent made, as the execution record keeps it: arguments and result are
+ * summaries (a few hundred characters), never the whole values.
+ */
+export const ToolCallRecordSchema = z.object({
+  /** 1-based round of the agent's loop, and the call's index within it. */
+  round: z.number().int().positive(),
+  index: z.number().int().nonnegative(),
+  /** The function name the model used (`files__read_file`). */
+  name: z.string(),
+  tool: z.string(),
+  method: z.string().optional(),
+  /** Where it ran; absent when it never left the agent (bad arguments, no eligible node). */
+  node: z.string().optional(),
+  status: z.enum(['running', 'ok', 'error']),
+  started_at: z.string(),
+  duration_ms: z.number().nonnegative().optional(),
+  args: z.string(),
+  result: z.string().optional(),
+  error: z.string().optional(),
+});
+export type ToolCallRecord = z.infer<typeof ToolCallRecordSchema>;
 
 /**
  * What one step asks a node to do, with every variable already resolved. This is the unit that
@@ -104,6 +148,8 @@ export const StepReplySchema = z.discriminatedUnion('ok', [
     output: z.unknown(),
     started_at: z.string(),
     ended_at: z.string(),
+    /** The tool calls of an agent step, in order. */
+    tool_calls: z.array(ToolCallRecordSchema).optional(),
   }),
   z.object({
     type: z.literal('wfmesh.step.reply.v1'),
@@ -113,9 +159,21 @@ export const StepReplySchema = z.discriminatedUnion('ok', [
     failure: StepFailureWireSchema,
     started_at: z.string().optional(),
     ended_at: z.string().optional(),
+    tool_calls: z.array(ToolCallRecordSchema).optional(),
   }),
 ]);
 export type StepReply = z.infer<typeof StepReplySchema>;
+
+/** A tool call of an agent step as it starts or ends (live; the step's reply has the final list). */
+export const ToolCallNoteSchema = z.object({
+  type: z.literal('wfmesh.toolcall.v1'),
+  execution_id: z.string().min(1),
+  /** The dispatch key of the agent step (the coordinator listens for its own dispatches only). */
+  key: z.string().min(1),
+  node: z.string(),
+  call: ToolCallRecordSchema,
+});
+export type ToolCallNote = z.infer<typeof ToolCallNoteSchema>;
 
 export const CancelMessageSchema = z.object({
   type: z.literal('wfmesh.cancel.v1'),

@@ -38,6 +38,8 @@ export const subjects = {
   leaseAll: () => `${ROOT}.lease.*`,
   /** Asks one node to take executions over (a draining coordinator hands them on; request-reply). */
   handover: (name: string, nodeId: string) => nodeSubject('handover', name, nodeId),
+  /** Tool calls of agent steps as they start and end, from the node running the agent to its coordinator. */
+  toolCalls: (executionId: string) => `${ROOT}.toolcall.${subjectToken(executionId, 'execution id')}`,
   /** Execution events (progress), for whoever watches an execution. */
   events: (executionId: string) => `${ROOT}.events.${subjectToken(executionId, 'execution id')}`,
   /** Every execution's events (the dashboard's live stream). */
@@ -62,6 +64,7 @@ export const subjectScopes = {
   cancel: () => `${ROOT}.cancel.*`,
   lease: () => `${ROOT}.lease.*`,
   events: () => `${ROOT}.events.*`,
+  toolCalls: () => `${ROOT}.toolcall.*`,
   /** The micro services API: discovery requests, and (for nodes) the service's own subscriptions. */
   services: () => '$SRV.>',
   serviceDiscovery: () => [`$SRV.PING.${SERVICE_NAME}`, `$SRV.PING.${SERVICE_NAME}.*`, `$SRV.INFO.${SERVICE_NAME}`, `$SRV.INFO.${SERVICE_NAME}.*`, `$SRV.STATS.${SERVICE_NAME}`, `$SRV.STATS.${SERVICE_NAME}.*`],

@@ -9,6 +9,7 @@ import { joinPath, type IssueList } from './issues.js';
 import { USER_TARGET, type Step, type Workflow, type WorkflowDocument } from './model.js';
 import type { Normalized } from './normalize.js';
 import { allSteps } from './normalize.js';
+import { checkAgentTools } from './agent-tools.js';
 import { formatPath, templateVariables, type PathSegment } from './variables.js';
 
 export interface CheckOptions {
@@ -71,6 +72,7 @@ export function checkDocument(n: Normalized, issues: IssueList, opts: CheckOptio
     checkSteps(wf.steps, () => new Set(), [], info, doc, n, issues, opts, pathOf);
   }
   checkInvokeCycles(doc, issues, pathOf, opts.stats);
+  checkAgentTools(doc, n.agentPaths, opts.knownToolTypes, issues);
 }
 
 function checkSteps(
@@ -383,7 +385,7 @@ function known(what: string, names: string[]): string {
 }
 
 /** ` (did you mean "x"?)` for a near miss. */
-function suggest(name: string, options: string[]): string {
+export function suggest(name: string, options: string[]): string {
   let best: string | undefined;
   let bestD = Math.max(2, Math.floor(name.length / 3)) + 1;
   for (const o of options) {

@@ -11,6 +11,7 @@ export { MAX_DOCUMENT_BYTES, MAX_SCAN_DEPTH } from './yaml-source.js';
 export {
   AgentSchema,
   AgentStepSchema,
+  BUILTIN_TOOL_METHODS,
   BUILTIN_TOOL_TYPES,
   InvokeStepSchema,
   LoopSpecSchema,
@@ -26,8 +27,11 @@ export {
   isValidId,
   routeTargets,
 } from './model.js';
+export { AgentToolConflict, resolveAgentTools } from './agent-tools.js';
+export { combineRequires } from './requires.js';
 export type {
   Agent,
+  AgentToolRef,
   AgentStep,
   InvokeStep,
   LoopSpec,

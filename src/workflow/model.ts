@@ -135,10 +135,17 @@ export const WorkflowSchema = z.object({
 });
 export type Workflow = z.infer<typeof WorkflowSchema>;
 
+/** One entry of an agent's `tools:`: a document tool or a built-in type, optionally narrowed to some methods. */
+export const AgentToolRefSchema = z.object({
+  id: z.string(),
+  methods: z.array(z.string().min(1)).min(1).optional(),
+});
+export type AgentToolRef = z.infer<typeof AgentToolRefSchema>;
+
 export const AgentSchema = AgentSpecSchema.extend({
   requires: RequiresSchema.optional(),
-  /** LangSwarm agent `tools:` (ids of document tools or built-in tool types), kept for tool calling; not executed yet. */
-  tools: z.array(z.string()).optional(),
+  /** Tools the model may call (function calling); resolved into the step's task when it runs. */
+  tools: z.array(AgentToolRefSchema).optional(),
 });
 export type Agent = z.infer<typeof AgentSchema>;
 
@@ -147,6 +154,8 @@ export const ToolSchema = z.object({
   type: z.string(),
   description: z.string().optional(),
   settings: z.record(z.string(), z.unknown()).optional(),
+  /** Where the tool may run (hard constraints), for every step and agent call that uses it. */
+  requires: RequiresSchema.optional(),
 });
 export type Tool = z.infer<typeof ToolSchema>;
 
@@ -161,6 +170,19 @@ export type WorkflowDocument = z.infer<typeof WorkflowDocumentSchema>;
 
 /** Built-in tool types (DESIGN.md section 5); a tool step may name one directly. */
 export const BUILTIN_TOOL_TYPES = ['filesystem', 'http', 'transform', 'shell', 'mcpremote', 'echo', 'sleep'] as const;
+
+/**
+ * The methods an agent's model may call, per built-in type (kept equal to the handlers' argument
+ * schemas by a test). `mcpremote` has none of its own: its server's tools are the methods.
+ */
+export const BUILTIN_TOOL_METHODS: Readonly<Record<string, readonly string[]>> = {
+  filesystem: ['read_file', 'write_file', 'list_dir'],
+  http: ['request'],
+  transform: ['pick', 'template', 'json_parse', 'concat', 'split', 'length'],
+  shell: ['run'],
+  echo: ['echo'],
+  sleep: ['sleep'],
+};
 
 /** Every target a step may route to (step ids and `user`), over all its routes. */
 export function routeTargets(step: Step): string[] {

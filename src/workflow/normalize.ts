@@ -10,14 +10,15 @@ import { isPlainObject } from './variables.js';
 import { isTypoOf } from './check.js';
 import { BEHAVIOR_PROMPTS, rewriteRefs, simpleSyntax, TOOL_TYPE_ALIASES } from './langswarm.js';
 import { zodIssues } from './zod-issues.js';
+import { agentToolRefs } from './agent-tools.js';
 
 const TOP_KEYS = ['agents', 'tools', 'workflows', 'version', 'name', 'description'];
-const AGENT_KEYS = ['id', 'model', 'system_prompt', 'temperature', 'max_tokens', 'base_url', 'response_format', 'requires', 'tools'];
+const AGENT_KEYS = ['id', 'model', 'system_prompt', 'temperature', 'max_tokens', 'base_url', 'response_format', 'requires', 'tools', 'max_tool_rounds'];
 /** Agent keys read as another key (LangSwarm spellings of the prompt), or turned into one. */
 const AGENT_PROMPT_KEYS = ['system_prompt', 'instructions', 'instruction'];
 /** LangSwarm providers that speak the OpenAI API (others run on the node's OpenAI-compatible endpoint, with a warning). */
 const OPENAI_PROVIDERS = ['openai', 'azure_openai', 'azure-openai', 'openai_compatible', 'openai-compatible', 'local', 'ollama', 'vllm', 'litellm'];
-const TOOL_KEYS = ['id', 'type', 'description', 'settings'];
+const TOOL_KEYS = ['id', 'type', 'description', 'settings', 'requires'];
 const WORKFLOW_KEYS = ['id', 'name', 'description', 'steps', 'inputs'];
 /** Workflow keys LangSwarm files carry that change nothing here. */
 const WORKFLOW_IGNORED = ['async', 'version', 'metadata', 'tags', 'timeout', 'output', 'settings', 'memory', 'session'];
@@ -226,7 +227,7 @@ function agent(raw: unknown, path: string, key: string | undefined, issues: Issu
     } else if (k === 'response_format') {
       picked.response_format = responseFormat(v, joinPath(path, k), issues);
     } else if (k === 'tools') {
-      picked.tools = agentTools(v, joinPath(path, k), issues);
+      picked.tools = agentToolRefs(v, joinPath(path, k), issues);
     } else if (AGENT_KEYS.includes(k)) picked[k] = v;
     else if (!['type', 'agent_type'].includes(k) || !['openai', 'langchain-openai', 'llm', 'generic'].includes(String(v))) {
       issues.warn(joinPath(path, k), `agent key "${k}" is ignored (agents call an OpenAI-compatible endpoint)`);
@@ -258,21 +259,6 @@ function responseFormat(v: unknown, path: string, issues: IssueList): 'json' | '
   return undefined;
 }
 
-/** Agent `tools:`: ids (or `{id}` / `{name}` / `{type}` entries), kept for tool-calling agents. */
-function agentTools(v: unknown, path: string, issues: IssueList): string[] | undefined {
-  const list = typeof v === 'string' ? [v] : v;
-  if (!Array.isArray(list)) {
-    issues.error(path, 'tools is a list of tool ids');
-    return undefined;
-  }
-  const out: string[] = [];
-  list.forEach((t, i) => {
-    const id = typeof t === 'string' ? t : isPlainObject(t) ? (t.id ?? t.name ?? t.type) : undefined;
-    if (typeof id === 'string' && id) out.push(id);
-    else issues.error(joinPath(path, i), 'a tool is named by its id');
-  });
-  return out;
-}
 
 /**
  * Steps that name an agent no one defined get a default agent (the helpful behaviour, the node's
@@ -406,11 +392,13 @@ function tool(given: unknown, path: string, key: string | undefined, issues: Iss
   if (!opts.knownToolTypes.includes(type)) issues.warn(joinPath(path, 'type'), `tool type "${type}" is not one wfmesh has (${opts.knownToolTypes.join(', ')}); a step that uses "${id}" will be refused`);
   if (raw.description !== undefined && typeof raw.description !== 'string') issues.error(joinPath(path, 'description'), 'description is text');
   checkTemplates(raw.settings, joinPath(path, 'settings'), issues);
+  const where = raw.requires === undefined ? undefined : requires(raw.requires, joinPath(path, 'requires'), issues);
   return {
     id,
     type,
     ...(typeof raw.description === 'string' && { description: raw.description }),
     ...(isPlainObject(raw.settings) && { settings: raw.settings }),
+    ...(where && { requires: where }),
   };
 }
 

@@ -10,12 +10,29 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** A function call in an assistant message, as the wire carries it. */
+export interface WireToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
 /** The parsed body of POST /v1/chat/completions. */
 export interface ChatRequest {
   model: string;
-  messages: { role: string; content: string }[];
+  /** `content` is null in an assistant message that only calls tools. */
+  messages: { role: string; content: string; tool_calls?: WireToolCall[]; tool_call_id?: string }[];
   response_format?: unknown;
+  /** The functions offered (`[{type: 'function', function: {name, description, parameters}}]`). */
+  tools?: { type: string; function: { name: string; description?: string; parameters?: Record<string, unknown> } }[];
   [k: string]: unknown;
+}
+
+/** A tool call the test model makes: arguments as an object (sent as JSON) or as raw text. */
+export interface ScriptedToolCall {
+  name: string;
+  arguments: Record<string, unknown> | string;
+  id?: string;
 }
 
 /**
@@ -24,10 +41,12 @@ export interface ChatRequest {
  * - `{status, body}`: an HTTP error (or any raw JSON body) with that status;
  * - `{delay_ms, content}`: the reply after a delay (for timeouts; the delay ends early if the
  *   client goes away);
- * - `{refusal}`: an assistant message with `content: null` and that refusal.
+ * - `{refusal}`: an assistant message with `content: null` and that refusal;
+ * - `{tool_calls}`: an assistant message calling those functions (finish_reason `tool_calls`).
  */
 export type OpenAiReply =
   | { content: string }
+  | { tool_calls: ScriptedToolCall[]; content?: string }
   | { status: number; body: unknown }
   | { delay_ms: number; content: string }
   | { refusal: string };
@@ -94,14 +113,27 @@ export async function startOpenAiServer(handler: OpenAiHandler = echoHandler): P
       if (gone) return;
     }
     const refusal = 'refusal' in reply ? reply.refusal : null;
-    const content = 'content' in reply ? reply.content : null;
+    const content = 'content' in reply ? (reply.content ?? null) : null;
     counter += 1;
+    const calls = 'tool_calls' in reply ? reply.tool_calls : undefined;
+    const message = {
+      role: 'assistant',
+      content,
+      refusal,
+      ...(calls && {
+        tool_calls: calls.map((c, i): WireToolCall => ({
+          id: c.id ?? `call_${counter}_${i}`,
+          type: 'function',
+          function: { name: c.name, arguments: typeof c.arguments === 'string' ? c.arguments : JSON.stringify(c.arguments) },
+        })),
+      }),
+    };
     sendJson(res, 200, {
       id: `chatcmpl-test-${counter}`,
       object: 'chat.completion',
       created: Math.floor(Date.now() / 1000),
       model: body.model,
-      choices: [{ index: 0, message: { role: 'assistant', content, refusal }, finish_reason: 'stop', logprobs: null }],
+      choices: [{ index: 0, message, finish_reason: calls ? 'tool_calls' : 'stop', logprobs: null }],
       usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
     });
   }
@@ -151,4 +183,31 @@ function waitOrClientGone(res: ServerResponse, ms: number): Promise<boolean> {
     };
     res.once('close', onClose);
   });
+}
+
+/**
+ * A handler that answers request n (0-based, counted per conversation key) with `script[n]`, and
+ * with the last entry after that. The key defaults to the first user message, so concurrent
+ * agents in one test each follow their own script.
+ */
+export function scripted(script: (OpenAiReply | ((req: ChatRequest) => OpenAiReply | Promise<OpenAiReply>))[], keyOf: (req: ChatRequest) => string = firstUserMessage): OpenAiHandler {
+  const seen = new Map<string, number>();
+  return (req) => {
+    const key = keyOf(req);
+    const n = seen.get(key) ?? 0;
+    seen.set(key, n + 1);
+    const step = script[Math.min(n, script.length - 1)];
+    if (step === undefined) return { status: 500, body: { error: { message: 'empty script', type: 'server_error' } } };
+    return typeof step === 'function' ? step(req) : step;
+  };
+}
+
+/** The text of the first user message of a request. */
+export function firstUserMessage(req: ChatRequest): string {
+  return req.messages.find((m) => m.role === 'user')?.content ?? '';
+}
+
+/** The `tool` messages of a request (the results the agent sent back), by tool_call_id. */
+export function toolResults(req: ChatRequest): Map<string, string> {
+  return new Map(req.messages.filter((m) => m.role === 'tool').map((m) => [m.tool_call_id ?? '', m.content]));
 }

@@ -13,7 +13,7 @@ import { LocalStepRunner, runExecution } from '../../src/engine/index.js';
 import { createStepExecutor } from '../../src/executor/index.js';
 import type { ExecutionRecord } from '../../src/protocol/execution.js';
 import { validateWorkflowText } from '../../src/workflow/index.js';
-import { startOpenAiServer, type OpenAiTestServer } from '../harness/openai-server.js';
+import { startOpenAiServer, type ChatRequest, type OpenAiReply, type OpenAiTestServer } from '../harness/openai-server.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../config/workflows/', import.meta.url));
 let root: string;
@@ -36,15 +36,24 @@ function answer(system: string, user: string): string {
   return `unexpected agent: ${system}`;
 }
 
+/** The research agent: lists the notes, then answers from what it saw (a tool-calling model). */
+function investigator(req: ChatRequest): OpenAiReply {
+  const seen = req.messages.filter((m) => m.role === 'tool').map((m) => m.content);
+  if (seen.length === 0) return { tool_calls: [{ name: 'notes__list_dir', arguments: { path: 'project' } }] };
+  return { content: JSON.stringify({ cause: 'unknown', evidence: seen, next_step: 'read the sensors' }) };
+}
+
 before(async () => {
   root = await mkdtemp(join(tmpdir(), 'wfmesh-examples-'));
   await mkdir(join(root, 'project', 'nested'), { recursive: true });
   await writeFile(join(root, 'project', 'main.ts'), 'export const x = 1;\n');
   await writeFile(join(root, 'project', 'util.ts'), 'export function f() { return 2; }\n');
   await copyFile(join(EXAMPLES, 'data', 'customers.json'), join(root, 'customers.json'));
-  llm = await startOpenAiServer((req) => ({
-    content: answer(req.messages.find((m) => m.role === 'system')?.content ?? '', req.messages.at(-1)?.content ?? ''),
-  }));
+  llm = await startOpenAiServer((req) => {
+    const system = req.messages.find((m) => m.role === 'system')?.content ?? '';
+    if (system.includes('investigate store incidents')) return investigator(req);
+    return { content: answer(system, req.messages.at(-1)?.content ?? '') };
+  });
 });
 
 after(async () => {
@@ -133,6 +142,14 @@ describe('config/workflows examples', () => {
     const r = await runExample('gpu-inference.yaml', 'Explain KV caching');
     assert.deepEqual(r.output, { answer: 'KV caching keeps attention keys and values.', characters: 43 });
     assert.equal(status(r, 'empty'), 'skipped');
+  });
+
+  test('research-agent: the model lists the notes through a tool call, then answers as JSON', async () => {
+    const r = await runExample('research-agent.yaml', 'Why did the freezer alarm go off?');
+    const out = r.output as { evidence: string[] };
+    assert.match(out.evidence[0] ?? '', /"name":"main\.ts"/);
+    const calls = r.steps.find((s) => s.id === 'investigate')?.tool_calls ?? [];
+    assert.deepEqual(calls.map((c) => [c.tool, c.method, c.status, c.node]), [['notes', 'list_dir', 'ok', 'example-node']]);
   });
 
   test('eu-data', async () => {

@@ -25,6 +25,10 @@ function details(r: ExecutionRecord): string {
       r.steps.map((s) => [s.id, s.status, s.node ?? '-', String(s.attempts), s.started_at ?? '-', s.ended_at ?? '-', s.error ? `${s.error.type}: ${s.error.message}`.slice(0, 80) : '']),
     ),
   ];
+  const calls = r.steps.flatMap((s) =>
+    (s.tool_calls ?? []).map((c) => [s.id, `${c.round}.${c.index}`, `${c.tool}${c.method ? `.${c.method}` : ''}`, c.node ?? '-', c.status, c.duration_ms === undefined ? '-' : `${Math.round(c.duration_ms)} ms`, (c.error ?? c.result ?? '').slice(0, 60)]),
+  );
+  if (calls.length) lines.push('', table(['STEP', 'CALL', 'TOOL', 'NODE', 'STATUS', 'TOOK', 'RESULT / ERROR'], calls));
   const attempts = r.steps.flatMap((s) => (s.history ?? []).map((h) => [s.id, String(h.attempt), h.node, String(h.epoch), h.status, h.started_at, h.ended_at ?? '-', h.error?.slice(0, 60) ?? '']));
   if (attempts.length) lines.push('', table(['STEP', 'ATTEMPT', 'NODE', 'EPOCH', 'OUTCOME', 'STARTED', 'ENDED', 'ERROR'], attempts));
   if (r.handovers?.length) {

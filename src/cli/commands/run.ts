@@ -9,7 +9,7 @@ import type { WorkflowDocument } from '../../workflow/index.js';
 import { boolFlag, stringFlag, type CliCommand, type CliIo } from '../command.js';
 import { allowedEnvFlag, formatFileIssue, validateWorkflowPath } from './validate.js';
 import { runOnMesh as meshRun } from '../mesh-run.js';
-import { table } from './nodes.js';
+import { stepTable } from '../step-table.js';
 
 /** What `wfmesh run` asks of a mesh (every mode but sync). */
 export interface MeshRunRequest {
@@ -30,7 +30,7 @@ export interface MeshRunRequest {
 export async function runOnMesh(req: MeshRunRequest, io: CliIo): Promise<ExecutionRecord> {
   const record = await meshRun({ yaml: req.yaml, ...(req.workflow && { workflow: req.workflow }), input: req.input, mode: req.mode, ...(req.nats && { nats: req.nats }), signal: req.signal }, io);
   if (record.steps.length > 0) {
-    io.err(table(['STEP', 'STATUS', 'NODE', 'ATTEMPTS'], record.steps.map((s) => [s.id, s.status, s.node ?? '-', String(s.attempts)])));
+    io.err(stepTable(record));
   }
   return record;
 }

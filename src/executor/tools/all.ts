@@ -7,7 +7,7 @@ import { CORE_TOOL_HANDLERS } from './core.js';
  */
 const mcpRemoteOnDemand: ToolHandler = {
   type: 'mcpremote',
-  methods: ['call'],
+  methods: ['call', 'list_tools'],
   run: async (call, ctx) => (await import('./mcpremote.js')).mcpRemoteTool.run(call, ctx),
 };
 

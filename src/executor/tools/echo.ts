@@ -1,9 +1,13 @@
+import { z } from 'zod';
 import type { ToolHandler } from '../types.js';
+
+const EchoArgs = z.record(z.string(), z.unknown());
 
 /** `echo`: its output is its `args` (for tests and benches). Any method name is accepted. */
 export const echoTool: ToolHandler = {
   type: 'echo',
   methods: ['echo'],
   instant: true,
+  schemas: { echo: { description: 'Returns its arguments unchanged', args: EchoArgs } },
   run: (call) => Promise.resolve(call.args ?? null),
 };

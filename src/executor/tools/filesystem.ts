@@ -24,6 +24,11 @@ const Settings = z.object({ root: z.string().min(1).optional() }).loose();
 export const filesystemTool: ToolHandler = {
   type: 'filesystem',
   methods: METHODS,
+  schemas: {
+    read_file: { description: 'Read a file (a path relative to the tool root); returns its text, or base64 with encoding base64', args: ReadArgs },
+    write_file: { description: 'Write content to a file (relative path; folders are made); JSON values are written as pretty JSON', args: WriteArgs },
+    list_dir: { description: 'List a folder (relative path, default "."): name, type and size of each entry', args: ListArgs },
+  },
   async run(call, ctx) {
     const method = methodOf(call, 'filesystem', METHODS);
     const where = `filesystem.${method}`;

@@ -38,6 +38,7 @@ export interface HttpResult {
 export const httpTool: ToolHandler = {
   type: 'http',
   methods: ['request'],
+  schemas: { request: { description: 'One HTTP request to an allowed host; returns {status, headers, body} (JSON bodies parsed)', args: RequestArgs } },
   async run(call, ctx) {
     methodOf(call, 'http', ['request'], 'request');
     const args = parseArgs(RequestArgs, call.args, 'http.request');

@@ -16,6 +16,7 @@ const CallArgs = z.object({
   arguments: z.record(z.string(), z.unknown()).default({}),
   mcp_url: z.string().min(1).optional(),
 });
+const ListArgs = z.object({ mcp_url: z.string().min(1).optional() });
 const Settings = z
   .object({
     mcp_url: z.string().min(1).optional(),
@@ -29,24 +30,29 @@ const Settings = z
  * The server is `settings.mcp_url` (or `args.mcp_url`); its host must be on the node's
  * `allow.http_hosts`, like any outbound call. Output: the result's structuredContent when there
  * is one, else its text (one text item) or its content list. An `isError` result fails the step.
+ * `mcpremote.list_tools` returns the server's tools (name, description, inputSchema): what a
+ * tool-calling agent offers its model.
  */
 export const mcpRemoteTool: ToolHandler = {
   type: 'mcpremote',
-  methods: ['call'],
+  methods: ['call', 'list_tools'],
   async run(call, ctx) {
-    methodOf(call, 'mcpremote', ['call'], 'call');
-    const args = parseArgs(CallArgs, call.args, 'mcpremote.call');
+    const method = methodOf(call, 'mcpremote', ['call', 'list_tools'], 'call');
     const settings = parseArgs(Settings, call.settings, 'mcpremote settings');
-    const raw = settings.mcp_url ?? args.mcp_url;
-    if (!raw) throw new StepFailure('invalid_args', 'mcpremote.call: no MCP server: set mcp_url in the tool settings or in args');
+    const args = method === 'call' ? parseArgs(CallArgs, call.args, 'mcpremote.call') : undefined;
+    const listing = method === 'list_tools' ? parseArgs(ListArgs, call.args, 'mcpremote.list_tools') : undefined;
+    const raw = settings.mcp_url ?? (args ?? listing)?.mcp_url;
+    if (!raw) throw new StepFailure('invalid_args', `mcpremote.${method}: no MCP server: set mcp_url in the tool settings or in args`);
     const url = checkOutboundUrl(raw, ctx.env.allow.http_hosts, 'mcpremote');
     const timeout = settings.timeout_ms ?? DEFAULT_TIMEOUT_MS;
     const headers: Record<string, string> = settings.token ? { authorization: `Bearer ${settings.token}` } : {};
+    const name = args?.tool ?? '(tools/list)';
 
     const client = new Client({ name: `wfmesh-${ctx.env.node_name}`, version: VERSION });
     const transport = new StreamableHTTPClientTransport(url, { requestInit: { headers } });
     try {
       await client.connect(transport, { signal: ctx.signal, timeout });
+      if (!args) return await listTools(client, ctx.signal, timeout);
       const result = await client.callTool({ name: args.tool, arguments: args.arguments }, undefined, { signal: ctx.signal, timeout });
       const content = Array.isArray(result.content) ? (result.content as { type: string; text?: string }[]) : [];
       const texts = content.filter((c) => c.type === 'text').map((c) => c.text ?? '');
@@ -57,12 +63,32 @@ export const mcpRemoteTool: ToolHandler = {
       if (content.length === 1 && texts.length === 1) return texts[0];
       return content;
     } catch (err) {
-      throw remoteFailure(err, args.tool, url, timeout, ctx.signal);
+      throw remoteFailure(err, name, url, timeout, ctx.signal);
     } finally {
       await client.close().catch(() => undefined);
     }
   },
 };
+
+/** One tool a remote server lists: what an agent's model is offered under the tool's namespace. */
+export interface RemoteToolInfo {
+  name: string;
+  description?: string;
+  inputSchema: Record<string, unknown>;
+}
+
+/** Every page of `tools/list` (bounded: a server that pages forever is cut off). */
+async function listTools(client: Client, signal: AbortSignal, timeout: number): Promise<RemoteToolInfo[]> {
+  const out: RemoteToolInfo[] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < 20; page++) {
+    const res = await client.listTools(cursor === undefined ? {} : { cursor }, { signal, timeout });
+    for (const t of res.tools) out.push({ name: t.name, ...(t.description !== undefined && { description: t.description }), inputSchema: t.inputSchema as Record<string, unknown> });
+    cursor = res.nextCursor;
+    if (cursor === undefined) break;
+  }
+  return out;
+}
 
 function remoteFailure(err: unknown, tool: string, url: URL, timeout: number, signal: AbortSignal): StepFailure {
   if (err instanceof StepFailure) return err;

@@ -58,6 +58,7 @@ export function shellEnvironment(cwd: string, allowedVars: readonly string[], fr
 export const shellTool: ToolHandler = {
   type: 'shell',
   methods: ['run'],
+  schemas: { run: { description: 'Run one allow-listed command with arguments (no shell); returns {exit_code, stdout, stderr}', args: RunArgs } },
   async run(call, ctx) {
     methodOf(call, 'shell', ['run'], 'run');
     const args = parseArgs(RunArgs, call.args, 'shell.run');

@@ -11,6 +11,7 @@ const SleepArgs = z.object({ ms: z.number().int().nonnegative().max(MAX_SLEEP_MS
 export const sleepTool: ToolHandler = {
   type: 'sleep',
   methods: ['sleep'],
+  schemas: { sleep: { description: 'Wait ms milliseconds; returns {slept_ms}', args: SleepArgs } },
   async run(call, ctx) {
     const { ms } = parseArgs(SleepArgs, call.args, 'sleep');
     await abortableDelay(ms, ctx.signal);

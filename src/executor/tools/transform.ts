@@ -24,6 +24,14 @@ export const transformTool: ToolHandler = {
   type: 'transform',
   methods: METHODS,
   instant: true,
+  schemas: {
+    pick: { description: 'The value at a dotted path (path), or several fields (fields) of value', args: PickArgs },
+    template: { description: 'Fill {{name}} placeholders of template from values', args: TemplateArgs },
+    json_parse: { description: 'Parse JSON text', args: JsonParseArgs },
+    concat: { description: 'Join strings, flatten arrays or merge objects (items, or a and b)', args: ConcatArgs },
+    split: { description: 'Split text by separator (default newline)', args: SplitArgs },
+    length: { description: 'Length of a string or list, or number of keys of an object', args: LengthArgs },
+  },
   run(call) {
     const method = methodOf(call, 'transform', METHODS);
     const where = `transform.${method}`;

@@ -15,6 +15,10 @@ test('subjects are built from checked tokens', () => {
   assert.equal(subjects.serviceInfo('X1'), '$SRV.INFO.wfmesh.X1');
   // The wildcard matches exactly the subjects events(id) builds.
   assert.equal(subjects.eventsAll(), subjects.events('ex-1').replace('ex-1', '*'));
+  // Agents' tool-call notes, and the scope node permissions grant on them.
+  assert.equal(subjects.toolCalls('ex-1'), 'wfmesh.toolcall.ex-1');
+  assert.equal(subjectScopes.toolCalls(), subjects.toolCalls('ex-1').replace('ex-1', '*'));
+  assert.throws(() => subjects.toolCalls('a.>'), /execution id/);
 });
 
 test('a token with wildcards, dots or spaces is refused', () => {

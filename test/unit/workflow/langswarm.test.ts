@@ -77,7 +77,7 @@ describe('agents as LangSwarm writes them', () => {
     assert.equal(triager?.system_prompt, BEHAVIOR_PROMPTS.analytical);
     assert.equal(triager?.model, '', 'no model: the node picks its first llm.models');
     assert.equal(triager?.response_format, 'json');
-    assert.deepEqual(triager?.tools, ['notes', 'filesystem']);
+    assert.deepEqual(triager?.tools, [{ id: 'notes' }, { id: 'filesystem' }]);
     assert.equal(escalator?.system_prompt, 'Write an escalation note for the on-call engineer.');
     assert.equal(answerer?.system_prompt, BEHAVIOR_PROMPTS.helpful);
   });
