@@ -120,7 +120,7 @@ workflows:
 describe('cancellation and the record', () => {
   test('aborting the signal reaches in-flight steps and ends the record cancelled', async () => {
     const ctl = new AbortController();
-    setTimeout(() => ctl.abort(new Error('user asked')), 30);
+    setTimeout(() => ctl.abort(new Error('user asked')), 300); // after s1 and z have started (they sleep 10 s)
     const { record, executor } = await run(`
 workflows:
   w:
