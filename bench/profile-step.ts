@@ -59,7 +59,17 @@ if (cpuOnly) {
   await measureThroughput(molCall, 2_000, 64);
   const nats = cluster.servers.map((s) => s.pid);
   const perCall = (_: unknown[], us: number) => Math.round((us / calls) * 10) / 10;
+  const rtt = async (send: () => Promise<unknown>): Promise<number> => {
+    const samples: number[] = [];
+    for (let i = 0; i < 1_000; i++) {
+      const t0 = performance.now();
+      await send();
+      samples.push((performance.now() - t0) * 1000);
+    }
+    return Math.round(samples.sort((a, b) => a - b)[500] as number);
+  };
   for (let round = 0; round < 3; round++) {
+    process.stdout.write(`${JSON.stringify({ rtt_p50_us: { wfmesh: await rtt(call), moleculer: await rtt(molCall) } })}\n`);
     for (const [name, send, workerPid] of [['wfmesh', call, worker.pid], ['moleculer', molCall, mol.worker.pid as number]] as const) {
       const c = cpuMeter([process.pid]);
       const w = cpuMeter([workerPid]);

@@ -120,13 +120,14 @@ export class StepServer {
         failure: new StepFailure('tool_error', `step output is ${data.length} bytes, over the NATS max payload of ${max} bytes`, false).toWire(),
       });
     }
-    this.replies.add(() => {
+    // The only step here: nothing to batch its reply with, so it leaves at once.
+    this.replies.send(() => {
       try {
         msg.respond(data);
       } catch (err) {
         this.opts.log.warn({ err: (err as Error).message }, 'could not send a step reply');
       }
-    });
+    }, this.inflight === 0);
   }
 
   private async handle(msg: ServiceMsg): Promise<void> {

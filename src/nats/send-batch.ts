@@ -3,7 +3,7 @@
  * just after it (setImmediate). nats.js writes its outbound buffer to the socket once per microtask
  * checkpoint, and a busy node's replies each finish in a checkpoint of their own: one write
  * syscall per reply was the largest single cost of a busy worker. Run together, they leave in one
- * write. Order is kept; an idle node pays one setImmediate hop and nothing else.
+ * write. Order is kept; `send` skips the hop when there is nothing to batch with.
  */
 export class SendBatch {
   private queue: (() => void)[] = [];
@@ -17,6 +17,15 @@ export class SendBatch {
       this.scheduled = true;
       setImmediate(this.run);
     }
+  }
+
+  /**
+   * Runs `send` now when nothing is queued and `alone` (no other work in flight that could join a
+   * batch: waiting a hop would only add latency), else queues it like `add`.
+   */
+  send(send: () => void, alone: boolean): void {
+    if (alone && this.queue.length === 0) send();
+    else this.add(send);
   }
 
   /** Resolves once every send queued so far has run. */
