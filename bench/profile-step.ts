@@ -53,6 +53,35 @@ const runner = new MeshStepRunner({ nc: observer.nc, registry: observer.registry
 const never = new AbortController().signal;
 const call = () => runner.run(echoCall({ node: 'prof-w2' }), never);
 await measureThroughput(call, 2_000, 64); // warm up
+if (process.argv.includes('--chain')) {
+  // Ten sequential calls made directly, against the same ten steps through the engine.
+  const { runExecution } = await import('../src/engine/index.js');
+  const { stepRunners } = await import('../src/node/index.js');
+  const { loadWorkflowDocument } = await import('../src/workflow/index.js');
+  const { echoChainYaml } = await import('./steps.js');
+  const doc = loadWorkflowDocument(echoChainYaml(10, '{node: prof-w2}'));
+  const engineRunner = stepRunners(observer)('distributed');
+  const p50 = async (f: () => Promise<unknown>): Promise<number> => {
+    const samples: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const t0 = performance.now();
+      await f();
+      samples.push(performance.now() - t0);
+    }
+    return Math.round((samples.sort((a, b) => a - b)[100] as number) * 100) / 100;
+  };
+  for (let round = 0; round < 3; round++) {
+    const direct = await p50(async () => {
+      for (let i = 0; i < 10; i++) await call();
+    });
+    const engine = await p50(() => runExecution({ document: doc, input: 'hi', runner: engineRunner, mode: 'distributed', coordinator: observer.name }));
+    process.stdout.write(`${JSON.stringify({ chain10_ms: { direct_calls: direct, engine } })}\n`);
+  }
+  worker.kill('SIGKILL');
+  await observer.stop();
+  await cluster.stop();
+  process.exit(0);
+}
 if (cpuOnly) {
   const mol = await startMoleculer(cluster.urls[0] as string, cluster.urls[1] as string, 'prof-mol-w2');
   const molCall = () => mol.call('bench.echo', { message: 'hello' }, { nodeID: 'prof-mol-w2' });
