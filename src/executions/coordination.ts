@@ -36,6 +36,8 @@ export class Coordination {
   private readonly writer: RecordWriter;
   /** Set when this node stops coordinating without ending the execution. */
   private leaving: string | undefined;
+  /** The last event published (see publishEvent). */
+  private lastEvent = '';
 
   constructor(private readonly opts: CoordinationOptions) {
     const { deps, record } = opts;
@@ -151,9 +153,17 @@ export class Coordination {
     return stored.status === final.status ? final : stored;
   }
 
+  /**
+   * Tells watchers (the CLI, dashboards, MCP clients of other nodes) what they can see change: a
+   * step's status or node, the execution's status or count. A change only to a row's dispatch
+   * history is not news to them (it was ~3 of the 4 events a step made).
+   */
   private publishEvent(r: ExecutionRecord, step: ExecutionEvent['step']): void {
     const { nc } = this.opts.deps;
     if (nc.isClosed()) return;
+    const seen = `${r.status}|${r.steps_done ?? 0}|${r.steps_total ?? r.steps.length}|${step ? `${step.id}|${step.status}|${step.node ?? ''}` : ''}`;
+    if (seen === this.lastEvent) return;
+    this.lastEvent = seen;
     const event: ExecutionEvent = {
       type: 'wfmesh.execution.event.v1',
       execution_id: r.execution_id,

@@ -38,8 +38,31 @@ export interface ValidationResult {
   document?: WorkflowDocument;
 }
 
+/**
+ * Recent results by text and options: an MCP client that runs the same workflow again (and the
+ * node that checks it at the tool, then at the start) parses and checks it once. Results are
+ * shared, so they are read-only to every caller (the engine never writes to a document).
+ */
+const recent = new Map<string, ValidationResult>();
+const RECENT_MAX = 32;
+const RECENT_MAX_CHARS = 256 * 1024;
+
 /** Validates workflow YAML. Never throws: anything wrong, even internally, comes back as an error. */
 export function validateWorkflowText(text: string, opts: ValidateOptions = {}): ValidationResult {
+  if (opts.stats || typeof text !== 'string' || text.length > RECENT_MAX_CHARS) return validateUncached(text, opts);
+  const key = `${opts.strict === true}\u0000${opts.workflow ?? ''}\u0000${(opts.allowedEnv ?? []).join(',')}\u0000${(opts.knownToolTypes ?? []).join(',')}\u0000${text}`;
+  let result = recent.get(key);
+  if (result) {
+    recent.delete(key); // most recently used last
+  } else {
+    result = validateUncached(text, opts);
+    if (recent.size >= RECENT_MAX) recent.delete(recent.keys().next().value as string);
+  }
+  recent.set(key, result);
+  return result;
+}
+
+function validateUncached(text: string, opts: ValidateOptions): ValidationResult {
   const issues = new IssueList();
   let lines = new Map<string, number>();
   let value: unknown;
