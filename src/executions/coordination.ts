@@ -1,5 +1,6 @@
 import { runExecution } from '../engine/index.js';
 import { hasSideEffects } from '../executor/builtin.js';
+import { SendBatch } from '../nats/send-batch.js';
 import { encodeJson } from '../protocol/codec.js';
 import { StepFailure } from '../protocol/errors.js';
 import type { ExecutionEvent, ExecutionRecord, ExecutionStatus } from '../protocol/execution.js';
@@ -174,9 +175,16 @@ export class Coordination {
       coordinator: r.coordinator,
       at: r.updated_at,
     };
-    nc.publish(subjects.events(r.execution_id), encodeJson(event));
+    const data = encodeJson(event);
+    // Watchers are not on the step's critical path: this turn's events leave in one socket write.
+    EVENTS_OUT.add(() => {
+      if (!nc.isClosed()) nc.publish(subjects.events(r.execution_id), data);
+    });
   }
 }
+
+/** Execution events of every coordination in this process, sent together once per turn (order kept). */
+const EVENTS_OUT = new SendBatch();
 
 /** The engine reports every abort as a cancel; a timeout is a failure. */
 function explainAbort(final: ExecutionRecord, signal: AbortSignal): ExecutionRecord {
