@@ -64,19 +64,19 @@ export function checkAgentTools(doc: WorkflowDocument, agentPaths: ReadonlyMap<s
       const type = declared?.type ?? (knownToolTypes.includes(ref.id) ? ref.id : undefined);
       if (type === undefined) {
         const names = [...Object.keys(doc.tools), ...knownToolTypes];
-        issues.warn(p, `agent "${agent.id}" lists unknown tool "${ref.id}"${suggest(ref.id, names)}: name a tool of this document or a built-in type (${knownToolTypes.join(', ')}); its step fails when it runs`);
+        issues.fault(p, `agent "${agent.id}" lists unknown tool "${ref.id}"${suggest(ref.id, names)}: name a tool of this document or a built-in type (${knownToolTypes.join(', ')}); its step fails when it runs`);
         return;
       }
       const region = agent.requires?.region;
       const clash = region === undefined ? undefined : combineRequires(declared?.requires, { region }).conflict;
       if (clash !== undefined) issues.error(p, `agent "${agent.id}" is bound to region ${[region].flat().join(' | ')}, and tool "${ref.id}" may not run there (${clash}): no call of it could be placed`);
       if (type === 'mcpremote') {
-        if (typeof declared?.settings?.mcp_url !== 'string') issues.warn(p, `agent "${agent.id}": mcpremote tool "${ref.id}" needs settings.mcp_url (its server's tools are what the model may call); its step fails when it runs`);
+        if (typeof declared?.settings?.mcp_url !== 'string') issues.fault(p, `agent "${agent.id}": mcpremote tool "${ref.id}" needs settings.mcp_url (its server's tools are what the model may call); its step fails when it runs`);
         return;
       }
       const methods = BUILTIN_TOOL_METHODS[type];
       if (!methods) {
-        issues.warn(p, `agent "${agent.id}": tool "${ref.id}" has type "${type}", which an agent cannot call (built-in types: ${Object.keys(BUILTIN_TOOL_METHODS).join(', ')}, mcpremote); its step fails when it runs`);
+        issues.fault(p, `agent "${agent.id}": tool "${ref.id}" has type "${type}", which an agent cannot call (built-in types: ${Object.keys(BUILTIN_TOOL_METHODS).join(', ')}, mcpremote); its step fails when it runs`);
         return;
       }
       for (const m of ref.methods ?? []) {

@@ -149,11 +149,16 @@ workflows:
     assert.deepEqual(r.document!.agents.a!.tools, [{ id: 'files', methods: ['read_file', 'list_dir'] }, { id: 'calc', methods: ['add'] }, { id: 'echo' }]);
   });
 
-  test('a method the type lacks is an error; a tool an agent cannot call is a warning (the step fails when it runs)', () => {
+  test('a method the type lacks is an error; a tool an agent cannot call is a fault (a warning; the step fails when it runs; strict refuses it)', () => {
     const r = validateWorkflowText(doc('[files.read_fil, vec, nothing, echo]'));
     assert.ok(r.errors.some((e) => /tool "files" \(filesystem\) has no method "read_fil" \(did you mean "read_file"\?\)/.test(e.message)), JSON.stringify(r.errors));
     assert.ok(r.warnings.some((w) => /tool "vec" has type "mcpbigquery_vector_search", which an agent cannot call/.test(w.message)));
     assert.ok(r.warnings.some((w) => /lists unknown tool "nothing"/.test(w.message)));
+    // Faults, as LangSwarm loads them: strict validation refuses them.
+    assert.deepEqual(r.faults.map((f) => /unknown tool "nothing"|which an agent cannot call/.test(f.message)), [true, true]);
+    const strict = validateWorkflowText(doc('[vec, nothing, echo]'), { strict: true });
+    assert.equal(strict.valid, false);
+    assert.ok(strict.errors.some((e) => /lists unknown tool "nothing"/.test(e.message)));
   });
 
   test('max_tool_rounds is a positive whole number', () => {
