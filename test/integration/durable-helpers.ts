@@ -85,17 +85,22 @@ export class TestMesh {
     this.nc ??= await connect({ servers: this.natsUrl.split(',') });
     this.store ??= new ExecutionStore(this.nc, { log: silentLogger() });
     const store = this.store;
+    let open: string[] = [];
     await waitFor(
       `${ids.length} executions to end`,
       async () => {
+        open = [];
         for (const id of ids) {
           const h = (await store.getHeader(id))?.record;
-          if (!h || h.status === 'running' || h.status === 'pending') return undefined;
+          if (!h || h.status === 'running' || h.status === 'pending') open.push(h ? `${id} (${h.status} on ${h.coordinator}, epoch ${h.epoch ?? 0}, ${h.steps_done ?? 0}/${h.steps_total ?? 0} steps)` : `${id} (no header)`);
         }
-        return true;
+        return open.length === 0 ? true : undefined;
       },
       timeoutMs,
-    );
+    ).catch((err: Error) => {
+      // Which ones, and where they stand: what a timeout alone cannot tell.
+      throw new Error(`${err.message}; still open: ${open.join('; ')}`);
+    });
     // Retried: right after a server of the cluster dies, JetStream may need a moment to elect.
     return waitFor('the records to read back', () => this.records(ids), 60_000);
   }
