@@ -1,0 +1,184 @@
+import type { NatsConnection, ServiceMsg } from 'nats';
+import type { Logger } from 'pino';
+import type { Load, NodeState } from '../protocol/advert.js';
+import { decodeJson, encodeJson } from '../protocol/codec.js';
+import { ProbeAckSchema, type MemberEvent, type ProbeAck } from '../protocol/membership.js';
+import { subjects } from '../protocol/subjects.js';
+import { Requester } from '../nats/requester.js';
+import type { PeerRegistry } from './registry.js';
+
+export interface MembershipTimings {
+  /** A node probes one peer this often. */
+  probeIntervalMs: number;
+  /** A probe unanswered for this long makes its target suspect. */
+  probeTimeoutMs: number;
+  /** A suspect that does not refute within this is declared dead. */
+  suspicionMs: number;
+  /** A timer that fires this much late means this node stood still: it blames itself, not its peers. */
+  lagToleranceMs: number;
+}
+
+/**
+ * Derived from the node's heartbeat period and dead timeout: probe timeout plus suspicion is the
+ * dead timeout, so a node frozen for less than it can never be declared dead (the step server
+ * fences its work on the same figure).
+ */
+export function membershipTimings(heartbeatMs: number, deadAfterMs: number): MembershipTimings {
+  const probeIntervalMs = Math.max(25, Math.round(heartbeatMs / 2));
+  const probeTimeoutMs = Math.max(25, Math.min(probeIntervalMs, Math.round(deadAfterMs / 5)));
+  return { probeIntervalMs, probeTimeoutMs, suspicionMs: Math.max(50, deadAfterMs - probeTimeoutMs), lagToleranceMs: 250 };
+}
+
+export interface ProberOptions {
+  nc: NatsConnection;
+  registry: PeerRegistry;
+  self: () => { id: string; name: string };
+  incarnation: () => number;
+  live: () => { load: Load; memory_free_mib: number; state: NodeState };
+  /** Copies this node's own live figures into its registry entry (once a period). */
+  refreshSelf: () => void;
+  timings: MembershipTimings;
+  publish: (e: MemberEvent) => void;
+  /** Asked when a probed peer knows other members than this node does. */
+  resync: (peer?: { id: string; name: string }) => Promise<void>;
+  log: Logger;
+}
+
+/**
+ * SWIM-style failure detection: every period this node probes the next peer of a shuffled round
+ * (each peer is probed by someone about once a period, whatever the mesh size), so the mesh sends
+ * two messages per node per period. A peer that does not answer becomes suspect, and everyone
+ * gives it `suspicionMs` to refute; only then is it dead. Lifeguard's lesson is kept: a node that
+ * notices it stood still itself (a timer far past due) suspects nobody for it and pushes every
+ * suspicion back by the time it lost.
+ */
+export class Prober {
+  private round: string[] = [];
+  private probeTimer: NodeJS.Timeout | undefined;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private lastTick = Date.now();
+  /** When this node last stood still (its own timers ran late), and for how long. */
+  private lastStall = { endedAt: 0, lastedMs: 0 };
+  private lastSyncAt = 0;
+  private readonly tickMs: number;
+
+  constructor(private readonly opts: ProberOptions) {
+    this.tickMs = Math.max(20, Math.floor(opts.timings.probeIntervalMs / 4));
+  }
+
+  start(): void {
+    this.lastTick = Date.now();
+    this.probeTimer = setInterval(() => this.probeNext(), this.opts.timings.probeIntervalMs);
+    this.expiryTimer = setInterval(() => this.tick(), this.tickMs);
+  }
+
+  stop(): void {
+    clearInterval(this.probeTimer);
+    clearInterval(this.expiryTimer);
+  }
+
+  /** Answers a probe of this node: alive, with its load and a digest of the members it knows. */
+  answer(msg: ServiceMsg): void {
+    const live = this.opts.live();
+    const ack: ProbeAck = {
+      type: 'wfmesh.probe.ack.v1',
+      id: this.opts.self().id,
+      incarnation: this.opts.incarnation(),
+      state: live.state,
+      load: live.load,
+      memory_free_mib: live.memory_free_mib,
+      members: this.opts.registry.digest(),
+    };
+    msg.respond(encodeJson(ack));
+  }
+
+  /** Checks this node's own clock first: suspicions wait while it stood still; then ends those that ran out. */
+  private tick(): void {
+    const now = Date.now();
+    const late = now - this.lastTick - this.tickMs;
+    this.lastTick = now;
+    if (late > this.opts.timings.lagToleranceMs) {
+      this.lastStall = { endedAt: now, lastedMs: late };
+      this.opts.registry.extendSuspicions(late);
+      this.opts.log.warn({ stalled_ms: late }, 'this node stood still: its suspicions of peers wait as long');
+      return;
+    }
+    const { id, name } = this.opts.self();
+    for (const dead of this.opts.registry.expireSuspects(now, id)) {
+      this.opts.log.info({ peer: dead.name, suspected_by: dead.suspectedBy }, 'peer did not refute its suspicion: dropped');
+      // Only the node that suspected it says so: a mass expiry is N messages, not N².
+      if (dead.suspectedBy === name) this.opts.publish({ type: 'wfmesh.member.v1', kind: 'dead', id: dead.id, name: dead.name, incarnation: dead.incarnation, from: name });
+    }
+  }
+
+  /** The next peer of the round: every peer once, in a random order, then a new round. */
+  private nextTarget(): string | undefined {
+    const { registry } = this.opts;
+    const selfId = this.opts.self().id;
+    for (let tries = 0; tries < 2; tries++) {
+      while (this.round.length) {
+        const id = this.round.pop()!;
+        if (id !== selfId && registry.has(id)) return id;
+      }
+      this.round = registry.list().map((p) => p.id);
+      for (let i = this.round.length - 1; i > 0; i--) {
+        const j = Math.floor(Math.random() * (i + 1));
+        [this.round[i], this.round[j]] = [this.round[j]!, this.round[i]!];
+      }
+    }
+    return undefined;
+  }
+
+  private probeNext(): void {
+    const { nc, registry, timings } = this.opts;
+    if (nc.isClosed()) return;
+    this.opts.refreshSelf();
+    const id = this.nextTarget();
+    if (id === undefined) {
+      // Alone so far (the first node, or a view taken from a node that had just started): look again.
+      if (Date.now() - this.lastSyncAt > 4 * timings.probeIntervalMs) {
+        this.lastSyncAt = Date.now();
+        void this.opts.resync().catch(() => undefined);
+      }
+      return;
+    }
+    const peer = registry.get(id)!;
+    const sentAt = Date.now();
+    const self = this.opts.self();
+    Requester.for(nc)
+      .request(subjects.probe(peer.name, peer.id), encodeJson({ type: 'wfmesh.probe.v1', from: self.name }), { timeout: timings.probeTimeoutMs })
+      .then(
+        (msg) => this.acked(peer, decodeJson(msg.data)),
+        () => this.unanswered(peer, sentAt),
+      );
+  }
+
+  private acked(peer: { id: string; name: string }, data: unknown): void {
+    const ack = ProbeAckSchema.safeParse(data);
+    if (!ack.success || ack.data.id !== peer.id) return this.unanswered(peer, Date.now(), 'a malformed probe answer');
+    const now = Date.now();
+    this.opts.registry.heardFrom(peer.id, now, ack.data);
+    const mine = this.opts.registry.digest();
+    const theirs = ack.data.members;
+    // Anti-entropy: a peer that knows more (or other) members is asked for its view, now and then.
+    if ((theirs.count !== mine.count || theirs.hash !== mine.hash) && theirs.count >= mine.count && now - this.lastSyncAt > 4 * this.opts.timings.probeIntervalMs) {
+      this.lastSyncAt = now;
+      void this.opts.resync(peer).catch(() => undefined);
+    }
+  }
+
+  private unanswered(peer: { id: string; name: string }, sentAt: number, why = 'no answer to a probe'): void {
+    const { registry, timings, nc } = this.opts;
+    const now = Date.now();
+    if (nc.isClosed() || !registry.has(peer.id) || registry.isSuspected(peer.id)) return;
+    // The answer may be waiting behind this node's own stall: the probe proves nothing.
+    if (now - sentAt > timings.probeTimeoutMs + timings.lagToleranceMs) return;
+    if (now - this.lastStall.endedAt < timings.probeTimeoutMs + timings.lagToleranceMs) return;
+    if (now - this.lastTick > this.tickMs + timings.lagToleranceMs) return; // a stall not yet ticked
+    const incarnation = registry.incarnationOf(peer.id) ?? 0;
+    const self = this.opts.self();
+    if (!registry.suspect(peer.id, incarnation, now + timings.suspicionMs, self.name)) return;
+    this.opts.log.info({ peer: peer.name, why }, 'peer suspected');
+    this.opts.publish({ type: 'wfmesh.member.v1', kind: 'suspect', id: peer.id, name: peer.name, incarnation, from: self.name });
+  }
+}
