@@ -142,6 +142,12 @@ export class Membership {
       this.opts.log.warn({ subject, kind: e.kind, about: e.name }, 'ignored a membership message sent on another node\'s subject');
       return;
     }
+    // An id speaks under one name only: a message pairing a known id with another name is forged.
+    const known = e.id === this.id ? this.capabilities : this.registry.get(e.id);
+    if (known && known.name !== e.name) {
+      this.opts.log.warn({ subject, kind: e.kind, about: e.name }, 'ignored a membership message naming a node by another node\'s id');
+      return;
+    }
     if (e.id === this.id) return this.aboutMe(e);
     const now = Date.now();
     switch (e.kind) {
