@@ -105,6 +105,8 @@ export class Membership {
   announce(): void {
     if (this.opts.nc.isClosed() || this.stopped) return;
     const state = this.opts.liveLoad().state;
+    // Its own entry too: the views it hands out must show its current incarnation.
+    this.registry.alive(this.capabilities, this.incarnation, state, Date.now());
     this.refreshOwnLoad();
     const event: AliveEvent = { type: 'wfmesh.member.v1', kind: 'alive', id: this.id, name: this.capabilities.name, incarnation: this.incarnation, state, caps: this.capabilities };
     this.publish(event);

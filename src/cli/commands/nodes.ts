@@ -49,7 +49,7 @@ function labelFilter(flags: string[]): Record<string, string> | undefined {
 
 export const nodesCommand: CliCommand = {
   name: 'nodes',
-  summary: 'the mesh as its nodes see it: one row per node (filtered, paged)',
+  summary: 'the mesh as its nodes see it: one row per node',
   usage: '[--nats URL] [--json] [--region R] [--label k=v]... [--limit N] [--cursor C]',
   options: { nats: { type: 'string' }, json: { type: 'boolean' }, region: { type: 'string' }, label: { type: 'string', multiple: true }, limit: { type: 'string' }, cursor: { type: 'string' } },
   async run(args, io) {
