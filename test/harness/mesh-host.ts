@@ -69,7 +69,9 @@ async function startOne(url: string, name: string, region: string, full: boolean
     version: VERSION,
     heartbeatMs,
     deadAfterMs: Math.round(heartbeatMs * 2.5),
-    liveLoad: () => ({ state: 'RUNNING', load: { inflight: 0, max_concurrency: 8, cpu_pct: 0 }, memory_free_mib: 60_000 }),
+    // Not RUNNING: it takes no steps and no executions, so it is never chosen to run a step, to
+    // scan for orphaned executions or to take one over (a full node would be).
+    liveLoad: () => ({ state: 'STARTING', load: { inflight: 0, max_concurrency: 8, cpu_pct: 0 }, memory_free_mib: 60_000 }),
     log: silentLogger(),
   });
   watch(name, membership);
