@@ -27,6 +27,36 @@ export interface ExpiredPeer {
 const IDLE_LOAD: Load = { inflight: 0, max_concurrency: 1, cpu_pct: 0 };
 
 /**
+ * Field by field, in one order: objects built by spreading and overriding fall into V8's slow
+ * dictionary mode, which made every constraint check of placement ten times dearer.
+ */
+function toAdvertisement(caps: NodeCapabilities, state: NodeState, incarnation: number, nowMs: number): Advertisement {
+  const memory: Advertisement['memory'] = { total_mib: caps.memory.total_mib, free_mib: 0 };
+  if (caps.memory.declared !== undefined) memory.declared = caps.memory.declared;
+  const ad: Advertisement = {
+    id: caps.id,
+    name: caps.name,
+    version: caps.version,
+    region: caps.region,
+    labels: caps.labels,
+    cpu: caps.cpu,
+    memory,
+    gpus: caps.gpus,
+    tools: caps.tools,
+    models: caps.models,
+    mcp_url: caps.mcp_url,
+    http_url: caps.http_url,
+    started_at: caps.started_at,
+    state,
+    load: { ...IDLE_LOAD },
+    last_seen: new Date(nowMs).toISOString(),
+    incarnation,
+  };
+  if (caps.os) ad.os = caps.os;
+  return ad;
+}
+
+/**
  * The peers this node knows. Pure bookkeeping (the clock is passed in; NATS lives in
  * membership.ts). The sorted peer list is kept up to date change by change: a join is one
  * binary-search insert, a mass expiry one filter pass, and a load update touches one object.
@@ -65,8 +95,8 @@ export class PeerRegistry {
       entry.lastSeenMs = nowMs;
       entry.ad.last_seen = new Date(nowMs).toISOString();
       entry.ad.incarnation = incarnation;
-      if (entry.ad.state !== state || entry.ad.started_at !== caps.started_at) {
-        Object.assign(entry.ad, caps, { memory: { ...caps.memory, free_mib: entry.ad.memory.free_mib } });
+      // An id is one process: its capabilities do not change, its state may.
+      if (entry.ad.state !== state) {
         entry.ad.state = state;
         this.version++;
       }
@@ -75,14 +105,7 @@ export class PeerRegistry {
     const dead = this.tombstones.get(caps.id);
     if (dead && incarnation <= dead.incarnation) return false;
     this.tombstones.delete(caps.id);
-    const ad: Advertisement = {
-      ...caps,
-      memory: { ...caps.memory, free_mib: 0 },
-      state,
-      load: { ...IDLE_LOAD },
-      last_seen: new Date(nowMs).toISOString(),
-      incarnation,
-    };
+    const ad = toAdvertisement(caps, state, incarnation, nowMs);
     this.peers.set(caps.id, { ad, incarnation, lastSeenMs: nowMs });
     this.sorted = insertSorted(this.sorted, ad);
     this.digestHash ^= fnv1a(caps.id);
