@@ -52,7 +52,10 @@ export async function syncView(nc: NatsConnection, registry: PeerRegistry, selfN
       const view = MeshViewSchema.safeParse(decodeJson(msg.data));
       if (!view.success || view.data.node === selfName) return; // any node turned out to be this one
       const now = Date.now();
-      for (const ad of view.data.nodes) registry.alive(capabilitiesOf(ad), ad.incarnation ?? 0, ad.state, now);
+      for (const ad of view.data.nodes) {
+        const known = registry.incarnationOf(ad.id);
+        if (known === undefined || known < (ad.incarnation ?? 0)) registry.alive(capabilitiesOf(ad), ad.incarnation ?? 0, ad.state, now);
+      }
       if (!view.data.next_cursor) return;
       cursor = view.data.next_cursor;
       // The next pages from the same node: a cursor means nothing to another one.

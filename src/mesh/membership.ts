@@ -37,6 +37,7 @@ export class Membership {
   private capabilities!: NodeCapabilities;
   private syncing: Promise<void> | undefined;
   private stopped = false;
+  private followUp: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly opts: MembershipOptions,
@@ -98,7 +99,10 @@ export class Membership {
     this.announce();
     log.info({ id: this.id }, 'announced to the mesh');
     this.prober.start();
-    void this.sync();
+    // Twice: the first answer may come from a node that is itself still joining (a cold start).
+    void this.sync().then(() => {
+      this.followUp = setTimeout(() => void this.sync(), this.timings.probeIntervalMs * (1 + Math.random()));
+    });
   }
 
   /** Tells the mesh this node is alive, with its capabilities and state (join, refutation, state change). */
@@ -187,6 +191,7 @@ export class Membership {
   /** Announces a clean leave (peers drop this node at once) and stops the service. */
   async stop(): Promise<void> {
     this.prober?.stop();
+    clearTimeout(this.followUp);
     if (!this.opts.nc.isClosed() && !this.stopped) {
       this.publish({ type: 'wfmesh.member.v1', kind: 'left', id: this.id, name: this.capabilities.name, incarnation: this.incarnation });
       this.stopped = true;
