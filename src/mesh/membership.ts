@@ -7,6 +7,7 @@ import { memberSubjectSender, SERVICE_NAME, subjects } from '../protocol/subject
 import { answerView, syncView } from './member-sync.js';
 import { Prober, membershipTimings, type MembershipTimings } from './prober.js';
 import { PeerRegistry } from './registry.js';
+import { suspicionPolicy } from './suspicion.js';
 
 export interface MembershipOptions {
   nc: NatsConnection;
@@ -44,6 +45,7 @@ export class Membership {
     readonly service: Service,
   ) {
     this.timings = membershipTimings(opts.heartbeatMs, opts.deadAfterMs);
+    this.registry.suspicion = suspicionPolicy(this.timings.suspicionMs);
   }
 
   static async create(opts: MembershipOptions): Promise<Membership> {
@@ -161,7 +163,7 @@ export class Membership {
         if (e.caps.id === e.id && e.caps.name === e.name) this.registry.alive(e.caps, e.incarnation, e.state, now);
         return;
       case 'suspect':
-        this.registry.suspect(e.id, e.incarnation, now + this.timings.suspicionMs, e.from);
+        this.registry.suspect(e.id, e.incarnation, now, e.from, e.sure === true);
         return;
       case 'dead':
         this.registry.remove(e.id, 'dead', e.incarnation, now);

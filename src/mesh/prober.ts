@@ -1,4 +1,4 @@
-import type { NatsConnection, ServiceMsg } from 'nats';
+import { ErrorCode, type NatsConnection, type ServiceMsg } from 'nats';
 import type { Logger } from 'pino';
 import type { Load, NodeState } from '../protocol/advert.js';
 import { decodeJson, encodeJson } from '../protocol/codec.js';
@@ -12,7 +12,7 @@ export interface MembershipTimings {
   probeIntervalMs: number;
   /** A probe unanswered for this long makes its target suspect. */
   probeTimeoutMs: number;
-  /** A suspect that does not refute within this is declared dead. */
+  /** A suspect that does not refute within this is declared dead (the shortest period: more when few nodes confirm). */
   suspicionMs: number;
   /** A timer that fires this much late means this node stood still: it blames itself, not its peers. */
   lagToleranceMs: number;
@@ -59,6 +59,8 @@ export class Prober {
   private lastTick = Date.now();
   /** When this node last stood still (its own timers ran late), and for how long. */
   private lastStall = { endedAt: 0, lastedMs: 0 };
+  /** When a timer of this node last ran noticeably late (it is busy: its own probes may time out on it). */
+  private lastSlowAt = 0;
   private lastSyncAt = 0;
   private readonly tickMs: number;
 
@@ -97,6 +99,7 @@ export class Prober {
     const now = Date.now();
     const late = now - this.lastTick - this.tickMs;
     this.lastTick = now;
+    if (late > this.opts.timings.lagToleranceMs / 2) this.lastSlowAt = now;
     if (late > this.opts.timings.lagToleranceMs) {
       this.lastStall = { endedAt: now, lastedMs: late };
       this.opts.registry.extendSuspicions(late);
@@ -149,7 +152,7 @@ export class Prober {
       .request(subjects.probe(peer.name, peer.id), encodeJson({ type: 'wfmesh.probe.v1', from: self.name }), { timeout: timings.probeTimeoutMs })
       .then(
         (msg) => this.acked(peer, decodeJson(msg.data)),
-        () => this.unanswered(peer, sentAt),
+        (err: { code?: string }) => this.unanswered(peer, sentAt, err.code === ErrorCode.NoResponders ? 'nobody listens on its probe subject' : undefined),
       );
   }
 
@@ -170,15 +173,22 @@ export class Prober {
   private unanswered(peer: { id: string; name: string }, sentAt: number, why = 'no answer to a probe'): void {
     const { registry, timings, nc } = this.opts;
     const now = Date.now();
-    if (nc.isClosed() || !registry.has(peer.id) || registry.isSuspected(peer.id)) return;
-    // The answer may be waiting behind this node's own stall: the probe proves nothing.
+    const sure = why === 'nobody listens on its probe subject';
+    if (nc.isClosed() || !registry.has(peer.id)) return;
+    // Lifeguard's self-awareness: a probe that spanned a stall of this node, or a node whose own
+    // timers run late, proves nothing about the peer.
     if (now - sentAt > timings.probeTimeoutMs + timings.lagToleranceMs) return;
     if (now - this.lastStall.endedAt < timings.probeTimeoutMs + timings.lagToleranceMs) return;
     if (now - this.lastTick > this.tickMs + timings.lagToleranceMs) return; // a stall not yet ticked
-    const incarnation = registry.incarnationOf(peer.id) ?? 0;
+    if (!sure && now - this.lastSlowAt < 2 * timings.probeIntervalMs) return;
     const self = this.opts.self();
-    if (!registry.suspect(peer.id, incarnation, now + timings.suspicionMs, self.name)) return;
-    this.opts.log.info({ peer: peer.name, why }, 'peer suspected');
-    this.opts.publish({ type: 'wfmesh.member.v1', kind: 'suspect', id: peer.id, name: peer.name, incarnation, from: self.name });
+    // Already suspected: confirm it (which shortens its period) unless enough nodes have.
+    if (registry.isSuspectedBy(peer.id, self.name)) return;
+    if (registry.isSuspected(peer.id) && registry.suspectedByCount(peer.id) > registry.suspicion.expected(registry.size) && !sure) return;
+    const incarnation = registry.incarnationOf(peer.id) ?? 0;
+    const change = registry.suspect(peer.id, incarnation, now, self.name, sure);
+    if (!change) return;
+    this.opts.log.info({ peer: peer.name, why, confirms: change === 'confirmed' }, 'peer suspected');
+    this.opts.publish({ type: 'wfmesh.member.v1', kind: 'suspect', id: peer.id, name: peer.name, incarnation, from: self.name, ...(sure && { sure }) });
   }
 }

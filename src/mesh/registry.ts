@@ -1,5 +1,6 @@
 import type { Advertisement, Load, NodeCapabilities, NodeState } from '../protocol/advert.js';
 import type { MembersDigest } from '../protocol/membership.js';
+import { Suspicion, suspicionPolicy, type SuspicionPolicy } from './suspicion.js';
 import { fnv1a, insertSorted, pageOf, type PageQuery, type Page } from './sorted-peers.js';
 
 export type PeerEvent =
@@ -11,7 +12,7 @@ interface PeerEntry {
   ad: Advertisement;
   incarnation: number;
   lastSeenMs: number;
-  suspect?: { deadlineMs: number; incarnation: number; from: string };
+  suspect?: Suspicion;
 }
 
 /** How long a dead or departed id is remembered, so that a stale announcement cannot bring it back. */
@@ -69,6 +70,8 @@ export class PeerRegistry {
   private readonly tombstones = new Map<string, { incarnation: number; atMs: number }>();
   private readonly listeners = new Set<(e: PeerEvent) => void>();
   private digestHash = 0;
+  /** How long suspects have to refute (set by membership from the node's timings). */
+  suspicion: SuspicionPolicy = suspicionPolicy(2_000);
   /** Raised on every change that placement cares about (a join, a leave, a state or capability change); not on load. */
   version = 0;
 
@@ -143,22 +146,30 @@ export class PeerRegistry {
     }
   }
 
-  /** Starts a suspicion period; returns true when the peer was not suspected at this incarnation before. */
-  suspect(id: string, incarnation: number, deadlineMs: number, from: string): boolean {
+  /**
+   * Records that `from` suspects a peer: a new suspicion period, or one more confirmation of the
+   * open one (which shortens it). Returns what changed: `new`, `confirmed`, or false.
+   */
+  suspect(id: string, incarnation: number, nowMs: number, from: string, sure = false): 'new' | 'confirmed' | false {
     const entry = this.peers.get(id);
     if (!entry || incarnation < entry.incarnation) return false;
-    if (entry.suspect && entry.suspect.incarnation >= incarnation) return false;
-    entry.suspect = { deadlineMs, incarnation, from };
-    return true;
+    if (entry.suspect && entry.suspect.incarnation >= incarnation) return entry.suspect.confirm(from, sure) ? 'confirmed' : false;
+    entry.suspect = new Suspicion(incarnation, from, nowMs, sure);
+    return 'new';
+  }
+
+  /** How many nodes suspect `id` now (0 when it is not suspected). */
+  suspectedByCount(id: string): number {
+    return this.peers.get(id)?.suspect?.by.size ?? 0;
+  }
+
+  /** Whether `node` is among those that suspect `id`. */
+  isSuspectedBy(id: string, node: string): boolean {
+    return this.peers.get(id)?.suspect?.by.has(node) ?? false;
   }
 
   isSuspected(id: string): boolean {
     return this.peers.get(id)?.suspect !== undefined;
-  }
-
-  /** Whoever first suspected `id` (the node that announces its death), if it is suspected. */
-  suspectedBy(id: string): string | undefined {
-    return this.peers.get(id)?.suspect?.from;
   }
 
   incarnationOf(id: string): number | undefined {
@@ -170,7 +181,7 @@ export class PeerRegistry {
    * have arrived meanwhile, so every suspicion period is pushed back by as much.
    */
   extendSuspicions(ms: number): void {
-    for (const entry of this.peers.values()) if (entry.suspect) entry.suspect.deadlineMs += ms;
+    for (const entry of this.peers.values()) entry.suspect?.extend(ms);
   }
 
   /** Drops one peer (a goodbye, or a death announced by another node). Stale incarnations are ignored. */
@@ -184,7 +195,7 @@ export class PeerRegistry {
   expireSuspects(nowMs: number, keepId?: string): ExpiredPeer[] {
     const dead: ExpiredPeer[] = [];
     for (const [id, entry] of this.peers) {
-      if (id !== keepId && entry.suspect && entry.suspect.deadlineMs <= nowMs) dead.push({ id, name: entry.ad.name, incarnation: entry.suspect.incarnation, suspectedBy: entry.suspect.from });
+      if (id !== keepId && entry.suspect && entry.suspect.deadline(this.suspicion, this.peers.size) <= nowMs) dead.push({ id, name: entry.ad.name, incarnation: entry.suspect.incarnation, suspectedBy: entry.suspect.from });
     }
     if (dead.length) this.removeMany(dead.map((d) => d.id), 'dead', nowMs);
     for (const [id, t] of this.tombstones) if (nowMs - t.atMs > TOMBSTONE_MS) this.tombstones.delete(id);

@@ -16,8 +16,15 @@ export const AliveEventSchema = z.object({
   state: NodeStateSchema,
   caps: NodeCapabilitiesSchema,
 });
-/** `from` did not get an answer from the node: everyone gives it a suspicion period to refute. */
-export const SuspectEventSchema = z.object({ type: z.literal('wfmesh.member.v1'), kind: z.literal('suspect'), ...about, from: z.string() });
+/** `from` did not get an answer from the node: everyone gives it a suspicion period to refute (each further suspecter shortens it). */
+export const SuspectEventSchema = z.object({
+  type: z.literal('wfmesh.member.v1'),
+  kind: z.literal('suspect'),
+  ...about,
+  from: z.string(),
+  /** The server answered that nobody listens on its probe subject (its connection is gone). */
+  sure: z.boolean().optional(),
+});
 /** The suspicion ran out without refutation (sent by the suspecting node only, for nodes that missed the suspicion). */
 export const DeadEventSchema = z.object({ type: z.literal('wfmesh.member.v1'), kind: z.literal('dead'), ...about, from: z.string() });
 /** A clean goodbye: the node leaves at once. */

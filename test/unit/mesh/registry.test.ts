@@ -52,19 +52,31 @@ test('a suspect that does not refute is dropped when its period ends; a higher i
   r.alive(caps('self'), 0, 'RUNNING', 0);
   r.alive(caps('a'), 0, 'RUNNING', 0);
   r.alive(caps('b'), 0, 'RUNNING', 0);
-  assert.equal(r.suspect('a', 0, 2_000, 'n-self'), true);
-  assert.equal(r.suspect('a', 0, 9_000, 'n-x'), false, 'already suspected at this incarnation');
-  assert.equal(r.suspect('b', 0, 2_000, 'n-x'), true);
+  assert.equal(r.suspect('a', 0, 0, 'n-self'), 'new');
+  assert.equal(r.suspect('a', 0, 500, 'n-self'), false, 'already suspected by that node at this incarnation');
+  assert.equal(r.suspect('b', 0, 0, 'n-x'), 'new');
   r.alive(caps('b'), 1, 'RUNNING', 1_000); // b refutes
   assert.deepEqual(r.expireSuspects(1_999, 'self'), []);
   assert.deepEqual(r.expireSuspects(2_000, 'self').map((d) => [d.id, d.suspectedBy]), [['a', 'n-self']]);
   assert.deepEqual(r.list().map((p) => p.id), ['b', 'self']);
 });
 
+test('on a large mesh one suspicion lasts longest; each independent confirmation shortens it, down to the minimum', () => {
+  const r = new PeerRegistry();
+  for (let i = 0; i < 10; i++) r.alive(caps(`p${i}`), 0, 'RUNNING', 0);
+  assert.equal(r.suspect('p1', 0, 0, 'x'), 'new');
+  assert.deepEqual(r.expireSuspects(5_999), [], 'one suspecter: the longest period (3 x 2 s)');
+  assert.equal(r.suspect('p1', 0, 100, 'y'), 'confirmed');
+  assert.deepEqual(r.expireSuspects(3_400), []);
+  assert.equal(r.suspect('p1', 0, 200, 'z'), 'confirmed');
+  assert.equal(r.suspectedByCount('p1'), 3);
+  assert.deepEqual(r.expireSuspects(2_000).map((d) => [d.id, d.suspectedBy]), [['p1', 'x']], 'two confirmations: the minimum');
+});
+
 test('a node that stood still pushes its suspicions back by as long', () => {
   const r = new PeerRegistry();
   r.alive(caps('a'), 0, 'RUNNING', 0);
-  r.suspect('a', 0, 2_000, 'me');
+  r.suspect('a', 0, 0, 'me');
   r.extendSuspicions(4_000);
   assert.deepEqual(r.expireSuspects(5_000), []);
   assert.equal(r.expireSuspects(6_000).length, 1);
@@ -73,10 +85,10 @@ test('a node that stood still pushes its suspicions back by as long', () => {
 test('a mass expiry is one pass: every left event sees the final list', () => {
   const r = new PeerRegistry();
   for (let i = 0; i < 100; i++) r.alive(caps(`p${i}`), 0, 'RUNNING', 0);
-  for (let i = 0; i < 40; i++) r.suspect(`p${i}`, 0, 1_000, 'me');
+  for (let i = 0; i < 40; i++) r.suspect(`p${i}`, 0, 0, 'me', true);
   const sizes: number[] = [];
   r.onChange((e) => e.kind === 'left' && sizes.push(r.list().length));
-  assert.equal(r.expireSuspects(1_000).length, 40);
+  assert.equal(r.expireSuspects(2_000).length, 40);
   assert.ok(sizes.length === 40 && sizes.every((n) => n === 60));
 });
 
