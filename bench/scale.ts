@@ -74,7 +74,7 @@ async function runSize(n: number): Promise<Record<string, unknown>> {
   try {
     say(`N=${n}: starting ${n} nodes in ${hostCount} processes...`);
     const startedAt = Date.now();
-    await Promise.all(hosts.map((h, i) => h.start(server.url, plan[i]!, HEARTBEAT_MS, 25)));
+    await Promise.all(hosts.map((h, i) => h.start(server.url, plan[i]!, HEARTBEAT_MS, 10)));
     const allStarted = Date.now() - startedAt;
     await until(`all ${n} nodes to see each other`, async () => sumStats(await stats(hosts)).minView === n, 300_000);
     out.cold_start_ms = { all_started: allStarted, all_see_all: Date.now() - startedAt };
@@ -160,6 +160,7 @@ async function stallTest(hosts: MeshHost[], nc: Awaited<ReturnType<typeof connec
     false_deaths_of_running_nodes: falseDeaths.reduce((a, [, d]) => a + d.count, 0),
     running_nodes_declared_dead: falseDeaths.length,
     frozen_nodes_declared_dead: [...deaths.keys()].filter((n) => frozenNames.has(n)).length,
+    frozen_full_nodes_declared_dead: [...deaths.keys()].filter((n) => frozen.some((h) => h.nodes.some((x) => x.full && x.name === n))).length,
     recovery_ms: recoveryMs ?? null,
     recovered_after_thaw_ms: Date.now() - thawedAt,
     executions: {

@@ -95,6 +95,7 @@ export class Membership {
       timings: this.timings,
       publish: (e) => this.publish(e),
       resync: (target) => this.sync(target),
+      onStall: (lastedMs) => this.stalled(lastedMs),
       log,
     });
     this.service.addEndpoint('probe', { subject: subjects.probe(this.capabilities.name, this.id), handler: (_err, msg) => this.prober?.answer(msg) });
@@ -171,6 +172,18 @@ export class Membership {
       case 'left':
         this.registry.remove(e.id, 'stopped', e.incarnation, now);
     }
+  }
+
+  /**
+   * This node stood still long enough to be suspected, perhaps declared dead: it refutes at once,
+   * before reading the backlog that says so (timers run before I/O when a process thaws), so that
+   * the mesh takes it back one announcement later instead of after its whole backlog.
+   */
+  private stalled(lastedMs: number): void {
+    if (lastedMs < this.timings.probeTimeoutMs || this.stopped) return;
+    this.incarnation++;
+    this.opts.log.warn({ stalled_ms: lastedMs, incarnation: this.incarnation }, 'stood still: announcing itself again');
+    this.announce();
   }
 
   /** Someone suspects this node, or declared it dead: it refutes with a higher incarnation (a rejoin). */

@@ -39,6 +39,8 @@ export interface ProberOptions {
   refreshSelf: () => void;
   timings: MembershipTimings;
   publish: (e: MemberEvent) => void;
+  /** This node stood still for `lastedMs` (told before it reads what arrived meanwhile). */
+  onStall: (lastedMs: number) => void;
   /** Asked when a probed peer knows other members than this node does. */
   resync: (peer?: { id: string; name: string }) => Promise<void>;
   log: Logger;
@@ -99,11 +101,12 @@ export class Prober {
     const now = Date.now();
     const late = now - this.lastTick - this.tickMs;
     this.lastTick = now;
-    if (late > this.opts.timings.lagToleranceMs / 2) this.lastSlowAt = now;
+    if (late > this.opts.timings.probeTimeoutMs / 2) this.lastSlowAt = now;
     if (late > this.opts.timings.lagToleranceMs) {
       this.lastStall = { endedAt: now, lastedMs: late };
       this.opts.registry.extendSuspicions(late);
       this.opts.log.warn({ stalled_ms: late }, 'this node stood still: its suspicions of peers wait as long');
+      this.opts.onStall(late);
       return;
     }
     const { id, name } = this.opts.self();
@@ -180,7 +183,7 @@ export class Prober {
     if (now - sentAt > timings.probeTimeoutMs + timings.lagToleranceMs) return;
     if (now - this.lastStall.endedAt < timings.probeTimeoutMs + timings.lagToleranceMs) return;
     if (now - this.lastTick > this.tickMs + timings.lagToleranceMs) return; // a stall not yet ticked
-    if (!sure && now - this.lastSlowAt < 2 * timings.probeIntervalMs) return;
+    if (!sure && now - this.lastSlowAt < timings.probeTimeoutMs + timings.lagToleranceMs) return;
     const self = this.opts.self();
     // Already suspected: confirm it (which shortens its period) unless enough nodes have.
     if (registry.isSuspectedBy(peer.id, self.name)) return;

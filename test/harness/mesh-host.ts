@@ -6,6 +6,7 @@
  * Freezing the process (SIGSTOP) freezes every node in it, as a stalled machine would.
  */
 import { silentLogger } from '../../src/log/index.js';
+import type { NatsConnection } from 'nats';
 import { Membership } from '../../src/mesh/membership.js';
 import { connectNats } from '../../src/nats/connection.js';
 import { compileNodeOptions, startNode, type MeshNode } from '../../src/node/index.js';
@@ -62,7 +63,14 @@ async function startOne(url: string, name: string, region: string, full: boolean
     watch(name, node.membership);
     return { name, membership: node.membership, full: node, close: () => node.stop() };
   }
-  const nc = await connectNats({ servers: [url] }, `wfmesh:${name}`);
+  // A cold start of hundreds of nodes on a small machine can miss the 5 s handshake: try again.
+  let nc: NatsConnection | undefined;
+  for (let attempt = 1; !nc; attempt++) {
+    nc = await connectNats({ servers: [url] }, `wfmesh:${name}`).catch((err: Error) => {
+      if (attempt >= 5) throw err;
+      return undefined;
+    });
+  }
   const membership = await Membership.create({
     nc,
     capabilities: peerCapabilities(name, region),
