@@ -175,12 +175,14 @@ export class Membership {
   }
 
   /**
-   * This node stood still long enough to be suspected, perhaps declared dead: it refutes at once,
-   * before reading the backlog that says so (timers run before I/O when a process thaws), so that
-   * the mesh takes it back one announcement later instead of after its whole backlog.
+   * This node stood still long enough to have been declared dead: it announces itself again at
+   * once, before reading the backlog that says so (timers run before I/O when a process thaws),
+   * so that the mesh takes it back one announcement later instead of after its whole backlog.
+   * Shorter stalls are left to the usual refutation: re-announcing on every late timer would,
+   * on a loaded machine, flood the mesh and load it further.
    */
   private stalled(lastedMs: number): void {
-    if (lastedMs < this.timings.probeTimeoutMs || this.stopped) return;
+    if (lastedMs < this.timings.suspicionMs || this.stopped) return;
     this.incarnation++;
     this.opts.log.warn({ stalled_ms: lastedMs, incarnation: this.incarnation }, 'stood still: announcing itself again');
     this.announce();

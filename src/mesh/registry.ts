@@ -117,6 +117,14 @@ export class PeerRegistry {
     return true;
   }
 
+  /** Whether an announcement of `id` at `incarnation` would add or update something here. */
+  wouldTake(id: string, incarnation: number): boolean {
+    const known = this.peers.get(id);
+    if (known) return incarnation > known.incarnation;
+    const dead = this.tombstones.get(id);
+    return !dead || incarnation > dead.incarnation;
+  }
+
   /** Direct evidence that a peer is alive (it answered a probe or a step): fresher load, no local suspicion. */
   heardFrom(id: string, nowMs: number, live?: { incarnation: number; state: NodeState; load: Load; memory_free_mib: number }): void {
     const entry = this.peers.get(id);

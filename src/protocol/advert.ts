@@ -79,6 +79,10 @@ export const ViewRequestSchema = z.object({
   limit: z.number().int().positive().max(2_000).optional(),
   region: z.string().max(256).optional(),
   labels: z.record(z.string(), z.string()).optional(),
+  /** Only ids and incarnations (`members_ids`): what a node compares before it asks for capabilities. */
+  ids_only: z.boolean().optional(),
+  /** Only these nodes, in full (a node asking for the members it lacks). */
+  ids: z.array(z.string()).max(500).optional(),
 });
 export type ViewRequest = z.infer<typeof ViewRequestSchema>;
 
@@ -95,5 +99,7 @@ export const MeshViewSchema = z.object({
   total: z.number().int().nonnegative().optional(),
   /** Every live node the answering node knows (unfiltered). */
   members: z.number().int().nonnegative().optional(),
+  /** With `ids_only`: this page's nodes as id and incarnation. */
+  members_ids: z.array(z.object({ id: z.string(), incarnation: z.number().int().nonnegative() })).optional(),
 });
 export type MeshView = z.infer<typeof MeshViewSchema>;

@@ -143,4 +143,6 @@ process.on('message', (raw: HostRequest & { seq: number }) => {
     (err: Error) => process.send?.({ seq: raw.seq, ok: false, error: err.stack ?? err.message } satisfies HostReply),
   );
 });
+// Its parent gone (a bench or test that died), the host goes too: no orphaned nodes.
+process.on('disconnect', () => process.exit(0));
 process.send?.({ seq: 0, ok: true, value: 'ready' } satisfies HostReply);
