@@ -159,6 +159,7 @@ async function stallTest(hosts: MeshHost[], nc: Awaited<ReturnType<typeof connec
     frozen_ms: 4_000,
     false_deaths_of_running_nodes: falseDeaths.reduce((a, [, d]) => a + d.count, 0),
     running_nodes_declared_dead: falseDeaths.length,
+    ...(falseDeaths.length > 0 && { running_nodes_declared_dead_names: falseDeaths.slice(0, 10).map(([name]) => name) }),
     frozen_nodes_declared_dead: [...deaths.keys()].filter((n) => frozenNames.has(n)).length,
     frozen_full_nodes_declared_dead: [...deaths.keys()].filter((n) => frozen.some((h) => h.nodes.some((x) => x.full && x.name === n))).length,
     recovery_ms: recoveryMs ?? null,
