@@ -1,6 +1,6 @@
 import type { NatsConnection, Service, ServiceMsg, Subscription } from 'nats';
 import type { Logger } from 'pino';
-import type { Load, NodeCapabilities, NodeState } from '../protocol/advert.js';
+import { CAPABILITIES_METADATA_KEY, type Load, type NodeCapabilities, type NodeState } from '../protocol/advert.js';
 import { decodeJson, encodeJson } from '../protocol/codec.js';
 import { MemberEventSchema, type AliveEvent, type MemberEvent } from '../protocol/membership.js';
 import { memberSubjectSender, SERVICE_NAME, subjects } from '../protocol/subjects.js';
@@ -57,6 +57,8 @@ export class Membership {
         name: opts.capabilities.name,
         region: opts.capabilities.region,
         gpus: String(opts.capabilities.gpus.length),
+        // For people and tools reading `nats micro info`; nodes learn capabilities from announcements.
+        [CAPABILITIES_METADATA_KEY]: JSON.stringify(opts.capabilities),
       },
     });
     const m = new Membership(opts, service);
