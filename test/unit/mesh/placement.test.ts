@@ -113,8 +113,10 @@ test('placement over many peers: the better of two random picks first, then ever
 
 test('a soft preference is sampled from the preferred peers first; this node competes too', () => {
   const need = { tool_type: 'echo', requires: { prefer: { labels: { tier: 'fast' } } } };
+  // Equally loaded: the preference decides (it is a bonus, worth less than a busy node's load).
+  const even = big.map((p) => ({ ...p, load: { inflight: 2, max_concurrency: 8, cpu_pct: 0 } }));
   const cache = new EligibilityCache('id-p33');
-  const c = cache.get(big, 1, need);
+  const c = cache.get(even, 1, need);
   assert.equal(c.preferred?.length, 6);
   assert.equal(c.self?.name, 'p33');
   for (let round = 0; round < 50; round++) {
