@@ -195,6 +195,7 @@ export class Membership {
     if (e.kind !== 'suspect' && e.kind !== 'dead') return;
     if (e.incarnation < this.incarnation || this.stopped) return;
     this.incarnation = e.incarnation + 1;
+    this.prober?.slower(); // suspected: most likely this node is the slow one
     this.opts.log.warn({ by: e.from, kind: e.kind, incarnation: this.incarnation }, e.kind === 'dead' ? 'declared dead by a peer: rejoining' : 'suspected by a peer: refuting');
     this.announce();
   }

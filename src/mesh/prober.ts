@@ -29,6 +29,9 @@ export function membershipTimings(heartbeatMs: number, deadAfterMs: number): Mem
   return { probeIntervalMs, probeTimeoutMs, suspicionMs: Math.max(50, deadAfterMs - probeTimeoutMs), lagToleranceMs: 250 };
 }
 
+/** The most a node stretches its probe timeouts and suspicion periods when it is slow itself. */
+const MAX_HEALTH = 4;
+
 export interface ProberOptions {
   nc: NatsConnection;
   registry: PeerRegistry;
@@ -65,6 +68,14 @@ export class Prober {
   private lastSlowAt = 0;
   private lastSyncAt = 0;
   private readonly tickMs: number;
+  /**
+   * Lifeguard's local health multiplier, 1 (healthy) to MAX_HEALTH: raised when this node's
+   * timers run late, its probes are answered slowly or it is suspected itself; lowered after a
+   * run of quick answers. Probe timeouts and suspicion periods are stretched by it, so a node that
+   * is itself short of CPU gives its peers more time instead of declaring them dead.
+   */
+  private health = 1;
+  private quickAcks = 0;
 
   constructor(private readonly opts: ProberOptions) {
     this.tickMs = Math.max(20, Math.floor(opts.timings.probeIntervalMs / 4));
@@ -101,7 +112,10 @@ export class Prober {
     const now = Date.now();
     const late = now - this.lastTick - this.tickMs;
     this.lastTick = now;
-    if (late > this.opts.timings.probeTimeoutMs / 2) this.lastSlowAt = now;
+    if (late > this.opts.timings.probeTimeoutMs / 2) {
+      this.lastSlowAt = now;
+      this.slower();
+    }
     if (late > this.opts.timings.lagToleranceMs) {
       this.lastStall = { endedAt: now, lastedMs: late };
       this.opts.registry.extendSuspicions(late);
@@ -151,17 +165,34 @@ export class Prober {
     const peer = registry.get(id)!;
     const sentAt = Date.now();
     const self = this.opts.self();
+    const timeout = timings.probeTimeoutMs * this.health;
     Requester.for(nc)
-      .request(subjects.probe(peer.name, peer.id), encodeJson({ type: 'wfmesh.probe.v1', from: self.name }), { timeout: timings.probeTimeoutMs })
+      .request(subjects.probe(peer.name, peer.id), encodeJson({ type: 'wfmesh.probe.v1', from: self.name }), { timeout })
       .then(
-        (msg) => this.acked(peer, decodeJson(msg.data)),
-        (err: { code?: string }) => this.unanswered(peer, sentAt, err.code === ErrorCode.NoResponders ? 'nobody listens on its probe subject' : undefined),
+        (msg) => this.acked(peer, decodeJson(msg.data), Date.now() - sentAt),
+        (err: { code?: string }) => this.unanswered(peer, sentAt, timeout, err.code === ErrorCode.NoResponders ? 'nobody listens on its probe subject' : undefined),
       );
   }
 
-  private acked(peer: { id: string; name: string }, data: unknown): void {
+  /** This node looks slow (late timers, slow answers, suspected itself): it gives its peers more time. */
+  slower(): void {
+    this.quickAcks = 0;
+    if (this.health < MAX_HEALTH) this.setHealth(this.health + 1);
+  }
+
+  private setHealth(h: number): void {
+    this.health = h;
+    this.opts.registry.suspicionScale = h;
+  }
+
+  private acked(peer: { id: string; name: string }, data: unknown, rttMs: number): void {
     const ack = ProbeAckSchema.safeParse(data);
-    if (!ack.success || ack.data.id !== peer.id) return this.unanswered(peer, Date.now(), 'a malformed probe answer');
+    if (!ack.success || ack.data.id !== peer.id) return this.unanswered(peer, Date.now(), 0, 'a malformed probe answer');
+    if (rttMs > this.opts.timings.probeTimeoutMs / 2) this.slower();
+    else if (++this.quickAcks >= 4 && this.health > 1) {
+      this.quickAcks = 0;
+      this.setHealth(this.health - 1);
+    }
     const now = Date.now();
     this.opts.registry.heardFrom(peer.id, now, ack.data);
     const mine = this.opts.registry.digest();
@@ -173,14 +204,14 @@ export class Prober {
     }
   }
 
-  private unanswered(peer: { id: string; name: string }, sentAt: number, why = 'no answer to a probe'): void {
+  private unanswered(peer: { id: string; name: string }, sentAt: number, timeoutMs: number, why = 'no answer to a probe'): void {
     const { registry, timings, nc } = this.opts;
     const now = Date.now();
     const sure = why === 'nobody listens on its probe subject';
     if (nc.isClosed() || !registry.has(peer.id)) return;
     // Lifeguard's self-awareness: a probe that spanned a stall of this node, or a node whose own
     // timers run late, proves nothing about the peer.
-    if (now - sentAt > timings.probeTimeoutMs + timings.lagToleranceMs) return;
+    if (now - sentAt > timeoutMs + timings.lagToleranceMs) return;
     if (now - this.lastStall.endedAt < timings.probeTimeoutMs + timings.lagToleranceMs) return;
     if (now - this.lastTick > this.tickMs + timings.lagToleranceMs) return; // a stall not yet ticked
     if (!sure && now - this.lastSlowAt < timings.probeTimeoutMs + timings.lagToleranceMs) return;

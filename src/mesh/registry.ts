@@ -68,6 +68,10 @@ export class PeerRegistry {
   private readonly peers = new Map<string, PeerEntry>();
   private sorted: Advertisement[] = [];
   private readonly tombstones = new Map<string, { incarnation: number; atMs: number }>();
+  /** Ids with an open suspicion: expiry looks at these only, not at the whole mesh. */
+  private readonly suspects = new Set<string>();
+  /** This node's own health multiplier (1 when healthy): a slow node gives suspects longer. */
+  suspicionScale = 1;
   private readonly listeners = new Set<(e: PeerEvent) => void>();
   private digestHash = 0;
   /** How long suspects have to refute (set by membership from the node's timings). */
@@ -93,7 +97,7 @@ export class PeerRegistry {
     if (entry) {
       if (caps.name !== entry.ad.name) return false; // an id speaks under one name only
       if (incarnation < entry.incarnation) return false;
-      if (entry.suspect && incarnation > entry.suspect.incarnation) delete entry.suspect;
+      if (entry.suspect && incarnation > entry.suspect.incarnation) this.clearSuspicion(caps.id, entry);
       entry.incarnation = incarnation;
       entry.lastSeenMs = nowMs;
       entry.ad.last_seen = new Date(nowMs).toISOString();
@@ -132,7 +136,7 @@ export class PeerRegistry {
     entry.lastSeenMs = nowMs;
     entry.ad.last_seen = new Date(nowMs).toISOString();
     if (!live) return;
-    if (entry.suspect && live.incarnation >= entry.suspect.incarnation) delete entry.suspect;
+    if (entry.suspect && live.incarnation >= entry.suspect.incarnation) this.clearSuspicion(id, entry);
     entry.ad.load = live.load;
     entry.ad.memory.free_mib = live.memory_free_mib;
     if (live.incarnation >= entry.incarnation && live.state !== entry.ad.state) {
@@ -163,7 +167,13 @@ export class PeerRegistry {
     if (!entry || incarnation < entry.incarnation) return false;
     if (entry.suspect && entry.suspect.incarnation >= incarnation) return entry.suspect.confirm(from, sure) ? 'confirmed' : false;
     entry.suspect = new Suspicion(incarnation, from, nowMs, sure);
+    this.suspects.add(id);
     return 'new';
+  }
+
+  private clearSuspicion(id: string, entry: PeerEntry): void {
+    delete entry.suspect;
+    this.suspects.delete(id);
   }
 
   /** How many nodes suspect `id` now (0 when it is not suspected). */
@@ -189,7 +199,7 @@ export class PeerRegistry {
    * have arrived meanwhile, so every suspicion period is pushed back by as much.
    */
   extendSuspicions(ms: number): void {
-    for (const entry of this.peers.values()) entry.suspect?.extend(ms);
+    for (const id of this.suspects) this.peers.get(id)?.suspect?.extend(ms);
   }
 
   /** Drops one peer (a goodbye, or a death announced by another node). Stale incarnations are ignored. */
@@ -202,11 +212,16 @@ export class PeerRegistry {
   /** Suspicions whose period ran out: the peers are dropped in one pass. Returns who they were and who suspected them. */
   expireSuspects(nowMs: number, keepId?: string): ExpiredPeer[] {
     const dead: ExpiredPeer[] = [];
-    for (const [id, entry] of this.peers) {
-      if (id !== keepId && entry.suspect && entry.suspect.deadline(this.suspicion, this.peers.size) <= nowMs) dead.push({ id, name: entry.ad.name, incarnation: entry.suspect.incarnation, suspectedBy: entry.suspect.from });
+    for (const id of this.suspects) {
+      const entry = this.peers.get(id);
+      if (!entry?.suspect) {
+        this.suspects.delete(id);
+        continue;
+      }
+      if (id !== keepId && entry.suspect.deadline(this.suspicion, this.peers.size, this.suspicionScale) <= nowMs) dead.push({ id, name: entry.ad.name, incarnation: entry.suspect.incarnation, suspectedBy: entry.suspect.from });
     }
     if (dead.length) this.removeMany(dead.map((d) => d.id), 'dead', nowMs);
-    for (const [id, t] of this.tombstones) if (nowMs - t.atMs > TOMBSTONE_MS) this.tombstones.delete(id);
+    if (this.tombstones.size) for (const [id, t] of this.tombstones) if (nowMs - t.atMs > TOMBSTONE_MS) this.tombstones.delete(id);
     return dead;
   }
 
@@ -216,6 +231,7 @@ export class PeerRegistry {
       const entry = this.peers.get(id);
       if (!entry) continue;
       this.peers.delete(id);
+      this.suspects.delete(id);
       this.tombstones.set(id, { incarnation: entry.incarnation, atMs: nowMs });
       this.digestHash ^= fnv1a(id);
       gone.push(entry);

@@ -43,11 +43,12 @@ export class Suspicion {
     this.startedMs += ms;
   }
 
-  deadline(policy: SuspicionPolicy, members: number): number {
+  /** When the period ends; `scale` (>= 1) is the observing node's own health multiplier. */
+  deadline(policy: SuspicionPolicy, members: number, scale = 1): number {
     const k = this.sure ? 0 : policy.expected(members);
-    if (k <= 0) return this.startedMs + policy.minMs;
+    if (k <= 0) return this.startedMs + policy.minMs * scale;
     const c = Math.min(this.by.size - 1, k);
     const fraction = Math.log(c + 1) / Math.log(k + 1);
-    return this.startedMs + Math.max(policy.minMs, policy.maxMs - (policy.maxMs - policy.minMs) * fraction);
+    return this.startedMs + Math.max(policy.minMs, policy.maxMs - (policy.maxMs - policy.minMs) * fraction) * scale;
   }
 }

@@ -67,7 +67,7 @@ async function startOne(url: string, name: string, region: string, full: boolean
   let nc: NatsConnection | undefined;
   for (let attempt = 1; !nc; attempt++) {
     nc = await connectNats({ servers: [url] }, `wfmesh:${name}`).catch((err: Error) => {
-      if (attempt >= 5) throw err;
+      if (attempt >= 10) throw err;
       return undefined;
     });
   }
