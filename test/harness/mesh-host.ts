@@ -6,9 +6,9 @@
  * Freezing the process (SIGSTOP) freezes every node in it, as a stalled machine would.
  */
 import { silentLogger } from '../../src/log/index.js';
-import type { NatsConnection } from 'nats';
+import { connect } from 'nats';
 import { Membership } from '../../src/mesh/membership.js';
-import { connectNats } from '../../src/nats/connection.js';
+import { compileConnectionOptions } from '../../src/nats/connection.js';
 import { compileNodeOptions, startNode, type MeshNode } from '../../src/node/index.js';
 import type { NodeCapabilities } from '../../src/protocol/advert.js';
 import { VERSION } from '../../src/version.js';
@@ -63,14 +63,9 @@ async function startOne(url: string, name: string, region: string, full: boolean
     watch(name, node.membership);
     return { name, membership: node.membership, full: node, close: () => node.stop() };
   }
-  // A cold start of hundreds of nodes on a small machine can miss the 5 s handshake: try again.
-  let nc: NatsConnection | undefined;
-  for (let attempt = 1; !nc; attempt++) {
-    nc = await connectNats({ servers: [url] }, `wfmesh:${name}`).catch((err: Error) => {
-      if (attempt >= 10) throw err;
-      return undefined;
-    });
-  }
+  // The node's own connection options, with a longer handshake: a host starting its share of a
+  // thousand nodes is busy reading their announcements and may take longer than 5 s to answer.
+  const nc = await connect({ ...compileConnectionOptions({ servers: [url] }, `wfmesh:${name}`), timeout: 60_000 });
   const membership = await Membership.create({
     nc,
     capabilities: peerCapabilities(name, region),
