@@ -51,7 +51,7 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs: num
   const start = Date.now();
   while (!(await check())) {
     if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100);
+    await sleep(Date.now() - start > 10_000 ? 500 : 100);
   }
   return Date.now() - start;
 }

@@ -176,6 +176,11 @@ export class PeerRegistry {
     this.suspects.delete(id);
   }
 
+  /** Peers with an open suspicion. */
+  get suspectCount(): number {
+    return this.suspects.size;
+  }
+
   /** How many nodes suspect `id` now (0 when it is not suspected). */
   suspectedByCount(id: string): number {
     return this.peers.get(id)?.suspect?.by.size ?? 0;

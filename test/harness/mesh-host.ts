@@ -89,17 +89,22 @@ async function startOne(url: string, name: string, region: string, full: boolean
 }
 
 function stats(): HostStats {
-  const sizes = hosted.map((h) => h.membership.registry.size);
+  let minView = Infinity;
+  let maxView = 0;
+  for (const h of hosted) {
+    minView = Math.min(minView, h.membership.registry.size);
+    maxView = Math.max(maxView, h.membership.registry.size);
+  }
   const cpu = process.cpuUsage(cpuAtReset);
   return {
     nodes: hosted.length,
-    minView: sizes.length ? Math.min(...sizes) : 0,
-    maxView: sizes.length ? Math.max(...sizes) : 0,
+    minView: hosted.length ? minView : 0,
+    maxView,
     rssMib: Math.round(process.memoryUsage().rss / 1048576),
     cpuMs: Math.round((cpu.user + cpu.system) / 1000),
     sinceMs: Date.now() - resetAt,
     deaths: Object.fromEntries(deaths),
-    suspected: hosted.reduce((n, h) => n + h.membership.registry.list().filter((p) => h.membership.registry.isSuspected(p.id)).length, 0),
+    suspected: hosted.reduce((n, h) => n + h.membership.registry.suspectCount, 0),
   };
 }
 
