@@ -1,5 +1,5 @@
 /**
- * `npm run bench:scale -- --nodes 10,100,400,1000 [--steady-s 10] [--hosts 8] [--no-stall]`:
+ * `npm run bench:scale -- --nodes 10,100,400,1000 [--steady-s 10] [--hosts 8] [--converge-s 300] [--no-stall]`:
  * membership at scale on one nats-server. For each N: N nodes in a few processes (2 full nodes
  * per process, the rest membership peers running the same membership code), then
  *  - join: cold-start convergence (every node sees all N) and one more node joining;
@@ -29,6 +29,7 @@ const SIZES = (arg('nodes') ?? '10,100,400,1000').split(',').map(Number).filter(
 const STEADY_S = Number(arg('steady-s') ?? 10);
 const MAX_HOSTS = Number(arg('hosts') ?? 8);
 const STALL = !process.argv.includes('--no-stall');
+const CONVERGE_MS = Number(arg('converge-s') ?? 300) * 1000;
 const HEARTBEAT_MS = 1_000;
 const say = (m: string) => process.stderr.write(`${m}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -76,15 +77,26 @@ async function runSize(n: number): Promise<Record<string, unknown>> {
     const startedAt = Date.now();
     await Promise.all(hosts.map((h, i) => h.start(server.url, plan[i]!, HEARTBEAT_MS, 10)));
     const allStarted = Date.now() - startedAt;
-    await until(`all ${n} nodes to see each other`, async () => sumStats(await stats(hosts)).minView === n, 300_000);
-    out.cold_start_ms = { all_started: allStarted, all_see_all: Date.now() - startedAt };
+    const converged = await until(`all ${n} nodes to see each other`, async () => sumStats(await stats(hosts)).minView === n, CONVERGE_MS).then(
+      () => true,
+      () => false,
+    );
+    out.cold_start_ms = { all_started: allStarted, all_see_all: converged ? Date.now() - startedAt : null };
+    if (!converged) {
+      // A machine this small may not finish a cold start of this size: say how far it got, and
+      // still measure the steady state (the traffic figure does not depend on full views).
+      const s = sumStats(await stats(hosts));
+      out.cold_start_views = { min: s.minView, max: s.maxView, open_suspicions: s.suspected };
+    }
 
     say(`N=${n}: one more node joins...`);
     const extra = { name: `s${n}-join`, region: 'eu-west', full: false };
     const joinAt = Date.now();
     await hosts[0]!.start(server.url, [extra], HEARTBEAT_MS);
-    await until('every node to see the newcomer', async () => sumStats(await stats(hosts)).minView === n + 1, 60_000);
-    out.join_converge_ms = Date.now() - joinAt;
+    if (converged) {
+      await until('every node to see the newcomer', async () => sumStats(await stats(hosts)).minView === n + 1, 60_000);
+      out.join_converge_ms = Date.now() - joinAt;
+    }
     const total = n + 1;
 
     say(`N=${n}: steady state for ${STEADY_S} s...`);
@@ -111,7 +123,7 @@ async function runSize(n: number): Promise<Record<string, unknown>> {
     };
     out.steady_false_deaths = [...steady.deaths.values()].reduce((a, d) => a + d.count, 0);
 
-    if (STALL) out.stall = await stallTest(hosts, nc, total);
+    if (STALL && converged) out.stall = await stallTest(hosts, nc, total);
   } finally {
     await Promise.allSettled(hosts.map((h) => h.close()));
     await nc.close();

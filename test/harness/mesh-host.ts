@@ -114,6 +114,8 @@ async function handle(req: HostRequest): Promise<unknown> {
       for (let i = 0; i < req.names.length; i += req.batch) {
         const batch = req.names.slice(i, i + req.batch);
         hosted.push(...(await Promise.all(batch.map((n) => startOne(req.url, n.name, n.region, n.full, req.heartbeatMs)))));
+        // A rolling start, as an operator's would be: the mesh digests each batch's announcements.
+        if (req.names.length > 50) await new Promise((resolve) => setTimeout(resolve, 200));
       }
       return { started: hosted.length };
     }
