@@ -2,7 +2,7 @@ import { ErrorCode, type NatsConnection, type ServiceMsg } from 'nats';
 import type { Logger } from 'pino';
 import type { Load, NodeState } from '../protocol/advert.js';
 import { decodeJson, encodeJson } from '../protocol/codec.js';
-import { ProbeAckSchema, type MemberEvent, type ProbeAck } from '../protocol/membership.js';
+import { ProbeAckSchema, ProbeSchema, type MemberEvent, type ProbeAck } from '../protocol/membership.js';
 import { subjects } from '../protocol/subjects.js';
 import { Requester } from '../nats/requester.js';
 import type { PeerRegistry } from './registry.js';
@@ -94,6 +94,13 @@ export class Prober {
 
   /** Answers a probe of this node: alive, with its load and a digest of the members it knows. */
   answer(msg: ServiceMsg): void {
+    const probe = ProbeSchema.safeParse(msg.data.length ? decodeJson(msg.data) : undefined);
+    // A stranger probes this node: it knows members this node missed (a queue group answers a
+    // joining node from its own server first, so a view pulled at join time can be its own).
+    if (probe.success && probe.data.id !== undefined && !this.opts.registry.has(probe.data.id) && Date.now() - this.lastSyncAt > this.opts.timings.probeIntervalMs) {
+      this.lastSyncAt = Date.now();
+      void this.opts.resync({ id: probe.data.id, name: probe.data.from }).catch(() => undefined);
+    }
     const live = this.opts.live();
     const ack: ProbeAck = {
       type: 'wfmesh.probe.ack.v1',
@@ -167,7 +174,7 @@ export class Prober {
     const self = this.opts.self();
     const timeout = timings.probeTimeoutMs * this.health;
     Requester.for(nc)
-      .request(subjects.probe(peer.name, peer.id), encodeJson({ type: 'wfmesh.probe.v1', from: self.name }), { timeout })
+      .request(subjects.probe(peer.name, peer.id), encodeJson({ type: 'wfmesh.probe.v1', from: self.name, id: self.id }), { timeout })
       .then(
         (msg) => this.acked(peer, decodeJson(msg.data), Date.now() - sentAt),
         (err: { code?: string }) => this.unanswered(peer, sentAt, timeout, err.code === ErrorCode.NoResponders ? 'nobody listens on its probe subject' : undefined),
