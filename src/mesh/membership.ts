@@ -1,8 +1,8 @@
 import type { NatsConnection, Service, ServiceMsg, Subscription } from 'nats';
 import type { Logger } from 'pino';
-import { CAPABILITIES_METADATA_KEY, type Load, type NodeCapabilities, type NodeState } from '../protocol/advert.js';
+import { CAPABILITIES_METADATA_KEY, NodeCapabilitiesSchema, type Load, type NodeCapabilities, type NodeState } from '../protocol/advert.js';
 import { decodeJson, encodeJson } from '../protocol/codec.js';
-import { MemberEventSchema, type AliveEvent, type MemberEvent } from '../protocol/membership.js';
+import { MemberEnvelopeSchema, type AliveEvent, type MemberEnvelope, type MemberEvent } from '../protocol/membership.js';
 import { memberSubjectSender, SERVICE_NAME, subjects } from '../protocol/subjects.js';
 import { answerView, syncView } from './member-sync.js';
 import { Prober, membershipTimings, type MembershipTimings } from './prober.js';
@@ -139,7 +139,7 @@ export class Membership {
   }
 
   private onEvent(subject: string, data: Uint8Array): void {
-    const parsed = MemberEventSchema.safeParse(decodeJson(data));
+    const parsed = MemberEnvelopeSchema.safeParse(decodeJson(data));
     if (!parsed.success) {
       this.opts.log.warn({ subject, issue: parsed.error.issues[0]?.message }, 'ignored a malformed membership message');
       return;
@@ -162,9 +162,17 @@ export class Membership {
     if (e.id === this.id) return this.aboutMe(e);
     const now = Date.now();
     switch (e.kind) {
-      case 'alive':
-        if (e.caps.id === e.id && e.caps.name === e.name) this.registry.alive(e.caps, e.incarnation, e.state, now);
+      case 'alive': {
+        if (known) {
+          this.registry.alive(known, e.incarnation, e.state, now); // an id's capabilities do not change
+          return;
+        }
+        if (!this.registry.wouldTake(e.id, e.incarnation)) return;
+        const caps = NodeCapabilitiesSchema.safeParse(e.caps);
+        if (caps.success && caps.data.id === e.id && caps.data.name === e.name) this.registry.alive(caps.data, e.incarnation, e.state, now);
+        else this.opts.log.warn({ subject, about: e.name }, 'ignored an announcement without valid capabilities');
         return;
+      }
       case 'suspect':
         this.registry.suspect(e.id, e.incarnation, now, e.from, e.sure === true);
         return;
@@ -191,7 +199,7 @@ export class Membership {
   }
 
   /** Someone suspects this node, or declared it dead: it refutes with a higher incarnation (a rejoin). */
-  private aboutMe(e: MemberEvent): void {
+  private aboutMe(e: MemberEnvelope): void {
     if (e.kind !== 'suspect' && e.kind !== 'dead') return;
     if (e.incarnation < this.incarnation || this.stopped) return;
     this.incarnation = e.incarnation + 1;

@@ -16,6 +16,12 @@ export const AliveEventSchema = z.object({
   state: NodeStateSchema,
   caps: NodeCapabilitiesSchema,
 });
+/**
+ * The same message as first read: capabilities are checked (AliveEventSchema's `caps`) only by a
+ * node that does not know the sender yet. A refutation is read by every node, and most of them
+ * know the sender: at a thousand nodes that check was most of the cost of a mass rejoin.
+ */
+const AliveEnvelopeSchema = AliveEventSchema.extend({ caps: z.unknown() });
 /** `from` did not get an answer from the node: everyone gives it a suspicion period to refute (each further suspecter shortens it). */
 export const SuspectEventSchema = z.object({
   type: z.literal('wfmesh.member.v1'),
@@ -32,6 +38,9 @@ export const LeftEventSchema = z.object({ type: z.literal('wfmesh.member.v1'), k
 
 export const MemberEventSchema = z.discriminatedUnion('kind', [AliveEventSchema, SuspectEventSchema, DeadEventSchema, LeftEventSchema]);
 export type MemberEvent = z.infer<typeof MemberEventSchema>;
+/** What a node parses on receipt (capabilities of an `alive` still unchecked: see AliveEnvelopeSchema). */
+export const MemberEnvelopeSchema = z.discriminatedUnion('kind', [AliveEnvelopeSchema, SuspectEventSchema, DeadEventSchema, LeftEventSchema]);
+export type MemberEnvelope = z.infer<typeof MemberEnvelopeSchema>;
 export type AliveEvent = z.infer<typeof AliveEventSchema>;
 
 /** Order-independent summary of a member list: two nodes with the same digest know the same members. */
