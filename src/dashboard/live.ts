@@ -8,6 +8,8 @@ import type { DashboardOptions } from './types.js';
 
 /** Past this much unsent data a page is too slow to follow: it is dropped and reconnects. */
 const MAX_BACKLOG_BYTES = 1 << 20;
+/** How often the mesh is pushed when only load changed. */
+const MESH_REFRESH_MS = 5_000;
 const KEEPALIVE_MS = 15_000;
 const SomeExecutionSchema = z.object({ execution_id: z.string().min(1).max(128) });
 
@@ -24,6 +26,7 @@ export class LiveHub {
   private timer: NodeJS.Timeout | undefined;
   private keepalive: NodeJS.Timeout | undefined;
   private lastPeers: unknown;
+  private lastMeshAt = 0;
 
   constructor(private readonly opts: DashboardOptions) {}
 
@@ -66,6 +69,7 @@ export class LiveHub {
   private meshSnapshot(): { node: string; at: string; nodes: unknown } {
     const nodes = this.opts.peers.list();
     this.lastPeers = nodes;
+    this.lastMeshAt = Date.now();
     return { node: this.opts.nodeName, at: new Date().toISOString(), nodes };
   }
 
@@ -85,9 +89,10 @@ export class LiveHub {
       },
     });
     this.offPeers = peers.onChange(() => this.broadcast('mesh', this.meshSnapshot()));
-    // The registry hands out a new list whenever a heartbeat changed something: push only then.
+    // The registry hands out a new list on every membership change; load (from probes) changes in
+    // place, so it is pushed now and then rather than on every change.
     this.timer = setInterval(() => {
-      if (peers.list() !== this.lastPeers) this.broadcast('mesh', this.meshSnapshot());
+      if (peers.list() !== this.lastPeers || Date.now() - this.lastMeshAt >= MESH_REFRESH_MS) this.broadcast('mesh', this.meshSnapshot());
     }, this.opts.meshIntervalMs);
     this.keepalive = setInterval(() => {
       for (const res of this.clients) res.write(': keepalive\n\n');

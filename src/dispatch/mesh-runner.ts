@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events';
 import { ErrorCode, type NatsConnection, type NatsError } from 'nats';
 import type { Logger } from 'pino';
 import type { DispatchEvent, StepCall, StepResult, StepRunner } from '../engine/types.js';
-import { eligiblePeers, rankPeers, type PlacementNeed } from '../mesh/placement.js';
+import { EligibilityCache, placementOrder, type PlacementNeed } from '../mesh/placement.js';
 import type { PeerRegistry } from '../mesh/registry.js';
 import type { Advertisement } from '../protocol/advert.js';
 import { Requester } from '../nats/requester.js';
@@ -57,26 +57,29 @@ export class MeshStepRunner implements StepRunner {
   /** Steps this coordinator has in flight per peer id: fresher than the peers' heartbeats. */
   private readonly inflightByPeer = new Map<string, number>();
   private dispatchSeq = 0;
+  private readonly eligibility: EligibilityCache;
 
-  constructor(private readonly opts: MeshRunnerOptions) {}
+  constructor(private readonly opts: MeshRunnerOptions) {
+    this.eligibility = new EligibilityCache(opts.local?.id);
+  }
 
   async run(call: StepCall, signal: AbortSignal): Promise<StepResult> {
     // One execution's signal is shared by all its parallel steps, each listening while in flight.
     setMaxListeners(0, signal);
     const need = placementNeed(call);
     const deadline = Date.now() + call.timeout_ms;
-    const first = eligiblePeers(this.opts.registry.list(), need);
+    const { registry } = this.opts;
+    const first = this.eligibility.get(registry.list(), registry.version, need).result;
     if (first.unmet !== undefined) throw new StepFailure('infeasible', `step ${call.step_id}: ${first.unmet}`, false);
 
     let backoffMs = 2;
     let lostAt: number | undefined;
     const tried: string[] = [];
-    let fresh: typeof first | undefined = first; // the first round places with what was just computed
     for (;;) {
       if (signal.aborted) throw StepFailure.from(signal.reason ?? new StepFailure('cancelled', 'cancelled'), 'cancelled');
       if (Date.now() >= deadline) throw new StepFailure('timeout', `step ${call.step_id} found no free node before its deadline (tried: ${tried.slice(-5).join('; ')})`);
-      const now = fresh ?? eligiblePeers(this.opts.registry.list(), need);
-      fresh = undefined;
+      const cached = this.eligibility.get(registry.list(), registry.version, need);
+      const now = cached.result;
       if (now.unmet !== undefined) {
         // Every eligible node is gone: wait, bounded, for one to come back; never relax a constraint.
         lostAt ??= Date.now();
@@ -87,10 +90,14 @@ export class MeshStepRunner implements StepRunner {
         continue;
       }
       lostAt = undefined;
-      const ranked = rankPeers(now.eligible, need, this.inflightByPeer, Math.random, this.opts.local?.id);
-      for (const peer of withPreferred(ranked, call.prefer_node && !tried.length ? this.opts.registry.list().find((p) => p.name === call.prefer_node) : undefined)) {
+      // Power of two choices over the eligible peers, this node compared too; busy ones fall through.
+      const order = placementOrder(now.eligible, need, this.inflightByPeer, { self: cached.self, preferred: cached.preferred });
+      for (const peer of withPreferred(order, call.prefer_node && !tried.length ? registry.list().find((p) => p.name === call.prefer_node) : undefined)) {
         const outcome = await this.sendTo(peer, call, deadline, signal);
-        if (outcome.kind === 'done') return { output: outcome.output, node: outcome.node, ...(outcome.tool_calls && { tool_calls: outcome.tool_calls }) };
+        if (outcome.kind === 'done') {
+          registry.heardFrom(peer.id, Date.now());
+          return { output: outcome.output, node: outcome.node, ...(outcome.tool_calls && { tool_calls: outcome.tool_calls }) };
+        }
         if (outcome.kind === 'failed') throw outcome.failure;
         tried.push(`${peer.name}: ${outcome.why}`);
         if (tried.length > 50) tried.splice(0, tried.length - 5); // only the last few are reported
@@ -239,9 +246,9 @@ export class MeshStepRunner implements StepRunner {
  * The node a redelivery goes to first, then the ranking. The attempt may still run there (a
  * draining node finishes its steps and answers a redelivery of one of them, busy or not).
  */
-function withPreferred(ranked: Advertisement[], preferred: Advertisement | undefined): Advertisement[] {
-  if (!preferred) return ranked;
-  return [preferred, ...ranked.filter((p) => p.id !== preferred.id)];
+function* withPreferred(ranked: Iterable<Advertisement>, preferred: Advertisement | undefined): Generator<Advertisement> {
+  if (preferred) yield preferred;
+  for (const p of ranked) if (p.id !== preferred?.id) yield p;
 }
 
 function superseded(signal: AbortSignal): boolean {

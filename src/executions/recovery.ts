@@ -68,12 +68,12 @@ export async function askToTakeOver(ctx: RecoveryContext, peer: Advertisement, i
 /**
  * Unfinished records nobody coordinates. `scope`: `all` — those whose coordinator is not among the
  * live nodes and has been quiet for longer than a node takes to be declared dead, plus this
- * node's own from a previous process; `own` — only the latter; `{ left }` — those of a node that
- * just left, however recently written.
+ * node's own from a previous process; `own` — only the latter; `{ left }` — those of the nodes that
+ * just left (one scan for every node of a mass expiry), however recently written.
  */
 export async function findOrphans(
   ctx: RecoveryContext,
-  opts: { quietMs: number; startedAt: number; active: (id: string) => boolean; scope: 'all' | 'own' | { left: string } },
+  opts: { quietMs: number; startedAt: number; active: (id: string) => boolean; scope: 'all' | 'own' | { left: ReadonlySet<string> } },
 ): Promise<ExecutionRecord[]> {
   const live = new Set(ctx.peers().map((p) => p.name));
   const now = Date.now();
@@ -83,7 +83,7 @@ export async function findOrphans(
     const updated = Date.parse(r.updated_at);
     if (r.coordinator === ctx.self.name) return typeof scope === 'string' && updated < opts.startedAt;
     if (scope === 'own') return false;
-    if (scope !== 'all') return r.coordinator === scope.left && !live.has(r.coordinator);
+    if (scope !== 'all') return scope.left.has(r.coordinator) && !live.has(r.coordinator);
     return !live.has(r.coordinator) && now - updated > opts.quietMs;
   });
   return found.map((s) => s.record);

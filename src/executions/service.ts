@@ -351,15 +351,29 @@ export class ExecutionService {
     );
   }
 
+  /** Nodes seen leaving since the last recovery pass: a mass expiry is one scan, not one per node. */
+  private leftSince = new Map<string, 'dead' | 'stopped'>();
+
   private onPeerEvent(e: PeerEvent): void {
     if (e.kind !== 'left' || this.state !== 'RUNNING') return;
+    if (this.leftSince.size === 0) setImmediate(() => this.recoverLeft());
+    this.leftSince.set(e.name, e.reason);
+  }
+
+  private recoverLeft(): void {
+    const left = this.leftSince;
+    this.leftSince = new Map();
+    if (this.state !== 'RUNNING') return;
+    const peers = this.deps.peers.list();
     // A quick restart under the same name is alive again: it resumes its old records itself.
-    if (this.deps.peers.list().some((p) => p.name === e.name)) return;
+    const live = new Set(peers.map((p) => p.name));
+    const gone = [...left.keys()].filter((name) => !live.has(name));
     // A scan reads every header in the bucket: one node does it, not every node; the periodic
     // sweep catches what a scanner that died at the same moment missed.
-    if (!isSweeper(this.deps.self.id, this.deps.peers.list())) return;
-    const reason = `coordinator node ${e.name} left the mesh (${e.reason === 'stopped' ? 'stopped' : 'stopped heart-beating'})`;
-    void this.track(this.recover({ left: e.name }, reason));
+    if (!gone.length || !isSweeper(this.deps.self.id, peers)) return;
+    const how = (name: string) => (left.get(name) === 'stopped' ? 'stopped' : 'stopped answering');
+    const reason = gone.length === 1 ? `coordinator node ${gone[0]} left the mesh (${how(gone[0]!)})` : `coordinator nodes ${gone.slice(0, 5).join(', ')}${gone.length > 5 ? ` and ${gone.length - 5} more` : ''} left the mesh`;
+    void this.track(this.recover({ left: new Set(gone) }, reason));
   }
 
   private async sweep(): Promise<void> {
@@ -370,7 +384,7 @@ export class ExecutionService {
     await this.track(this.recover(scope, 'its coordinator is no longer in the mesh'));
   }
 
-  private async recover(scope: 'all' | 'own' | { left: string }, reason: string): Promise<void> {
+  private async recover(scope: 'all' | 'own' | { left: ReadonlySet<string> }, reason: string): Promise<void> {
     try {
       const orphans = await findOrphans(this.recovery, {
         quietMs: this.deps.settings.deadAfterMs,

@@ -109,6 +109,14 @@ export const inputs = {
       .strict()
       .refine((v) => (v.yaml === undefined) !== (v.files === undefined), 'give yaml or files'),
   none: z.object({}).strict(),
+  meshStatus: z
+    .object({
+      region: z.string().max(256).optional().describe('Only nodes of this region (`eu-*` for a prefix)'),
+      labels: z.record(z.string(), z.string()).optional().describe('Only nodes with every one of these labels'),
+      limit: z.number().int().min(1).max(1_000).optional().describe('Nodes per page (default 200)'),
+      cursor: z.string().max(512).optional().describe('next_cursor of the previous page'),
+    })
+    .strict(),
 };
 
 /** A step row as MCP results show it: the record's row without its output. */
@@ -204,6 +212,8 @@ export const outputs = {
   meshStatus: z.object({
     node: z.string().describe('The node that answered'),
     nodes: z.array(NodeViewSchema),
+    total: z.number().int().nonnegative().describe('Nodes that match the filter, on every page'),
+    next_cursor: z.string().optional().describe('Pass it as cursor for the next page; absent on the last page'),
     nats: z.object({
       servers: z.array(z.string()),
       cluster: z.string().optional(),

@@ -123,11 +123,12 @@ export function workflowTools(node: MeshNode, executions: ExecutionService, maxI
     defineTool({
       name: 'mesh_status',
       title: 'Mesh status',
-      description: 'Every live node as this node sees it (hardware, tools, models, load, MCP URL) and the NATS servers.',
-      input: inputs.none,
+      description: 'The live nodes as this node sees them (hardware, tools, models, last known load, MCP URL), sorted by name, filtered by region and labels, a page at a time; and the NATS servers.',
+      input: inputs.meshStatus,
       output: outputs.meshStatus,
       annotations: { readOnlyHint: true },
-      run: async () => {
+      run: async (args) => {
+        const page = node.registry.page({ limit: args.limit ?? 200, cursor: args.cursor, region: args.region, labels: args.labels });
         const info = node.nc.info;
         const servers = new Set(node.options.nats.servers);
         for (const url of info?.connect_urls ?? []) servers.add(`nats://${url}`);
@@ -135,7 +136,9 @@ export function workflowTools(node: MeshNode, executions: ExecutionService, maxI
           ok: true,
           value: {
             node: node.name,
-            nodes: node.registry.list().map(toNodeView),
+            nodes: page.nodes.map(toNodeView),
+            total: page.total,
+            ...(page.next_cursor !== undefined && { next_cursor: page.next_cursor }),
             nats: {
               servers: [...servers],
               ...(info?.cluster && { cluster: info.cluster }),

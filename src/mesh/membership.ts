@@ -1,50 +1,51 @@
-import { RequestStrategy, type NatsConnection, type Service, type ServiceMsg, type Subscription } from 'nats';
+import type { NatsConnection, Service, ServiceMsg, Subscription } from 'nats';
 import type { Logger } from 'pino';
-import {
-  CAPABILITIES_METADATA_KEY,
-  HeartbeatSchema,
-  NodeCapabilitiesSchema,
-  ServiceInfoSchema,
-  type Heartbeat,
-  type Load,
-  type MeshView,
-  type NodeCapabilities,
-  type NodeState,
-} from '../protocol/advert.js';
-import { SERVICE_NAME, subjects } from '../protocol/subjects.js';
+import { CAPABILITIES_METADATA_KEY, NodeCapabilitiesSchema, type Load, type NodeCapabilities, type NodeState } from '../protocol/advert.js';
 import { decodeJson, encodeJson } from '../protocol/codec.js';
+import { MemberEnvelopeSchema, type AliveEvent, type MemberEnvelope, type MemberEvent } from '../protocol/membership.js';
+import { memberSubjectSender, SERVICE_NAME, subjects } from '../protocol/subjects.js';
+import { answerView, syncView } from './member-sync.js';
+import { Prober, membershipTimings, type MembershipTimings } from './prober.js';
 import { PeerRegistry } from './registry.js';
+import { suspicionPolicy } from './suspicion.js';
 
 export interface MembershipOptions {
   nc: NatsConnection;
   /** Everything but the id, which the micro service assigns. */
   capabilities: Omit<NodeCapabilities, 'id'>;
   version: string;
+  /** The membership period: a node probes one peer every half of it. */
   heartbeatMs: number;
+  /** The shortest time after which a silent node can be declared dead (probe timeout + suspicion). */
   deadAfterMs: number;
-  /** Read on every heartbeat; must be cheap (no probing here). */
+  /** Read when a probe is answered; must be cheap (no probing here). */
   liveLoad: () => { load: Load; memory_free_mib: number; state: NodeState };
   log: Logger;
 }
 
 /**
- * This node's place in the mesh: its `wfmesh` micro service (static capabilities in metadata),
- * its heartbeat (live load), and the registry of peers it keeps from theirs.
+ * This node's place in the mesh (see docs/membership.md): its `wfmesh` micro service, its
+ * announcements (joins and state changes carry the capabilities; nothing is sent periodically to
+ * everyone), the SWIM-style prober that checks one peer at a time and suspects before it declares
+ * a death, and the registry of peers built from all of that.
  */
 export class Membership {
-  readonly registry: PeerRegistry;
-  private seq = 0;
-  private heartbeatTimer: NodeJS.Timeout | undefined;
-  private expiryTimer: NodeJS.Timeout | undefined;
-  private heartbeatSub: Subscription | undefined;
-  private readonly fetching = new Set<string>();
+  readonly registry = new PeerRegistry();
+  readonly timings: MembershipTimings;
+  private incarnation = 0;
+  private sub: Subscription | undefined;
+  private prober: Prober | undefined;
   private capabilities!: NodeCapabilities;
+  private syncing: Promise<void> | undefined;
+  private stopped = false;
+  private followUp: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly opts: MembershipOptions,
     readonly service: Service,
   ) {
-    this.registry = new PeerRegistry(opts.deadAfterMs);
+    this.timings = membershipTimings(opts.heartbeatMs, opts.deadAfterMs);
+    this.registry.suspicion = suspicionPolicy(this.timings.suspicionMs);
   }
 
   static async create(opts: MembershipOptions): Promise<Membership> {
@@ -55,8 +56,8 @@ export class Membership {
       metadata: {
         name: opts.capabilities.name,
         region: opts.capabilities.region,
-        // Flat keys for people using `nats micro info`; the JSON entry is what nodes read.
         gpus: String(opts.capabilities.gpus.length),
+        // For people and tools reading `nats micro info`; nodes learn capabilities from announcements.
         [CAPABILITIES_METADATA_KEY]: JSON.stringify(opts.capabilities),
       },
     });
@@ -77,130 +78,155 @@ export class Membership {
 
   private start(): void {
     const { nc, log } = this.opts;
-    this.registry.upsert(this.capabilities, Date.now());
-    this.heartbeatSub = nc.subscribe(subjects.heartbeatAll(), {
-      callback: (err, msg) => {
-        if (err) return;
-        const parsed = HeartbeatSchema.safeParse(decodeJson(msg.data));
-        if (!parsed.success) {
-          log.warn({ subject: msg.subject, issue: parsed.error.issues[0]?.message }, 'ignored a malformed heartbeat');
-          return;
-        }
-        // A heartbeat speaks for the node its subject names: with per-node NATS permissions only
-        // that node can publish there, so a `STOPPED` for another node is never believed.
-        if (msg.subject !== heartbeatSubjectOf(parsed.data)) {
-          log.warn({ subject: msg.subject, claims: parsed.data.name }, 'ignored a heartbeat sent on another node\'s subject');
-          return;
-        }
-        if (!this.registry.heartbeat(parsed.data, Date.now())) void this.fetchCapabilities(parsed.data.id);
-      },
-    });
-    // View endpoint: this node's registry, for `wfmesh nodes` and remote status.
-    this.service.addEndpoint('view', {
-      subject: subjects.view(this.capabilities.name, this.id),
-      handler: (err, msg: ServiceMsg) => {
-        if (err) return;
-        const view: MeshView = { type: 'wfmesh.view.v1', node: this.capabilities.name, nodes: [...this.registry.list()] };
-        msg.respond(encodeJson(view));
-      },
-    });
-    this.publishHeartbeat();
-    log.info({ id: this.id }, 'announced to the mesh');
-    this.heartbeatTimer = setInterval(() => this.publishHeartbeat(), this.opts.heartbeatMs);
-    this.expiryTimer = setInterval(() => {
-      for (const id of this.registry.expire(Date.now(), this.id)) log.info({ peer: id }, 'peer stopped heart-beating: dropped');
-    }, Math.max(50, Math.floor(this.opts.heartbeatMs / 4)));
-    void this.discoverAll();
-  }
-
-  private heartbeat(state?: NodeState): Heartbeat {
-    const live = this.opts.liveLoad();
-    return {
-      type: 'wfmesh.heartbeat.v1',
-      id: this.id,
-      name: this.capabilities.name,
-      seq: this.seq++,
-      state: state ?? live.state,
-      load: live.load,
-      memory_free_mib: live.memory_free_mib,
-      sent_at: new Date().toISOString(),
+    this.registry.alive(this.capabilities, 0, this.opts.liveLoad().state, Date.now());
+    this.sub = nc.subscribe(subjects.membersAll(), { callback: (err, msg) => !err && this.onEvent(msg.subject, msg.data) });
+    const view = (_err: unknown, msg: ServiceMsg) => {
+      this.refreshOwnLoad();
+      answerView(msg, this.registry, { name: this.capabilities.name, id: this.id }, nc.info?.max_payload);
     };
+    this.service.addEndpoint('view', { subject: subjects.view(this.capabilities.name, this.id), handler: view });
+    // One node of the queue group answers: a joining node's first view costs one reply, not N.
+    this.service.addEndpoint('view-any', { subject: subjects.viewAny(), handler: view });
+    this.prober = new Prober({
+      nc,
+      registry: this.registry,
+      self: () => ({ id: this.id, name: this.capabilities.name }),
+      incarnation: () => this.incarnation,
+      live: () => this.opts.liveLoad(),
+      refreshSelf: () => this.refreshOwnLoad(),
+      timings: this.timings,
+      publish: (e) => this.publish(e),
+      resync: (target) => this.sync(target),
+      onStall: (lastedMs) => this.stalled(lastedMs),
+      log,
+    });
+    this.service.addEndpoint('probe', { subject: subjects.probe(this.capabilities.name, this.id), handler: (_err, msg) => this.prober?.answer(msg) });
+    this.announce();
+    log.info({ id: this.id }, 'announced to the mesh');
+    this.prober.start();
+    // Twice: the first answer may come from a node that is itself still joining (a cold start).
+    void this.sync().then(() => {
+      this.followUp = setTimeout(() => void this.sync(), this.timings.probeIntervalMs * (1 + Math.random()));
+    });
   }
 
-  /** Publishes a heartbeat now (also used to announce load changes quickly). */
-  publishHeartbeat(state?: NodeState): void {
+  /** Tells the mesh this node is alive, with its capabilities and state (join, refutation, state change). */
+  announce(): void {
+    if (this.opts.nc.isClosed() || this.stopped) return;
+    const state = this.opts.liveLoad().state;
+    // Its own entry too: the views it hands out must show its current incarnation.
+    this.registry.alive(this.capabilities, this.incarnation, state, Date.now());
+    this.refreshOwnLoad();
+    const event: AliveEvent = { type: 'wfmesh.member.v1', kind: 'alive', id: this.id, name: this.capabilities.name, incarnation: this.incarnation, state, caps: this.capabilities };
+    this.publish(event);
+  }
+
+  /** After a reconnect: announce again (a higher incarnation) and catch up on what was missed. */
+  rejoin(): void {
+    this.incarnation++;
+    this.announce();
+    void this.sync();
+  }
+
+  private refreshOwnLoad(): void {
+    const live = this.opts.liveLoad();
+    this.registry.setOwnLoad(this.id, live.state, live.load, live.memory_free_mib, Date.now());
+  }
+
+  private publish(e: MemberEvent): void {
     if (this.opts.nc.isClosed()) return;
-    const hb = this.heartbeat(state);
-    this.registry.heartbeat(hb, Date.now());
-    this.opts.nc.publish(subjects.heartbeat(this.capabilities.name, this.id), encodeJson(hb));
+    this.opts.nc.publish(subjects.members(this.capabilities.name, this.id), encodeJson(e));
   }
 
-  /** Asks every `wfmesh` instance for its info (start-up: learn the mesh without waiting for heartbeats). */
-  private async discoverAll(): Promise<void> {
-    try {
-      const replies = await this.opts.nc.requestMany(subjects.serviceInfo(), undefined, {
-        maxWait: 1_000,
-        strategy: RequestStrategy.JitterTimer,
-        jitter: 250,
-      });
-      for await (const msg of replies) this.acceptInfo(decodeJson(msg.data));
-    } catch (err) {
-      this.opts.log.debug({ err: (err as Error).message }, 'service discovery request ended');
-    }
-  }
-
-  private async fetchCapabilities(id: string): Promise<void> {
-    if (this.fetching.has(id)) return;
-    this.fetching.add(id);
-    try {
-      const msg = await this.opts.nc.request(subjects.serviceInfo(id), undefined, { timeout: 2_000 });
-      this.acceptInfo(decodeJson(msg.data));
-    } catch (err) {
-      this.opts.log.debug({ peer: id, err: (err as Error).message }, 'could not fetch peer info');
-    } finally {
-      this.fetching.delete(id);
-    }
-  }
-
-  private acceptInfo(data: unknown): void {
-    const info = ServiceInfoSchema.safeParse(data);
-    if (!info.success) {
-      this.opts.log.warn({ issue: info.error.issues[0]?.message }, 'ignored a malformed service info');
+  private onEvent(subject: string, data: Uint8Array): void {
+    const parsed = MemberEnvelopeSchema.safeParse(decodeJson(data));
+    if (!parsed.success) {
+      this.opts.log.warn({ subject, issue: parsed.error.issues[0]?.message }, 'ignored a malformed membership message');
       return;
     }
-    const raw = info.data.metadata?.[CAPABILITIES_METADATA_KEY];
-    const caps = NodeCapabilitiesSchema.omit({ id: true }).safeParse(raw ? safeJson(raw) : undefined);
-    if (!caps.success) {
-      this.opts.log.warn({ peer: info.data.id }, 'ignored a wfmesh service without valid capabilities');
+    const e = parsed.data;
+    // The subject names its sender (with per-node NATS permissions only that node can publish
+    // there): a node speaks for itself when it says it is alive or leaving; anyone may suspect.
+    const sender = memberSubjectSender(subject);
+    const speaksForItself = e.kind === 'alive' || e.kind === 'left';
+    if (!sender || (speaksForItself ? sender.id !== e.id || sender.name !== e.name : sender.name !== e.from)) {
+      this.opts.log.warn({ subject, kind: e.kind, about: e.name }, 'ignored a membership message sent on another node\'s subject');
       return;
     }
-    this.registry.upsert({ ...caps.data, id: info.data.id }, Date.now());
+    // An id speaks under one name only: a message pairing a known id with another name is forged.
+    const known = e.id === this.id ? this.capabilities : this.registry.get(e.id);
+    if (known && known.name !== e.name) {
+      this.opts.log.warn({ subject, kind: e.kind, about: e.name }, 'ignored a membership message naming a node by another node\'s id');
+      return;
+    }
+    if (e.id === this.id) return this.aboutMe(e);
+    const now = Date.now();
+    switch (e.kind) {
+      case 'alive': {
+        if (known) {
+          this.registry.alive(known, e.incarnation, e.state, now); // an id's capabilities do not change
+          return;
+        }
+        if (!this.registry.wouldTake(e.id, e.incarnation)) return;
+        const caps = NodeCapabilitiesSchema.safeParse(e.caps);
+        if (caps.success && caps.data.id === e.id && caps.data.name === e.name) this.registry.alive(caps.data, e.incarnation, e.state, now);
+        else this.opts.log.warn({ subject, about: e.name }, 'ignored an announcement without valid capabilities');
+        return;
+      }
+      case 'suspect':
+        this.registry.suspect(e.id, e.incarnation, now, e.from, e.sure === true);
+        return;
+      case 'dead':
+        this.registry.remove(e.id, 'dead', e.incarnation, now);
+        return;
+      case 'left':
+        this.registry.remove(e.id, 'stopped', e.incarnation, now);
+    }
   }
 
-  /** Announces a clean leave (peers drop us at once) and stops the service. */
+  /**
+   * This node stood still long enough to have been declared dead: it announces itself again at
+   * once, before reading the backlog that says so (timers run before I/O when a process thaws),
+   * so that the mesh takes it back one announcement later instead of after its whole backlog.
+   * Shorter stalls are left to the usual refutation: re-announcing on every late timer would,
+   * on a loaded machine, flood the mesh and load it further.
+   */
+  private stalled(lastedMs: number): void {
+    if (lastedMs < this.timings.suspicionMs || this.stopped) return;
+    this.incarnation++;
+    this.opts.log.warn({ stalled_ms: lastedMs, incarnation: this.incarnation }, 'stood still: announcing itself again');
+    this.announce();
+  }
+
+  /** Someone suspects this node, or declared it dead: it refutes with a higher incarnation (a rejoin). */
+  private aboutMe(e: MemberEnvelope): void {
+    if (e.kind !== 'suspect' && e.kind !== 'dead') return;
+    if (e.incarnation < this.incarnation || this.stopped) return;
+    this.incarnation = e.incarnation + 1;
+    this.prober?.slower(); // suspected: most likely this node is the slow one
+    this.opts.log.warn({ by: e.from, kind: e.kind, incarnation: this.incarnation }, e.kind === 'dead' ? 'declared dead by a peer: rejoining' : 'suspected by a peer: refuting');
+    this.announce();
+  }
+
+  /** Pulls a peer's view (any node's when no target) and adds the members this node missed. */
+  private sync(target?: { id: string; name: string }): Promise<void> {
+    this.syncing ??= syncView(this.opts.nc, this.registry, this.capabilities.name, target, this.opts.log).finally(() => {
+      this.syncing = undefined;
+    });
+    return this.syncing;
+  }
+
+  /** Announces a clean leave (peers drop this node at once) and stops the service. */
   async stop(): Promise<void> {
-    clearInterval(this.heartbeatTimer);
-    clearInterval(this.expiryTimer);
-    if (!this.opts.nc.isClosed()) {
-      this.publishHeartbeat('STOPPED');
-      this.heartbeatSub?.unsubscribe();
+    this.prober?.stop();
+    clearTimeout(this.followUp);
+    if (!this.opts.nc.isClosed() && !this.stopped) {
+      this.publish({ type: 'wfmesh.member.v1', kind: 'left', id: this.id, name: this.capabilities.name, incarnation: this.incarnation });
+      this.stopped = true;
+      this.sub?.unsubscribe();
       await this.service.stop().catch(() => undefined);
     }
+    this.stopped = true;
   }
 }
 
-function heartbeatSubjectOf(hb: Heartbeat): string | undefined {
-  try {
-    return subjects.heartbeat(hb.name, hb.id);
-  } catch {
-    return undefined; // a name or id that is no subject token cannot have come from a node
-  }
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}

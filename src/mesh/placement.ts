@@ -144,3 +144,99 @@ export function rankPeers(
   scored.sort((a, b) => a.score - b.score);
   return scored.map((s) => s.p);
 }
+
+/** Eligible peers of one need, worked out once per membership change (load changes do not count). */
+export interface CachedEligibility {
+  readonly result: Eligibility;
+  /** The eligible peers that meet the soft `prefer` too (undefined when the need prefers nothing). */
+  readonly preferred: readonly Advertisement[] | undefined;
+  /** The cache's own node, when it is eligible. */
+  readonly self: Advertisement | undefined;
+}
+
+/**
+ * Placement's memory between steps: the eligible peers of each need, kept until the registry's
+ * version changes. A step then costs a lookup and a few random picks, not a pass over the mesh.
+ */
+export class EligibilityCache {
+  private readonly byNeed = new Map<string, CachedEligibility & { version: number; peers: readonly Advertisement[] }>();
+
+  constructor(
+    /** The dispatching node: placement compares it with the picks (it costs no network hop). */
+    private readonly selfId?: string,
+    private readonly maxNeeds = 512,
+  ) {}
+
+  get(peers: readonly Advertisement[], version: number, need: PlacementNeed): CachedEligibility {
+    const key = needKey(need);
+    const hit = this.byNeed.get(key);
+    if (hit && hit.version === version && hit.peers === peers) return hit;
+    const result = eligiblePeers(peers, need);
+    const prefer = need.requires?.prefer;
+    const preferred = prefer && (prefer.region !== undefined || Object.keys(prefer.labels ?? {}).length)
+      ? result.eligible.filter((p) => preferenceBonus(p, need) > 0)
+      : undefined;
+    if (this.byNeed.size >= this.maxNeeds) this.byNeed.clear();
+    const self = this.selfId === undefined ? undefined : result.eligible.find((p) => p.id === this.selfId);
+    const entry = { version, peers, result, preferred, self };
+    this.byNeed.set(key, entry);
+    return entry;
+  }
+}
+
+function needKey(need: PlacementNeed): string {
+  return `${need.tool_type ?? ''}\u0000${need.model ?? ''}\u0000${need.requires ? JSON.stringify(need.requires) : ''}`;
+}
+
+function preferenceBonus(p: Advertisement, need: PlacementNeed): number {
+  const prefer = need.requires?.prefer;
+  if (!prefer) return 0;
+  let bonus = 0;
+  if (prefer.region !== undefined && asList(prefer.region).some((r) => regionMatches(p.region, r))) bonus += 0.5;
+  for (const [k, v] of Object.entries(prefer.labels ?? {})) if (p.labels[k] === v) bonus += 0.25;
+  return bonus;
+}
+
+/** How many random peers a step compares ("power of d choices": two already avoid herding). */
+export const PLACEMENT_CHOICES = 2;
+
+/**
+ * The order in which to try eligible peers, lazily: the best of a few random picks first (from
+ * the preferred peers, then the others, plus this node itself, ranked by rankPeers), then, only
+ * if those are busy, every other eligible peer in random order. Hard constraints were applied
+ * already (`eligible`); nothing here scans the whole mesh before the first candidate.
+ */
+export function* placementOrder(
+  eligible: readonly Advertisement[],
+  need: PlacementNeed,
+  localInflight: ReadonlyMap<string, number>,
+  opts: { random?: () => number; self?: Advertisement | undefined; preferred?: readonly Advertisement[] | undefined; choices?: number } = {},
+): Generator<Advertisement> {
+  const random = opts.random ?? Math.random;
+  const choices = opts.choices ?? PLACEMENT_CHOICES;
+  if (eligible.length <= 2 * choices + 1) {
+    yield* rankPeers(eligible, need, localInflight, random, opts.self?.id);
+    return;
+  }
+  const sample = new Map<string, Advertisement>();
+  const pick = (from: readonly Advertisement[], n: number) => {
+    for (let tries = 0; tries < 4 * n && n > 0 && from.length; tries++) {
+      const p = from[Math.floor(random() * from.length)]!;
+      if (sample.has(p.id)) continue;
+      sample.set(p.id, p);
+      n--;
+    }
+  };
+  if (opts.preferred?.length) pick(opts.preferred, choices);
+  pick(eligible, choices);
+  if (opts.self) sample.set(opts.self.id, opts.self);
+  for (const p of rankPeers([...sample.values()], need, localInflight, random, opts.self?.id)) yield p;
+  // Fall-through: the rest, shuffled as they are drawn.
+  const rest = eligible.filter((p) => !sample.has(p.id));
+  for (let i = rest.length - 1; i >= 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    const p = rest[j]!;
+    rest[j] = rest[i]!;
+    yield p;
+  }
+}

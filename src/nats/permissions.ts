@@ -3,7 +3,7 @@ import { subjectScopes, subjectToken } from '../protocol/subjects.js';
 /**
  * NATS permissions for the two roles of a mesh, as nats-server `permissions` blocks.
  *
- * - A node publishes its own heartbeats only (`wfmesh.hb.<name>.*`), receives only the steps,
+ * - A node publishes its own membership announcements only (`wfmesh.member.<name>.*`), probes any node, receives only the steps,
  *   executions and views addressed to its name, dispatches steps to any node, writes the KV
  *   buckets (JetStream API, `$KV.>`) and answers the micro services API.
  * - A client (`wfmesh run`, `nodes`, `executions`, `cancel`, a dashboard) asks nodes to execute,
@@ -51,9 +51,11 @@ export function nodePermissions(name: string, inboxes: readonly string[]): NatsP
   return {
     publish: {
       allow: [
-        subjectScopes.ofNode('hb', name),
+        subjectScopes.ofNode('member', name),
+        subjectScopes.allNodes('probe'),
         subjectScopes.allNodes('step'),
         subjectScopes.allNodes('view'),
+        subjectScopes.viewAny(),
         subjectScopes.allNodes('handover'),
         subjectScopes.cancel(),
         subjectScopes.lease(),
@@ -69,7 +71,9 @@ export function nodePermissions(name: string, inboxes: readonly string[]): NatsP
     },
     subscribe: {
       allow: [
-        subjectScopes.allNodes('hb'),
+        subjectScopes.allNodes('member'),
+        subjectScopes.ofNode('probe', name),
+        subjectScopes.viewAny(),
         subjectScopes.ofNode('step', name),
         subjectScopes.ofNode('execute', name),
         subjectScopes.ofNode('view', name),
@@ -89,7 +93,7 @@ export function nodePermissions(name: string, inboxes: readonly string[]): NatsP
 export function clientPermissions(name: string, buckets: readonly string[]): NatsPermissions {
   return {
     publish: {
-      allow: [subjectScopes.allNodes('execute'), subjectScopes.allNodes('view'), subjectScopes.cancel(), ...subjectScopes.serviceDiscovery(), ...jsRead(buckets)],
+      allow: [subjectScopes.allNodes('execute'), subjectScopes.allNodes('view'), subjectScopes.viewAny(), subjectScopes.cancel(), ...subjectScopes.serviceDiscovery(), ...jsRead(buckets)],
     },
     subscribe: { allow: [subjectScopes.events(), `${inboxPrefix(name)}.>`] },
   };

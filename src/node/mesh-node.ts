@@ -112,7 +112,7 @@ export class MeshNode {
     serveMetrics(node);
     node.watchConnection();
     node.state = 'RUNNING';
-    membership.publishHeartbeat();
+    membership.announce();
     return node;
   }
 
@@ -129,7 +129,7 @@ export class MeshNode {
   }
 
   /**
-   * Registers work to finish while the node drains: it still heart-beats (as DRAINING, so peers
+   * Registers work to finish while the node drains: it still answers probes (as DRAINING, so peers
    * send it no new steps) and serves its in-flight steps. Run in order, before it leaves the mesh.
    */
   onDrain(drain: () => Promise<void> | void): void {
@@ -160,7 +160,7 @@ export class MeshNode {
         } else if (s.type === 'reconnect') {
           this.connected = true;
           this.log.info({ server: s.data }, 'reconnected to NATS');
-          this.membership.publishHeartbeat();
+          this.membership.rejoin();
         }
       }
     })();
@@ -174,7 +174,7 @@ export class MeshNode {
     this.stopping ??= (async () => {
       this.state = 'DRAINING';
       this.log.info('draining: handing executions on and finishing in-flight steps');
-      if (!this.nc.isClosed()) this.membership.publishHeartbeat();
+      if (!this.nc.isClosed()) this.membership.announce();
       for (const drain of this.drainers) {
         try {
           await drain();

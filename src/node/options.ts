@@ -159,7 +159,7 @@ export function compileNodeOptions(flags: NodeFlags, env: NodeJS.ProcessEnv = pr
 
   const heartbeatMs = positiveInt(env.WFMESH_HEARTBEAT_MS, 'WFMESH_HEARTBEAT_MS') ?? file.heartbeat_ms ?? 1_000;
   const name = flags.name ?? env.WFMESH_NAME ?? file.name ?? `${hostname().split('.')[0]}-${randomBytes(2).toString('hex')}`;
-  // The name is a NATS subject token (wfmesh.hb.<name>.<id>), which NATS permissions key on.
+  // The name is a NATS subject token (wfmesh.member.<name>.<id>), which NATS permissions key on.
   if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new MeshError('USAGE', `--name "${name}": letters, digits, "_" and "-" only (it is part of NATS subjects)`);
 
   // A node's replies arrive on an inbox of its own name, which per-node NATS permissions allow

@@ -64,7 +64,6 @@ function attachStepServer(node: MeshNode): StepServer {
   // Made on first use: it keeps a warm worker process, which only nodes that run isolated steps need.
   let isolated: IsolatedExecutor | undefined;
   const isolatedExecutor = () => (isolated ??= createIsolatedExecutor(node.executorEnv, node.options.tools ? { tools: node.options.tools } : {}));
-  let announceTimer: NodeJS.Timeout | undefined;
   const stalls = new StallWatch().start();
   const server = new StepServer({
     nc: node.nc,
@@ -75,13 +74,9 @@ function attachStepServer(node: MeshNode): StepServer {
     executor: node.executor,
     isolatedExecutor,
     accepting: () => node.state === 'RUNNING',
+    // Load is never broadcast: probes of this node and the steps sent to it carry it.
     onLoadChange: (inflight) => {
       node.inflight = inflight;
-      // Tell peers about load changes soon, but at most one extra heartbeat per 250 ms.
-      announceTimer ??= setTimeout(() => {
-        announceTimer = undefined;
-        node.membership.publishHeartbeat();
-      }, 250);
     },
     log: node.log,
     onStepEnd: (req, reply, seconds) => stepEnded(node, req, reply, seconds),
@@ -92,7 +87,6 @@ function attachStepServer(node: MeshNode): StepServer {
   node.stepServer = server;
   node.onDrain(() => server.drain(node.options.drainTimeoutMs));
   node.onStop(async () => {
-    clearTimeout(announceTimer);
     stalls.stop();
     await isolated?.close();
   });

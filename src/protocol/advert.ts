@@ -40,25 +40,16 @@ export const NodeCapabilitiesSchema = z.object({
 });
 export type NodeCapabilities = z.infer<typeof NodeCapabilitiesSchema>;
 
-/** Live state, published on every heartbeat (what the micro services API cannot carry). */
-export const HeartbeatSchema = z.object({
-  type: z.literal('wfmesh.heartbeat.v1'),
-  id: z.string(),
-  name: z.string(),
-  seq: z.number().int().nonnegative(),
-  state: NodeStateSchema,
-  load: LoadSchema,
-  memory_free_mib: z.number().int().nonnegative(),
-  sent_at: z.string(),
-});
-export type Heartbeat = z.infer<typeof HeartbeatSchema>;
-
 /** A node as `wfmesh nodes --json` and MCP `mesh_status` show it (DESIGN.md section 3). */
 export const AdvertisementSchema = NodeCapabilitiesSchema.omit({ memory: true }).extend({
   memory: z.object({ total_mib: z.number().int().nonnegative(), free_mib: z.number().int().nonnegative(), declared: z.boolean().optional() }),
   state: NodeStateSchema,
+  /** Last known load: from this node's probes of it and the steps sent to it (load is never broadcast). */
   load: LoadSchema,
+  /** When this node last heard from it directly (probe answer, step reply) or about it (its announcement). */
   last_seen: z.string(),
+  /** Its membership incarnation: raised each time it refutes a suspicion or rejoins. */
+  incarnation: z.number().int().nonnegative().optional(),
 });
 export type Advertisement = z.infer<typeof AdvertisementSchema>;
 
@@ -80,10 +71,35 @@ export const ServicePingSchema = ServiceInfoSchema.omit({ type: true }).extend({
   type: z.literal('io.nats.micro.v1.ping_response'),
 });
 
-/** A node's answer on its `view` endpoint: the mesh as that node sees it. */
+/** Asks a node for one page of its view, optionally filtered. An empty request is the first page, unfiltered. */
+export const ViewRequestSchema = z.object({
+  type: z.literal('wfmesh.view.request.v1'),
+  /** The `next_cursor` of the previous page. */
+  cursor: z.string().max(512).optional(),
+  limit: z.number().int().positive().max(2_000).optional(),
+  region: z.string().max(256).optional(),
+  labels: z.record(z.string(), z.string()).optional(),
+  /** Only ids and incarnations (`members_ids`): what a node compares before it asks for capabilities. */
+  ids_only: z.boolean().optional(),
+  /** Only these nodes, in full (a node asking for the members it lacks). */
+  ids: z.array(z.string()).max(500).optional(),
+});
+export type ViewRequest = z.infer<typeof ViewRequestSchema>;
+
+/** A node's answer on its `view` endpoints: one page of the mesh as that node sees it, sorted by name. */
 export const MeshViewSchema = z.object({
   type: z.literal('wfmesh.view.v1'),
   node: z.string(),
+  /** The answering node's id: the next pages are asked of it (`subjects.view(node, node_id)`). */
+  node_id: z.string().optional(),
   nodes: z.array(AdvertisementSchema),
+  /** Ask again with it for the next page; absent on the last page. */
+  next_cursor: z.string().optional(),
+  /** Nodes that match the filter, on every page. */
+  total: z.number().int().nonnegative().optional(),
+  /** Every live node the answering node knows (unfiltered). */
+  members: z.number().int().nonnegative().optional(),
+  /** With `ids_only`: this page's nodes as id and incarnation. */
+  members_ids: z.array(z.object({ id: z.string(), incarnation: z.number().int().nonnegative() })).optional(),
 });
 export type MeshView = z.infer<typeof MeshViewSchema>;

@@ -5,3 +5,4 @@ export * from './execution.js';
 export * from './advert.js';
 export * from './codec.js';
 export * from './execute.js';
+export * from './membership.js';

@@ -21,15 +21,19 @@ export function subjectToken(value: string, what: string): string {
 const nodeSubject = (kind: string, name: string, id: string) => `${ROOT}.${kind}.${subjectToken(name, 'node name')}.${subjectToken(id, 'node id')}`;
 
 export const subjects = {
-  /** Live load, published by each node on every heartbeat. */
-  heartbeat: (name: string, nodeId: string) => nodeSubject('hb', name, nodeId),
-  heartbeatAll: () => `${ROOT}.hb.*.*`,
+  /** Membership announcements sent by one node (its joins and state changes, its suspicions of others). */
+  members: (name: string, nodeId: string) => nodeSubject('member', name, nodeId),
+  membersAll: () => `${ROOT}.member.*.*`,
+  /** A liveness probe of one node (request-reply; the answer carries its load). */
+  probe: (name: string, nodeId: string) => nodeSubject('probe', name, nodeId),
   /** Step requests addressed to one node (request-reply). */
   step: (name: string, nodeId: string) => nodeSubject('step', name, nodeId),
   /** Starts an execution coordinated by one node (a micro service endpoint). */
   execute: (name: string, nodeId: string) => nodeSubject('execute', name, nodeId),
   /** A node's view of the mesh (its peer registry), a micro service endpoint. */
   view: (name: string, nodeId: string) => nodeSubject('view', name, nodeId),
+  /** The same view from any one node (a queue group: one node answers): how a new node learns the mesh. */
+  viewAny: () => `${ROOT}.view.any`,
   /** Cancellation of one execution, heard by every node. */
   cancel: (executionId: string) => `${ROOT}.cancel.${subjectToken(executionId, 'execution id')}`,
   cancelAll: () => `${ROOT}.cancel.*`,
@@ -50,17 +54,26 @@ export const subjects = {
   servicePing: () => `$SRV.PING.${SERVICE_NAME}`,
 } as const;
 
+/** The node a membership subject (`subjects.members(name, id)`) belongs to; undefined for any other subject. */
+export function memberSubjectSender(subject: string): { name: string; id: string } | undefined {
+  const parts = subject.split('.');
+  if (parts.length !== 4 || `${parts[0]}.${parts[1]}` !== `${ROOT}.member` || !TOKEN.test(parts[2]!) || !TOKEN.test(parts[3]!)) return undefined;
+  return { name: parts[2]!, id: parts[3]! };
+}
+
 /**
  * Wildcards for NATS permissions (nats-server `permissions`, see src/nats/permissions.ts): what
  * one node publishes or receives under its own name, and what the whole mesh uses.
  */
-type NodeSubjectKind = 'hb' | 'step' | 'execute' | 'view' | 'handover';
+type NodeSubjectKind = 'member' | 'probe' | 'step' | 'execute' | 'view' | 'handover';
 
 export const subjectScopes = {
   /** Everything addressed to, or sent as, the node called `name`, of one kind. */
   ofNode: (kind: NodeSubjectKind, name: string) => `${ROOT}.${kind}.${subjectToken(name, 'node name')}.*`,
   /** Every node's subjects of one kind (`wfmesh.step.*.*`). */
   allNodes: (kind: NodeSubjectKind) => `${ROOT}.${kind}.*.*`,
+  /** The view any one node answers (`subjects.viewAny()`). */
+  viewAny: () => `${ROOT}.view.any`,
   cancel: () => `${ROOT}.cancel.*`,
   lease: () => `${ROOT}.lease.*`,
   events: () => `${ROOT}.events.*`,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { connect, Empty, headers, RequestStrategy, type NatsConnection } from 'nats';
+import { connect, Empty, RequestStrategy, type NatsConnection } from 'nats';
 import type { MeshNode } from '../../src/node/index.js';
 import type { PeerEvent } from '../../src/mesh/registry.js';
 import { decodeJson } from '../../src/protocol/codec.js';
@@ -113,34 +113,28 @@ describe('membership on a real 3-server NATS cluster', () => {
     assert.equal((await victim.exited).code, 0);
   });
 
-  test('malformed and foreign messages on our subjects are ignored', async () => {
+  test('malformed and foreign messages on our subjects are ignored; a false suspicion is refuted', async () => {
     const nc = await connect({ servers: nats.urls[0]! });
+    const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
     try {
-      nc.publish(subjects.heartbeat('intruder', 'intruder'), new TextEncoder().encode('{not json'));
-      nc.publish(subjects.heartbeat('intruder', 'intruder'), new TextEncoder().encode(JSON.stringify({ type: 'wfmesh.heartbeat.v1', id: 'x' })));
-      nc.publish(subjects.heartbeat('intruder', 'intruder'), new TextEncoder().encode(JSON.stringify({ hello: 'world' })));
+      const ghost = subjects.members('intruder', 'intruder');
+      nc.publish(ghost, new TextEncoder().encode('{not json'));
+      nc.publish(ghost, enc({ type: 'wfmesh.member.v1', kind: 'alive', id: 'x' }));
+      nc.publish(ghost, enc({ hello: 'world' }));
+      // A goodbye for obs-b sent on another node's subject is not believed.
+      nc.publish(ghost, enc({ type: 'wfmesh.member.v1', kind: 'left', id: b.id, name: b.name, incarnation: 99 }));
+      // An announcement of a node with another id than its subject names does not make it a peer.
+      const caps = { ...a.membership.self, id: 'ghost', name: 'ghost' };
+      nc.publish(ghost, enc({ type: 'wfmesh.member.v1', kind: 'alive', id: 'ghost', name: 'ghost', incarnation: 0, state: 'RUNNING', caps }));
+      // Anyone may suspect a node: the live node refutes it and stays in every view.
+      nc.publish(ghost, enc({ type: 'wfmesh.member.v1', kind: 'suspect', id: b.id, name: b.name, incarnation: b.registry.incarnationOf(b.id) ?? 0, from: 'intruder' }));
       await nc.flush();
-      // A well-formed heartbeat from a node with no service behind it must not make it a peer either.
-      // Every live node asks for the stranger's $SRV.INFO; this test stands where its service would
-      // be and answers each ask the way the server does when nobody is there (503, no responders).
-      const askers = names(a).length;
-      let asked = 0;
-      const lookups = nc.subscribe(subjects.serviceInfo('ghost'), {
-        callback: (_err, msg) => {
-          asked++;
-          msg.respond(Empty, { headers: headers(503, 'No Responders') });
-        },
-      });
-      await nc.flush();
-      nc.publish(
-        subjects.heartbeat('ghost', 'ghost'),
-        new TextEncoder().encode(JSON.stringify({ type: 'wfmesh.heartbeat.v1', id: 'ghost', name: 'ghost', seq: 1, state: 'RUNNING', load: { inflight: 0, max_concurrency: 1, cpu_pct: 0 }, memory_free_mib: 1, sent_at: new Date().toISOString() })),
-      );
-      await eventually(() => asked >= askers, `all ${askers} live nodes asked for the ghost's info`);
-      lookups.unsubscribe();
-      // A round trip to each observer after its answer went out: each has read the answer by then.
+      // A round trip to each observer after the messages went out: each has read them by then.
       for (const n of [a, b]) await nc.request(subjects.view(n.name, n.id), Empty, { timeout: 5_000 });
+      await eventually(() => (a.registry.incarnationOf(b.id) ?? 0) > 0 && !a.registry.isSuspected(b.id), 'b refuted the suspicion with a higher incarnation');
+      await new Promise((resolve) => setTimeout(resolve, a.membership.timings.suspicionMs + 500));
       assert.ok(!names(a).includes('ghost') && !names(b).includes('ghost'), 'the ghost is nobody\'s peer');
+      assert.ok(names(a).includes('obs-b'), 'obs-b is still a peer of obs-a');
       assert.equal(a.state, 'RUNNING');
       assert.equal(b.state, 'RUNNING');
     } finally {

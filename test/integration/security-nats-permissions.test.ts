@@ -112,17 +112,17 @@ describe('NATS permissions written by `wfmesh auth nats-config`', () => {
       assert.ok(text.includes(u.publicKey));
       assert.match(readFileSync(u.seedFile, 'utf8'), /^SU[A-Z2-7]{56}\n$/);
     }
-    assert.match(text, /"wfmesh\.hb\.perm-a\.\*"/);
+    assert.match(text, /"wfmesh\.member\.perm-a\.\*"/);
     // Run again: the same identities are kept, so running nodes need no new seeds.
     const again = writeMeshAuth({ nodes: ['perm-a', 'perm-b'], clients: ['cli'], outDir: join(dir, 'auth'), buckets });
     assert.deepEqual(again.users.map((u) => u.publicKey), auth.users.map((u) => u.publicKey));
     assert.ok(again.users.every((u) => !u.created));
   });
 
-  test('a client cannot publish a heartbeat, a step request or a KV write; the node stays in the mesh', async () => {
+  test('a client cannot publish a membership message, a step request or a KV write; the node stays in the mesh', async () => {
     const [a, b] = nodes as [MeshNode, MeshNode];
-    const stopped = { type: 'wfmesh.heartbeat.v1', id: b.id, name: 'perm-b', seq: 1e9, state: 'STOPPED', load: { inflight: 0, max_concurrency: 1, cpu_pct: 0 }, memory_free_mib: 1, sent_at: new Date().toISOString() };
-    await refused(client, clientWatch, subjects.heartbeat('perm-b', b.id), () => client.publish(subjects.heartbeat('perm-b', b.id), encodeJson(stopped)));
+    const left = { type: 'wfmesh.member.v1', kind: 'left', id: b.id, name: 'perm-b', incarnation: 1e9 };
+    await refused(client, clientWatch, subjects.members('perm-b', b.id), () => client.publish(subjects.members('perm-b', b.id), encodeJson(left)));
     const stepSubject = subjects.step('perm-a', a.id);
     await refused(client, clientWatch, stepSubject, () => {
       client.request(stepSubject, encodeJson({ type: 'wfmesh.step.request.v1' }), { timeout: 2_000 }).catch(() => undefined);
@@ -138,15 +138,15 @@ describe('NATS permissions written by `wfmesh auth nats-config`', () => {
     assert.deepEqual(a.registry.list().map((p) => p.name).sort(), ['perm-a', 'perm-b']);
   });
 
-  test("a node's credentials cannot publish another node's heartbeat, nor disguise one on its own subject", async () => {
+  test("a node's credentials cannot publish another node's goodbye, nor disguise one on its own subject", async () => {
     const [a, b] = nodes as [MeshNode, MeshNode];
     const asA = await connectNats({ servers: [nats.url], nkey: seed('perm-a'), inboxPrefix: '_INBOX_perm-a' }, 'wfmesh:perm-test-as-a');
     const watch = watchStatus(asA);
     try {
-      const forged = (name: string) => ({ type: 'wfmesh.heartbeat.v1', id: b.id, name, seq: 1e9, state: 'STOPPED', load: { inflight: 0, max_concurrency: 1, cpu_pct: 0 }, memory_free_mib: 1, sent_at: new Date().toISOString() });
-      await refused(asA, watch, subjects.heartbeat('perm-b', b.id), () => asA.publish(subjects.heartbeat('perm-b', b.id), encodeJson(forged('perm-b'))));
+      const forged = (name: string) => ({ type: 'wfmesh.member.v1', kind: 'left', id: b.id, name, incarnation: 1e9 });
+      await refused(asA, watch, subjects.members('perm-b', b.id), () => asA.publish(subjects.members('perm-b', b.id), encodeJson(forged('perm-b'))));
       // Allowed subject (its own name), but claiming b's id: ignored, b stays.
-      asA.publish(subjects.heartbeat('perm-a', b.id), encodeJson(forged('perm-a')));
+      asA.publish(subjects.members('perm-a', b.id), encodeJson(forged('perm-a')));
       await asA.flush();
       await new Promise((r) => setTimeout(r, 300));
       assert.ok(a.registry.list().some((p) => p.id === b.id), 'perm-b is still a peer of perm-a');
@@ -184,7 +184,7 @@ describe('NATS permissions written by `wfmesh auth nats-config`', () => {
       }
     }
     assert.deepEqual(nodeWatches.flatMap((w) => w.violations()), [], 'the nodes never hit their own permissions');
-    assert.deepEqual(clientWatch.violations().filter((v) => !/wfmesh\.hb|wfmesh\.step|\$KV|\$SRV\.INFO|_INBOX\.>/.test(v)), [], 'the client only hit what the tests above tried');
+    assert.deepEqual(clientWatch.violations().filter((v) => !/wfmesh\.member|wfmesh\.step|\$KV|\$SRV\.INFO|_INBOX\.>/.test(v)), [], 'the client only hit what the tests above tried');
   });
 
   test('a client lists the mesh and the executions, and cancels a running one through its coordinator', async () => {

@@ -1,6 +1,7 @@
 import { fetchMeshView } from '../../mesh/view-client.js';
 import type { Advertisement } from '../../protocol/advert.js';
-import { boolFlag, stringFlag, type CliCommand } from '../command.js';
+import { MeshError } from '../../protocol/errors.js';
+import { boolFlag, intFlag, listFlag, stringFlag, type CliCommand } from '../command.js';
 import { withNats } from '../client.js';
 
 function formatRow(n: Advertisement): string[] {
@@ -34,24 +35,41 @@ export function table(header: string[], rows: string[][]): string {
   return [line(header), ...rows.map(line)].join('\n');
 }
 
+/** `--label k=v` flags as a map; a flag without `=` is a usage error. */
+function labelFilter(flags: string[]): Record<string, string> | undefined {
+  if (!flags.length) return undefined;
+  const out: Record<string, string> = {};
+  for (const f of flags) {
+    const at = f.indexOf('=');
+    if (at <= 0) throw new MeshError('USAGE', `--label "${f}": write it as key=value`);
+    out[f.slice(0, at)] = f.slice(at + 1);
+  }
+  return out;
+}
+
 export const nodesCommand: CliCommand = {
   name: 'nodes',
   summary: 'the mesh as its nodes see it: one row per node',
-  usage: '[--nats URL] [--json]',
-  options: { nats: { type: 'string' }, json: { type: 'boolean' } },
+  usage: '[--nats URL] [--json] [--region R] [--label k=v]... [--limit N] [--cursor C]',
+  options: { nats: { type: 'string' }, json: { type: 'boolean' }, region: { type: 'string' }, label: { type: 'string', multiple: true }, limit: { type: 'string' }, cursor: { type: 'string' } },
   async run(args, io) {
+    const limit = intFlag(args, 'limit', { min: 1, max: 2_000 });
+    const cursor = stringFlag(args, 'cursor');
+    const query = { region: stringFlag(args, 'region'), labels: labelFilter(listFlag(args, 'label')), limit, cursor, onePage: limit !== undefined || cursor !== undefined };
     return withNats(stringFlag(args, 'nats'), 'nodes', async (nc) => {
-      const view = await fetchMeshView(nc);
+      const view = await fetchMeshView(nc, query);
       const nodes = view?.nodes ?? [];
       if (boolFlag(args, 'json')) {
         io.out(JSON.stringify(nodes, null, 2));
       } else if (nodes.length === 0) {
-        io.err('no wfmesh node answers on this NATS cluster (start one with `wfmesh up` or `wfmesh node`)');
+        io.err(view ? 'no node matches' : 'no wfmesh node answers on this NATS cluster (start one with `wfmesh up` or `wfmesh node`)');
       } else {
         io.out(table(['NAME', 'REGION', 'STATE', 'SEEN', 'LOAD', 'CPUS', 'MEM MiB free/total', 'GPUS', 'LABELS', 'TOOLS', 'MCP'], nodes.map(formatRow)));
-        io.err(`${nodes.length} node(s), as seen by ${view?.node}${nodes.some((n) => n.gpus.some((g) => g.declared)) ? '; * = declared hardware' : ''}`);
+        const of = view?.total !== undefined && view.total !== nodes.length ? ` of ${view.total}` : '';
+        io.err(`${nodes.length}${of} node(s), as seen by ${view?.node}${nodes.some((n) => n.gpus.some((g) => g.declared)) ? '; * = declared hardware' : ''}`);
       }
-      return nodes.length === 0 ? 1 : 0;
+      if (view?.next_cursor) io.err(`more: wfmesh nodes --cursor ${view.next_cursor}${limit !== undefined ? ` --limit ${limit}` : ''}`);
+      return view ? 0 : 1;
     });
   },
 };

@@ -26,7 +26,7 @@ test('`wfmesh auth nats-config` writes the users, one 0600 seed each, and says h
   assert.equal(c.out.join(''), join(out, 'wfmesh-auth.conf'));
   const conf = readFileSync(join(out, 'wfmesh-auth.conf'), 'utf8');
   assert.match(conf, /^WFMESH \{\n {2}jetstream: enabled/m);
-  assert.match(conf, /"wfmesh\.hb\.gpu-1\.\*"/);
+  assert.match(conf, /"wfmesh\.member\.gpu-1\.\*"/);
   assert.match(conf, /"\$KV\.>"/);
   for (const name of ['eu-1', 'gpu-1', 'ops']) assert.equal(statSync(join(out, `${name}.nk`)).mode & 0o777, 0o600);
   assert.match(c.err.join('\n'), /NATS_NKEY=.*eu-1\.nk wfmesh node --name eu-1/);

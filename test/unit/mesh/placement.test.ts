@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { eligiblePeers, rankPeers, regionMatches } from '../../../src/mesh/placement.js';
+import { EligibilityCache, eligiblePeers, placementOrder, rankPeers, regionMatches } from '../../../src/mesh/placement.js';
 import type { Advertisement } from '../../../src/protocol/advert.js';
 
 const H100 = { vendor: 'NVIDIA', model: 'NVIDIA H100 80GB HBM3', vram_mib: 81559 };
@@ -91,4 +91,48 @@ test('region patterns', () => {
   assert.ok(!regionMatches('us-east', 'eu-*'));
   assert.ok(regionMatches('eu-west', 'eu-west'));
   assert.ok(!regionMatches('eu-west-2', 'eu-west'));
+});
+
+const big = Array.from({ length: 60 }, (_, i) =>
+  peer(`p${String(i).padStart(2, '0')}`, { region: i % 2 ? 'eu-west' : 'us-east', labels: { tier: i % 10 ? 'std' : 'fast' }, load: { inflight: i % 8, max_concurrency: 8, cpu_pct: 0 } }),
+);
+
+test('placement over many peers: the better of two random picks first, then every other eligible peer once', () => {
+  const need = { tool_type: 'echo' };
+  const order = [...placementOrder(big, need, new Map())];
+  assert.equal(order.length, big.length);
+  assert.equal(new Set(order.map((p) => p.id)).size, big.length, 'each peer once');
+  for (let round = 0; round < 50; round++) {
+    const [first, second] = placementOrder(big, need, new Map());
+    assert.ok(first!.load.inflight <= second!.load.inflight, 'the first pick is the less loaded of the two');
+  }
+  // Hard constraints were applied before: the order only ever holds eligible peers.
+  const eu = eligiblePeers(big, { tool_type: 'echo', requires: { region: 'eu-west' } }).eligible;
+  assert.ok([...placementOrder(eu, need, new Map())].every((p) => p.region === 'eu-west'));
+});
+
+test('a soft preference is sampled from the preferred peers first; this node competes too', () => {
+  const need = { tool_type: 'echo', requires: { prefer: { labels: { tier: 'fast' } } } };
+  // Equally loaded: the preference decides (it is a bonus, worth less than a busy node's load).
+  const even = big.map((p) => ({ ...p, load: { inflight: 2, max_concurrency: 8, cpu_pct: 0 } }));
+  const cache = new EligibilityCache('id-p33');
+  const c = cache.get(even, 1, need);
+  assert.equal(c.preferred?.length, 6);
+  assert.equal(c.self?.name, 'p33');
+  for (let round = 0; round < 50; round++) {
+    const [first] = placementOrder(c.result.eligible, need, new Map(), { preferred: c.preferred });
+    assert.equal(first!.labels.tier, 'fast');
+    const withSelf = [...placementOrder(c.result.eligible, need, new Map(), { preferred: c.preferred, self: c.self })];
+    assert.ok(withSelf.slice(0, 5).some((p) => p.name === 'p33'), 'this node is among the first candidates');
+  }
+});
+
+test('eligibility is cached per need until the registry version changes', () => {
+  const cache = new EligibilityCache();
+  const need = { tool_type: 'echo', requires: { gpu: true } };
+  const a = cache.get(mesh, 1, need);
+  assert.equal(cache.get(mesh, 1, { tool_type: 'echo', requires: { gpu: true } }), a, 'an equal need hits the cache');
+  const b = cache.get(mesh, 2, need);
+  assert.notEqual(b, a);
+  assert.deepEqual(names(b.result.eligible), ['gpu']);
 });

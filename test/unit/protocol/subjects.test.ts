@@ -1,15 +1,21 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { subjectScopes, subjects, subjectToken } from '../../../src/protocol/subjects.js';
+import { memberSubjectSender, subjectScopes, subjects, subjectToken } from '../../../src/protocol/subjects.js';
 import { StepFailure } from '../../../src/protocol/errors.js';
 import { VERSION } from '../../../src/version.js';
 
 test('subjects are built from checked tokens', () => {
-  assert.equal(subjects.heartbeat('node-1', 'ABC123'), 'wfmesh.hb.node-1.ABC123');
+  assert.equal(subjects.members('node-1', 'ABC123'), 'wfmesh.member.node-1.ABC123');
+  assert.equal(subjects.probe('node-1', 'ABC123'), 'wfmesh.probe.node-1.ABC123');
+  assert.equal(subjects.viewAny(), 'wfmesh.view.any');
   assert.equal(subjects.step('eu_1', 'n1'), 'wfmesh.step.eu_1.n1');
-  assert.equal(subjects.heartbeatAll(), 'wfmesh.hb.*.*');
-  assert.equal(subjectScopes.ofNode('hb', 'node-1'), 'wfmesh.hb.node-1.*');
+  assert.equal(subjects.membersAll(), 'wfmesh.member.*.*');
+  assert.equal(subjectScopes.ofNode('member', 'node-1'), 'wfmesh.member.node-1.*');
+  // A membership subject names its sender, and nothing else parses as one.
+  assert.deepEqual(memberSubjectSender(subjects.members('node-1', 'ABC123')), { name: 'node-1', id: 'ABC123' });
+  assert.equal(memberSubjectSender('wfmesh.step.node-1.ABC123'), undefined);
+  assert.equal(memberSubjectSender('wfmesh.member.node-1'), undefined);
   assert.equal(subjects.cancel('ex-1_a'), 'wfmesh.cancel.ex-1_a');
   assert.equal(subjects.serviceInfo(), '$SRV.INFO.wfmesh');
   assert.equal(subjects.serviceInfo('X1'), '$SRV.INFO.wfmesh.X1');
@@ -24,7 +30,7 @@ test('subjects are built from checked tokens', () => {
 test('a token with wildcards, dots or spaces is refused', () => {
   for (const bad of ['*', '>', 'a.b', 'a b', '', 'a\nb']) assert.throws(() => subjectToken(bad, 'id'), /not a valid subject token/);
   assert.throws(() => subjects.step('n', 'x.>'), /node id/);
-  assert.throws(() => subjects.heartbeat('a.b', 'X'), /node name "a\.b"/);
+  assert.throws(() => subjects.members('a.b', 'X'), /node name "a\.b"/);
 });
 
 test('StepFailure crosses the wire with its type and retryable flag', () => {

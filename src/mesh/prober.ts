@@ -1,0 +1,235 @@
+import { ErrorCode, type NatsConnection, type ServiceMsg } from 'nats';
+import type { Logger } from 'pino';
+import type { Load, NodeState } from '../protocol/advert.js';
+import { decodeJson, encodeJson } from '../protocol/codec.js';
+import { ProbeAckSchema, ProbeSchema, type MemberEvent, type ProbeAck } from '../protocol/membership.js';
+import { subjects } from '../protocol/subjects.js';
+import { Requester } from '../nats/requester.js';
+import type { PeerRegistry } from './registry.js';
+
+export interface MembershipTimings {
+  /** A node probes one peer this often. */
+  probeIntervalMs: number;
+  /** A probe unanswered for this long makes its target suspect. */
+  probeTimeoutMs: number;
+  /** A suspect that does not refute within this is declared dead (the shortest period: more when few nodes confirm). */
+  suspicionMs: number;
+  /** A timer that fires this much late means this node stood still: it blames itself, not its peers. */
+  lagToleranceMs: number;
+}
+
+/**
+ * Derived from the node's heartbeat period and dead timeout: probe timeout plus suspicion is the
+ * dead timeout, so a node frozen for less than it can never be declared dead (the step server
+ * fences its work on the same figure).
+ */
+export function membershipTimings(heartbeatMs: number, deadAfterMs: number): MembershipTimings {
+  const probeIntervalMs = Math.max(25, Math.round(heartbeatMs / 2));
+  const probeTimeoutMs = Math.max(25, Math.min(probeIntervalMs, Math.round(deadAfterMs / 5)));
+  return { probeIntervalMs, probeTimeoutMs, suspicionMs: Math.max(50, deadAfterMs - probeTimeoutMs), lagToleranceMs: 250 };
+}
+
+/** The most a node stretches its probe timeouts and suspicion periods when it is slow itself. */
+const MAX_HEALTH = 4;
+
+export interface ProberOptions {
+  nc: NatsConnection;
+  registry: PeerRegistry;
+  self: () => { id: string; name: string };
+  incarnation: () => number;
+  live: () => { load: Load; memory_free_mib: number; state: NodeState };
+  /** Copies this node's own live figures into its registry entry (once a period). */
+  refreshSelf: () => void;
+  timings: MembershipTimings;
+  publish: (e: MemberEvent) => void;
+  /** This node stood still for `lastedMs` (told before it reads what arrived meanwhile). */
+  onStall: (lastedMs: number) => void;
+  /** Asked when a probed peer knows other members than this node does. */
+  resync: (peer?: { id: string; name: string }) => Promise<void>;
+  log: Logger;
+}
+
+/**
+ * SWIM-style failure detection: every period this node probes the next peer of a shuffled round
+ * (each peer is probed by someone about once a period, whatever the mesh size), so the mesh sends
+ * two messages per node per period. A peer that does not answer becomes suspect, and everyone
+ * gives it `suspicionMs` to refute; only then is it dead. Lifeguard's lesson is kept: a node that
+ * notices it stood still itself (a timer far past due) suspects nobody for it and pushes every
+ * suspicion back by the time it lost.
+ */
+export class Prober {
+  private round: string[] = [];
+  private probeTimer: NodeJS.Timeout | undefined;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private lastTick = Date.now();
+  /** When this node last stood still (its own timers ran late), and for how long. */
+  private lastStall = { endedAt: 0, lastedMs: 0 };
+  /** When a timer of this node last ran noticeably late (it is busy: its own probes may time out on it). */
+  private lastSlowAt = 0;
+  private lastSyncAt = 0;
+  private readonly tickMs: number;
+  /**
+   * Lifeguard's local health multiplier, 1 (healthy) to MAX_HEALTH: raised when this node's
+   * timers run late, its probes are answered slowly or it is suspected itself; lowered after a
+   * run of quick answers. Probe timeouts and suspicion periods are stretched by it, so a node that
+   * is itself short of CPU gives its peers more time instead of declaring them dead.
+   */
+  private health = 1;
+  private quickAcks = 0;
+
+  constructor(private readonly opts: ProberOptions) {
+    this.tickMs = Math.max(20, Math.floor(opts.timings.probeIntervalMs / 4));
+  }
+
+  start(): void {
+    this.lastTick = Date.now();
+    this.probeTimer = setInterval(() => this.probeNext(), this.opts.timings.probeIntervalMs);
+    this.expiryTimer = setInterval(() => this.tick(), this.tickMs);
+  }
+
+  stop(): void {
+    clearInterval(this.probeTimer);
+    clearInterval(this.expiryTimer);
+  }
+
+  /** Answers a probe of this node: alive, with its load and a digest of the members it knows. */
+  answer(msg: ServiceMsg): void {
+    const probe = ProbeSchema.safeParse(msg.data.length ? decodeJson(msg.data) : undefined);
+    // A stranger probes this node: it knows members this node missed (a queue group answers a
+    // joining node from its own server first, so a view pulled at join time can be its own).
+    if (probe.success && probe.data.id !== undefined && !this.opts.registry.has(probe.data.id) && Date.now() - this.lastSyncAt > this.opts.timings.probeIntervalMs) {
+      this.lastSyncAt = Date.now();
+      void this.opts.resync({ id: probe.data.id, name: probe.data.from }).catch(() => undefined);
+    }
+    const live = this.opts.live();
+    const ack: ProbeAck = {
+      type: 'wfmesh.probe.ack.v1',
+      id: this.opts.self().id,
+      incarnation: this.opts.incarnation(),
+      state: live.state,
+      load: live.load,
+      memory_free_mib: live.memory_free_mib,
+      members: this.opts.registry.digest(),
+    };
+    msg.respond(encodeJson(ack));
+  }
+
+  /** Checks this node's own clock first: suspicions wait while it stood still; then ends those that ran out. */
+  private tick(): void {
+    const now = Date.now();
+    const late = now - this.lastTick - this.tickMs;
+    this.lastTick = now;
+    if (late > this.opts.timings.probeTimeoutMs / 2) {
+      this.lastSlowAt = now;
+      this.slower();
+    }
+    if (late > this.opts.timings.lagToleranceMs) {
+      this.lastStall = { endedAt: now, lastedMs: late };
+      this.opts.registry.extendSuspicions(late);
+      this.opts.log.warn({ stalled_ms: late }, 'this node stood still: its suspicions of peers wait as long');
+      this.opts.onStall(late);
+      return;
+    }
+    const { id, name } = this.opts.self();
+    for (const dead of this.opts.registry.expireSuspects(now, id)) {
+      this.opts.log.info({ peer: dead.name, suspected_by: dead.suspectedBy }, 'peer did not refute its suspicion: dropped');
+      // Only the node that suspected it says so: a mass expiry is N messages, not N².
+      if (dead.suspectedBy === name) this.opts.publish({ type: 'wfmesh.member.v1', kind: 'dead', id: dead.id, name: dead.name, incarnation: dead.incarnation, from: name });
+    }
+  }
+
+  /** The next peer of the round: every peer once, in a random order, then a new round. */
+  private nextTarget(): string | undefined {
+    const { registry } = this.opts;
+    const selfId = this.opts.self().id;
+    for (let tries = 0; tries < 2; tries++) {
+      while (this.round.length) {
+        const id = this.round.pop()!;
+        if (id !== selfId && registry.has(id)) return id;
+      }
+      this.round = registry.list().map((p) => p.id);
+      for (let i = this.round.length - 1; i > 0; i--) {
+        const j = Math.floor(Math.random() * (i + 1));
+        [this.round[i], this.round[j]] = [this.round[j]!, this.round[i]!];
+      }
+    }
+    return undefined;
+  }
+
+  private probeNext(): void {
+    const { nc, registry, timings } = this.opts;
+    if (nc.isClosed()) return;
+    this.opts.refreshSelf();
+    const id = this.nextTarget();
+    if (id === undefined) {
+      // Alone so far (the first node, or a view taken from a node that had just started): look again.
+      if (Date.now() - this.lastSyncAt > 4 * timings.probeIntervalMs) {
+        this.lastSyncAt = Date.now();
+        void this.opts.resync().catch(() => undefined);
+      }
+      return;
+    }
+    const peer = registry.get(id)!;
+    const sentAt = Date.now();
+    const self = this.opts.self();
+    const timeout = timings.probeTimeoutMs * this.health;
+    Requester.for(nc)
+      .request(subjects.probe(peer.name, peer.id), encodeJson({ type: 'wfmesh.probe.v1', from: self.name, id: self.id }), { timeout })
+      .then(
+        (msg) => this.acked(peer, decodeJson(msg.data), Date.now() - sentAt),
+        (err: { code?: string }) => this.unanswered(peer, sentAt, timeout, err.code === ErrorCode.NoResponders ? 'nobody listens on its probe subject' : undefined),
+      );
+  }
+
+  /** This node looks slow (late timers, slow answers, suspected itself): it gives its peers more time. */
+  slower(): void {
+    this.quickAcks = 0;
+    if (this.health < MAX_HEALTH) this.setHealth(this.health + 1);
+  }
+
+  private setHealth(h: number): void {
+    this.health = h;
+    this.opts.registry.suspicionScale = h;
+  }
+
+  private acked(peer: { id: string; name: string }, data: unknown, rttMs: number): void {
+    const ack = ProbeAckSchema.safeParse(data);
+    if (!ack.success || ack.data.id !== peer.id) return this.unanswered(peer, Date.now(), 0, 'a malformed probe answer');
+    if (rttMs > this.opts.timings.probeTimeoutMs / 2) this.slower();
+    else if (++this.quickAcks >= 4 && this.health > 1) {
+      this.quickAcks = 0;
+      this.setHealth(this.health - 1);
+    }
+    const now = Date.now();
+    this.opts.registry.heardFrom(peer.id, now, ack.data);
+    const mine = this.opts.registry.digest();
+    const theirs = ack.data.members;
+    // Anti-entropy: a peer that knows more (or other) members is asked for its view, now and then.
+    if ((theirs.count !== mine.count || theirs.hash !== mine.hash) && theirs.count >= mine.count && now - this.lastSyncAt > 4 * this.opts.timings.probeIntervalMs) {
+      this.lastSyncAt = now;
+      void this.opts.resync(peer).catch(() => undefined);
+    }
+  }
+
+  private unanswered(peer: { id: string; name: string }, sentAt: number, timeoutMs: number, why = 'no answer to a probe'): void {
+    const { registry, timings, nc } = this.opts;
+    const now = Date.now();
+    const sure = why === 'nobody listens on its probe subject';
+    if (nc.isClosed() || !registry.has(peer.id)) return;
+    // Lifeguard's self-awareness: a probe that spanned a stall of this node, or a node whose own
+    // timers run late, proves nothing about the peer.
+    if (now - sentAt > timeoutMs + timings.lagToleranceMs) return;
+    if (now - this.lastStall.endedAt < timings.probeTimeoutMs + timings.lagToleranceMs) return;
+    if (now - this.lastTick > this.tickMs + timings.lagToleranceMs) return; // a stall not yet ticked
+    if (!sure && now - this.lastSlowAt < timings.probeTimeoutMs + timings.lagToleranceMs) return;
+    const self = this.opts.self();
+    // Already suspected: confirm it (which shortens its period) unless enough nodes have.
+    if (registry.isSuspectedBy(peer.id, self.name)) return;
+    if (registry.isSuspected(peer.id) && registry.suspectedByCount(peer.id) > registry.suspicion.expected(registry.size) && !sure) return;
+    const incarnation = registry.incarnationOf(peer.id) ?? 0;
+    const change = registry.suspect(peer.id, incarnation, now, self.name, sure);
+    if (!change) return;
+    this.opts.log.info({ peer: peer.name, why, confirms: change === 'confirmed' }, 'peer suspected');
+    this.opts.publish({ type: 'wfmesh.member.v1', kind: 'suspect', id: peer.id, name: peer.name, incarnation, from: self.name, ...(sure && { sure }) });
+  }
+}
