@@ -5,6 +5,9 @@ interface Pending {
   resolve: (msg: Msg) => void;
   reject: (err: NatsError) => void;
   timer: NodeJS.Timeout;
+  /** Kept to send the request again after a reconnect. */
+  subject: string;
+  data: Uint8Array;
 }
 
 /**
@@ -37,6 +40,27 @@ export class Requester {
     this.sub = nc.subscribe(`${this.prefix}*`, { callback: (err, msg) => this.onReply(err, msg) });
     // As nc.request(): requests still waiting when the connection closes end as timeouts.
     void this.sub.closed.then(() => this.failAll(NatsError.errorForCode(ErrorCode.Timeout)));
+    void this.resendAfterReconnects();
+  }
+
+  /**
+   * A request or its reply that was on the wire when a server went away is lost, and the peer is
+   * alive, so nothing else would tell: after every reconnect the requests still waiting go out
+   * again under the same reply token (the first reply wins). The receivers make this safe: a step
+   * server joins a running attempt or answers a finished one with side effects from its stored
+   * result, and probes and view requests are reads.
+   */
+  private async resendAfterReconnects(): Promise<void> {
+    for await (const s of this.nc.status()) {
+      if (s.type !== 'reconnect') continue;
+      for (const [token, p] of this.pending) {
+        try {
+          this.nc.publish(p.subject, p.data, { reply: this.prefix + token });
+        } catch {
+          // The connection went away again: the next reconnect sends it.
+        }
+      }
+    }
   }
 
   /** Publishes `data` to `subject` and resolves with the first reply; rejects like `nc.request()`. */
@@ -47,7 +71,7 @@ export class Requester {
         this.pending.delete(token);
         reject(NatsError.errorForCode(ErrorCode.Timeout));
       }, opts.timeout);
-      this.pending.set(token, { resolve, reject, timer });
+      this.pending.set(token, { resolve, reject, timer, subject, data });
       try {
         this.nc.publish(subject, data, { reply: this.prefix + token });
       } catch (err) {
