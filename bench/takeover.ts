@@ -2,7 +2,7 @@ import type { NatsConnection } from 'nats';
 import type { MeshNode } from '../src/node/index.js';
 import { decodeJson, encodeJson } from '../src/protocol/codec.js';
 import { ExecuteReplySchema, type ExecuteRequest } from '../src/protocol/execute.js';
-import { ExecutionEventSchema } from '../src/protocol/execution.js';
+import { ExecutionEventSchema, type ExecutionEvent } from '../src/protocol/execution.js';
 import { subjects } from '../src/protocol/subjects.js';
 import { startNodeProcess } from './node-process.js';
 import { median, round } from './stats.js';
@@ -29,27 +29,40 @@ export async function measureTakeover(observer: MeshNode, nc: NatsConnection, ur
       peer = observer.registry.list().find((p) => p.name === name);
     }
     const request: ExecuteRequest = { type: 'wfmesh.execute.request.v1', yaml: WORKFLOW, mode: 'async', input: 'x' };
-    const reply = ExecuteReplySchema.parse(decodeJson((await nc.request(subjects.execute(peer.name, peer.id), encodeJson(request), { timeout: 10_000 })).data));
-    if (!reply.ok) throw new Error(`execute: ${reply.message}`);
     let killedAt = 0;
     let dispatchedAt = 0;
-    const sub = nc.subscribe(subjects.events(reply.execution_id), {
+    // Listening before the start: the first step's "running" event may come before the reply does.
+    let executionId: string | undefined;
+    const early: ExecutionEvent[] = [];
+    const onEvent = (e: ExecutionEvent): void => {
+      if (executionId === undefined) {
+        early.push(e);
+        return;
+      }
+      if (e.execution_id !== executionId) return;
+      if (!killedAt && e.step?.id === 'nap' && e.step.status === 'running') {
+        killedAt = Date.now();
+        proc.kill('SIGKILL');
+      } else if (killedAt && !dispatchedAt && e.coordinator !== name && e.step?.id === 'after' && e.step.status === 'running') {
+        dispatchedAt = Date.now();
+      }
+    };
+    const sub = nc.subscribe(subjects.eventsAll(), {
       callback: (_err, msg) => {
         const event = ExecutionEventSchema.safeParse(decodeJson(msg.data));
-        if (!event.success) return;
-        if (!killedAt && event.data.step?.id === 'nap' && event.data.step.status === 'running') {
-          killedAt = Date.now();
-          proc.kill('SIGKILL');
-        } else if (killedAt && !dispatchedAt && event.data.coordinator !== name && event.data.step?.id === 'after' && event.data.step.status === 'running') {
-          dispatchedAt = Date.now();
-        }
+        if (event.success) onEvent(event.data);
       },
     });
+    await nc.flush();
+    const reply = ExecuteReplySchema.parse(decodeJson((await nc.request(subjects.execute(peer.name, peer.id), encodeJson(request), { timeout: 10_000 })).data));
+    if (!reply.ok) throw new Error(`execute: ${reply.message}`);
+    executionId = reply.execution_id;
+    for (const e of early.splice(0)) onEvent(e);
     const giveUp = Date.now() + 30_000;
     while (!dispatchedAt && Date.now() < giveUp) await new Promise((r) => setTimeout(r, 10));
     sub.unsubscribe();
     proc.kill('SIGKILL');
-    if (!dispatchedAt) throw new Error(`no successor dispatched the next step of ${reply.execution_id} within 30 s`);
+    if (!dispatchedAt) throw new Error(`no successor dispatched the next step of ${executionId} within 30 s`);
     samples.push(dispatchedAt - killedAt);
   }
   return { takeover_ms: round(median(samples)) };
