@@ -249,13 +249,13 @@ export class GraphRun {
   /** The targets a finished step's routes choose (every target, for a plain `to`). */
   private route(step: Step, row: string): Set<string> {
     const chosen = new Set<string>();
-    const scope = this.noting(row);
+    let scope: VariableScope | undefined; // made only for a step that has a condition
     for (const r of step.routes) {
       let targets: readonly string[];
       if (r.kind === 'goto') targets = r.targets;
-      else if (r.kind === 'if') targets = evaluateCondition(r.if, scope) ? r.then : r.else;
+      else if (r.kind === 'if') targets = evaluateCondition(r.if, (scope ??= this.noting(row))) ? r.then : r.else;
       else {
-        const v = evaluateExpression(r.switch, scope);
+        const v = evaluateExpression(r.switch, (scope ??= this.noting(row)));
         if (v !== null && typeof v === 'object') throw new ConditionError(`switch "${r.switch}" gave a list or object, not a value`, r.switch);
         const key = String(v);
         if (Object.hasOwn(r.cases, key)) targets = r.cases[key] as string[];
