@@ -87,7 +87,7 @@ if (cpuOnly) {
   const molCall = () => mol.call('bench.echo', { message: 'hello' }, { nodeID: 'prof-mol-w2' });
   await measureThroughput(molCall, 2_000, 64);
   const nats = cluster.servers.map((s) => s.pid);
-  const perCall = (_: unknown[], us: number) => Math.round((us / calls) * 10) / 10;
+  const perCall = (us: number) => Math.round((us / calls) * 10) / 10;
   const rtt = async (send: () => Promise<unknown>): Promise<number> => {
     const samples: number[] = [];
     for (let i = 0; i < 1_000; i++) {
@@ -105,7 +105,7 @@ if (cpuOnly) {
       const n = cpuMeter(nats);
       const perS = await measureThroughput(send, calls, 64);
       const [cu, wu, nu] = [c.stop(), w.stop(), n.stop()];
-      process.stdout.write(`${JSON.stringify({ system: name, per_s: perS, cpu_us_per_call: { caller: perCall([], cu), worker: perCall([], wu), nats: perCall([], nu), total: perCall([], cu + wu + nu) } })}\n`);
+      process.stdout.write(`${JSON.stringify({ system: name, per_s: perS, cpu_us_per_call: { caller: perCall(cu), worker: perCall(wu), nats: perCall(nu), total: perCall(cu + wu + nu) } })}\n`);
     }
   }
   await mol.stop();

@@ -3,6 +3,9 @@ import type { StepTask } from '../protocol/step.js';
 /** Every built-in tool type, in the order a node lists them (kept equal to the handlers by a test). */
 export const BUILTIN_TOOL_TYPES: readonly string[] = ['filesystem', 'http', 'transform', 'shell', 'mcpremote', 'echo', 'sleep'];
 
+/** The methods of `mcpremote` (here, so that its on-demand stand-in need not load the MCP SDK). */
+export const MCPREMOTE_METHODS: readonly string[] = ['call', 'list_tools'];
+
 /** Built-in tools whose calls change nothing outside the step (running one twice is harmless). */
 const SIDE_EFFECT_FREE: ReadonlySet<string> = new Set(['echo', 'sleep', 'transform']);
 const READ_ONLY_FILESYSTEM: ReadonlySet<string> = new Set(['read_file', 'list_dir']);

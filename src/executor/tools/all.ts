@@ -1,3 +1,4 @@
+import { MCPREMOTE_METHODS } from '../builtin.js';
 import type { ToolHandler } from '../types.js';
 import { CORE_TOOL_HANDLERS } from './core.js';
 
@@ -7,7 +8,7 @@ import { CORE_TOOL_HANDLERS } from './core.js';
  */
 const mcpRemoteOnDemand: ToolHandler = {
   type: 'mcpremote',
-  methods: ['call', 'list_tools'],
+  methods: MCPREMOTE_METHODS,
   run: async (call, ctx) => (await import('./mcpremote.js')).mcpRemoteTool.run(call, ctx),
 };
 

@@ -4,6 +4,7 @@ import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { StepFailure } from '../../protocol/errors.js';
 import { VERSION } from '../../version.js';
+import { MCPREMOTE_METHODS } from '../builtin.js';
 import type { ToolHandler } from '../types.js';
 import { describeError, failureFromAbort, parseArgs } from '../failures.js';
 import { checkOutboundUrl } from './hosts.js';
@@ -35,9 +36,9 @@ const Settings = z
  */
 export const mcpRemoteTool: ToolHandler = {
   type: 'mcpremote',
-  methods: ['call', 'list_tools'],
+  methods: MCPREMOTE_METHODS,
   async run(call, ctx) {
-    const method = methodOf(call, 'mcpremote', ['call', 'list_tools'], 'call');
+    const method = methodOf(call, 'mcpremote', MCPREMOTE_METHODS, 'call');
     const settings = parseArgs(Settings, call.settings, 'mcpremote settings');
     const args = method === 'call' ? parseArgs(CallArgs, call.args, 'mcpremote.call') : undefined;
     const listing = method === 'list_tools' ? parseArgs(ListArgs, call.args, 'mcpremote.list_tools') : undefined;
