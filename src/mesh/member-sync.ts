@@ -88,3 +88,17 @@ export async function syncView(nc: NatsConnection, registry: PeerRegistry, selfN
     if (!nc.isClosed()) log.debug({ from: target?.name ?? 'any node', err: (err as Error).message, self: selfName }, 'could not pull a peer view');
   }
 }
+
+/**
+ * Asks one node for its own entry (its capabilities): after an announcement without them (a
+ * refutation) from a node this one had dropped. One request, about 1 KB; false when it failed.
+ */
+export async function fetchMember(nc: NatsConnection, registry: PeerRegistry, target: { id: string; name: string }): Promise<boolean> {
+  const req: ViewRequest = { type: 'wfmesh.view.request.v1', ids: [target.id] };
+  const msg = await Requester.for(nc).request(subjects.view(target.name, target.id), encodeJson(req), { timeout: 5_000 });
+  const view = MeshViewSchema.safeParse(decodeJson(msg.data));
+  const ad = view.success ? view.data.nodes.find((n) => n.id === target.id && n.name === target.name) : undefined;
+  if (!ad) return false;
+  registry.alive(capabilitiesOf(ad), ad.incarnation ?? 0, ad.state, Date.now());
+  return true;
+}

@@ -4,7 +4,7 @@ import { CAPABILITIES_METADATA_KEY, NodeCapabilitiesSchema, type Load, type Node
 import { decodeJson, encodeJson } from '../protocol/codec.js';
 import { MemberEnvelopeSchema, type AliveEvent, type MemberEnvelope, type MemberEvent } from '../protocol/membership.js';
 import { memberSubjectSender, SERVICE_NAME, subjects } from '../protocol/subjects.js';
-import { answerView, syncView } from './member-sync.js';
+import { answerView, fetchMember, syncView } from './member-sync.js';
 import { Prober, membershipTimings, type MembershipTimings } from './prober.js';
 import { PeerRegistry } from './registry.js';
 import { suspicionPolicy } from './suspicion.js';
@@ -39,6 +39,8 @@ export class Membership {
   private syncing: Promise<void> | undefined;
   private stopped = false;
   private followUp: NodeJS.Timeout | undefined;
+  /** Nodes whose entry is being asked for (an announcement without capabilities from a node this one lacks). */
+  private readonly fetching = new Set<string>();
 
   private constructor(
     private readonly opts: MembershipOptions,
@@ -110,14 +112,18 @@ export class Membership {
     });
   }
 
-  /** Tells the mesh this node is alive, with its capabilities and state (join, refutation, state change). */
-  announce(): void {
+  /**
+   * Tells the mesh this node is alive, with its state and (unless `withCapabilities` is false: a
+   * refutation, read by nodes that know this one) its capabilities: join, rejoin, state change.
+   */
+  announce(withCapabilities = true): void {
     if (this.opts.nc.isClosed() || this.stopped) return;
     const state = this.opts.liveLoad().state;
     // Its own entry too: the views it hands out must show its current incarnation.
     this.registry.alive(this.capabilities, this.incarnation, state, Date.now());
     this.refreshOwnLoad();
-    const event: AliveEvent = { type: 'wfmesh.member.v1', kind: 'alive', id: this.id, name: this.capabilities.name, incarnation: this.incarnation, state, caps: this.capabilities };
+    const event: AliveEvent = { type: 'wfmesh.member.v1', kind: 'alive', id: this.id, name: this.capabilities.name, incarnation: this.incarnation, state };
+    if (withCapabilities) event.caps = this.capabilities;
     this.publish(event);
   }
 
@@ -168,6 +174,7 @@ export class Membership {
           return;
         }
         if (!this.registry.wouldTake(e.id, e.incarnation)) return;
+        if (e.caps === undefined) return this.fetchEntry(e);
         const caps = NodeCapabilitiesSchema.safeParse(e.caps);
         if (caps.success && caps.data.id === e.id && caps.data.name === e.name) this.registry.alive(caps.data, e.incarnation, e.state, now);
         else this.opts.log.warn({ subject, about: e.name }, 'ignored an announcement without valid capabilities');
@@ -198,6 +205,18 @@ export class Membership {
     this.announce();
   }
 
+  /** Asks a node this one lacks for its entry (once at a time per node). */
+  private fetchEntry(node: { id: string; name: string }): void {
+    if (this.fetching.has(node.id) || this.stopped) return;
+    this.fetching.add(node.id);
+    fetchMember(this.opts.nc, this.registry, node)
+      .catch(() => false)
+      .then((ok) => {
+        this.fetching.delete(node.id);
+        if (!ok && !this.opts.nc.isClosed()) this.opts.log.debug({ peer: node.name }, 'could not fetch the entry of an announced node');
+      });
+  }
+
   /** Someone suspects this node, or declared it dead: it refutes with a higher incarnation (a rejoin). */
   private aboutMe(e: MemberEnvelope): void {
     if (e.kind !== 'suspect' && e.kind !== 'dead') return;
@@ -205,7 +224,8 @@ export class Membership {
     this.incarnation = e.incarnation + 1;
     this.prober?.slower(); // suspected: most likely this node is the slow one
     this.opts.log.warn({ by: e.from, kind: e.kind, incarnation: this.incarnation }, e.kind === 'dead' ? 'declared dead by a peer: rejoining' : 'suspected by a peer: refuting');
-    this.announce();
+    // Nodes that dropped it need its capabilities again; a suspicion is held by nodes that know it.
+    this.announce(e.kind === 'dead');
   }
 
   /** Pulls a peer's view (any node's when no target) and adds the members this node missed. */

@@ -10,7 +10,7 @@ import type { PeerRegistry } from './registry.js';
 export interface MembershipTimings {
   /** A node probes one peer this often. */
   probeIntervalMs: number;
-  /** A probe unanswered for this long makes its target suspect. */
+  /** A probe unanswered for this long is sent once more; unanswered again, its target becomes suspect. */
   probeTimeoutMs: number;
   /** A suspect that does not refute within this is declared dead (the shortest period: more when few nodes confirm). */
   suspicionMs: number;
@@ -19,18 +19,22 @@ export interface MembershipTimings {
 }
 
 /**
- * Derived from the node's heartbeat period and dead timeout: probe timeout plus suspicion is the
- * dead timeout, so a node frozen for less than it can never be declared dead (the step server
- * fences its work on the same figure).
+ * Derived from the node's heartbeat period and dead timeout: a probe, its second try and the
+ * suspicion period add up to the dead timeout, so a node frozen for less than it can never be
+ * declared dead (the step server fences its work on the same figure).
  */
 export function membershipTimings(heartbeatMs: number, deadAfterMs: number): MembershipTimings {
   const probeIntervalMs = Math.max(25, Math.round(heartbeatMs / 2));
   const probeTimeoutMs = Math.max(25, Math.min(probeIntervalMs, Math.round(deadAfterMs / 5)));
-  return { probeIntervalMs, probeTimeoutMs, suspicionMs: Math.max(50, deadAfterMs - probeTimeoutMs), lagToleranceMs: 250 };
+  return { probeIntervalMs, probeTimeoutMs, suspicionMs: Math.max(50, deadAfterMs - 2 * probeTimeoutMs), lagToleranceMs: 250 };
 }
 
-/** The most a node stretches its probe timeouts and suspicion periods when it is slow itself. */
-const MAX_HEALTH = 4;
+/**
+ * The most a node stretches its probe timeouts and suspicion periods when it is slow itself: high
+ * enough that a node kept short of CPU for long (a thousand nodes cold-starting on two cores)
+ * stops suspecting peers for its own slowness.
+ */
+const MAX_HEALTH = 8;
 
 export interface ProberOptions {
   nc: NatsConnection;
@@ -52,8 +56,10 @@ export interface ProberOptions {
 /**
  * SWIM-style failure detection: every period this node probes the next peer of a shuffled round
  * (each peer is probed by someone about once a period, whatever the mesh size), so the mesh sends
- * two messages per node per period. A peer that does not answer becomes suspect, and everyone
- * gives it `suspicionMs` to refute; only then is it dead. Lifeguard's lesson is kept: a node that
+ * two messages per node per period. A peer that does not answer is probed once more (a peer that
+ * was only busy for a moment costs two messages, not a broadcast to everyone and a refutation);
+ * one that misses that too becomes suspect, and everyone gives it `suspicionMs` to refute; only
+ * then is it dead. Lifeguard's lesson is kept: a node that
  * notices it stood still itself (a timer far past due) suspects nobody for it and pushes every
  * suspicion back by the time it lost.
  */
@@ -169,7 +175,12 @@ export class Prober {
       }
       return;
     }
-    const peer = registry.get(id)!;
+    this.probe(registry.get(id)!, false);
+  }
+
+  /** Probes `peer`; a second try (`again`) follows a first that went unanswered. */
+  private probe(peer: { id: string; name: string }, again: boolean): void {
+    const { nc, timings } = this.opts;
     const sentAt = Date.now();
     const self = this.opts.self();
     const timeout = timings.probeTimeoutMs * this.health;
@@ -177,7 +188,7 @@ export class Prober {
       .request(subjects.probe(peer.name, peer.id), encodeJson({ type: 'wfmesh.probe.v1', from: self.name, id: self.id }), { timeout })
       .then(
         (msg) => this.acked(peer, decodeJson(msg.data), Date.now() - sentAt),
-        (err: { code?: string }) => this.unanswered(peer, sentAt, timeout, err.code === ErrorCode.NoResponders ? 'nobody listens on its probe subject' : undefined),
+        (err: { code?: string }) => this.unanswered(peer, sentAt, timeout, again, err.code === ErrorCode.NoResponders ? 'nobody listens on its probe subject' : undefined),
       );
   }
 
@@ -194,7 +205,7 @@ export class Prober {
 
   private acked(peer: { id: string; name: string }, data: unknown, rttMs: number): void {
     const ack = ProbeAckSchema.safeParse(data);
-    if (!ack.success || ack.data.id !== peer.id) return this.unanswered(peer, Date.now(), 0, 'a malformed probe answer');
+    if (!ack.success || ack.data.id !== peer.id) return this.unanswered(peer, Date.now(), 0, true, 'a malformed probe answer');
     if (rttMs > this.opts.timings.probeTimeoutMs / 2) this.slower();
     else if (++this.quickAcks >= 4 && this.health > 1) {
       this.quickAcks = 0;
@@ -211,7 +222,7 @@ export class Prober {
     }
   }
 
-  private unanswered(peer: { id: string; name: string }, sentAt: number, timeoutMs: number, why = 'no answer to a probe'): void {
+  private unanswered(peer: { id: string; name: string }, sentAt: number, timeoutMs: number, again: boolean, why = 'no answer to a probe'): void {
     const { registry, timings, nc } = this.opts;
     const now = Date.now();
     const sure = why === 'nobody listens on its probe subject';
@@ -223,6 +234,7 @@ export class Prober {
     if (now - this.lastTick > this.tickMs + timings.lagToleranceMs) return; // a stall not yet ticked
     if (!sure && now - this.lastSlowAt < timings.probeTimeoutMs + timings.lagToleranceMs) return;
     const self = this.opts.self();
+    if (!sure && !again && !registry.isSuspected(peer.id)) return this.probe(peer, true);
     // Already suspected: confirm it (which shortens its period) unless enough nodes have.
     if (registry.isSuspectedBy(peer.id, self.name)) return;
     if (registry.isSuspected(peer.id) && registry.suspectedByCount(peer.id) > registry.suspicion.expected(registry.size) && !sure) return;

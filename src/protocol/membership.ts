@@ -8,20 +8,24 @@ import { LoadSchema, NodeCapabilitiesSchema, NodeStateSchema } from './advert.js
 
 const about = { id: z.string(), name: z.string(), incarnation: z.number().int().nonnegative() };
 
-/** A node says it is alive (join, rejoin, refutation, state change): the only message that carries capabilities. */
+/**
+ * A node says it is alive (join, rejoin, refutation, state change): the only message that carries
+ * capabilities. A refutation of a suspicion leaves them out (every node that holds the suspicion
+ * knows the node; one that does not asks the node for them).
+ */
 export const AliveEventSchema = z.object({
   type: z.literal('wfmesh.member.v1'),
   kind: z.literal('alive'),
   ...about,
   state: NodeStateSchema,
-  caps: NodeCapabilitiesSchema,
+  caps: NodeCapabilitiesSchema.optional(),
 });
 /**
  * The same message as first read: capabilities are checked (AliveEventSchema's `caps`) only by a
  * node that does not know the sender yet. A refutation is read by every node, and most of them
  * know the sender: at a thousand nodes that check was most of the cost of a mass rejoin.
  */
-const AliveEnvelopeSchema = AliveEventSchema.extend({ caps: z.unknown() });
+const AliveEnvelopeSchema = AliveEventSchema.extend({ caps: z.unknown().optional() });
 /** `from` did not get an answer from the node: everyone gives it a suspicion period to refute (each further suspecter shortens it). */
 export const SuspectEventSchema = z.object({
   type: z.literal('wfmesh.member.v1'),

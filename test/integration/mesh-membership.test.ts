@@ -143,4 +143,26 @@ describe('membership on a real 3-server NATS cluster', () => {
       await nc.close();
     }
   });
+
+  test('a refutation carries no capabilities; a node that had dropped the refuter asks it for them', async () => {
+    const nc = await connect({ servers: nats.urls[2]! });
+    const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+    const said: Record<string, unknown>[] = [];
+    const sub = nc.subscribe(subjects.members(b.name, b.id), { callback: (_e, m) => said.push(decodeJson(m.data) as Record<string, unknown>) });
+    try {
+      await nc.flush();
+      const incarnation = b.registry.incarnationOf(b.id) ?? 0;
+      a.registry.remove(b.id, 'dead', incarnation, Date.now());
+      assert.ok(!names(a).includes('obs-b'), 'obs-a dropped obs-b');
+      nc.publish(subjects.members('intruder', 'intruder'), enc({ type: 'wfmesh.member.v1', kind: 'suspect', id: b.id, name: b.name, incarnation, from: 'intruder' }));
+      await eventually(() => said.some((e) => e.kind === 'alive' && (e.incarnation as number) > incarnation), 'obs-b refuted');
+      const refutation = said.find((e) => e.kind === 'alive' && (e.incarnation as number) > incarnation)!;
+      assert.equal(refutation.caps, undefined, 'the refutation leaves the capabilities out');
+      await eventually(() => names(a).includes('obs-b'), 'obs-a took obs-b back with its capabilities');
+      assert.equal(a.registry.get(b.id)?.region, 'us-east');
+    } finally {
+      sub.unsubscribe();
+      await nc.close();
+    }
+  });
 });
