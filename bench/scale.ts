@@ -46,15 +46,26 @@ async function varz(server: NatsServerProcess): Promise<Varz> {
   return (await (await fetch(`${server.monitorUrl}/varz`)).json()) as Varz;
 }
 
-const stats = (hosts: readonly MeshHost[]) => Promise.all(hosts.map((h) => h.call<HostStats>({ cmd: 'stats' })));
+const stats = (hosts: readonly MeshHost[], about?: string) => Promise.all(hosts.map((h) => h.call<HostStats>({ cmd: 'stats', ...(about !== undefined && { about }) })));
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<number> {
+/** Waits for `check`; `progress` is said every 10 s meanwhile. */
+async function until(what: string, check: () => Promise<boolean>, timeoutMs: number, progress?: () => Promise<string>): Promise<number> {
   const start = Date.now();
+  let saidAt = start;
   while (!(await check())) {
     if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (progress && Date.now() - saidAt >= 10_000) {
+      saidAt = Date.now();
+      say(`  ${Math.round((saidAt - start) / 1000)} s: ${await progress()}`);
+    }
     await sleep(Date.now() - start > 10_000 ? 500 : 100);
   }
   return Date.now() - start;
+}
+
+async function viewsNow(hosts: readonly MeshHost[]): Promise<string> {
+  const s = sumStats(await stats(hosts));
+  return `views ${s.minView}..${s.maxView}, open suspicions ${s.suspected}, deaths declared ${[...s.deaths.values()].reduce((a, d) => a + d.count, 0)}`;
 }
 
 const WORKFLOW = `workflows:
@@ -77,7 +88,7 @@ async function runSize(n: number): Promise<Record<string, unknown>> {
     const startedAt = Date.now();
     await Promise.all(hosts.map((h, i) => h.start(server.url, plan[i]!, HEARTBEAT_MS, 10)));
     const allStarted = Date.now() - startedAt;
-    const converged = await until(`all ${n} nodes to see each other`, async () => sumStats(await stats(hosts)).minView === n, CONVERGE_MS).then(
+    const converged = await until(`all ${n} nodes to see each other`, async () => sumStats(await stats(hosts)).minView === n, CONVERGE_MS, () => viewsNow(hosts)).then(
       () => true,
       () => false,
     );
@@ -93,20 +104,34 @@ async function runSize(n: number): Promise<Record<string, unknown>> {
     const extra = { name: `s${n}-join`, region: 'eu-west', full: false };
     const joinAt = Date.now();
     await hosts[0]!.start(server.url, [extra], HEARTBEAT_MS);
-    if (converged) {
-      await until('every node to see the newcomer', async () => sumStats(await stats(hosts)).minView === n + 1, 60_000);
-      out.join_converge_ms = Date.now() - joinAt;
-    }
+    // Every other node lists the newcomer (whatever else their views hold meanwhile).
+    const joined = await until('every node to see the newcomer', async () => sumStats(await stats(hosts, extra.name)).knowing === n, 60_000).then(
+      () => true,
+      () => false,
+    );
+    out.join_converge_ms = joined ? Date.now() - joinAt : null;
+    if (!joined) out.join_known_by = sumStats(await stats(hosts, extra.name)).knowing;
     const total = n + 1;
 
     say(`N=${n}: steady state for ${STEADY_S} s...`);
     await sleep(2_000);
     await Promise.all(hosts.map((h) => h.call({ cmd: 'reset' })));
+    // What the broadcasts of the steady state are (each one is delivered to every node).
+    const broadcasts: Record<string, number> = {};
+    const tally = nc.subscribe('wfmesh.member.>', {
+      callback: (_err, m) => {
+        const e = JSON.parse(new TextDecoder().decode(m.data)) as { kind?: string; caps?: unknown };
+        const kind = e.kind === 'alive' && e.caps === undefined ? 'alive_without_caps' : String(e.kind);
+        broadcasts[kind] = (broadcasts[kind] ?? 0) + 1;
+      },
+    });
     const v0 = await varz(server);
     const t0 = Date.now();
     await sleep(STEADY_S * 1_000);
     const v1 = await varz(server);
     const secs = (Date.now() - t0) / 1000;
+    tally.unsubscribe();
+    out.broadcasts_per_s = Object.fromEntries(Object.entries(broadcasts).map(([k, v]) => [k, Math.round((v / secs) * 10) / 10]));
     const steady = sumStats(await stats(hosts));
     const rate = (a: number, b: number) => Math.round((b - a) / secs);
     out.server = {

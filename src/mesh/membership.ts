@@ -16,7 +16,7 @@ export interface MembershipOptions {
   version: string;
   /** The membership period: a node probes one peer every half of it. */
   heartbeatMs: number;
-  /** The shortest time after which a silent node can be declared dead (probe timeout + suspicion). */
+  /** The shortest time after which a silent node can be declared dead (a probe, its second try and the suspicion period). */
   deadAfterMs: number;
   /** Read when a probe is answered; must be cheap (no probing here). */
   liveLoad: () => { load: Load; memory_free_mib: number; state: NodeState };
@@ -41,6 +41,8 @@ export class Membership {
   private followUp: NodeJS.Timeout | undefined;
   /** Nodes whose entry is being asked for (an announcement without capabilities from a node this one lacks). */
   private readonly fetching = new Set<string>();
+  /** When this node last repeated its announcement for a node that suspected an older incarnation. */
+  private reannouncedAt = 0;
 
   private constructor(
     private readonly opts: MembershipOptions,
@@ -202,7 +204,9 @@ export class Membership {
     if (lastedMs < this.timings.suspicionMs || this.stopped) return;
     this.incarnation++;
     this.opts.log.warn({ stalled_ms: lastedMs, incarnation: this.incarnation }, 'stood still: announcing itself again');
-    this.announce();
+    // Most nodes still know it: the few that dropped it ask for its capabilities (a stalled
+    // process may host many nodes, and each announcement goes to every node).
+    this.announce(false);
   }
 
   /** Asks a node this one lacks for its entry (once at a time per node). */
@@ -219,8 +223,17 @@ export class Membership {
 
   /** Someone suspects this node, or declared it dead: it refutes with a higher incarnation (a rejoin). */
   private aboutMe(e: MemberEnvelope): void {
-    if (e.kind !== 'suspect' && e.kind !== 'dead') return;
-    if (e.incarnation < this.incarnation || this.stopped) return;
+    if ((e.kind !== 'suspect' && e.kind !== 'dead') || this.stopped) return;
+    if (e.incarnation < this.incarnation) {
+      // About an older incarnation: the sender (and whoever believes it) missed this node's last
+      // announcement, and no higher incarnation would reach them any better. Said again, at most
+      // once a probe period: otherwise they hold a suspicion nobody refutes and drop a live node.
+      const now = Date.now();
+      if (now - this.reannouncedAt < this.timings.probeIntervalMs) return;
+      this.reannouncedAt = now;
+      this.announce(e.kind === 'dead');
+      return;
+    }
     this.incarnation = e.incarnation + 1;
     this.prober?.slower(); // suspected: most likely this node is the slow one
     this.opts.log.warn({ by: e.from, kind: e.kind, incarnation: this.incarnation }, e.kind === 'dead' ? 'declared dead by a peer: rejoining' : 'suspected by a peer: refuting');

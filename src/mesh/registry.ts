@@ -137,6 +137,11 @@ export class PeerRegistry {
     entry.ad.last_seen = new Date(nowMs).toISOString();
     if (!live) return;
     if (entry.suspect && live.incarnation >= entry.suspect.incarnation) this.clearSuspicion(id, entry);
+    // A refutation this node missed: its next suspicion of the peer must name the current incarnation.
+    if (live.incarnation > entry.incarnation) {
+      entry.incarnation = live.incarnation;
+      entry.ad.incarnation = live.incarnation;
+    }
     entry.ad.load = live.load;
     entry.ad.memory.free_mib = live.memory_free_mib;
     if (live.incarnation >= entry.incarnation && live.state !== entry.ad.state) {

@@ -88,7 +88,7 @@ async function startOne(url: string, name: string, region: string, full: boolean
   };
 }
 
-function stats(): HostStats {
+function stats(about?: string): HostStats {
   let minView = Infinity;
   let maxView = 0;
   for (const h of hosted) {
@@ -105,6 +105,7 @@ function stats(): HostStats {
     sinceMs: Date.now() - resetAt,
     deaths: Object.fromEntries(deaths),
     suspected: hosted.reduce((n, h) => n + h.membership.registry.suspectCount, 0),
+    ...(about !== undefined && { knowing: hosted.filter((h) => h.name !== about && h.membership.registry.list().some((p) => p.name === about)).length }),
   };
 }
 
@@ -120,7 +121,7 @@ async function handle(req: HostRequest): Promise<unknown> {
       return { started: hosted.length };
     }
     case 'stats':
-      return stats();
+      return stats(req.about);
     case 'reset':
       deaths.clear();
       cpuAtReset = process.cpuUsage();

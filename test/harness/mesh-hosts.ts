@@ -14,7 +14,7 @@ export interface HostedNodeSpec {
 
 export type HostRequest =
   | { cmd: 'start'; url: string; names: HostedNodeSpec[]; heartbeatMs: number; batch: number }
-  | { cmd: 'stats' }
+  | { cmd: 'stats'; about?: string }
   | { cmd: 'reset' }
   | { cmd: 'execute'; node: string; yaml: string; count: number }
   | { cmd: 'stop' };
@@ -39,6 +39,8 @@ export interface HostStats {
   deaths: Record<string, { count: number; firstAt: number }>;
   /** Suspicions open now, summed over this process's nodes. */
   suspected: number;
+  /** With `about`: how many of this process's nodes (other than it) have that node in their view. */
+  knowing?: number;
 }
 
 const HOST = fileURLToPath(new URL('./mesh-host.ts', import.meta.url));
@@ -120,7 +122,16 @@ export function planNodes(total: number, hosts: number, full: number, prefix: st
 }
 
 /** Sums the stats of hosts. */
-export function sumStats(all: readonly HostStats[]): { nodes: number; minView: number; maxView: number; rssMib: number; cpuMs: number; suspected: number; deaths: Map<string, { count: number; firstAt: number }> } {
+export function sumStats(all: readonly HostStats[]): {
+  nodes: number;
+  minView: number;
+  maxView: number;
+  rssMib: number;
+  cpuMs: number;
+  suspected: number;
+  knowing: number;
+  deaths: Map<string, { count: number; firstAt: number }>;
+} {
   const deaths = new Map<string, { count: number; firstAt: number }>();
   for (const s of all) {
     for (const [name, d] of Object.entries(s.deaths)) {
@@ -135,6 +146,7 @@ export function sumStats(all: readonly HostStats[]): { nodes: number; minView: n
     rssMib: all.reduce((n, s) => n + s.rssMib, 0),
     cpuMs: all.reduce((n, s) => n + s.cpuMs, 0),
     suspected: all.reduce((n, s) => n + s.suspected, 0),
+    knowing: all.reduce((n, s) => n + (s.knowing ?? 0), 0),
     deaths,
   };
 }

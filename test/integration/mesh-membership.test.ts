@@ -165,4 +165,28 @@ describe('membership on a real 3-server NATS cluster', () => {
       await nc.close();
     }
   });
+
+  test('a suspicion of an older incarnation is answered with the current one (no node is left holding it)', async () => {
+    const nc = await connect({ servers: nats.urls[1]! });
+    const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+    const said: Record<string, unknown>[] = [];
+    const sub = nc.subscribe(subjects.members(b.name, b.id), { callback: (_e, m) => said.push(decodeJson(m.data) as Record<string, unknown>) });
+    try {
+      await nc.flush();
+      // Push b to a higher incarnation, then suspect the one before, as a node that missed the refutation would.
+      const before = b.registry.incarnationOf(b.id) ?? 0;
+      nc.publish(subjects.members('intruder', 'intruder'), enc({ type: 'wfmesh.member.v1', kind: 'suspect', id: b.id, name: b.name, incarnation: before, from: 'intruder' }));
+      await eventually(() => (b.registry.incarnationOf(b.id) ?? 0) > before, 'obs-b refuted');
+      const current = b.registry.incarnationOf(b.id)!;
+      await new Promise((resolve) => setTimeout(resolve, b.membership.timings.probeIntervalMs + 50));
+      said.length = 0;
+      nc.publish(subjects.members('stale', 'stale'), enc({ type: 'wfmesh.member.v1', kind: 'suspect', id: b.id, name: b.name, incarnation: current - 1, from: 'stale' }));
+      await eventually(() => said.some((e) => e.kind === 'alive'), 'obs-b said it is alive again');
+      assert.equal(said.find((e) => e.kind === 'alive')!.incarnation, current, 'at its current incarnation, not a new one');
+      assert.equal(b.registry.incarnationOf(b.id), current);
+    } finally {
+      sub.unsubscribe();
+      await nc.close();
+    }
+  });
 });
