@@ -65,7 +65,7 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs: num
 
 async function viewsNow(hosts: readonly MeshHost[]): Promise<string> {
   const s = sumStats(await stats(hosts));
-  return `views ${s.minView}..${s.maxView}, open suspicions ${s.suspected}, deaths declared ${[...s.deaths.values()].reduce((a, d) => a + d.count, 0)}`;
+  return `views ${s.minView} (${s.smallestView})..${s.maxView}, open suspicions ${s.suspected}, deaths declared ${[...s.deaths.values()].reduce((a, d) => a + d.count, 0)}`;
 }
 
 const WORKFLOW = `workflows:

@@ -79,11 +79,13 @@ export async function syncView(nc: NatsConnection, registry: PeerRegistry, selfN
       if (!view.next_cursor) break;
       cursor = view.next_cursor;
     }
+    let added = 0;
     for (let i = 0; i < missing.length; i += IDS_CHUNK) {
       const view = await ask({ type: 'wfmesh.view.request.v1', ids: missing.slice(i, i + IDS_CHUNK) });
       const now = Date.now();
-      for (const ad of view?.nodes ?? []) registry.alive(capabilitiesOf(ad), ad.incarnation ?? 0, ad.state, now);
+      for (const ad of view?.nodes ?? []) if (registry.alive(capabilitiesOf(ad), ad.incarnation ?? 0, ad.state, now)) added++;
     }
+    log.debug({ from: subject, missing: missing.length, added, members: registry.size }, 'pulled a peer view');
   } catch (err) {
     if (!nc.isClosed()) log.debug({ from: target?.name ?? 'any node', err: (err as Error).message, self: selfName }, 'could not pull a peer view');
   }

@@ -197,11 +197,13 @@ export class Membership {
    * This node stood still long enough to have been declared dead: it announces itself again at
    * once, before reading the backlog that says so (timers run before I/O when a process thaws),
    * so that the mesh takes it back one announcement later instead of after its whole backlog.
-   * Shorter stalls are left to the usual refutation: re-announcing on every late timer would,
-   * on a loaded machine, flood the mesh and load it further.
+   * Shorter stalls (a node frozen for less than the dead timeout cannot have been declared dead)
+   * are left to the usual refutation, when it reads a suspicion: re-announcing on every late
+   * timer floods the mesh exactly when it is short of CPU (measured: a thousand nodes on two
+   * cores, 125 per process, re-announced 109 times a second and never settled).
    */
   private stalled(lastedMs: number): void {
-    if (lastedMs < this.timings.suspicionMs || this.stopped) return;
+    if (lastedMs < this.opts.deadAfterMs || this.stopped) return;
     this.incarnation++;
     this.opts.log.warn({ stalled_ms: lastedMs, incarnation: this.incarnation }, 'stood still: announcing itself again');
     // Most nodes still know it: the few that dropped it ask for its capabilities (a stalled

@@ -5,6 +5,7 @@
  * else), which put exactly a node's membership traffic on the wire for a fraction of its memory.
  * Freezing the process (SIGSTOP) freezes every node in it, as a stalled machine would.
  */
+import pino from 'pino';
 import { silentLogger } from '../../src/log/index.js';
 import { connect } from 'nats';
 import { Membership } from '../../src/mesh/membership.js';
@@ -36,6 +37,10 @@ function watch(name: string, membership: Membership): void {
   });
   void name;
 }
+
+/** MESH_HOST_DEBUG=<regexp>: membership peers whose name matches log at debug level on stderr. */
+const DEBUG_NAMES = process.env.MESH_HOST_DEBUG ? new RegExp(process.env.MESH_HOST_DEBUG) : undefined;
+const peerLogger = (name: string) => (DEBUG_NAMES?.test(name) ? pino({ level: 'debug', base: { node: name } }, pino.destination(2)) : silentLogger());
 
 function peerCapabilities(name: string, region: string): Omit<NodeCapabilities, 'id'> {
   return {
@@ -75,7 +80,7 @@ async function startOne(url: string, name: string, region: string, full: boolean
     // Not RUNNING: it takes no steps and no executions, so it is never chosen to run a step, to
     // scan for orphaned executions or to take one over (a full node would be).
     liveLoad: () => ({ state: 'STARTING', load: { inflight: 0, max_concurrency: 8, cpu_pct: 0 }, memory_free_mib: 60_000 }),
-    log: silentLogger(),
+    log: peerLogger(name),
   });
   watch(name, membership);
   return {
@@ -91,7 +96,9 @@ async function startOne(url: string, name: string, region: string, full: boolean
 function stats(about?: string): HostStats {
   let minView = Infinity;
   let maxView = 0;
+  let smallest = '';
   for (const h of hosted) {
+    if (h.membership.registry.size < minView) smallest = h.name;
     minView = Math.min(minView, h.membership.registry.size);
     maxView = Math.max(maxView, h.membership.registry.size);
   }
@@ -99,6 +106,7 @@ function stats(about?: string): HostStats {
   return {
     nodes: hosted.length,
     minView: hosted.length ? minView : 0,
+    smallestView: smallest,
     maxView,
     rssMib: Math.round(process.memoryUsage().rss / 1048576),
     cpuMs: Math.round((cpu.user + cpu.system) / 1000),

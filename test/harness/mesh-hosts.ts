@@ -31,6 +31,8 @@ export interface HostStats {
   /** The smallest and largest peer count among this process's nodes (themselves included). */
   minView: number;
   maxView: number;
+  /** The node with the smallest view. */
+  smallestView: string;
   rssMib: number;
   /** CPU time of the process since the last reset. */
   cpuMs: number;
@@ -126,6 +128,7 @@ export function sumStats(all: readonly HostStats[]): {
   nodes: number;
   minView: number;
   maxView: number;
+  smallestView: string;
   rssMib: number;
   cpuMs: number;
   suspected: number;
@@ -142,6 +145,7 @@ export function sumStats(all: readonly HostStats[]): {
   return {
     nodes: all.reduce((n, s) => n + s.nodes, 0),
     minView: Math.min(...all.map((s) => s.minView)),
+    smallestView: all.reduce((a, s) => (s.minView < a.minView ? s : a), all[0]!).smallestView,
     maxView: Math.max(...all.map((s) => s.maxView)),
     rssMib: all.reduce((n, s) => n + s.rssMib, 0),
     cpuMs: all.reduce((n, s) => n + s.cpuMs, 0),
