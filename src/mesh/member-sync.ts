@@ -64,12 +64,16 @@ export async function syncView(nc: NatsConnection, registry: PeerRegistry, selfN
     const view = MeshViewSchema.safeParse(decodeJson(msg.data));
     return view.success ? view.data : undefined;
   };
+  log.debug({ from: subject }, 'pulling a peer view');
   try {
     const missing: string[] = [];
     let cursor: string | undefined;
     for (let pages = 0; pages < 10_000; pages++) {
       const view = await ask({ type: 'wfmesh.view.request.v1', ids_only: true, ...(cursor && { cursor }) });
-      if (!view || view.node === selfName) return; // any node turned out to be this one
+      if (!view || view.node === selfName) {
+        log.debug({ from: subject, answered: view?.node ?? 'malformed' }, 'no view pulled');
+        return; // any node turned out to be this one
+      }
       // The next requests go to the same node: a cursor means nothing to another one.
       if (!target) {
         if (!view.node_id) return;
@@ -87,7 +91,7 @@ export async function syncView(nc: NatsConnection, registry: PeerRegistry, selfN
     }
     log.debug({ from: subject, missing: missing.length, added, members: registry.size }, 'pulled a peer view');
   } catch (err) {
-    if (!nc.isClosed()) log.debug({ from: target?.name ?? 'any node', err: (err as Error).message, self: selfName }, 'could not pull a peer view');
+    if (!nc.isClosed()) log.debug({ from: subject, err: (err as Error).message, self: selfName }, 'could not pull a peer view');
   }
 }
 

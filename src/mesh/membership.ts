@@ -206,9 +206,9 @@ export class Membership {
     if (lastedMs < this.opts.deadAfterMs || this.stopped) return;
     this.incarnation++;
     this.opts.log.warn({ stalled_ms: lastedMs, incarnation: this.incarnation }, 'stood still: announcing itself again');
-    // Most nodes still know it: the few that dropped it ask for its capabilities (a stalled
-    // process may host many nodes, and each announcement goes to every node).
-    this.announce(false);
+    // With its capabilities: after a stall this long most nodes may have dropped it, and one
+    // announcement is cheaper than each of them asking for its entry.
+    this.announce();
   }
 
   /** Asks a node this one lacks for its entry (once at a time per node). */
