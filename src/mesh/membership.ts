@@ -23,6 +23,9 @@ export interface MembershipOptions {
   log: Logger;
 }
 
+/** Entries of unknown nodes asked for at once (beyond that, a whole view is pulled). */
+const MAX_ENTRY_FETCHES = 8;
+
 /**
  * This node's place in the mesh (see docs/membership.md): its `wfmesh` micro service, its
  * announcements (joins and state changes carry the capabilities; nothing is sent periodically to
@@ -101,6 +104,7 @@ export class Membership {
       timings: this.timings,
       publish: (e) => this.publish(e),
       resync: (target) => this.sync(target),
+      learn: (node) => this.fetchEntry(node),
       onStall: (lastedMs) => this.stalled(lastedMs),
       log,
     });
@@ -176,7 +180,10 @@ export class Membership {
           return;
         }
         if (!this.registry.wouldTake(e.id, e.incarnation)) return;
-        if (e.caps === undefined) return this.fetchEntry(e);
+        if (e.caps === undefined) {
+          if (!this.fetchEntry(e)) void this.sync();
+          return;
+        }
         const caps = NodeCapabilitiesSchema.safeParse(e.caps);
         if (caps.success && caps.data.id === e.id && caps.data.name === e.name) this.registry.alive(caps.data, e.incarnation, e.state, now);
         else this.opts.log.warn({ subject, about: e.name }, 'ignored an announcement without valid capabilities');
@@ -211,9 +218,13 @@ export class Membership {
     this.announce();
   }
 
-  /** Asks a node this one lacks for its entry (once at a time per node). */
-  private fetchEntry(node: { id: string; name: string }): void {
-    if (this.fetching.has(node.id) || this.stopped) return;
+  /**
+   * Asks a node this one lacks for its entry (once at a time per node, a few nodes at a time);
+   * false when that many are under way already (a whole view is the better way to catch up).
+   */
+  private fetchEntry(node: { id: string; name: string }): boolean {
+    if (this.fetching.has(node.id) || this.stopped) return true;
+    if (this.fetching.size >= MAX_ENTRY_FETCHES) return false;
     this.fetching.add(node.id);
     fetchMember(this.opts.nc, this.registry, node)
       .catch(() => false)
@@ -221,6 +232,7 @@ export class Membership {
         this.fetching.delete(node.id);
         if (!ok && !this.opts.nc.isClosed()) this.opts.log.debug({ peer: node.name }, 'could not fetch the entry of an announced node');
       });
+    return true;
   }
 
   /** Someone suspects this node, or declared it dead: it refutes with a higher incarnation (a rejoin). */

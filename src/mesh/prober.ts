@@ -50,6 +50,8 @@ export interface ProberOptions {
   onStall: (lastedMs: number) => void;
   /** Asked when a probed peer knows other members than this node does. */
   resync: (peer?: { id: string; name: string }) => Promise<void>;
+  /** Asks one node this node lacks for its entry; false when too many such asks are under way. */
+  learn: (node: { id: string; name: string }) => boolean;
   log: Logger;
 }
 
@@ -101,11 +103,16 @@ export class Prober {
   /** Answers a probe of this node: alive, with its load and a digest of the members it knows. */
   answer(msg: ServiceMsg): void {
     const probe = ProbeSchema.safeParse(msg.data.length ? decodeJson(msg.data) : undefined);
-    // A stranger probes this node: it knows members this node missed (a queue group answers a
-    // joining node from its own server first, so a view pulled at join time can be its own).
-    if (probe.success && probe.data.id !== undefined && !this.opts.registry.has(probe.data.id) && Date.now() - this.lastSyncAt > this.opts.timings.probeIntervalMs) {
-      this.lastSyncAt = Date.now();
-      void this.opts.resync({ id: probe.data.id, name: probe.data.from }).catch(() => undefined);
+    // A stranger probes this node: this node missed its announcement (a view pulled at join time
+    // can come from a node that was itself joining). It asks the stranger for its entry, which is
+    // one small request; when many are missing at once, it pulls a whole view instead (at most
+    // once per four periods): a full pull per stranger's probe was most of a cold start's load.
+    if (probe.success && probe.data.id !== undefined && !this.opts.registry.has(probe.data.id)) {
+      const stranger = { id: probe.data.id, name: probe.data.from };
+      if (!this.opts.learn(stranger) && Date.now() - this.lastSyncAt > 4 * this.opts.timings.probeIntervalMs) {
+        this.lastSyncAt = Date.now();
+        void this.opts.resync(stranger).catch(() => undefined);
+      }
     }
     const live = this.opts.live();
     const ack: ProbeAck = {
