@@ -69,16 +69,19 @@ export class MeshStepRunner implements StepRunner {
     const need = placementNeed(call);
     const deadline = Date.now() + call.timeout_ms;
     const { registry } = this.opts;
-    const first = this.eligibility.get(registry.list(), registry.version, need).result;
-    if (first.unmet !== undefined) throw new StepFailure('infeasible', `step ${call.step_id}: ${first.unmet}`, false);
+    let cached = this.eligibility.get(registry.list(), registry.version, need);
+    if (cached.result.unmet !== undefined) throw new StepFailure('infeasible', `step ${call.step_id}: ${cached.result.unmet}`, false);
 
     let backoffMs = 2;
+    let again = false;
     let lostAt: number | undefined;
     const tried: string[] = [];
     for (;;) {
       if (signal.aborted) throw StepFailure.from(signal.reason ?? new StepFailure('cancelled', 'cancelled'), 'cancelled');
       if (Date.now() >= deadline) throw new StepFailure('timeout', `step ${call.step_id} found no free node before its deadline (tried: ${tried.slice(-5).join('; ')})`);
-      const cached = this.eligibility.get(registry.list(), registry.version, need);
+      // The first look is the one above; later ones see the mesh as it is then.
+      if (again) cached = this.eligibility.get(registry.list(), registry.version, need);
+      again = true;
       const now = cached.result;
       if (now.unmet !== undefined) {
         // Every eligible node is gone: wait, bounded, for one to come back; never relax a constraint.

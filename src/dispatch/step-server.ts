@@ -7,6 +7,7 @@ import { ToolCallCollector } from '../executor/agent-tools/collector.js';
 import { agentStepOf } from '../executor/agent-tools/call-id.js';
 import { SendBatch } from '../nats/send-batch.js';
 import { decodeJson, encodeJson } from '../protocol/codec.js';
+import { isoTime } from '../protocol/iso-time.js';
 import { StepFailure } from '../protocol/errors.js';
 import { CancelMessageSchema, StepRequestSchema, type StepReply, type StepRequest, type ToolCallNote } from '../protocol/step.js';
 import { subjects } from '../protocol/subjects.js';
@@ -252,8 +253,8 @@ export class StepServer {
   /** `started_at` / `ended_at` of a reply (the end is now). */
   private times(startedAt: number): { started_at: string; ended_at: string } {
     const now = Date.now();
-    const started = new Date(startedAt).toISOString();
-    return { started_at: started, ended_at: now === startedAt ? started : new Date(now).toISOString() };
+    const started = isoTime(startedAt);
+    return { started_at: started, ended_at: isoTime(now) };
   }
 
   /**

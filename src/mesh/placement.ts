@@ -184,8 +184,16 @@ export class EligibilityCache {
   }
 }
 
+/** A workflow step's `requires` is one object for all its runs: its text is worked out once. */
+const requiresText = new WeakMap<object, string>();
+
 function needKey(need: PlacementNeed): string {
-  return `${need.tool_type ?? ''}\u0000${need.model ?? ''}\u0000${need.requires ? JSON.stringify(need.requires) : ''}`;
+  let requires = '';
+  if (need.requires) {
+    requires = requiresText.get(need.requires) ?? JSON.stringify(need.requires);
+    requiresText.set(need.requires, requires);
+  }
+  return `${need.tool_type ?? ''}\u0000${need.model ?? ''}\u0000${requires}`;
 }
 
 function preferenceBonus(p: Advertisement, need: PlacementNeed): number {

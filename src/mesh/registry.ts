@@ -1,4 +1,5 @@
 import type { Advertisement, Load, NodeCapabilities, NodeState } from '../protocol/advert.js';
+import { isoTime } from '../protocol/iso-time.js';
 import type { MembersDigest } from '../protocol/membership.js';
 import { Suspicion, suspicionPolicy, type SuspicionPolicy } from './suspicion.js';
 import { fnv1a, insertSorted, pageOf, type PageQuery, type Page } from './sorted-peers.js';
@@ -50,7 +51,7 @@ function toAdvertisement(caps: NodeCapabilities, state: NodeState, incarnation: 
     started_at: caps.started_at,
     state,
     load: { ...IDLE_LOAD },
-    last_seen: new Date(nowMs).toISOString(),
+    last_seen: isoTime(nowMs),
     incarnation,
   };
   if (caps.os) ad.os = caps.os;
@@ -100,7 +101,7 @@ export class PeerRegistry {
       if (entry.suspect && incarnation > entry.suspect.incarnation) this.clearSuspicion(caps.id, entry);
       entry.incarnation = incarnation;
       entry.lastSeenMs = nowMs;
-      entry.ad.last_seen = new Date(nowMs).toISOString();
+      entry.ad.last_seen = isoTime(nowMs);
       entry.ad.incarnation = incarnation;
       // An id is one process: its capabilities do not change, its state may.
       if (entry.ad.state !== state) {
@@ -134,7 +135,7 @@ export class PeerRegistry {
     const entry = this.peers.get(id);
     if (!entry) return;
     entry.lastSeenMs = nowMs;
-    entry.ad.last_seen = new Date(nowMs).toISOString();
+    entry.ad.last_seen = isoTime(nowMs);
     if (!live) return;
     if (entry.suspect && live.incarnation >= entry.suspect.incarnation) this.clearSuspicion(id, entry);
     // A refutation this node missed: its next suspicion of the peer must name the current incarnation.
