@@ -124,17 +124,7 @@ export function planNodes(total: number, hosts: number, full: number, prefix: st
 }
 
 /** Sums the stats of hosts. */
-export function sumStats(all: readonly HostStats[]): {
-  nodes: number;
-  minView: number;
-  maxView: number;
-  smallestView: string;
-  rssMib: number;
-  cpuMs: number;
-  suspected: number;
-  knowing: number;
-  deaths: Map<string, { count: number; firstAt: number }>;
-} {
+export function sumStats(all: readonly HostStats[]): Omit<Required<HostStats>, 'sinceMs' | 'deaths'> & { deaths: Map<string, { count: number; firstAt: number }> } {
   const deaths = new Map<string, { count: number; firstAt: number }>();
   for (const s of all) {
     for (const [name, d] of Object.entries(s.deaths)) {

@@ -23,6 +23,26 @@ function whenLeft(node: MeshNode, name: string): Promise<{ at: number; reason: s
 
 const names = (node: MeshNode) => node.registry.list().map((p) => p.name).sort();
 
+/**
+ * A client of its own on `url` that records what `node` announces and can publish membership
+ * messages as another sender (anyone may send a suspicion on its own subject).
+ */
+async function listenTo(url: string, node: MeshNode) {
+  const nc = await connect({ servers: url });
+  const said: Record<string, unknown>[] = [];
+  const sub = nc.subscribe(subjects.members(node.name, node.id), { callback: (_e, m) => said.push(decodeJson(m.data) as Record<string, unknown>) });
+  await nc.flush();
+  return {
+    said,
+    suspect: (from: string, incarnation: number) =>
+      nc.publish(subjects.members(from, from), new TextEncoder().encode(JSON.stringify({ type: 'wfmesh.member.v1', kind: 'suspect', id: node.id, name: node.name, incarnation, from }))),
+    close: async () => {
+      sub.unsubscribe();
+      await nc.close();
+    },
+  };
+}
+
 describe('membership on a real 3-server NATS cluster', () => {
   let nats: TestNats;
   let a: MeshNode;
@@ -145,48 +165,38 @@ describe('membership on a real 3-server NATS cluster', () => {
   });
 
   test('a refutation carries no capabilities; a node that had dropped the refuter asks it for them', async () => {
-    const nc = await connect({ servers: nats.urls[2]! });
-    const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
-    const said: Record<string, unknown>[] = [];
-    const sub = nc.subscribe(subjects.members(b.name, b.id), { callback: (_e, m) => said.push(decodeJson(m.data) as Record<string, unknown>) });
+    const bus = await listenTo(nats.urls[2]!, b);
     try {
-      await nc.flush();
       const incarnation = b.registry.incarnationOf(b.id) ?? 0;
       a.registry.remove(b.id, 'dead', incarnation, Date.now());
       assert.ok(!names(a).includes('obs-b'), 'obs-a dropped obs-b');
-      nc.publish(subjects.members('intruder', 'intruder'), enc({ type: 'wfmesh.member.v1', kind: 'suspect', id: b.id, name: b.name, incarnation, from: 'intruder' }));
-      await eventually(() => said.some((e) => e.kind === 'alive' && (e.incarnation as number) > incarnation), 'obs-b refuted');
-      const refutation = said.find((e) => e.kind === 'alive' && (e.incarnation as number) > incarnation)!;
-      assert.equal(refutation.caps, undefined, 'the refutation leaves the capabilities out');
+      bus.suspect('intruder', incarnation);
+      const refuted = (e: Record<string, unknown>) => e.kind === 'alive' && (e.incarnation as number) > incarnation;
+      await eventually(() => bus.said.some(refuted), 'obs-b refuted');
+      assert.equal(bus.said.find(refuted)!.caps, undefined, 'the refutation leaves the capabilities out');
       await eventually(() => names(a).includes('obs-b'), 'obs-a took obs-b back with its capabilities');
       assert.equal(a.registry.get(b.id)?.region, 'us-east');
     } finally {
-      sub.unsubscribe();
-      await nc.close();
+      await bus.close();
     }
   });
 
   test('a suspicion of an older incarnation is answered with the current one (no node is left holding it)', async () => {
-    const nc = await connect({ servers: nats.urls[1]! });
-    const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
-    const said: Record<string, unknown>[] = [];
-    const sub = nc.subscribe(subjects.members(b.name, b.id), { callback: (_e, m) => said.push(decodeJson(m.data) as Record<string, unknown>) });
+    const bus = await listenTo(nats.urls[1]!, b);
     try {
-      await nc.flush();
       // Push b to a higher incarnation, then suspect the one before, as a node that missed the refutation would.
       const before = b.registry.incarnationOf(b.id) ?? 0;
-      nc.publish(subjects.members('intruder', 'intruder'), enc({ type: 'wfmesh.member.v1', kind: 'suspect', id: b.id, name: b.name, incarnation: before, from: 'intruder' }));
+      bus.suspect('intruder', before);
       await eventually(() => (b.registry.incarnationOf(b.id) ?? 0) > before, 'obs-b refuted');
       const current = b.registry.incarnationOf(b.id)!;
       await new Promise((resolve) => setTimeout(resolve, b.membership.timings.probeIntervalMs + 50));
-      said.length = 0;
-      nc.publish(subjects.members('stale', 'stale'), enc({ type: 'wfmesh.member.v1', kind: 'suspect', id: b.id, name: b.name, incarnation: current - 1, from: 'stale' }));
-      await eventually(() => said.some((e) => e.kind === 'alive'), 'obs-b said it is alive again');
-      assert.equal(said.find((e) => e.kind === 'alive')!.incarnation, current, 'at its current incarnation, not a new one');
+      bus.said.length = 0;
+      bus.suspect('stale', current - 1);
+      await eventually(() => bus.said.some((e) => e.kind === 'alive'), 'obs-b said it is alive again');
+      assert.equal(bus.said.find((e) => e.kind === 'alive')!.incarnation, current, 'at its current incarnation, not a new one');
       assert.equal(b.registry.incarnationOf(b.id), current);
     } finally {
-      sub.unsubscribe();
-      await nc.close();
+      await bus.close();
     }
   });
 });
