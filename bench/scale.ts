@@ -3,13 +3,15 @@
  * membership at scale on one nats-server. For each N: N nodes in a few processes (2 full nodes
  * per process, the rest membership peers running the same membership code), then
  *  - join: cold-start convergence (every node sees all N) and one more node joining;
- *  - steady state: server messages and bytes per second in and out (nats-server /varz), CPU and
- *    RSS per node, and any death declared while nothing failed;
+ *  - steady state: server messages and bytes per second in and out (nats-server /varz), the
+ *    membership broadcasts seen by kind, CPU and RSS per node, and any death declared while
+ *    nothing failed;
  *  - stall: 25% of the nodes (whole processes) frozen with SIGSTOP for 4 s while the full nodes
  *    among them coordinate executions: deaths of nodes that kept running, how long until every
  *    node sees all N again, and whether every execution completed.
  * Then the log-log slope of server deliveries per second against N, the extrapolation to 10,000
- * nodes, and placement's cost over 1,000 and 10,000 peers. One JSON object on stdout.
+ * nodes, and placement's cost over 1,000 and 10,000 peers. One JSON object on stdout; progress on
+ * stderr (MESH_HOST_DEBUG=<regexp> adds the debug log of the membership peers it matches).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
