@@ -190,8 +190,9 @@ const requiresText = new WeakMap<object, string>();
 function needKey(need: PlacementNeed): string {
   let requires = '';
   if (need.requires) {
-    requires = requiresText.get(need.requires) ?? JSON.stringify(need.requires);
-    requiresText.set(need.requires, requires);
+    let text = requiresText.get(need.requires);
+    if (text === undefined) requiresText.set(need.requires, (text = JSON.stringify(need.requires)));
+    requires = text;
   }
   return `${need.tool_type ?? ''}\u0000${need.model ?? ''}\u0000${requires}`;
 }
