@@ -32,13 +32,6 @@ export function placementNeed(call: StepCall): PlacementNeed {
   return need;
 }
 
-/**
- * A step request unanswered this long is sent again: a step server joins the attempt still
- * running (or answers a finished one with side effects from its stored result), so a repeat is
- * cheap, and a request or reply lost in a nats-server that died costs seconds, not the deadline.
- */
-const STEP_RESEND_MS = 5_000;
-
 type Outcome =
   | { kind: 'done'; output: unknown; node: string; tool_calls?: ToolCallRecord[] }
   | { kind: 'failed'; failure: StepFailure }
@@ -211,7 +204,7 @@ export class MeshStepRunner implements StepRunner {
     let onAbort: (() => void) | undefined;
     const outcome = await new Promise<Outcome>((settle) => {
       Requester.for(nc)
-        .request(subjects.step(peer.name, peer.id), data, { timeout: Math.max(1, request.deadline - Date.now()), resendEveryMs: STEP_RESEND_MS })
+        .request(subjects.step(peer.name, peer.id), data, { timeout: Math.max(1, request.deadline - Date.now()) })
         .then(
           (msg) => {
             const parsed = StepReplySchema.safeParse(decodeJson(msg.data));

@@ -10,9 +10,6 @@ interface Pending {
   data: Uint8Array;
   /** Sent more than once: a "no responders" to a copy is not an answer (the first copy may be running). */
   resent?: boolean;
-  /** Sent again while still unanswered after this long (see `request`). */
-  resendEveryMs?: number;
-  lastSentAt: number;
 }
 
 /**
@@ -28,7 +25,6 @@ export class Requester {
   private readonly prefix: string;
   private readonly sub: Subscription;
   private seq = 0;
-  private resendTimer: NodeJS.Timeout | undefined;
 
   /** The requester of `nc` (made on first use; it lives as long as the connection). */
   static for(nc: NatsConnection): Requester {
@@ -45,10 +41,7 @@ export class Requester {
     this.prefix = `${connectionInbox(nc)}.`;
     this.sub = nc.subscribe(`${this.prefix}*`, { callback: (err, msg) => this.onReply(err, msg) });
     // As nc.request(): requests still waiting when the connection closes end as timeouts.
-    void this.sub.closed.then(() => {
-      clearInterval(this.resendTimer);
-      this.failAll(NatsError.errorForCode(ErrorCode.Timeout));
-    });
+    void this.sub.closed.then(() => this.failAll(NatsError.errorForCode(ErrorCode.Timeout)));
     void this.resendAfterReconnects();
   }
 
@@ -68,12 +61,10 @@ export class Requester {
    * Also for a peer that reconnected: a request in flight through the server it lost is gone,
    * though this connection never dropped.
    */
-  resend(which: (subject: string, p: Pending) => boolean): void {
-    const now = Date.now();
+  resend(which: (subject: string) => boolean): void {
     for (const [token, p] of this.pending) {
-      if (!which(p.subject, p)) continue;
+      if (!which(p.subject)) continue;
       p.resent = true;
-      p.lastSentAt = now;
       try {
         this.nc.publish(p.subject, p.data, { reply: this.prefix + token });
       } catch {
@@ -82,21 +73,15 @@ export class Requester {
     }
   }
 
-  /**
-   * Publishes `data` to `subject` and resolves with the first reply; rejects like `nc.request()`.
-   * With `resendEveryMs`, a request still unanswered that long is sent again (and again), for
-   * receivers that make a repeat safe: a request or reply lost inside a nats-server that died is
-   * otherwise waited for until the timeout, whoever's connection dropped.
-   */
-  request(subject: string, data: Uint8Array, opts: { timeout: number; resendEveryMs?: number }): Promise<Msg> {
+  /** Publishes `data` to `subject` and resolves with the first reply; rejects like `nc.request()`. */
+  request(subject: string, data: Uint8Array, opts: { timeout: number }): Promise<Msg> {
     const token = (++this.seq).toString(36);
     return new Promise<Msg>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(token);
         reject(NatsError.errorForCode(ErrorCode.Timeout));
       }, opts.timeout);
-      this.pending.set(token, { resolve, reject, timer, subject, data, lastSentAt: Date.now(), ...(opts.resendEveryMs !== undefined && { resendEveryMs: opts.resendEveryMs }) });
-      if (opts.resendEveryMs !== undefined) this.resendTimer ??= setInterval(() => this.resendOverdue(), Math.max(100, opts.resendEveryMs / 2)).unref();
+      this.pending.set(token, { resolve, reject, timer, subject, data });
       try {
         this.nc.publish(subject, data, { reply: this.prefix + token });
       } catch (err) {
@@ -105,11 +90,6 @@ export class Requester {
         reject(err as NatsError);
       }
     });
-  }
-
-  private resendOverdue(): void {
-    const now = Date.now();
-    this.resend((_subject, p) => p.resendEveryMs !== undefined && now - p.lastSentAt >= p.resendEveryMs);
   }
 
   private onReply(err: NatsError | null, msg: Msg): void {
