@@ -61,15 +61,6 @@ export class MeshStepRunner implements StepRunner {
 
   constructor(private readonly opts: MeshRunnerOptions) {
     this.eligibility = new EligibilityCache(opts.local?.id);
-    // A peer that rejoined (it lost its server) may have lost the requests in flight to it, and
-    // this node's connection never dropped to send them again: they go again now (a step server
-    // joins a running attempt or answers a finished one from its stored result).
-    opts.registry.onChange((e) => {
-      if (e.kind === 'renewed' && !opts.nc.isClosed()) {
-        const subject = subjects.step(e.name, e.id);
-        Requester.for(opts.nc).resend((s) => s === subject);
-      }
-    });
   }
 
   async run(call: StepCall, signal: AbortSignal): Promise<StepResult> {

@@ -6,8 +6,6 @@ import { fnv1a, insertSorted, pageOf, type PageQuery, type Page } from './sorted
 
 export type PeerEvent =
   | { kind: 'joined'; peer: Advertisement }
-  /** A known peer announced a higher incarnation: it rejoined (after a reconnect, a stall) or refuted a suspicion. */
-  | { kind: 'renewed'; id: string; name: string }
   | { kind: 'left'; id: string; name: string; reason: 'dead' | 'stopped' };
 
 interface PeerEntry {
@@ -101,7 +99,6 @@ export class PeerRegistry {
       if (caps.name !== entry.ad.name) return false; // an id speaks under one name only
       if (incarnation < entry.incarnation) return false;
       if (entry.suspect && incarnation > entry.suspect.incarnation) this.clearSuspicion(caps.id, entry);
-      const renewed = incarnation > entry.incarnation;
       entry.incarnation = incarnation;
       entry.lastSeenMs = nowMs;
       entry.ad.last_seen = isoTime(nowMs);
@@ -111,7 +108,6 @@ export class PeerRegistry {
         entry.ad.state = state;
         this.version++;
       }
-      if (renewed) this.emit({ kind: 'renewed', id: caps.id, name: caps.name });
       return true;
     }
     const dead = this.tombstones.get(caps.id);

@@ -8,8 +8,6 @@ interface Pending {
   /** Kept to send the request again after a reconnect. */
   subject: string;
   data: Uint8Array;
-  /** Sent more than once: a "no responders" to a copy is not an answer (the first copy may be running). */
-  resent?: boolean;
 }
 
 /**
@@ -53,22 +51,14 @@ export class Requester {
    * result, and probes and view requests are reads.
    */
   private async resendAfterReconnects(): Promise<void> {
-    for await (const s of this.nc.status()) if (s.type === 'reconnect') this.resend(() => true);
-  }
-
-  /**
-   * Sends the waiting requests to the subjects `which` picks again, under the same reply tokens.
-   * Also for a peer that reconnected: a request in flight through the server it lost is gone,
-   * though this connection never dropped.
-   */
-  resend(which: (subject: string) => boolean): void {
-    for (const [token, p] of this.pending) {
-      if (!which(p.subject)) continue;
-      p.resent = true;
-      try {
-        this.nc.publish(p.subject, p.data, { reply: this.prefix + token });
-      } catch {
-        // The connection went away: its reconnect sends it.
+    for await (const s of this.nc.status()) {
+      if (s.type !== 'reconnect') continue;
+      for (const [token, p] of this.pending) {
+        try {
+          this.nc.publish(p.subject, p.data, { reply: this.prefix + token });
+        } catch {
+          // The connection went away again: the next reconnect sends it.
+        }
       }
     }
   }
@@ -97,12 +87,10 @@ export class Requester {
     const token = msg.subject.slice(this.prefix.length);
     const p = this.pending.get(token);
     if (!p) return; // late: it already timed out
-    // The server answers a request nobody listens to with an empty 503 status message.
-    const noResponders = msg.data.length === 0 && msg.headers?.code === 503;
-    if (noResponders && p.resent) return; // a copy found the peer away; the first may still be answered
     this.pending.delete(token);
     clearTimeout(p.timer);
-    if (noResponders) p.reject(NatsError.errorForCode(ErrorCode.NoResponders));
+    // The server answers a request nobody listens to with an empty 503 status message.
+    if (msg.data.length === 0 && msg.headers?.code === 503) p.reject(NatsError.errorForCode(ErrorCode.NoResponders));
     else p.resolve(msg);
   }
 
