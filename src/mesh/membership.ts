@@ -180,9 +180,10 @@ export class Membership {
           return;
         }
         if (!this.registry.wouldTake(e.id, e.incarnation)) return;
-        // Without capabilities (a refutation): ask the node for its entry. When many asks are
-        // under way already, the probes' anti-entropy pulls a whole view soon enough.
-        if (e.caps === undefined) return void this.fetchEntry(e);
+        if (e.caps === undefined) {
+          if (!this.fetchEntry(e)) void this.sync();
+          return;
+        }
         const caps = NodeCapabilitiesSchema.safeParse(e.caps);
         if (caps.success && caps.data.id === e.id && caps.data.name === e.name) this.registry.alive(caps.data, e.incarnation, e.state, now);
         else this.opts.log.warn({ subject, about: e.name }, 'ignored an announcement without valid capabilities');
