@@ -1,6 +1,7 @@
 import { StorageType, type KV, type KvEntry, type NatsConnection, type QueuedIterator } from 'nats';
 import type { Logger } from 'pino';
 import { MeshError } from '../protocol/errors.js';
+import { patientKv } from './patient-kv.js';
 
 /** How a KV bucket is created when it does not exist yet (every node uses the same settings). */
 export interface BucketSettings {
@@ -57,7 +58,7 @@ async function openBucket(nc: NatsConnection, name: string, s: BucketSettings): 
     // succeeds, when the configs are equal): the second attempt then binds to the winner's stream.
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        return await nc.jetstream({ timeout: 20_000 }).views.kv(name, options(replicas));
+        return patientKv(await nc.jetstream({ timeout: 20_000 }).views.kv(name, options(replicas)), nc);
       } catch (err) {
         last = err;
         if (/replicas|insufficient resources|not supported|no suitable peers/i.test((err as Error)?.message ?? '')) break;

@@ -106,6 +106,11 @@ export class ExecutionStore {
     await this.bucket.kv();
   }
 
+  /** True once the store's NATS connection closed for good (nothing can be written any more). */
+  get connectionClosed(): boolean {
+    return this.nc.isClosed();
+  }
+
   /** Largest value we write: the server's max payload less room for headers. */
   get maxValueBytes(): number {
     return Math.max(64 * 1024, (this.nc.info?.max_payload ?? 1024 * 1024) - 8 * 1024);

@@ -61,21 +61,21 @@ export class RecordWriter {
     });
   }
 
-  /** Writes the final state; resolves with what the store holds in the end. */
+  /**
+   * Writes the final state; resolves with what the store holds in the end. It keeps trying for as
+   * long as the connection lives: while this node is alive nobody else takes the execution over,
+   * so a final record given up on would stay "running" for good.
+   */
   async finish(final: ExecutionRecord): Promise<ExecutionRecord> {
     if (this.superseded) return this.superseded.record;
     this.live = final;
     this.dirty = true;
-    for (let attempt = 0; attempt < 5; attempt++) {
-      this.inflight ??= this.drain();
-      while (this.inflight) await this.inflight;
-      const superseded = this.superseded as StoredExecution | undefined;
-      if (superseded) return superseded.record;
-      if (!this.dirty) return this.live;
-      // The last round failed (NATS hiccup, a server restarting): try again, a little later each time.
-      await new Promise((r) => setTimeout(r, 250 * (attempt + 1)));
-    }
-    this.log.error({ execution: this.live.execution_id }, 'could not write the final execution record; its stored state is stale');
+    // The drain tries until it is written, superseded, or the connection is gone.
+    this.inflight ??= this.drain();
+    while (this.inflight) await this.inflight;
+    const superseded = this.superseded as StoredExecution | undefined;
+    if (superseded) return superseded.record;
+    if (this.dirty) this.log.error({ execution: this.live.execution_id }, 'could not write the final execution record before the NATS connection closed; its stored state is stale');
     return this.live;
   }
 
@@ -96,16 +96,17 @@ export class RecordWriter {
           this.dirty = true;
           this.waiters.unshift(...waiting);
           if (++this.failures % 20 === 1) this.log.warn({ execution: this.live.execution_id, err: (err as Error).message }, 'execution record write failed; will retry');
-          await new Promise((r) => setTimeout(r, Math.min(50 * this.failures, 1_000)));
-          if (this.failures > 1 && !this.waiters.length) return;
+          if (this.store.connectionClosed) return;
+          // Until it is written: nothing else would write it if the execution waits on a long step.
+          await new Promise((r) => setTimeout(r, Math.min(100 * this.failures, 2_000)).unref());
           continue;
         }
         for (const w of waiting) w.resolve();
       }
     } finally {
       this.inflight = undefined;
-      if (this.superseded) for (const w of this.waiters.splice(0)) w.resolve();
-      else if (this.waiters.length && !this.dirty) for (const w of this.waiters.splice(0)) w.resolve();
+      // Nothing more will be written when fenced or disconnected for good: nobody waits in vain.
+      if (this.superseded || !this.dirty || this.store.connectionClosed) for (const w of this.waiters.splice(0)) w.resolve();
     }
   }
 

@@ -4,6 +4,8 @@
  * store by the test's own NATS connection.
  */
 import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { silentLogger } from '../../src/log/index.js';
@@ -39,7 +41,7 @@ export class TestMesh {
   /** Starts `wfmesh node NAME` (args added) and waits until it joined. */
   async start(name: string, args: string[] = [], opts: { mcp?: boolean } = {}): Promise<NodeProcess> {
     const proc = spawnCli(['node', '--nats', this.natsUrl, '--name', name, ...(opts.mcp ? ['--mcp-port', '0'] : ['--no-mcp']), ...args], {
-      env: { WFMESH_HEARTBEAT_MS: HEARTBEAT_MS, WFMESH_HTTP_HOSTS: this.effect.host, WFMESH_DRAIN_TIMEOUT: '30', WFMESH_LOG_LEVEL: 'info' },
+      env: { WFMESH_HEARTBEAT_MS: HEARTBEAT_MS, WFMESH_HTTP_HOSTS: this.effect.host, WFMESH_DRAIN_TIMEOUT: '30', WFMESH_LOG_LEVEL: process.env.WFMESH_TEST_NODE_LOG_LEVEL ?? 'info' },
     });
     this.all.push(proc);
     await proc.waitFor('node joined the mesh', 60_000);
@@ -99,13 +101,23 @@ export class TestMesh {
       timeoutMs,
     ).catch((err: Error) => {
       // Which ones, and where they stand: what a timeout alone cannot tell.
+      this.saveLogs();
       throw new Error(`${err.message}; still open: ${open.join('; ')}`);
     });
     // Retried: right after a server of the cluster dies, JetStream may need a moment to elect.
     return waitFor('the records to read back', () => this.records(ids), 60_000);
   }
 
+  /** With WFMESH_TEST_LOG_DIR set, each node's stderr goes to DIR/NAME.log (to study a failure). */
+  saveLogs(): void {
+    const dir = process.env.WFMESH_TEST_LOG_DIR;
+    if (!dir) return;
+    mkdirSync(dir, { recursive: true });
+    for (const [name, n] of this.nodes) writeFileSync(join(dir, `${name}.log`), n.proc.stderr());
+  }
+
   async close(): Promise<void> {
+    this.saveLogs();
     await Promise.allSettled(this.clients.map((c) => c.close()));
     for (const p of this.all) p.kill('SIGKILL');
     await Promise.allSettled(this.all.map((p) => p.exited));

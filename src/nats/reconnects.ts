@@ -1,0 +1,41 @@
+import type { NatsConnection } from 'nats';
+
+/**
+ * Tells waiters when their connection reconnects: a request that was on the wire then (to the
+ * server that went away) will never be answered, and nats.js lets it wait out its whole timeout.
+ * One status listener per connection; waiters register a callback for the duration of one wait
+ * (no promise that lives forever collecting reactions).
+ */
+export class Reconnects {
+  private static readonly byConnection = new WeakMap<NatsConnection, Reconnects>();
+  private readonly waiters = new Set<() => void>();
+
+  /** The signal of `nc` (made on first use; it lives as long as the connection). */
+  static of(nc: NatsConnection): Reconnects {
+    let r = Reconnects.byConnection.get(nc);
+    if (!r) {
+      r = new Reconnects(nc);
+      Reconnects.byConnection.set(nc, r);
+    }
+    return r;
+  }
+
+  private constructor(nc: NatsConnection) {
+    void (async () => {
+      for await (const s of nc.status()) {
+        if (s.type !== 'reconnect') continue;
+        for (const w of [...this.waiters]) w();
+      }
+    })();
+  }
+
+  /** Calls `onReconnect` at the next reconnect; returns the function that stops listening. */
+  next(onReconnect: () => void): () => void {
+    const once = (): void => {
+      this.waiters.delete(once);
+      onReconnect();
+    };
+    this.waiters.add(once);
+    return () => this.waiters.delete(once);
+  }
+}
