@@ -33,6 +33,8 @@ export interface Frame {
   readonly locals: Readonly<Record<string, unknown>>;
   /** Outer steps visible here (a loop body sees the steps before its loop). */
   readonly parent?: (id: string) => StepView | undefined;
+  /** Outputs of those outer steps, by id (`${context.step_outputs}` as a whole). */
+  readonly parentOutputs?: () => Record<string, unknown>;
   /** invoke_workflow nesting depth. */
   readonly depth: number;
 }
@@ -81,6 +83,7 @@ export class GraphRun {
     this.scope = {
       input: frame.input,
       step: (id) => this.view(id) ?? frame.parent?.(id),
+      outputs: () => this.outputs(),
       aliases: frame.aliases,
       env: ctx.env,
       locals: frame.locals,
@@ -101,6 +104,13 @@ export class GraphRun {
   }
 
   private readonly onOuterAbort = (): void => this.abort(cancelled(this.signal));
+
+  /** Every output in scope by step id: the outer steps', then this list's (which win). */
+  private outputs(): Record<string, unknown> {
+    const out: Record<string, unknown> = { ...this.frame.parentOutputs?.() };
+    for (const [id, st] of this.states) if (st.status === 'completed' || st.status === 'failed') out[id] = st.output;
+    return out;
+  }
 
   private view(id: string): StepView | undefined {
     const st = this.states.get(id);

@@ -50,7 +50,7 @@ export async function runLoop(run: LoopRun): Promise<unknown[]> {
     if ('workflow' in spec.body) {
       output = await run.invoke(spec.body.workflow, item, `${prefix}/`, ctl.signal);
     } else {
-      const frame: Frame = { ...run.frame, prefix: `${prefix}.`, locals, parent: run.scope.step };
+      const frame: Frame = { ...run.frame, prefix: `${prefix}.`, locals, parent: run.scope.step, parentOutputs: run.scope.outputs };
       const graph = new GraphRun(run.ctx, spec.body.steps, frame, ctl.signal);
       output = await graph.run();
       scope = graph.scope;

@@ -294,6 +294,7 @@ function refText(path: readonly PathSegment[], scope: RefScope, info: WorkflowIn
     if (second === 'user_input') return undefined;
     if (second === 'idempotency_key') return path.length === 2 ? undefined : 'context.idempotency_key is a text, it has no fields';
     if (second !== 'step_outputs') return 'context has user_input, step_outputs and idempotency_key only';
+    if (third === undefined) return undefined; // the whole map: every output so far
     if (typeof third !== 'string') return 'use ${context.step_outputs.STEP_ID}';
     return stepProblem(third, scope, info);
   }

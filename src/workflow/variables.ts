@@ -133,6 +133,8 @@ export interface VariableScope {
   readonly input: unknown;
   /** A step of this scope by id, or undefined when no such step is in scope. */
   step(id: string): StepView | undefined;
+  /** `${context.step_outputs}` as a whole: every output so far in scope, by step id. */
+  outputs?(): Record<string, unknown>;
   /** `${NAME.output}` shorthand: agent or tool name → step id. */
   readonly aliases?: Readonly<Record<string, string>>;
   /** Values of `${env.NAME}`, only for allowed names. */
@@ -173,6 +175,8 @@ export function lookupVariable(path: readonly PathSegment[], scope: VariableScop
     }
     if (field === 'step_outputs') {
       const [id, ...fields] = more;
+      // LangSwarm passes the whole map too (an agent that summarises everything so far).
+      if (id === undefined && scope.outputs) return { found: true, value: scope.outputs() };
       if (typeof id !== 'string') return miss('context.step_outputs needs a step id');
       return stepOutput(id, fields, scope, `context.step_outputs.${id}`);
     }

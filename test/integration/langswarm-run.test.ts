@@ -119,6 +119,13 @@ describe('run variables, text workflows, siblings', () => {
     assert.equal(users[2], 'Write from this plan: 1. open 2. export');
   });
 
+  test('${context.step_outputs} alone is every output so far, by step id', async () => {
+    replies = { 'Write the answer': 'first draft' };
+    const r = await run(doc(validateWorkflowText(file('run-variables.yaml'))), 'review_all', 'write it');
+    assert.deepEqual(statuses(r), { draft: 'completed', review: 'completed' });
+    assert.equal(llm.requests.at(-1)?.messages.at(-1)?.content, 'Review all of it: {"draft":"first draft"}');
+  });
+
   test('the V1 loop runs its body step once per item', async () => {
     replies = {};
     const r = await run(doc(validateWorkflowText(file('v1-loop.yaml'))), 'describe_each', '');

@@ -75,6 +75,8 @@ describe('resolveTemplate', () => {
     assert.equal(resolveTemplate('${context.user_input}', s), 'hello');
     assert.equal(resolveTemplate('${context.step_outputs.fetch.count}', s), 2);
     assert.equal(resolveTemplate('${fetch.output.items.1.name}', s), 'b');
+    assert.deepEqual(resolveTemplate('${context.step_outputs}', scope({}, { outputs: () => ({ fetch: 'x', rank: 2 }) })), { fetch: 'x', rank: 2 });
+    assert.throws(() => resolveTemplate('${context.step_outputs}', scope({})), /needs a step id/);
     assert.equal(resolveTemplate('${env.REGION}', scope({}, { env: { REGION: 'eu' } })), 'eu');
     assert.equal(resolveTemplate('${item.id}', scope({}, { locals: { item: { id: 7 } } })), 7);
     assert.equal(resolveTemplate('${summarizer.output}', scope({ s1: done('sum') }, { aliases: { summarizer: 's1' } })), 'sum');
