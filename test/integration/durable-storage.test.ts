@@ -75,10 +75,11 @@ describe('an async run started over `wfmesh mcp --stdio`', () => {
     const client = new Client({ name: 'durable-stdio-test', version: '1.0.0' });
     await client.connect(transport);
     await waitFor('the worker sees the stdio node', () => (nodes[0]!.registry.list().some((p) => p.name === 'stdio-entry') ? true : undefined), 30_000);
-    // Steps only the worker offers would do too; here the stdio node coordinates and may run some itself.
+    // Steps only the worker offers would do too; here the stdio node coordinates and may run some
+    // itself. The first step outlasts the stdio node's stop even on a loaded machine (1.5 s did not).
     const yaml = `workflows:
   main:
-    - {id: one, tool: sleep, args: {ms: 1500}}
+    - {id: one, tool: sleep, args: {ms: 6000}}
     - {id: two, tool: echo, args: {text: "\${user_input}"}}
 `;
     const started = structured<{ execution_id: string; status: string }>(await call(client, 'execute_workflow', { yaml, input: 'carry on', mode: 'async' }));
