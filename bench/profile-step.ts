@@ -87,6 +87,15 @@ if (cpuOnly) {
   const molCall = () => mol.call('bench.echo', { message: 'hello' }, { nodeID: 'prof-mol-w2' });
   await measureThroughput(molCall, 2_000, 64);
   const nats = cluster.servers.map((s) => s.pid);
+  /** Messages and bytes every server received and sent (routes included), from /varz. */
+  const traffic = async () => {
+    const sum = { in_msgs: 0, out_msgs: 0, in_bytes: 0 };
+    for (const s of cluster.servers) {
+      const v = (await (await fetch(`${s.monitorUrl}/varz`)).json()) as typeof sum;
+      for (const k of Object.keys(sum) as (keyof typeof sum)[]) sum[k] += v[k];
+    }
+    return sum;
+  };
   const perCall = (us: number) => Math.round((us / calls) * 10) / 10;
   const rtt = async (send: () => Promise<unknown>): Promise<number> => {
     const samples: number[] = [];
@@ -103,9 +112,13 @@ if (cpuOnly) {
       const c = cpuMeter([process.pid]);
       const w = cpuMeter([workerPid]);
       const n = cpuMeter(nats);
+      const before = await traffic();
       const perS = await measureThroughput(send, calls, 64);
       const [cu, wu, nu] = [c.stop(), w.stop(), n.stop()];
-      process.stdout.write(`${JSON.stringify({ system: name, per_s: perS, cpu_us_per_call: { caller: perCall(cu), worker: perCall(wu), nats: perCall(nu), total: perCall(cu + wu + nu) } })}\n`);
+      const after = await traffic();
+      const per = (k: keyof typeof after) => Math.round(((after[k] - before[k]) / calls) * 100) / 100;
+      const wire = { msgs_in: per('in_msgs'), msgs_out: per('out_msgs'), bytes_in: per('in_bytes') };
+      process.stdout.write(`${JSON.stringify({ system: name, per_s: perS, cpu_us_per_call: { caller: perCall(cu), worker: perCall(wu), nats: perCall(nu), total: perCall(cu + wu + nu) }, per_call_all_servers: wire })}\n`);
     }
   }
   await mol.stop();

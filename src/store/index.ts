@@ -25,7 +25,7 @@ export {
   type WorkflowSummary,
   type WorkflowStoreOptions,
 } from './workflow-store.js';
-export { RecordWriter } from './record-writer.js';
+export { RecordWriter, ROUND_INTERVAL_MS } from './record-writer.js';
 export { endOrphan } from './orphans.js';
 export { encodeRecord, type TruncatedValue } from './fit.js';
 export { cancelInMesh, cancelledRecord } from './cancel.js';

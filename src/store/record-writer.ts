@@ -3,11 +3,17 @@ import type { ExecutionRecord, StepRecord } from '../protocol/execution.js';
 import { isTerminal, type ExecutionStore, type StoredExecution } from './execution-store.js';
 import { storedMarker } from './record-layout.js';
 
+/** Least time between the starts of two write rounds nobody waits for. */
+export const ROUND_INTERVAL_MS = 100;
+
 /**
  * The lease holder's writes of one execution record. Step changes arrive faster than KV round
  * trips: `changed` never waits, at most one write round is in flight, and a round writes the
  * header and only the rows that changed since the last one (O(1) per step change, whatever the
- * record's size).
+ * record's size). Rounds start at most every ROUND_INTERVAL_MS unless someone waits for them (a
+ * step with side effects about to be dispatched, a handover, the final write): what a crash can
+ * lose in between is steps without side effects, which a successor runs again, and the record
+ * is not written ten times in a ten-step run of ten milliseconds.
  *
  * The header goes first, by compare-and-swap on the revision this writer last wrote: when
  * another node took the lease (a higher epoch) or ended the execution (cancel), the write fails,
@@ -24,6 +30,11 @@ export class RecordWriter {
   private waiters: { resolve: () => void }[] = [];
   private failures = 0;
   private readonly input: unknown;
+  /** When the last round started (the next unurgent one waits for ROUND_INTERVAL_MS after it). */
+  private lastRoundAt = 0;
+  /** Ends the pause before an unurgent round, when someone starts waiting. */
+  private wake: (() => void) | undefined;
+  private finishing = false;
 
   constructor(
     private readonly store: ExecutionStore,
@@ -58,6 +69,7 @@ export class RecordWriter {
     return new Promise((resolve) => {
       this.waiters.push({ resolve });
       this.inflight ??= this.drain();
+      this.wake?.();
     });
   }
 
@@ -70,8 +82,10 @@ export class RecordWriter {
     if (this.superseded) return this.superseded.record;
     this.live = final;
     this.dirty = true;
+    this.finishing = true;
     // The drain tries until it is written, superseded, or the connection is gone.
     this.inflight ??= this.drain();
+    this.wake?.();
     while (this.inflight) await this.inflight;
     const superseded = this.superseded as StoredExecution | undefined;
     if (superseded) return superseded.record;
@@ -82,6 +96,9 @@ export class RecordWriter {
   private async drain(): Promise<void> {
     try {
       while (this.dirty && !this.superseded) {
+        await this.pauseUnlessWaitedFor();
+        if (this.superseded) break;
+        this.lastRoundAt = Date.now();
         this.dirty = false;
         const rows: [number, StepRecord][] = [];
         for (const n of this.dirtyRows) rows.push([n, this.live.steps[n] as StepRecord]);
@@ -108,6 +125,21 @@ export class RecordWriter {
       // Nothing more will be written when fenced or disconnected for good: nobody waits in vain.
       if (this.superseded || !this.dirty || this.store.connectionClosed) for (const w of this.waiters.splice(0)) w.resolve();
     }
+  }
+
+  /** Waits out the rest of ROUND_INTERVAL_MS since the last round, unless someone waits for the write. */
+  private async pauseUnlessWaitedFor(): Promise<void> {
+    const rest = this.lastRoundAt + ROUND_INTERVAL_MS - Date.now();
+    if (rest <= 0 || this.finishing || this.waiters.length > 0) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, rest).unref();
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+    this.wake = undefined;
   }
 
   /** The header by CAS; false when this writer was superseded (nothing more is written). */

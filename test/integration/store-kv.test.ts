@@ -7,7 +7,7 @@ import { connect, type NatsConnection } from 'nats';
 import { silentLogger } from '../../src/log/index.js';
 import { freePort, startNatsServer } from '../../src/nats/index.js';
 import type { ExecutionRecord } from '../../src/protocol/execution.js';
-import { ExecutionStore, RecordWriter, WorkflowStore, EXECUTIONS_BUCKET } from '../../src/store/index.js';
+import { ExecutionStore, RecordWriter, ROUND_INTERVAL_MS, WorkflowStore, EXECUTIONS_BUCKET } from '../../src/store/index.js';
 import { claimed } from '../../src/executions/index.js';
 import { startTestNats, type TestNats } from '../harness/nats.js';
 
@@ -112,6 +112,33 @@ describe('execution and workflow stores on a real JetStream', () => {
     assert.equal(stored.record.output, 'done');
     assert.deepEqual(stored.record.steps.map((s) => s.id), live.steps.map((s) => s.id), 'every row is stored, in order');
     assert.ok(stored.revision - revision < 30, `coalesced: ${stored.revision - revision} header writes for 31 states`);
+  });
+
+  test('the record writer starts a round nobody waits for at most every ROUND_INTERVAL_MS; a flush does not wait', async () => {
+    const initial = record('writer-paced');
+    const revision = await store.create(initial);
+    let headers = 0;
+    const counted = Object.create(store) as ExecutionStore;
+    counted.writeHeader = (r, rev) => {
+      headers++;
+      return store.writeHeader(r, rev);
+    };
+    const writer = new RecordWriter(counted, initial, revision, silentLogger());
+    const live: ExecutionRecord = { ...initial, steps: [] };
+    const started = Date.now();
+    for (let i = 0; i < 12; i++) {
+      live.steps.push({ id: `s${i}`, status: 'completed', attempts: 1 });
+      live.steps_total = live.steps_done = i + 1;
+      writer.changed(live, i);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    // A step with side effects would wait here: the flush is written now, not after the interval.
+    await writer.flushed();
+    const elapsed = Date.now() - started;
+    assert.ok(headers <= 2 + Math.ceil(elapsed / ROUND_INTERVAL_MS), `${headers} header writes in ${elapsed} ms for 12 changes`);
+    assert.equal((await store.get('writer-paced'))!.record.steps.length, 12, 'every row is stored once flushed');
+    await writer.finish({ ...live, status: 'completed' });
+    assert.equal((await store.get('writer-paced'))!.record.status, 'completed');
   });
 
   test('the record writer yields to a verdict another node wrote', async () => {
