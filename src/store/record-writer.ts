@@ -44,6 +44,9 @@ export class RecordWriter {
     private readonly onSuperseded: (stored: ExecutionRecord) => void = () => undefined,
   ) {
     this.revision = revision;
+    // The record was written just now (created or claimed): a run shorter than the interval is
+    // written once, at its end.
+    this.lastRoundAt = Date.now();
     // The input never changes: once stored under its own key, the header only points at it.
     this.input = storedMarker(live.input, 'in', store.maxValueBytes);
   }
