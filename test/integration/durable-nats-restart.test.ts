@@ -1,0 +1,43 @@
+/**
+ * Every nats-server of the cluster dies at once while executions run, and comes back 5 s later
+ * (same config: ports, routes, JetStream folders): the nodes reconnect, and every execution
+ * completes with its effect applied once.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { after, describe, test } from 'node:test';
+import { findNatsServerBinary } from '../../src/nats/index.js';
+import { startEffectServer, type EffectServer } from '../harness/effect-server.js';
+import { startTestCluster, type TestNats } from '../harness/nats.js';
+import { assertEffectsOnce, effectWorkflow, startMany, TestMesh } from './durable-helpers.js';
+
+describe('the whole NATS cluster restarts while executions run', () => {
+  let nats: TestNats | undefined;
+  let effect: EffectServer | undefined;
+  let mesh: TestMesh | undefined;
+  const restarted: ChildProcess[] = [];
+  after(async () => {
+    await mesh?.close();
+    await effect?.close();
+    for (const p of restarted) p.kill('SIGKILL');
+    await nats?.stop();
+  });
+
+  test('the nodes reconnect and every execution completes, each effect once', async () => {
+    nats = await startTestCluster();
+    effect = await startEffectServer();
+    mesh = new TestMesh(nats.urls.join(','), effect);
+    await Promise.all([mesh.start('nr-a', [], { mcp: true }), mesh.start('nr-b'), mesh.start('nr-c')]);
+    const client = await mesh.client('nr-a');
+    // The effect is held 3 s: the servers die while calls are open and come back before they end.
+    const ids = await startMany(client, effectWorkflow(effect.url, 3_000), 6);
+    await effect.arrived(':effect:1');
+    for (const s of nats.servers) s.kill('SIGKILL');
+    await Promise.all(nats.servers.map((s) => s.exited));
+    await new Promise((r) => setTimeout(r, 5_000));
+    for (const s of nats.servers) restarted.push(spawn(findNatsServerBinary(), ['-c', s.configFile], { stdio: 'ignore' }));
+    const records = await mesh.allEnded(ids, 180_000);
+    assertEffectsOnce(records, effect);
+    assert.equal(records.length, 6);
+  });
+});
