@@ -281,13 +281,15 @@ export class GraphRun {
   }
 
   /**
-   * The scope for a condition of `row`: a quoted variable that cannot resolve compares as the text
-   * written (LangSwarm's meaning, so the else branch), and the row says which field was missing.
+   * The scope for a condition of `row` (LangSwarm's meaning): a quoted variable that cannot
+   * resolve compares as the text written, any other makes the condition false (so the else
+   * branch, or the step is skipped), and the row says which field was missing.
    */
   private noting(row: string): VariableScope {
     return {
       ...this.scope,
-      onMissing: (variable, why) => this.ctx.keeper.warn(row, `condition: ${variable} did not resolve (${why}); it was compared as the text written`),
+      onMissing: (variable, why, effect) =>
+        this.ctx.keeper.warn(row, `condition: ${variable} did not resolve (${why}); ${effect === 'as_text' ? 'it was compared as the text written' : 'the condition was taken as false'}`),
     };
   }
 

@@ -25,14 +25,14 @@ export async function runLoop(run: LoopRun): Promise<unknown[]> {
   const spec = step.loop;
   let items: unknown[] | undefined;
   if (spec.for_each !== undefined) {
-    const value = check(() => resolveTemplate(spec.for_each, run.scope));
+    const value = listFromText(check(() => resolveTemplate(spec.for_each, run.scope)));
     if (!Array.isArray(value)) {
-      throw new StepFailure('invalid_args', `loop ${row}: for_each gave ${value === null ? 'null' : typeof value}, not a list`, false);
+      throw new StepFailure('invalid_args', `loop ${row}: for_each gave ${value === null ? 'null' : typeof value === 'string' ? `the text "${value.slice(0, 40)}"` : typeof value}, not a list`, false);
     }
-    if (spec.max !== undefined && value.length > spec.max) {
+    if (spec.max !== undefined && value.length > spec.max && !spec.truncate_to_max) {
       throw new StepFailure('invalid_args', `loop ${row}: for_each gave ${value.length} items, more than its max of ${spec.max}`, false);
     }
-    items = value;
+    items = spec.max !== undefined ? value.slice(0, spec.max) : value;
   }
   const count = items ? items.length : (spec.max ?? 0);
   const outputs: unknown[] = [];
@@ -83,4 +83,15 @@ export async function runLoop(run: LoopRun): Promise<unknown[]> {
   }
   if (failure) throw failure;
   return outputs.slice(0, stopAt);
+}
+
+/** A list written as JSON text (an agent's plain reply) is read as the list, as fields of JSON replies are. */
+function listFromText(value: unknown): unknown {
+  if (typeof value !== 'string' || !/^\s*\[/.test(value)) return value;
+  try {
+    const parsed = JSON.parse(value) as unknown;
+    return Array.isArray(parsed) ? parsed : value;
+  } catch {
+    return value;
+  }
 }

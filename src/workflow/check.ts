@@ -102,7 +102,8 @@ function checkSteps(
   for (const id of g.order) {
     if (live.has(id) || incomplete) continue;
     const s = g.steps.get(id) as Step;
-    issues.error(pathOf(s), `step "${id}" is never reached: no step routes to it or lists it in depends_on`);
+    const hint = s.condition !== undefined ? ' (its condition only decides whether it runs once reached: route to it with output.to)' : '';
+    issues.error(pathOf(s), `step "${id}" is never reached: no step routes to it or lists it in depends_on${hint}`);
   }
   const loops = cycles(g);
   for (const { edge, members } of loops) {
@@ -119,13 +120,18 @@ function checkSteps(
   const bypass = (x: string): Set<string> => {
     let set = without.get(x);
     if (!set) {
-      set = new Set(g.roots.filter((r) => r !== x));
+      // A step that always leads to x (a plain `to: [x, ...]`, depends_on, the sequence) cannot run
+      // without x running too, unless x has a condition of its own.
+      const forced = g.steps.get(x)?.condition === undefined;
+      const leadsToX = (from: string): boolean =>
+        forced && ((g.out.get(from) ?? []).some((e) => e.to === x && e.always && !e.back) || (g.steps.get(from)?.routes.some((r) => r.kind === 'goto' && r.targets.includes(x)) ?? false));
+      set = new Set(g.roots.filter((r) => r !== x && !leadsToX(r)));
       // A step reached by a route runs; one that waits (depends_on, sequence) needs all it waits for.
       const waiting = new Map<string, number>();
       const todo = [...set];
       while (todo.length) {
         for (const e of g.out.get(todo.pop() as string) ?? []) {
-          if (e.back || e.to === x || set.has(e.to)) continue;
+          if (e.back || e.to === x || set.has(e.to) || leadsToX(e.to)) continue;
           if (e.always) {
             const need = (g.in.get(e.to) ?? []).filter((i) => i.always).length;
             const got = (waiting.get(e.to) ?? 0) + 1;
@@ -149,7 +155,9 @@ function checkSteps(
       return new Set([...outerVisible(), ...ancestors(g, s.id)]);
     });
     const skippable = (id: string): boolean => g.steps.has(id) && id !== s.id && bypass(id).has(s.id);
-    const scope: RefScope = { visible, loopVars, loopFields, where: `step "${s.id}"`, skippable, ...(incomplete && { incomplete }) };
+    // A step never reached has nothing upstream: that one error is enough, its references are not "not upstream".
+    const unsure = incomplete || !live.has(s.id);
+    const scope: RefScope = { visible, loopVars, loopFields, where: `step "${s.id}"`, skippable, ...(unsure && { incomplete: true }) };
     const withSelf: RefScope = { ...scope, visible: lazy(() => new Set([...visible(), s.id])) };
     if (s.condition !== undefined) checkCondition(s.condition, joinPath(path, 'condition'), scope, info, issues, opts, s);
     for (const r of s.routes) {

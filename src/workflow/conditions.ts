@@ -1,7 +1,10 @@
 /**
- * Evaluating conditions. Strict on purpose: a condition that reads a missing field, compares
- * values that cannot be compared or is not true/false is an error, never a quiet `else`.
- * Only `exists` tolerates a missing value.
+ * Evaluating conditions. Strict on purpose: a condition that compares values that cannot be
+ * compared or is not true/false is an error, never a quiet `else`. A variable that cannot
+ * resolve is an error too, except where the scope has `onMissing` (a route's `if`, a step's
+ * `condition`): there, as in LangSwarm, the condition is false and the scope is told which
+ * variable was missing. `exists` tolerates a missing value, and so does a comparison with null
+ * (`${x.warning} != None`: an absent field is None, as LangSwarm's docs use it).
  */
 import { parseExpression, type Expr } from './expression.js';
 import { formatPath, lookupVariable, type VariableScope } from './variables.js';
@@ -31,10 +34,29 @@ export function compileExpression(text: string): Expr {
   return e;
 }
 
+/** A variable of the condition did not resolve (a missing field, a skipped step, a plain-text reply). */
+class MissingValueError extends ConditionError {
+  constructor(
+    message: string,
+    expression: string,
+    readonly variable: string,
+    readonly reason: string,
+  ) {
+    super(message, expression);
+  }
+}
+
 /** Evaluates a condition to true/false; throws ExpressionSyntaxError or ConditionError. */
 export function evaluateCondition(expr: string | boolean, scope: VariableScope): boolean {
   if (typeof expr === 'boolean') return expr;
-  const v = evaluate(compileExpression(expr), scope, expr);
+  let v: unknown;
+  try {
+    v = evaluate(compileExpression(expr), scope, expr);
+  } catch (err) {
+    if (!(err instanceof MissingValueError) || !scope.onMissing) throw err;
+    scope.onMissing(err.variable, err.reason, 'false');
+    return false;
+  }
   if (typeof v !== 'boolean') {
     throw new ConditionError(`condition "${clip(expr)}" gave ${show(v)}, not true or false`, expr);
   }
@@ -60,8 +82,9 @@ function evaluate(e: Expr, scope: VariableScope, src: string): unknown {
       return e.value;
     case 'var': {
       const r = lookupVariable(e.path, scope);
-      if (!r.found) return fail(`\${${formatPath(e.path)}}: ${r.reason}`);
-      return r.value;
+      if (r.found) return r.value;
+      const variable = `\${${formatPath(e.path)}}`;
+      throw new MissingValueError(`condition "${clip(src)}": ${variable}: ${r.reason}`, src, variable, r.reason);
     }
     case 'tpl':
       // As LangSwarm: each variable is put in as text; one that cannot resolve stays as written,
@@ -71,7 +94,7 @@ function evaluate(e: Expr, scope: VariableScope, src: string): unknown {
           if (!('ref' in p)) return p.text;
           const r = lookupVariable(p.ref.path, scope);
           if (r.found) return typeof r.value === 'string' ? r.value : r.value === undefined || r.value === null ? '' : JSON.stringify(r.value);
-          scope.onMissing?.(`\${${p.ref.text}}`, r.reason);
+          scope.onMissing?.(`\${${p.ref.text}}`, r.reason, 'as_text');
           return `\${${p.ref.text}}`;
         })
         .join('');
@@ -85,16 +108,24 @@ function evaluate(e: Expr, scope: VariableScope, src: string): unknown {
       return bool(e.l, 'or') || bool(e.r, 'or');
     case 'exists': {
       const r = lookupVariable(e.v.path, scope);
-      const exists = r.found && r.value !== null && r.value !== undefined;
+      // Empty text is absent too, as in LangSwarm (`value is not None and value != ""`).
+      const exists = r.found && r.value !== null && r.value !== undefined && r.value !== '';
       return e.negate ? !exists : exists;
     }
     case 'cmp': {
-      const l = evaluate(e.l, scope, src);
-      const r = evaluate(e.r, scope, src);
+      const l = side(e.l, e.r, e.op, scope, src);
+      const r = side(e.r, e.l, e.op, scope, src);
       const v = compare(e.op, l, r, fail);
       return e.negate ? !v : v;
     }
   }
+}
+
+/** One side of a comparison: a variable compared with null for (in)equality reads as null when absent. */
+function side(x: Expr, other: Expr, op: string, scope: VariableScope, src: string): unknown {
+  if (x.t !== 'var' || (op !== '==' && op !== '!=') || other.t !== 'lit' || other.value !== null) return evaluate(x, scope, src);
+  const r = lookupVariable(x.path, scope);
+  return r.found ? r.value : null;
 }
 
 function compare(op: string, l: unknown, r: unknown, fail: (m: string) => never): boolean {

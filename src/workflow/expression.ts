@@ -8,7 +8,7 @@
  *   not     := ("not" | "!") not | exists | compare
  *   exists  := "exists" var
  *   compare := value [ ("==" | "!=" | "<" | "<=" | ">" | ">=" | "in" | "not in" | "contains"
- *                       | "not contains") value | "exists" | "not exists" ]
+ *                       | "not contains" | "is" | "is not") value | "exists" | "not exists" ]
  *   value   := string | number | true | false | null | ${path} | bare.path | "[" list "]" | "(" expr ")"
  */
 import { parseTemplate, parseVariablePath, VariableError, type PathSegment } from './variables.js';
@@ -238,8 +238,9 @@ class Parser {
   private compare(): Expr {
     const l = this.value();
     const t = this.peek();
-    const negated = this.isWord(t, 'not') || (this.isWord(t, 'is') && this.isWord(this.peek(1), 'not'));
-    if (this.isWord(t, 'is')) this.next();
+    const isForm = this.isWord(t, 'is');
+    const negated = this.isWord(t, 'not') || (isForm && this.isWord(this.peek(1), 'not'));
+    if (isForm) this.next();
     if (negated) this.next();
     const op = this.peek();
     if (this.isWord(op, 'exists')) {
@@ -249,8 +250,10 @@ class Parser {
     }
     const cmp = op.k === 'op' && ['==', '!=', '<', '<=', '>', '>='].includes(op.v) ? (op.v as CompareOp) : undefined;
     const word = this.isWord(op, 'in') || this.isWord(op, 'contains') ? (op.k === 'word' ? op.v : '') : '';
+    if (isForm && (cmp || (word && !negated))) this.fail('"is" compares with a value: x is None, x is not None', t);
+    // Python's `x is None` / `x is not None` (LangSwarm conditions are Python expressions).
+    if (isForm && !word) return { t: 'cmp', op: negated ? '!=' : '==', negate: false, l, r: this.value() };
     if (negated && !word) this.fail(`expected "in", "contains" or "exists" after "not"`, op);
-    if (this.isWord(t, 'is') && !negated && !word) this.fail('"is" is only used as "is not"', t);
     if (!cmp && !word) return l;
     this.next();
     return { t: 'cmp', op: cmp ?? (word as CompareOp), negate: negated, l, r: this.value() };

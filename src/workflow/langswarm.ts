@@ -44,7 +44,8 @@ export function rewriteRefs(value: unknown, map: (root: string, rest: string) =>
 }
 
 /**
- * LangSwarm's text workflows: `a -> b -> user` (a chain, each agent fed the previous output),
+ * LangSwarm's text workflows: `a -> b -> user` (a chain, each agent fed the previous output; the
+ * final `-> user` may be left out),
  * `a, b -> c -> user` (a and b in parallel on the input, c fed both) and
  * `router -> (x | y) -> user` (the router's reply names the agent that answers).
  */
@@ -54,8 +55,9 @@ export function simpleSyntax(text: string, path: string, issues: IssueList): Rec
     issues.error(path, `"${text}": ${why}; write it as steps`);
     return undefined;
   };
-  if (stages.length === 1 && /^[A-Za-z0-9_-]+$/.test(stages[0] as string)) stages.push('user');
-  if (stages.some((p) => !p) || stages.at(-1) !== 'user') return bad('a text workflow is "agent -> agent -> user" and ends with user');
+  // LangSwarm returns the last agent's reply whether or not the text ends with `-> user`.
+  if (stages.at(-1) !== 'user') stages.push('user');
+  if (stages.length < 2 || stages.some((p) => !p) || stages.slice(0, -1).includes('user')) return bad('a text workflow is "agent -> agent -> user"; user comes last');
   const parsed = stages.slice(0, -1).map((stage) => {
     const cond = /^\((.*)\)$/.exec(stage);
     const names = (cond ? (cond[1] as string).split('|') : stage.split(',')).map((n) => n.trim());
@@ -103,6 +105,11 @@ export function functionStep(raw: Record<string, unknown>, path: string, issues:
     issues.fault(at, why);
     return { tool: /^[A-Za-z0-9_-]{1,64}$/.test(fn) ? fn : 'function', args: {}, fault: why };
   };
+  if (fn === 'await_all_ready') {
+    // LangSwarm's fan-in barrier: it answers "ready" once every step in args.steps has an output.
+    issues.warn(fp, 'await_all_ready is not needed: a step that several routes lead to waits for every branch that was taken; it runs as a step whose output is "ready"');
+    return { tool: 'transform', method: 'template', args: { template: 'ready' } };
+  }
   if (fn !== 'mcp_call') {
     return refuse(
       fp,
@@ -118,7 +125,9 @@ export function functionStep(raw: Record<string, unknown>, path: string, issues:
   const payload = args.payload;
   const params = isPlainObject(payload) && isPlainObject(payload.params) ? payload.params : payload;
   const name = isPlainObject(params) ? (params.name ?? params.tool) : (args.name ?? args.task ?? args.tool);
-  const callArgs = isPlainObject(params) && ('arguments' in params || 'name' in params) ? (params.arguments ?? {}) : (params ?? args.input ?? args.arguments ?? {});
+  // LangSwarm's local mode reads `arguments` or `args`, and parses them when they are JSON text.
+  const named = isPlainObject(params) && ('arguments' in params || 'args' in params || 'name' in params);
+  const callArgs = named ? jsonText(params.arguments ?? params.args ?? {}) : (params ?? args.input ?? args.arguments ?? {});
   const m = /^([a-z+]+):\/\/(.+)$/.exec(url);
   if (m?.[1] === 'local') {
     const tool = m[2] as string;
@@ -134,4 +143,15 @@ export function functionStep(raw: Record<string, unknown>, path: string, issues:
     return refuse(joinPath(joinPath(path, 'args'), 'mcp_url'), `${url}: wfmesh does not start MCP servers over stdio in a step (a workflow would run programs on a node); serve it over HTTP and use mcp_url: http://HOST/mcp (mcpremote)`);
   }
   return refuse(joinPath(joinPath(path, 'args'), 'mcp_url'), `"${url}" is not local://TOOL, http(s):// or stdio://`);
+}
+
+/** Fixed JSON text (`arguments: '{"path": "a"}'`) → the object it holds; anything else as it is. */
+function jsonText(v: unknown): unknown {
+  if (typeof v !== 'string' || v.includes('${') || !/^\s*\{/.test(v)) return v;
+  try {
+    const parsed = JSON.parse(v) as unknown;
+    return isPlainObject(parsed) ? parsed : v;
+  } catch {
+    return v;
+  }
 }

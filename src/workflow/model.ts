@@ -89,6 +89,8 @@ export const LoopSpecSchema = z.object({
   /** Name of the per-item variable in the body (`${item}`). */
   var: z.string(),
   max: z.number().int().positive().optional(),
+  /** LangSwarm V1 loops: a list longer than `max` runs its first `max` items (else it fails the step). */
+  truncate_to_max: z.boolean().optional(),
   concurrency: z.number().int().positive(),
   /** Stops a counted loop after the first iteration for which it holds. */
   until: z.string().optional(),

@@ -86,6 +86,12 @@ function normalizeStep(input: unknown, path: string, issues: IssueList, src: Sou
     if (typeof why === 'string') fault = why;
     raw = { ...rest, ...tool };
   }
+  if (raw.is_fan_in !== undefined && !('tool' in raw) && isPlainObject(raw.args) && Object.keys(raw.args).every((k) => k === 'steps')) {
+    // LangSwarm's fan-in lists the steps it waits for in args.steps (an agent step ignores them).
+    issues.warn(joinPath(path, 'args'), 'args.steps of a fan-in is not needed: a step that several routes lead to waits for every branch that was taken');
+    const { args: _steps, ...rest } = raw;
+    raw = rest;
+  }
   for (const [key, why] of Object.entries(IGNORED_STEP_KEYS)) if (key in raw && !(key === 'tools' && 'tool' in raw)) issues.warn(joinPath(path, key), why);
   const kinds = (Object.keys(KIND_KEYS) as (keyof typeof KIND_KEYS)[]).filter((k) => k in raw);
   for (const key of Object.keys(raw)) {

@@ -4,20 +4,14 @@
  * as a bare list of steps. Problems are collected, never thrown.
  */
 import { joinPath, type IssueList } from './issues.js';
-import { AgentSchema, isValidId, type Agent, type Step, type Tool, type Workflow, type WorkflowDocument } from './model.js';
+import { isValidId, type Agent, type Step, type Tool, type Workflow, type WorkflowDocument } from './model.js';
 import { checkTemplates, describeValue, newSourceMap, normalizeSteps, requires, RESERVED_IDS, type SourceMap } from './normalize-step.js';
 import { isPlainObject } from './variables.js';
 import { isTypoOf } from './check.js';
 import { BEHAVIOR_PROMPTS, rewriteRefs, simpleSyntax, TOOL_TYPE_ALIASES } from './langswarm.js';
-import { zodIssues } from './zod-issues.js';
-import { agentToolRefs } from './agent-tools.js';
+import { normalizeAgent } from './normalize-agent.js';
 
 const TOP_KEYS = ['agents', 'tools', 'workflows', 'version', 'name', 'description'];
-const AGENT_KEYS = ['id', 'model', 'system_prompt', 'temperature', 'max_tokens', 'base_url', 'response_format', 'requires', 'tools', 'max_tool_rounds'];
-/** Agent keys read as another key (LangSwarm spellings of the prompt), or turned into one. */
-const AGENT_PROMPT_KEYS = ['system_prompt', 'instructions', 'instruction'];
-/** LangSwarm providers that speak the OpenAI API (others run on the node's OpenAI-compatible endpoint, with a warning). */
-const OPENAI_PROVIDERS = ['openai', 'azure_openai', 'azure-openai', 'openai_compatible', 'openai-compatible', 'local', 'ollama', 'vllm', 'litellm'];
 const TOOL_KEYS = ['id', 'type', 'description', 'settings', 'requires'];
 const WORKFLOW_KEYS = ['id', 'name', 'description', 'steps', 'inputs'];
 /** Workflow keys LangSwarm files carry that change nothing here. */
@@ -49,7 +43,7 @@ export function normalizeDocument(value: unknown, issues: IssueList, opts: Norma
   const agents = entries(value.agents, 'agents', issues).reduce<Record<string, Agent>>((acc, [item, path, key]) => {
     // `agents: [assistant]`: an agent by name only, with the helpful behaviour.
     const raw = typeof item === 'string' && key === undefined ? { id: item, behavior: 'helpful' } : item;
-    const a = agent(raw, path, key, issues);
+    const a = normalizeAgent(raw, path, key, issues);
     if (a) add(acc, agentPaths, a.id, a, path, 'agent', issues);
     return acc;
   }, {});
@@ -113,7 +107,7 @@ function workflowEntries(raw: unknown, issues: IssueList): [unknown, string, str
 }
 
 function workflow(item: unknown, path: string, fallbackId: string, issues: IssueList, src: SourceMap, docInputs: ReadonlySet<string>): Workflow | undefined {
-  const raw = typeof item === 'string' ? simpleSyntax(item, path, issues) : item;
+  const raw = typeof item === 'string' ? simpleSyntax(item, path, issues) : textWorkflowEntry(item, path, issues);
   if (raw === undefined) return undefined;
   if (!isPlainObject(raw)) {
     issues.error(path, 'a workflow is a mapping with steps');
@@ -139,6 +133,19 @@ function workflow(item: unknown, path: string, fallbackId: string, issues: Issue
   const names = aliases(steps);
   routeByAlias(steps, names);
   return { id, ...(description !== undefined && { description }), steps, aliases: names };
+}
+
+/**
+ * LangSwarm's loader also takes a text workflow as `{id, simple: "a -> b -> user"}` or
+ * `{id, workflow: "..."}`: the text becomes the steps, the other keys stay.
+ */
+function textWorkflowEntry(item: unknown, path: string, issues: IssueList): unknown {
+  if (!isPlainObject(item) || 'steps' in item) return item;
+  const key = ['simple', 'workflow'].find((k) => typeof item[k] === 'string');
+  if (key === undefined) return item;
+  const { [key]: text, ...rest } = item;
+  const generated = simpleSyntax(text as string, joinPath(path, key), issues);
+  return generated && { ...rest, ...generated };
 }
 
 /**
@@ -205,61 +212,6 @@ function aliases(steps: readonly Step[]): Record<string, string> {
   return out;
 }
 
-function agent(raw: unknown, path: string, key: string | undefined, issues: IssueList): Agent | undefined {
-  if (!isPlainObject(raw)) {
-    issues.error(path, 'an agent is a mapping: {id, model, system_prompt}');
-    return undefined;
-  }
-  const picked: Record<string, unknown> = { id: raw.id ?? key };
-  for (const [k, v] of Object.entries(raw)) {
-    if (k === 'instructions' || k === 'instruction') {
-      if (raw.system_prompt === undefined && picked.system_prompt === undefined) picked.system_prompt = v;
-      else issues.warn(joinPath(path, k), `"${k}" is ignored: the agent already has a system prompt`);
-    } else if (k === 'behavior') {
-      // A preset name, or (as LangSwarm allows) a custom behaviour written out as text.
-      const custom = typeof v === 'string' && /\s/.test(v.trim());
-      if (typeof v !== 'string' || (!custom && !Object.hasOwn(BEHAVIOR_PROMPTS, v))) issues.error(joinPath(path, k), `unknown behavior ${describeValue(v)} (${Object.keys(BEHAVIOR_PROMPTS).join(', ')}, or a description in words)`);
-    } else if (k === 'provider') {
-      if (typeof v !== 'string') issues.error(joinPath(path, k), 'provider is a name such as openai');
-      else if (!OPENAI_PROVIDERS.includes(v.toLowerCase()) && raw.base_url === undefined) {
-        issues.warn(joinPath(path, k), `provider "${v}" is not called directly: the agent runs on the node's OpenAI-compatible endpoint (set base_url for another OpenAI-compatible server)`);
-      }
-    } else if (k === 'response_format') {
-      picked.response_format = responseFormat(v, joinPath(path, k), issues);
-    } else if (k === 'tools') {
-      picked.tools = agentToolRefs(v, joinPath(path, k), issues);
-    } else if (AGENT_KEYS.includes(k)) picked[k] = v;
-    else if (!['type', 'agent_type'].includes(k) || !['openai', 'langchain-openai', 'llm', 'generic'].includes(String(v))) {
-      issues.warn(joinPath(path, k), `agent key "${k}" is ignored (agents call an OpenAI-compatible endpoint)`);
-    }
-  }
-  if (!isValidId(picked.id)) {
-    issues.error(joinPath(path, 'id'), `an agent needs an id (letters, digits, _ and -), got ${describeValue(picked.id)}`);
-    return undefined;
-  }
-  if (picked.system_prompt === undefined && typeof raw.behavior === 'string') {
-    picked.system_prompt = Object.hasOwn(BEHAVIOR_PROMPTS, raw.behavior) ? BEHAVIOR_PROMPTS[raw.behavior] : raw.behavior.trim();
-  }
-  // No model: the node's first `llm.models` (WFMESH_MODEL) is used when the step runs.
-  if (picked.model === undefined) picked.model = '';
-  if (picked.requires !== undefined) picked.requires = requires(picked.requires, joinPath(path, 'requires'), issues);
-  const r = AgentSchema.safeParse(picked);
-  if (!r.success) {
-    for (const i of zodIssues(r.error, path)) issues.error(i.path, i.message);
-    return undefined;
-  }
-  return r.data;
-}
-
-function responseFormat(v: unknown, path: string, issues: IssueList): 'json' | 'text' | undefined {
-  const kind = isPlainObject(v) ? v.type : v;
-  if (kind === 'json' || kind === 'json_object' || kind === 'json_schema') return 'json';
-  if (kind === 'text') return 'text';
-  issues.error(path, 'response_format is json_object (or {type: json_object}) or text');
-  return undefined;
-}
-
-
 /**
  * Steps that name an agent no one defined get a default agent (the helpful behaviour, the node's
  * model), with a warning: LangSwarm loads such files and only fails when the step runs.
@@ -280,8 +232,8 @@ function defaultAgents(workflows: Record<string, Workflow>, agents: Record<strin
 
 /**
  * LangSwarm V1 loops name a step of the same list as their body (`body: process_item`), and the
- * body reads the item as `${context.item}`: that step moves into the loop's body, and
- * `${context.VAR}` becomes the loop variable.
+ * body reads the item as `${context.item}`: that step moves into the loop's body,
+ * `${context.VAR}` becomes the loop variable, and `max` takes the first items of a longer list.
  */
 function v1Loops(steps: Step[], issues: IssueList, src: SourceMap): Step[] {
   const byId = new Map(steps.map((s) => [s.id, s]));
@@ -298,6 +250,8 @@ function v1Loops(steps: Step[], issues: IssueList, src: SourceMap): Step[] {
     if (body.routes.length) issues.warn(joinPath(src.steps.get(body) ?? '', 'output'), `step "${body.id}" is the body of loop "${s.id}" (LangSwarm V1): its output.to is ignored; the loop continues`);
     body.routes = [];
     s.loop.body = { steps: [body] };
+    // V1 stops at `max` iterations: a longer list runs its first `max` items.
+    if (s.loop.max !== undefined) s.loop.truncate_to_max = true;
   }
   return moved.size ? steps.filter((s) => !moved.has(s)) : steps;
 }

@@ -144,10 +144,12 @@ export interface VariableScope {
   /** `${context.idempotency_key}`: the key of the attempt being built. */
   readonly idempotencyKey?: string;
   /**
-   * Told when a variable quoted inside a condition (`'${x.output.kind}' == 'bug'`) cannot
-   * resolve: the condition then takes its else branch, as in LangSwarm; the engine records why.
+   * Set where a condition that cannot resolve a variable takes its else branch, as in LangSwarm
+   * (a route's `if`, a step's `condition`); told which variable and why, so the engine can record
+   * it. `as_text`: the variable was quoted (`'${x.output.kind}' == 'bug'`) and compared as
+   * written; `false`: the whole condition was taken as false.
    */
-  readonly onMissing?: (variable: string, reason: string) => void;
+  readonly onMissing?: (variable: string, reason: string, effect: 'as_text' | 'false') => void;
 }
 
 export type Lookup = { found: true; value: unknown } | { found: false; reason: string };

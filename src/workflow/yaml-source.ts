@@ -49,7 +49,12 @@ export function readYaml(text: string, issues: IssueList): SourceDocument {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: false, keepSourceTokens: false });
   const errLine = (e: YAMLError): number => e.linePos?.[0]?.line ?? lineCounter.linePos(Math.min(e.pos[0], text.length)).line;
-  for (const e of doc.errors) issues.errors.push({ path: '', line: errLine(e), message: `YAML: ${firstLine(e.message)}` });
+  // The parser reports every token after a syntax error again; the first error is the one to fix.
+  const [first] = doc.errors;
+  if (first) {
+    const more = doc.errors.length - 1;
+    issues.errors.push({ path: '', line: errLine(first), message: `YAML: ${firstLine(first.message)}${more ? ` (and ${more} more YAML error${more > 1 ? 's' : ''} after it, most of them caused by this one)` : ''}` });
+  }
   for (const w of doc.warnings) issues.warnings.push({ path: '', line: errLine(w), message: `YAML: ${firstLine(w.message)}` });
   if (doc.errors.length > 0) return { lines };
   const lineAt = (offset: number | undefined): number | undefined =>

@@ -147,6 +147,66 @@ describe('run variables, text workflows, siblings', () => {
   });
 });
 
+describe('more LangSwarm spellings, run', () => {
+  test('fan-out to two writers, fan-in at the step that lists them in args.steps: it runs once, after both', async () => {
+    replies = { 'Outline the subject': 'tea' };
+    const d = doc(validateWorkflowText(file('fan-in.yaml')));
+    const r = await run(d, 'sections', 'tea');
+    assert.deepEqual(statuses(r), { outline: 'completed', pros: 'completed', cons: 'completed', join_sides: 'completed' });
+    assert.equal(r.output, 'reply to: reply to: Pros of tea | reply to: Cons of tea');
+    const barrier = await run(d, 'barrier', 'map');
+    assert.deepEqual(barrier.output, { gate: 'ready', sides: ['north', 'south'] });
+  });
+
+  test('unquoted conditions: a field the reply leaves out takes else, noted on the row; != None tests presence', async () => {
+    const d = doc(validateWorkflowText(file('conditions.yaml')));
+    replies = { 'Screen the message': '{"risk": 2}' };
+    const calm = await run(d, 'screen', 'hello');
+    assert.deepEqual(statuses(calm), { check: 'completed', hold: 'skipped', reply: 'completed' });
+    assert.equal(calm.steps.find((s) => s.id === 'check')?.warnings, undefined, 'an absent field compared with None is not a miss');
+    replies = { 'Screen the message': '{"risk": 2, "flag": "spam"}' };
+    assert.deepEqual(statuses(await run(d, 'screen', 'buy now')), { check: 'completed', hold: 'completed', reply: 'skipped' });
+    replies = { 'Screen the message': '{"note": "no score"}' };
+    const unsure = await run(d, 'screen', 'hm');
+    assert.deepEqual(statuses(unsure), { check: 'completed', hold: 'skipped', reply: 'completed' });
+    assert.match(String(unsure.steps.find((s) => s.id === 'check')?.warnings?.[0]), /^condition: \$\{context\.step_outputs\.check\.risk\} did not resolve \(.*no field "risk".*\); the condition was taken as false/);
+  });
+
+  test('exists counts empty text as absent; is not None', async () => {
+    const d = doc(validateWorkflowText(file('conditions.yaml')));
+    const route = async (reply: string): Promise<string | undefined> => {
+      replies = { 'Screen the message': reply };
+      const r = await run(d, 'identify', 'me');
+      return r.steps.find((s) => s.status === 'completed' && s.id !== 'lookup' && s.id !== 'by_mail')?.id;
+    };
+    assert.equal(await route('{"account": "A1"}'), 'known');
+    assert.equal(await route('{"account": "", "mail": "a@b.example"}'), 'known_by_mail');
+    assert.equal(await route('{"account": null, "mail": null}'), 'stranger');
+  });
+
+  test('V1 loops: max runs the first items; a plain reply holding a JSON list is the list', async () => {
+    const d = doc(validateWorkflowText(file('v1-loop-max.yaml')));
+    const two = await run(d, 'first_two', '');
+    assert.deepEqual(two.output, [{ hello: 'Oslo' }, { hello: 'Lima' }]);
+    replies = { 'Reply with a JSON list': '["Quito", "Riga"]' };
+    const picked = await run(d, 'picked', 'two cities');
+    assert.deepEqual(picked.output, [{ city: 'Quito' }, { city: 'Riga' }]);
+  });
+
+  test('text workflows in {id, simple} form and without -> user answer with the last agent', async () => {
+    const d = doc(validateWorkflowText(file('text-entries.yaml')));
+    replies = { 'You are a creative writer.': 'a sketch' };
+    const r = await run(d, 'sketch_and_critique', 'a boat');
+    assert.equal(r.output, 'reply to: a sketch');
+    assert.equal((await run(d, 'simple_workflow_3', 'a boat')).output, 'reply to: a sketch');
+  });
+
+  test('mcp_call with arguments under args, or as JSON text, reaches the tool with them', async () => {
+    const r = await run(doc(validateWorkflowText(file('mcp-call-payloads.yaml'))), 'entries', 'rent');
+    assert.deepEqual(r.output, { first: { entry: 'rent' }, second: { entry: 'opening balance', amount: 10 } });
+  });
+});
+
 describe('faults load as in LangSwarm and fail only where a run reaches them', () => {
   const faults = (): WorkflowDocument => doc(validateWorkflowText(file('faults.yaml')));
   const failed = async (document: WorkflowDocument, workflow: string, input: string): Promise<ExecutionRecord> => {

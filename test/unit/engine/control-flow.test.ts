@@ -164,19 +164,33 @@ workflows:
     assert.deepEqual((await run(yaml('sales'))).record.output, { to: 'other' });
   });
 
-  test('a condition that cannot be evaluated fails the step, never a quiet else', async () => {
+  test('a condition that reads a missing field takes else, and the row says which (as LangSwarm)', async () => {
     const { record } = await run(`
 workflows:
   w:
     steps:
       - {id: a, tool: echo, args: {x: 1}, output: {to: [{condition: {if: "\${a.output.missing} == 1", then: b, else: c}}]}}
+      - {id: b, tool: echo, args: {}, output: {to: user}}
+      - {id: c, tool: echo, args: {}, output: {to: user}}
+`);
+    assert.equal(record.status, 'completed');
+    assert.deepEqual(statuses(record), { a: 'completed', b: 'skipped', c: 'completed' });
+    assert.match(String(record.steps.find((s) => s.id === 'a')?.warnings?.[0]), /\$\{a\.output\.missing\} did not resolve \(a\.output has no field "missing"; it has x\); the condition was taken as false/);
+  });
+
+  test('a condition that cannot be evaluated fails the step, never a quiet else', async () => {
+    const { record } = await run(`
+workflows:
+  w:
+    steps:
+      - {id: a, tool: echo, args: {x: [1]}, output: {to: [{condition: {if: "\${a.output.x} > 1", then: b, else: c}}]}}
       - {id: b, tool: echo, args: {}}
       - {id: c, tool: echo, args: {}}
 `);
     assert.equal(record.status, 'failed');
     assert.equal(record.error?.step, 'a');
     assert.equal(record.error?.type, 'invalid_args');
-    assert.match(record.error?.message ?? '', /no field "missing"/);
+    assert.match(record.error?.message ?? '', /cannot order a list of 1 and number 1/);
     assert.deepEqual(statuses(record), { a: 'failed', b: 'skipped', c: 'skipped' });
   });
 

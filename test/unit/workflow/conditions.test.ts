@@ -58,6 +58,21 @@ describe('conditions (LangSwarm documentation forms)', () => {
     assert.equal(check('${missing_step.output} exists'), false);
   });
 
+  test('empty text does not exist (LangSwarm: value is not None and value != "")', () => {
+    const s: VariableScope = { ...scope, locals: { found: { user_id: '', email: 'a@b' } } };
+    assert.equal(evaluateCondition('${found.user_id} exists', s), false);
+    assert.equal(evaluateCondition('${found.user_id} not exists', s), true);
+    assert.equal(evaluateCondition('${found.email} exists', s), true);
+  });
+
+  test('Python spellings: is None, is not None; an absent field compared with None is None', () => {
+    assert.equal(check('${classify.output.user_id} is None'), true);
+    assert.equal(check('${classify.output.priority} is not None'), true);
+    assert.equal(check('${classify.output.warning} != None'), false, 'absent: None');
+    assert.equal(check('${classify.output.warning} is None'), true);
+    assert.equal(check('None == ${classify.output.warning}'), true);
+  });
+
   test('bare paths, None/True/False, numbers', () => {
     assert.equal(check("classify.output.priority == 'high'"), true);
     assert.equal(check('item.n == 3'), true);
@@ -81,6 +96,18 @@ describe('conditions fail loudly, never into a quiet else', () => {
     assert.throws(() => check("${classify.output.nope} == 'x'"), (err: Error) => err instanceof ConditionError && /no field "nope"/.test(err.message));
   });
 
+  test('where the scope takes missing values as LangSwarm does (routes), the condition is false and the scope is told', () => {
+    const told: string[] = [];
+    const routes: VariableScope = { ...scope, onMissing: (v, why, effect) => told.push(`${effect} ${v}: ${why}`) };
+    assert.equal(evaluateCondition("${classify.output.nope} == 'x'", routes), false);
+    // Not a negation of the comparison: the whole condition is false, as LangSwarm's evaluation error is.
+    assert.equal(evaluateCondition("not (${classify.output.nope} == 'x') or ${classify.output.score} > 0.8", routes), false);
+    assert.deepEqual(told, ['false ${classify.output.nope}: classify.output has no field "nope"; it has priority, tier, score, count, tags, user_id', 'false ${classify.output.nope}: classify.output has no field "nope"; it has priority, tier, score, count, tags, user_id']);
+    // Everything else stays an error.
+    assert.throws(() => evaluateCondition('${classify.output.tags} > 3', routes), /cannot order/);
+    assert.throws(() => evaluateExpression('${classify.output.nope}', routes), /no field "nope"/);
+  });
+
   test('the result must be true or false', () => {
     assert.throws(() => check('${classify.output.priority}'), /gave the text "high", not true or false/);
     assert.throws(() => check("${classify.output.priority} and true"), /needs true\/false/);
@@ -101,7 +128,7 @@ describe('conditions fail loudly, never into a quiet else', () => {
       ['exists 3', /needs a variable/],
       ['${a.output', /unterminated \$\{/],
       ['${a.output.__proto__} exists', /outside any variable's scope/],
-      ['a.output is 3', /only used as "is not"/],
+      ['a.output is == 3', /"is" compares with a value/],
       ['__import__("os")', /unexpected "\("/],
     ] as const) {
       assert.throws(() => parseExpression(expr), (err: Error) => err instanceof ExpressionSyntaxError && msg.test(err.message), expr);

@@ -231,3 +231,75 @@ describe('a bad workflow does not block its siblings', () => {
     has(messages(r.warnings), /\(workflow "uses_stdio" is not run\) stdio:\/\/github_mcp/);
   });
 });
+
+describe('more LangSwarm spellings', () => {
+  test('fan-in: args.steps on an is_fan_in step is a warning; branches fanned out together are never "may be skipped"', () => {
+    const r = validateWorkflowText(read('fan-in.yaml'));
+    const doc = valid(r);
+    has(messages(r.warnings), /^line 37 .*steps\[3\]\.args: args\.steps of a fan-in is not needed/);
+    assert.ok(!messages(r.warnings).some((w) => /may be skipped/.test(w)), messages(r.warnings).join('\n'));
+    const barrier = doc.workflows.barrier?.steps.find((s) => s.id === 'both_done') as ToolStep;
+    assert.deepEqual([barrier.tool, barrier.method, barrier.args, barrier.fault], ['transform', 'template', { template: 'ready' }, undefined]);
+    // A branch that a condition may route around is still flagged.
+    const cond = validateWorkflowText(`
+workflows:
+  w:
+    - {id: a, tool: echo, args: {}, output: {to: [{condition: {if: "1 == 1", then: b, else: c}}]}}
+    - {id: b, tool: echo, args: {}, output: {to: c}}
+    - {id: c, tool: echo, args: {b: "\${b.output}"}, output: {to: user}}
+`);
+    has(messages(cond.warnings), /\$\{b\.output\}: step "b" may be skipped/);
+  });
+
+  test('text workflows as {id, simple}, {id, workflow}, and without the final -> user', () => {
+    const doc = valid(validateWorkflowText(read('text-entries.yaml')));
+    assert.deepEqual(Object.keys(doc.workflows), ['sketch_and_critique', 'sketch_only', 'simple_workflow_3']);
+    assert.deepEqual(doc.workflows.sketch_and_critique?.steps.map((s) => s.id), ['step_1_sketcher', 'step_2_critic']);
+    assert.deepEqual(doc.workflows.simple_workflow_3?.steps.map((s) => (s as AgentStep).input), ['${user_input}', '${step_1_sketcher.output}']);
+    has(messages(validateWorkflowText('agents: [a]\nworkflows: ["user -> a"]').errors), /user comes last/);
+  });
+
+  test('mcp_call payload arguments under `args`, or as JSON text', () => {
+    const steps = valid(validateWorkflowText(read('mcp-call-payloads.yaml'))).workflows.entries?.steps as ToolStep[];
+    assert.deepEqual(steps[0]?.args, { entry: '${context.user_input}' });
+    assert.deepEqual(steps[1]?.args, { entry: 'opening balance', amount: 10 });
+  });
+
+  test('a V1 loop with max takes the first items of a longer list', () => {
+    const loop = valid(validateWorkflowText(read('v1-loop-max.yaml'))).workflows.first_two?.steps[0];
+    assert.ok(loop?.kind === 'loop');
+    assert.deepEqual([loop.loop.max, loop.loop.truncate_to_max], [2, true]);
+  });
+
+  test('agent base_url: checked at validation; the environment form of the node endpoint is the node endpoint', () => {
+    const r = validateWorkflowText(`
+agents:
+  local: {model: m, base_url: "env:OPENAI_BASE_URL"}
+  braced: {model: m, base_url: "\${OPENAI_BASE_URL}"}
+  other: {model: m, base_url: "env:MY_LLM"}
+  typo: {model: m, base_url: "localhost:8000/v1"}
+workflows: {w: [{agent: local, input: x}]}
+`);
+    const errs = messages(r.errors);
+    has(errs, /^line 5 agents\.other\.base_url: base_url env:MY_LLM: a workflow does not read the node's environment/);
+    has(errs, /^line 6 agents\.typo\.base_url: base_url is an http\(s\) URL/);
+    has(messages(r.warnings), /^line 3 agents\.local\.base_url: base_url env:OPENAI_BASE_URL is the node's endpoint/);
+    const ok = valid(validateWorkflowText('agents:\n  a: {model: m, base_url: "${OPENAI_BASE_URL}"}\n  b: {model: m, base_url: "http://llm.lan:8000/v1"}\nworkflows: {w: [{agent: a, input: x}, {agent: b, input: x}]}'));
+    assert.deepEqual([ok.agents.a?.base_url, ok.agents.b?.base_url], [undefined, 'http://llm.lan:8000/v1']);
+  });
+
+  test('one problem, one error: a step never reached, a YAML syntax error', () => {
+    const unreached = messages(validateWorkflowText(`
+agents: [{id: a, model: m}]
+workflows:
+  w:
+    - {id: first, agent: a, input: x, output: {to: last}}
+    - {id: optional, condition: "\${first.output} == 'y'", agent: a, input: "\${first.output}", output: {to: last}}
+    - {id: last, agent: a, input: "\${first.output}", output: {to: user}}
+`).errors);
+    assert.deepEqual(unreached, ['line 6 workflows.w.steps[1]: step "optional" is never reached: no step routes to it or lists it in depends_on (its condition only decides whether it runs once reached: route to it with output.to)']);
+    const yaml = messages(validateWorkflowText('workflows:\n  w:\n    - {id: a, tool: echo, args: {x: ${user_input}}}\n    - {id: b, tool: echo}\n').errors);
+    assert.equal(yaml.length, 1, yaml.join('\n'));
+    has(yaml, /^line 3: YAML: .*\(and \d+ more YAML errors after it, most of them caused by this one\)/);
+  });
+});
