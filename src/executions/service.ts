@@ -146,12 +146,31 @@ export class ExecutionService {
     try {
       revision = await this.deps.store.create(initial, { yaml: text, ...(req.workflow_name !== undefined && { workflow_name: req.workflow_name }) });
     } catch (err) {
-      if (!(err instanceof MeshError && err.code === 'CONFLICT' && req.execution_id !== undefined)) throw err;
-      return this.existing(req.execution_id, wait);
+      if (err instanceof MeshError && err.code === 'CONFLICT') {
+        if (req.execution_id !== undefined) return this.existing(req.execution_id, wait);
+        throw err;
+      }
+      // The header may have landed although the create failed (its acknowledgement lost, the
+      // source not written): end it, or it would say "running" under a live node that never ran it.
+      this.endUnstarted(initial, err as Error);
+      throw err;
     }
     const run = this.coordinate(initial, revision, document, { ...(req.onProgress && { onProgress: req.onProgress }), ...(wait && req.signal && { callerSignal: req.signal }) });
     if (!wait) return initial;
     return run.settled;
+  }
+
+  /** Best effort: a record whose start failed is ended with the reason, when it exists. */
+  private endUnstarted(initial: ExecutionRecord, err: Error): void {
+    const at = new Date().toISOString();
+    const message = `the execution could not be started: ${err.message}`;
+    void this.deps.store
+      .update(initial.execution_id, (cur) =>
+        cur.status === 'running' && cur.coordinator === initial.coordinator && cur.epoch === initial.epoch && cur.steps.length === 0
+          ? { ...cur, status: 'failed', error: { type: 'internal', message }, updated_at: at, ended_at: at }
+          : undefined,
+      )
+      .catch(() => undefined);
   }
 
   /** A repeated start with the same id: the execution it already started. */

@@ -135,14 +135,24 @@ export class ExecutionStore {
   async create(record: ExecutionRecord, source?: Omit<ExecutionSource, 'type'>): Promise<number> {
     const kv = await this.bucket.kv();
     const id = keyOf(record.execution_id);
-    if (source) await putValue(kv, keys.source(id), encodeJson({ type: 'wfmesh.execution.source.v1', ...source } satisfies ExecutionSource), this.maxValueBytes);
-    await this.writeRows(record.execution_id, record.steps.map((row, n) => [n, row]));
-    try {
-      return await kv.create(id, await this.headerBytes(kv, record));
-    } catch (err) {
-      if (isRevisionConflict(err)) throw new MeshError('CONFLICT', `execution ${record.execution_id} already exists`);
-      throw err;
-    }
+    // The source and the header go out together (one round trip, not two): a successor that
+    // finds a header without its source ends the execution, saying so, and a failed source write
+    // fails the create (the caller ends the header it may have written).
+    const sourceWritten = source && putValue(kv, keys.source(id), encodeJson({ type: 'wfmesh.execution.source.v1', ...source } satisfies ExecutionSource), this.maxValueBytes);
+    const headerWritten = (async () => {
+      await this.writeRows(record.execution_id, record.steps.map((row, n) => [n, row]));
+      try {
+        return await kv.create(id, await this.headerBytes(kv, record));
+      } catch (err) {
+        if (isRevisionConflict(err)) throw new MeshError('CONFLICT', `execution ${record.execution_id} already exists`);
+        throw err;
+      }
+    })();
+    // Both settle before a failure is told: the caller's clean-up must come after the header's write.
+    const [header, written] = await Promise.allSettled([headerWritten, sourceWritten]);
+    if (header.status === 'rejected') throw header.reason;
+    if (written.status === 'rejected') throw written.reason;
+    return header.value;
   }
 
   /** The workflow text an execution runs (written by create). */
