@@ -57,6 +57,9 @@ export function capabilitiesOf(ad: Advertisement): NodeCapabilities {
  * only. Members this node knows and the peer does not are left alone: the prober finds out
  * whether they are alive.
  */
+/** Times a pull of any node's view is asked again when this node's own view service answered it. */
+const SELF_ANSWER_RETRIES = 6;
+
 export async function syncView(nc: NatsConnection, registry: PeerRegistry, selfName: string, target: { id: string; name: string } | undefined, log: Logger): Promise<void> {
   let subject = target ? subjects.view(target.name, target.id) : subjects.viewAny();
   const ask = async (req: ViewRequest) => {
@@ -69,7 +72,12 @@ export async function syncView(nc: NatsConnection, registry: PeerRegistry, selfN
     const missing: string[] = [];
     let cursor: string | undefined;
     for (let pages = 0; pages < 10_000; pages++) {
-      const view = await ask({ type: 'wfmesh.view.request.v1', ids_only: true, ...(cursor && { cursor }) });
+      let view = await ask({ type: 'wfmesh.view.request.v1', ids_only: true, ...(cursor && { cursor }) });
+      // The queue group of any node's view includes this node: when it picked this one, ask again
+      // (a joining node answered by itself knew nobody until its next sync, a second or two later).
+      for (let again = 0; !target && pages === 0 && view?.node === selfName && again < SELF_ANSWER_RETRIES; again++) {
+        view = await ask({ type: 'wfmesh.view.request.v1', ids_only: true });
+      }
       if (!view || view.node === selfName) {
         log.debug({ from: subject, answered: view?.node ?? 'malformed' }, 'no view pulled');
         return; // any node turned out to be this one

@@ -42,6 +42,8 @@ export class Membership {
   private syncing: Promise<void> | undefined;
   private stopped = false;
   private followUp: NodeJS.Timeout | undefined;
+  /** The first pull of a peer's view, made at start (see `joined`). */
+  private firstView: Promise<void> = Promise.resolve();
   /** Nodes whose entry is being asked for (an announcement without capabilities from a node this one lacks). */
   private readonly fetching = new Set<string>();
   /** When this node last repeated its announcement for a node that suspected an older incarnation. */
@@ -72,6 +74,14 @@ export class Membership {
     m.capabilities = { ...opts.capabilities, id: service.info().id };
     m.start();
     return m;
+  }
+
+  /**
+   * Resolves once the view pulled at start is in (or after `maxWaitMs`): until then this node may
+   * know only itself and would call a step no node could run that many nodes can.
+   */
+  joined(maxWaitMs: number): Promise<void> {
+    return Promise.race([this.firstView, new Promise<void>((r) => setTimeout(r, maxWaitMs).unref())]);
   }
 
   /** This node's id (its micro service instance id). */
@@ -113,7 +123,8 @@ export class Membership {
     log.info({ id: this.id }, 'announced to the mesh');
     this.prober.start();
     // Twice: the first answer may come from a node that is itself still joining (a cold start).
-    void this.sync().then(() => {
+    this.firstView = this.sync();
+    void this.firstView.then(() => {
       this.followUp = setTimeout(() => void this.sync(), this.timings.probeIntervalMs * (1 + Math.random()));
     });
   }

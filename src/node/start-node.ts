@@ -16,6 +16,9 @@ import { attachExecuteEndpoint } from './execute-endpoint.js';
 import { MeshNode } from './mesh-node.js';
 import type { NodeOptions } from './options.js';
 
+/** The longest a starting node waits for its first view of the mesh before it says it joined. */
+const JOIN_VIEW_WAIT_MS = 3_000;
+
 /**
  * Starts a complete node: joins the mesh (MeshNode), then attaches what it serves.
  * Every node role (`wfmesh node`, `wfmesh up`, `wfmesh mcp --stdio`) starts here.
@@ -34,6 +37,8 @@ export async function startNode(options: NodeOptions, log: Logger): Promise<Mesh
     await node.stop();
     throw err;
   }
+  // Joined means knowing the mesh: a step placed before the first view would find only this node.
+  await node.membership.joined(JOIN_VIEW_WAIT_MS);
   node.log.info({ id: node.id, region: options.region, http: node.http.url, nats: options.nats.servers }, 'node joined the mesh');
   return node;
 }

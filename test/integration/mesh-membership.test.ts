@@ -88,6 +88,19 @@ describe('membership on a real 3-server NATS cluster', () => {
     for (const g of obsA.gpus as { vendor: string; model: string; vram_mib: number }[]) assert.ok(g.vendor && g.model && g.vram_mib > 0, JSON.stringify(g));
   });
 
+  test('a node that says it joined knows the mesh already (its own view service may answer its first pull)', async () => {
+    // The view pull goes to a queue group this node is in: with two peers a third of the pulls
+    // came back from the node itself, which then knew only itself for a second or two.
+    for (let i = 0; i < 8; i++) {
+      const fresh = await startTestNode(nats.urls[i % 3]!, { name: `fresh-${i}` });
+      try {
+        assert.ok(['obs-a', 'obs-b'].every((n) => fresh.registry.list().some((p) => p.name === n)), `fresh-${i} knows: ${names(fresh).join(', ')}`);
+      } finally {
+        await fresh.stop();
+      }
+    }
+  });
+
   test('$SRV.PING.wfmesh is answered by every node', async () => {
     const nc: NatsConnection = await connect({ servers: nats.urls[1]! });
     try {
