@@ -37,36 +37,59 @@ async function readEld(pid: number, read: () => string): Promise<Eld> {
 
 /**
  * An idle wfmesh node (`wfmesh node --no-mcp`) and an idle Moleculer worker, started fresh, side by
- * side over `windowMs`; node_rss_mib is the node's RSS at the end of that window.
+ * side, twice over `windowMs`: first plain, for CPU and RSS (node_rss_mib is the node's RSS at the
+ * end of that window); then with the event-loop delay probe preloaded, for the stalls. The probe
+ * wakes its process every 10 ms, which costs about 1% of a core by itself: more than either
+ * process idles on, so it stays out of the CPU window.
  */
 export async function measureIdle(url: string, windowMs: number): Promise<Record<string, unknown>> {
-  const node = await startNodeProcess(['--nats', url, '--name', 'bench-idle', '--no-mcp'], ['--import', ELD_PROBE]);
-  const mol = await startMoleculerWorker(url, 'bench-mol-idle', ['--import', ELD_PROBE]);
-  let molErr = '';
-  mol.stderr!.on('data', (d: Buffer) => (molErr += d.toString()));
+  const cpuPct = (us: number) => round((us / (windowMs * 1000)) * 100, 2);
+  // Past start-up (probes, first heartbeats, JIT) and the node's one collection after it (10 s).
+  const settle = () => new Promise((r) => setTimeout(r, 12_000));
+  const plain = await startPair(url, 'bench-idle', 'bench-mol-idle', []);
+  let cpu: { node: number; mol: number; nodeRss: number; molRss: number };
   try {
-    // Past start-up (probes, first heartbeats, JIT) and the node's one collection after it (10 s).
-    await new Promise((r) => setTimeout(r, 12_000));
-    await readEld(node.pid, node.log);
-    await readEld(mol.pid!, () => molErr);
-    const nodeCpu = cpuMeter([node.pid]);
-    const molCpu = cpuMeter([mol.pid!]);
+    await settle();
+    const nodeCpu = cpuMeter([plain.node.pid]);
+    const molCpu = cpuMeter([plain.mol.pid!]);
     await new Promise((r) => setTimeout(r, windowMs));
-    const cpuPct = (us: number) => round((us / (windowMs * 1000)) * 100, 2);
-    const idleNodeCpu = cpuPct(nodeCpu.stop());
-    const idleMolCpu = cpuPct(molCpu.stop());
-    const [nodeEld, molEld] = [await readEld(node.pid, node.log), await readEld(mol.pid!, () => molErr)];
-    const nodeRss = round(processRssMib(node.pid));
+    cpu = { node: cpuPct(nodeCpu.stop()), mol: cpuPct(molCpu.stop()), nodeRss: round(processRssMib(plain.node.pid)), molRss: round(processRssMib(plain.mol.pid!)) };
+  } finally {
+    plain.stop();
+  }
+  const probed = await startPair(url, 'bench-idle-eld', 'bench-mol-idle-eld', ['--import', ELD_PROBE]);
+  try {
+    await settle();
+    await readEld(probed.node.pid, probed.node.log);
+    await readEld(probed.mol.pid!, probed.molErr);
+    await new Promise((r) => setTimeout(r, windowMs));
+    const [nodeEld, molEld] = [await readEld(probed.node.pid, probed.node.log), await readEld(probed.mol.pid!, probed.molErr)];
     return {
-      node_rss_mib: nodeRss,
+      node_rss_mib: cpu.nodeRss,
       idle_window_s: windowMs / 1000,
-      idle_node: { rss_mib: nodeRss, cpu_pct: idleNodeCpu, event_loop_stall_ms: { p99: nodeEld.p99_ms, max: nodeEld.max_ms } },
-      idle_moleculer: { rss_mib: round(processRssMib(mol.pid!)), cpu_pct: idleMolCpu, event_loop_stall_ms: { p99: molEld.p99_ms, max: molEld.max_ms } },
+      idle_node: { rss_mib: cpu.nodeRss, cpu_pct: cpu.node, event_loop_stall_ms: { p99: nodeEld.p99_ms, max: nodeEld.max_ms } },
+      idle_moleculer: { rss_mib: cpu.molRss, cpu_pct: cpu.mol, event_loop_stall_ms: { p99: molEld.p99_ms, max: molEld.max_ms } },
     };
   } finally {
-    node.kill('SIGKILL');
-    mol.kill('SIGKILL');
+    probed.stop();
   }
+}
+
+/** A fresh wfmesh node and a fresh Moleculer worker, both started with `nodeArgs`. */
+async function startPair(url: string, nodeName: string, molName: string, nodeArgs: string[]) {
+  const node = await startNodeProcess(['--nats', url, '--name', nodeName, '--no-mcp'], nodeArgs);
+  const mol = await startMoleculerWorker(url, molName, nodeArgs);
+  let molLog = '';
+  mol.stderr!.on('data', (d: Buffer) => (molLog += d.toString()));
+  return {
+    node,
+    mol,
+    molErr: () => molLog,
+    stop: () => {
+      node.kill('SIGKILL');
+      mol.kill('SIGKILL');
+    },
+  };
 }
 
 /** A worker node's RSS before and after `steps` echo steps (64 in flight): flat means no leak. */
