@@ -51,15 +51,15 @@ export function capabilitiesOf(ad: Advertisement): NodeCapabilities {
   return { ...rest, memory: { total_mib: memory.total_mib, ...(memory.declared !== undefined && { declared: memory.declared }) } };
 }
 
+/** Times a pull of any node's view is asked again when this node's own view service answered it. */
+const SELF_ANSWER_RETRIES = 6;
+
 /**
  * Catches up with a peer's view (any one node's when no target): first its member ids, page by
  * page (tens of bytes each), then, in chunks, the capabilities of the members this node lacks
  * only. Members this node knows and the peer does not are left alone: the prober finds out
  * whether they are alive.
  */
-/** Times a pull of any node's view is asked again when this node's own view service answered it. */
-const SELF_ANSWER_RETRIES = 6;
-
 export async function syncView(nc: NatsConnection, registry: PeerRegistry, selfName: string, target: { id: string; name: string } | undefined, log: Logger): Promise<void> {
   let subject = target ? subjects.view(target.name, target.id) : subjects.viewAny();
   const ask = async (req: ViewRequest) => {

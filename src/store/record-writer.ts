@@ -30,8 +30,12 @@ export class RecordWriter {
   private waiters: { resolve: () => void }[] = [];
   private failures = 0;
   private readonly input: unknown;
-  /** When the last round started (the next unurgent one waits for ROUND_INTERVAL_MS after it). */
-  private lastRoundAt = 0;
+  /**
+   * When the last round started (the next unurgent one waits for ROUND_INTERVAL_MS after it). The
+   * record was written just before this writer was made (created or claimed): a run shorter than
+   * the interval is written once, at its end.
+   */
+  private lastRoundAt = Date.now();
   /** Ends the pause before an unurgent round, when someone starts waiting. */
   private wake: (() => void) | undefined;
   private finishing = false;
@@ -44,9 +48,6 @@ export class RecordWriter {
     private readonly onSuperseded: (stored: ExecutionRecord) => void = () => undefined,
   ) {
     this.revision = revision;
-    // The record was written just now (created or claimed): a run shorter than the interval is
-    // written once, at its end.
-    this.lastRoundAt = Date.now();
     // The input never changes: once stored under its own key, the header only points at it.
     this.input = storedMarker(live.input, 'in', store.maxValueBytes);
   }
