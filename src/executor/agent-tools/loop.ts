@@ -12,10 +12,10 @@ import type { AgentToolContext, StepRunContext } from '../types.js';
 import { catalogFailure, ToolCatalog, type CatalogEntry, type RemoteTool } from './catalog.js';
 import { ToolCallLog } from './call-log.js';
 import { toolCallId } from './call-id.js';
+import { functionCalls, type FunctionCall } from './wire-calls.js';
 
 type Message = OpenAI.Chat.ChatCompletionMessageParam;
 type Choice = OpenAI.Chat.ChatCompletion.Choice;
-type FunctionCall = OpenAI.Chat.ChatCompletionMessageFunctionToolCall;
 
 /** One chat-completions request (the agent module maps its errors). */
 export type Complete = (messages: Message[], tools: ReturnType<ToolCatalog['functions']>) => Promise<OpenAI.Chat.ChatCompletion>;
@@ -38,10 +38,11 @@ export async function runToolLoop(agent: AgentSpec, messages: Message[], complet
   const catalog = await buildCatalog(agent, tc, ctx.signal);
   const log = new ToolCallLog(tc.scope.onToolCall);
   const maxRounds = agent.max_tool_rounds ?? DEFAULT_MAX_TOOL_ROUNDS;
+  const callIds = new Set<string>();
   for (let round = 1; ; round++) {
     const completion = await complete(messages, catalog.functions());
     const choice = completion.choices[0];
-    const calls = (choice?.message.tool_calls ?? []).filter((c): c is FunctionCall => c.type === 'function');
+    const calls = functionCalls(choice?.message.tool_calls, round, callIds);
     if (!choice || calls.length === 0) return choice as Choice;
     if (round > maxRounds) {
       const asked = calls.map((c) => c.function.name).join(', ');
