@@ -11,7 +11,8 @@ import { isPlainObject } from './variables.js';
 
 /**
  * Agent `tools:`: `ID`, `ID.method` (that method only), or a mapping `{id | name | type,
- * methods: [...]}`. The same tool named twice merges its methods.
+ * methods: [...]}`. One ref per entry, as written, so that a mistake is reported at its own entry
+ * (line); the same tool named twice is merged when the step is resolved (resolveAgentTools).
  */
 export function agentToolRefs(v: unknown, path: string, issues: IssueList): AgentToolRef[] | undefined {
   const list = typeof v === 'string' ? [v] : v;
@@ -20,18 +21,11 @@ export function agentToolRefs(v: unknown, path: string, issues: IssueList): Agen
     return undefined;
   }
   const out: AgentToolRef[] = [];
-  const add = (id: string, methods: string[] | undefined): void => {
-    const prior = out.find((r) => r.id === id);
-    if (!prior) out.push(methods ? { id, methods } : { id });
-    else if (!methods || !prior.methods) delete prior.methods; // an entry without a filter offers every method
-    else prior.methods = [...new Set([...prior.methods, ...methods])];
-  };
   list.forEach((t, i) => {
     const p = joinPath(path, i);
     if (typeof t === 'string' && t) {
       const dot = t.indexOf('.');
-      if (dot > 0) add(t.slice(0, dot), [t.slice(dot + 1)]);
-      else add(t, undefined);
+      out.push(dot > 0 ? { id: t.slice(0, dot), methods: [t.slice(dot + 1)] } : { id: t });
       return;
     }
     const id = isPlainObject(t) ? (t.id ?? t.name ?? t.type) : undefined;
@@ -44,8 +38,20 @@ export function agentToolRefs(v: unknown, path: string, issues: IssueList): Agen
       issues.error(joinPath(p, 'methods'), 'methods is a non-empty list of method names');
       return;
     }
-    add(id, methods as string[] | undefined);
+    out.push(methods ? { id, methods: methods as string[] } : { id });
   });
+  return out;
+}
+
+/** The same tool listed twice is one tool with both entries' methods (an entry without a filter offers every method). */
+export function mergeAgentToolRefs(refs: readonly AgentToolRef[]): AgentToolRef[] {
+  const out: AgentToolRef[] = [];
+  for (const ref of refs) {
+    const prior = out.find((r) => r.id === ref.id);
+    if (!prior) out.push(ref.methods ? { id: ref.id, methods: [...ref.methods] } : { id: ref.id });
+    else if (!ref.methods || !prior.methods) delete prior.methods;
+    else prior.methods = [...new Set([...prior.methods, ...ref.methods])];
+  }
   return out;
 }
 
@@ -99,7 +105,7 @@ export function resolveAgentTools(
   settingsOf: (settings: Record<string, unknown>) => Record<string, unknown>,
 ): AgentToolSpec[] {
   const specs: AgentToolSpec[] = [];
-  for (const ref of agent.tools ?? []) {
+  for (const ref of mergeAgentToolRefs(agent.tools ?? [])) {
     const declared = Object.hasOwn(doc.tools, ref.id) ? doc.tools[ref.id] : undefined;
     const type = declared?.type ?? ref.id;
     if (!declared && !Object.hasOwn(BUILTIN_TOOL_METHODS, type)) throw new AgentToolConflict(`agent "${agent.id}" lists tool "${ref.id}", which is neither a tool of this document nor a built-in type`);

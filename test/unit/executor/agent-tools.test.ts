@@ -8,7 +8,7 @@ import { ALL_TOOL_HANDLERS } from '../../../src/executor/tools/all.js';
 import { StepFailure } from '../../../src/protocol/errors.js';
 import type { ExecutionRecord } from '../../../src/protocol/execution.js';
 import type { ToolCallRecord } from '../../../src/protocol/step.js';
-import { BUILTIN_TOOL_METHODS, combineRequires, validateWorkflowText } from '../../../src/workflow/index.js';
+import { BUILTIN_TOOL_METHODS, combineRequires, resolveAgentTools, validateWorkflowText } from '../../../src/workflow/index.js';
 
 const handler = (type: string) => ALL_TOOL_HANDLERS.find((h) => h.type === type)!;
 
@@ -143,10 +143,24 @@ ${extra}
 workflows:
   main: [{agent: a, input: x}]
 `;
-  test('ID, ID.method and {id, methods} forms; the same tool twice merges its methods', () => {
-    const r = validateWorkflowText(doc('[files.read_file, "files.list_dir", {id: calc, methods: [add]}, echo]'));
+  test('ID, ID.method and {id, methods} forms; the same tool twice merges its methods when the step is resolved', () => {
+    const r = validateWorkflowText(doc('[files.read_file, "files.list_dir", {id: calc, methods: [add]}, echo, files.read_file]'));
     assert.deepEqual(r.errors, []);
-    assert.deepEqual(r.document!.agents.a!.tools, [{ id: 'files', methods: ['read_file', 'list_dir'] }, { id: 'calc', methods: ['add'] }, { id: 'echo' }]);
+    assert.deepEqual(r.document!.agents.a!.tools, [{ id: 'files', methods: ['read_file'] }, { id: 'files', methods: ['list_dir'] }, { id: 'calc', methods: ['add'] }, { id: 'echo' }, { id: 'files', methods: ['read_file'] }]);
+    const specs = resolveAgentTools(r.document!, r.document!.agents.a!, undefined, (s) => s);
+    assert.deepEqual(specs.map((s) => [s.id, s.methods]), [['files', ['read_file', 'list_dir']], ['calc', ['add']], ['echo', undefined]]);
+    const all = validateWorkflowText(doc('[files.read_file, files]'));
+    assert.equal(resolveAgentTools(all.document!, all.document!.agents.a!, undefined, (s) => s)[0]!.methods, undefined, 'an entry without a filter offers every method');
+  });
+
+  test('each entry is checked at its own line: a misspelt method beside the same tool unfiltered, an unknown tool after a repeated one', () => {
+    const block = (entries: string[]): string => doc(`\n${entries.map((e) => `      - ${e}`).join('\n')}`);
+    const typo = validateWorkflowText(block(['files', 'files.read_fil']));
+    assert.deepEqual(typo.errors.map((e) => [e.path, e.line]), [['agents[0].tools[1].methods', 11]], JSON.stringify(typo.errors));
+    const later = validateWorkflowText(block(['files.read_file', 'files.list_dirr']));
+    assert.deepEqual(later.errors.map((e) => [e.path, e.line]), [['agents[0].tools[1].methods', 11]], JSON.stringify(later.errors));
+    const unknown = validateWorkflowText(block(['files', 'files', 'nosuch']));
+    assert.deepEqual(unknown.warnings.filter((w) => /unknown tool "nosuch"/.test(w.message)).map((w) => [w.path, w.line]), [['agents[0].tools[2]', 12]]);
   });
 
   test('a method the type lacks is an error; a tool an agent cannot call is a fault (a warning; the step fails when it runs; strict refuses it)', () => {
