@@ -125,7 +125,7 @@ export class RecordKeeper {
   }
 
   failed(id: string, failure: StepFailure, node?: string): void {
-    this.change(id, (row) => ({ ...ended(row), status: 'failed', error: failure.toWire(), ...(node !== undefined && { node }), ...closeLast(row, node, 'failed', failure.message) }));
+    this.change(id, (row) => ({ ...ended(row), status: 'failed', error: failure.toWire(), ...(node !== undefined && { node }), ...closeLast(row, node, 'failed', failure.message), ...closeCalls(row, `the step failed while the call ran (${failure.type}: ${failure.message})`) }));
   }
 
   /** Notes something the run did not fail for; repeats are kept once, and at most a few. */
@@ -137,7 +137,7 @@ export class RecordKeeper {
 
   /** Skipped (its branch was not taken) or cancelled. */
   ended(id: string, status: 'skipped' | 'cancelled'): void {
-    this.change(id, (row) => (row.started_at ? { ...row, status, ended_at: now() } : { ...row, status }));
+    this.change(id, (row) => (row.started_at ? { ...row, status, ended_at: now(), ...closeCalls(row, `${status}: the step ended while the call ran`) } : { ...row, status }));
   }
 
   /** No further change reaches observers (a coordinator handing the execution on stops here). */
@@ -152,7 +152,7 @@ export class RecordKeeper {
     steps.forEach((row, i) => {
       if (FINAL_STEP.has(row.status)) return;
       this.done++;
-      steps[i] = row.status === 'running' ? { ...row, status: 'cancelled', ended_at: now(), ...closeLast(row, undefined, 'cancelled') } : { ...row, status: open };
+      steps[i] = row.status === 'running' ? { ...row, status: 'cancelled', ended_at: now(), ...closeLast(row, undefined, 'cancelled'), ...closeCalls(row, 'cancelled: the step ended while the call ran') } : { ...row, status: open };
       try {
         this.opts.onChange?.(this.record, i);
       } catch {
@@ -200,6 +200,17 @@ export class RecordKeeper {
       // An observer's failure must not change the execution.
     }
   }
+}
+
+/**
+ * The row's tool calls with those still running ended as errors: a step settled by its abort
+ * (cancelled, timed out) does not wait for its calls, and its row must not show them running.
+ */
+function closeCalls(row: StepRecord, error: string): Partial<StepRecord> {
+  if (!row.tool_calls?.some((c) => c.status === 'running')) return {};
+  const t = Date.now();
+  const close = (c: ToolCallRecord): ToolCallRecord => (c.status === 'running' ? { ...c, status: 'error', duration_ms: Math.max(0, t - Date.parse(c.started_at)), error } : c);
+  return { tool_calls: row.tool_calls.map(close) };
 }
 
 /** The open history entry of the row's latest attempt, closed as `status` (in a partial row). */

@@ -37,7 +37,7 @@ const WORKFLOW = (agentExtra = ''): string => `
 agents:
   - id: reader
     system_prompt: read notes
-    tools: [filesystem]
+    tools: [filesystem, sleep]
 ${agentExtra}
 workflows:
   main:
@@ -47,13 +47,13 @@ workflows:
 `;
 
 /** Runs WORKFLOW with the model answering `script`; returns the record and the server. */
-async function run(script: OpenAiReply[], agentExtra = ''): Promise<{ record: ExecutionRecord; llm: OpenAiTestServer }> {
+async function run(script: (OpenAiReply | (() => OpenAiReply))[], agentExtra = '', signal = new AbortController().signal): Promise<{ record: ExecutionRecord; llm: OpenAiTestServer }> {
   const llm = await startOpenAiServer(scripted(script));
   process.env.OPENAI_BASE_URL = llm.url;
   try {
     const v = validateWorkflowText(WORKFLOW(agentExtra));
     assert.deepEqual(v.errors.map(formatIssue), []);
-    const record = await runSync(v.document!, undefined, 'go', [], new AbortController().signal);
+    const record = await runSync(v.document!, undefined, 'go', [], signal);
     return { record, llm };
   } finally {
     await llm.close();
@@ -115,5 +115,25 @@ describe('tool calls as local servers send them', () => {
     assert.equal(results.size, 4);
     assert.equal(results.get(ids[1]!), 'hello notes\n');
     assert.match(results.get(ids[2]!)!, /no such file/);
+  });
+});
+
+describe('a tool-calling step that ends while a call runs', () => {
+  test('cancelled: the call in flight is recorded as ended by the cancellation, not running for ever', async () => {
+    const cancel = new AbortController();
+    const { record } = await run([
+      () => {
+        // Cancelled once the call has started (it sleeps far longer).
+        setTimeout(() => cancel.abort(new Error('stopped by the user')), 300);
+        return { tool_calls: [{ name: 'sleep__sleep', arguments: { ms: 30_000 } }] };
+      },
+      { content: 'never asked' },
+    ], '', cancel.signal);
+    assert.equal(record.status, 'cancelled');
+    const calls = callsOf(record);
+    assert.equal(calls.length, 1, JSON.stringify(record.steps));
+    assert.equal(calls[0]!.status, 'error', JSON.stringify(calls[0]));
+    assert.match(calls[0]!.error ?? '', /cancelled/);
+    assert.ok(calls[0]!.duration_ms !== undefined);
   });
 });
