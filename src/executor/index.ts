@@ -42,8 +42,17 @@ const runAgentStep: AgentRunner = async (agent, input, ctx) => (await import('./
  * through this same executor, as a standalone executor's user expects.
  */
 export function createStepExecutor(env: ExecutorEnvironment, opts: LocalExecutorOptions = {}): StepExecutor {
+  // A call that fails here ran here too: the record names its node either way (only a call never run has none).
   const here: ToolCallDispatcher = {
-    dispatch: async (call, signal) => ({ output: await executor.execute(call.task, signal), node: env.node_name }),
+    dispatch: async (call, signal) => {
+      call.onSent?.(env.node_name);
+      try {
+        return { output: await executor.execute(call.task, signal), node: env.node_name };
+      } catch (err) {
+        if (err !== null && typeof err === 'object') Object.assign(err, { node: env.node_name });
+        throw err;
+      }
+    },
   };
   const executor = buildLocalExecutor(env, { handlers: ALL_TOOL_HANDLERS, agent: runAgentStep }, { ...opts, toolCalls: opts.toolCalls ?? here });
   return executor;

@@ -118,6 +118,24 @@ describe('tool calls as local servers send them', () => {
   });
 });
 
+describe('where calls ran', () => {
+  test('a call that failed where it ran names that node; a call never run (bad arguments) names none', async () => {
+    const { record } = await run([
+      { tool_calls: [{ name: 'filesystem__read_file', arguments: { path: 'missing.txt' } }, { name: 'filesystem__read_file', arguments: { path: 7 } }, { name: 'filesystem__read_file', arguments: { path: 'notes.txt' } }] },
+      { content: 'done' },
+    ]);
+    assert.equal(record.status, 'completed', JSON.stringify(record.error));
+    const [missing, invalid, read] = callsOf(record);
+    assert.equal(read!.status, 'ok');
+    assert.ok(read!.node, 'a call that ran names its node');
+    assert.equal(missing!.status, 'error');
+    assert.match(missing!.error ?? '', /no such file/);
+    assert.equal(missing!.node, read!.node, JSON.stringify(missing));
+    assert.equal(invalid!.status, 'error');
+    assert.equal(invalid!.node, undefined, JSON.stringify(invalid));
+  });
+});
+
 describe('a tool-calling step that ends while a call runs', () => {
   test('cancelled: the call in flight is recorded as ended by the cancellation, not running for ever', async () => {
     const cancel = new AbortController();
