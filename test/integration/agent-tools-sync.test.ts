@@ -118,6 +118,26 @@ describe('tool calls as local servers send them', () => {
   });
 });
 
+describe('many calls in one turn', () => {
+  test('a turn of 30 calls runs them all without a listener-leak warning on stderr', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => {
+      warnings.push(`${w.name}: ${w.message}`);
+    };
+    process.on('warning', onWarning);
+    try {
+      const { record } = await run([{ tool_calls: Array.from({ length: 30 }, () => ({ name: 'filesystem__read_file', arguments: { path: 'notes.txt' } })) }, { content: 'done' }]);
+      assert.equal(record.status, 'completed', JSON.stringify(record.error));
+      assert.equal(callsOf(record).filter((c) => c.status === 'ok').length, 30);
+      // Warnings are emitted on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    assert.deepEqual(warnings.filter((w) => /MaxListeners/.test(w)), []);
+  });
+});
+
 describe('where calls ran', () => {
   test('a call that failed where it ran names that node; a call never run (bad arguments) names none', async () => {
     const { record } = await run([

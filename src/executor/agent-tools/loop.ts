@@ -4,6 +4,7 @@
  * (or errors it can act on); ask again, until it answers or runs out of rounds.
  */
 import { createHash } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type OpenAI from 'openai';
 import { StepFailure } from '../../protocol/errors.js';
 import { DEFAULT_MAX_TOOL_ROUNDS, type AgentSpec, type AgentToolSpec } from '../../protocol/step.js';
@@ -58,6 +59,8 @@ export async function runToolLoop(agent: AgentSpec, messages: Message[], complet
 /** Runs one turn's calls at once; the first that ends the step stops the others. */
 async function runTurn(calls: FunctionCall[], round: number, catalog: ToolCatalog, tc: AgentToolContext, log: ToolCallLog, stepSignal: AbortSignal): Promise<string[]> {
   const turn = new AbortController();
+  // Every call of the turn (a model may make dozens at once) listens to it: not a leak to warn of.
+  setMaxListeners(calls.length + 10, turn.signal);
   const onAbort = (): void => turn.abort(stepSignal.reason);
   if (stepSignal.aborted) onAbort();
   else stepSignal.addEventListener('abort', onAbort, { once: true });
