@@ -25,6 +25,10 @@ export function agentToolRefs(v: unknown, path: string, issues: IssueList): Agen
     const p = joinPath(path, i);
     if (typeof t === 'string' && t) {
       const dot = t.indexOf('.');
+      if (dot > 0 && dot === t.length - 1) {
+        issues.error(p, `"${t}" names no method after the dot: ${t.slice(0, dot)} (every method) or ${t}METHOD`);
+        return;
+      }
       out.push(dot > 0 ? { id: t.slice(0, dot), methods: [t.slice(dot + 1)] } : { id: t });
       return;
     }

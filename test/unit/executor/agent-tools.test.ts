@@ -175,6 +175,12 @@ workflows:
     assert.ok(strict.errors.some((e) => /lists unknown tool "nothing"/.test(e.message)));
   });
 
+  test('"ID." names no method: an error at that entry, and the agent is still defined', () => {
+    const r = validateWorkflowText(doc('[echo, "files."]'));
+    assert.deepEqual(r.errors.map((e) => [e.path, e.message]), [['agents[0].tools[1]', '"files." names no method after the dot: files (every method) or files.METHOD']]);
+    assert.deepEqual(r.warnings.filter((w) => /not defined/.test(w.message)), [], 'no second, misleading warning that the agent is missing');
+  });
+
   test('max_tool_rounds is a positive whole number', () => {
     assert.equal(validateWorkflowText(doc('[echo]', '    max_tool_rounds: 3')).document?.agents.a?.max_tool_rounds, 3);
     assert.ok(validateWorkflowText(doc('[echo]', '    max_tool_rounds: 0')).errors.some((e) => /max_tool_rounds/.test(e.path)));
