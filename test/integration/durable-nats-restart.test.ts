@@ -9,6 +9,7 @@ import { after, describe, test } from 'node:test';
 import { findNatsServerBinary } from '../../src/nats/index.js';
 import { startEffectServer, type EffectServer } from '../harness/effect-server.js';
 import { startTestCluster, type TestNats } from '../harness/nats.js';
+import { waitFor } from '../harness/processes.js';
 import { assertEffectsOnce, effectWorkflow, startMany, TestMesh } from './durable-helpers.js';
 
 describe('the whole NATS cluster restarts while executions run', () => {
@@ -36,6 +37,8 @@ describe('the whole NATS cluster restarts while executions run', () => {
     await Promise.all(nats.servers.map((s) => s.exited));
     await new Promise((r) => setTimeout(r, 5_000));
     for (const s of nats.servers) restarted.push(spawn(findNatsServerBinary(), ['-c', s.configFile], { stdio: 'ignore' }));
+    // The test's own reads connect afresh: only once the servers listen again.
+    for (const s of nats.servers) await waitFor(`${s.name} to listen again`, async () => ((await fetch(`${s.monitorUrl}/healthz`).catch(() => undefined))?.ok ? true : undefined), 60_000);
     const records = await mesh.allEnded(ids, 180_000);
     assertEffectsOnce(records, effect);
     assert.equal(records.length, 6);
