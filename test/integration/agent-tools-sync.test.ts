@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { runSync } from '../../src/cli/commands/run.js';
 import type { ExecutionRecord } from '../../src/protocol/execution.js';
 import { formatIssue, validateWorkflowText } from '../../src/workflow/index.js';
+import { startMcpTestServer } from '../harness/mcp-server.js';
 import { scripted, startOpenAiServer, toolResults, type OpenAiReply, type OpenAiTestServer } from '../harness/openai-server.js';
 
 const saved = { base: process.env.OPENAI_BASE_URL, key: process.env.OPENAI_API_KEY, model: process.env.WFMESH_MODEL, cwd: process.cwd() };
@@ -173,5 +174,35 @@ describe('a tool-calling step that ends while a call runs', () => {
     assert.equal(calls[0]!.status, 'error', JSON.stringify(calls[0]));
     assert.match(calls[0]!.error ?? '', /cancelled/);
     assert.ok(calls[0]!.duration_ms !== undefined);
+  });
+});
+
+describe('a method filter on an mcpremote tool', () => {
+  test('a name its server does not list fails the step, naming it and what the server lists (a second, valid name does not hide it)', async () => {
+    const mcp = await startMcpTestServer();
+    const llm = await startOpenAiServer(scripted([{ content: 'never asked' }]));
+    process.env.OPENAI_BASE_URL = llm.url;
+    const hosts = process.env.WFMESH_HTTP_HOSTS;
+    process.env.WFMESH_HTTP_HOSTS = '127.0.0.1';
+    try {
+      const v = validateWorkflowText(`
+tools:
+  - {id: calc, type: mcpremote, settings: {mcp_url: "${mcp.url}"}}
+agents:
+  - {id: reader, system_prompt: add, tools: [calc.add, calc.ad]}
+workflows:
+  main: [{id: w, steps: [{id: ask, agent: reader, input: go, output: {to: user}}]}]
+`);
+      assert.deepEqual(v.errors.map(formatIssue), []);
+      const record = await runSync(v.document!, undefined, 'go', [], new AbortController().signal);
+      assert.equal(record.status, 'failed');
+      assert.match(record.error?.message ?? '', /tool "calc" names "ad", which its MCP server does not list \(it lists [^)]*\badd\b/);
+      assert.equal(llm.requests.length, 0, 'the model is not asked with a tool missing');
+    } finally {
+      if (hosts === undefined) delete process.env.WFMESH_HTTP_HOSTS;
+      else process.env.WFMESH_HTTP_HOSTS = hosts;
+      await llm.close();
+      await mcp.close();
+    }
   });
 });

@@ -85,7 +85,10 @@ async function buildCatalog(agent: AgentSpec, tc: AgentToolContext, signal: Abor
   const listed = await Promise.all(remote.map((spec) => listRemote(spec, tc, signal)));
   for (const spec of agent.tools ?? []) {
     if (spec.type === 'mcpremote') {
-      catalog.addRemote(spec, listed[remote.indexOf(spec)] ?? []);
+      const tools = listed[remote.indexOf(spec)] ?? [];
+      const missing = (spec.methods ?? []).filter((m) => !tools.some((t) => t.name === m));
+      if (missing.length) throw catalogFailure(agent.id, `tool "${spec.id}" names ${missing.map((m) => `"${m}"`).join(', ')}, which its MCP server does not list (it lists ${listedNames(tools)})`);
+      catalog.addRemote(spec, tools);
       continue;
     }
     const schemas = tc.methodsOf(spec.type);
@@ -94,6 +97,12 @@ async function buildCatalog(agent: AgentSpec, tc: AgentToolContext, signal: Abor
   }
   if (catalog.size === 0) throw catalogFailure(agent.id, 'its tools offer the model no function to call (check the method filters)');
   return catalog;
+}
+
+function listedNames(tools: readonly RemoteTool[]): string {
+  if (tools.length === 0) return 'none';
+  const names = tools.slice(0, 20).map((t) => t.name).join(', ');
+  return tools.length > 20 ? `${names}, ... ${tools.length} in all` : names;
 }
 
 async function listRemote(spec: AgentToolSpec, tc: AgentToolContext, signal: AbortSignal): Promise<RemoteTool[]> {
