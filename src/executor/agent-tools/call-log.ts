@@ -6,7 +6,7 @@ import type { ToolCallRecord } from '../../protocol/step.js';
 
 /** Characters kept of a call's arguments, result or error in the record. */
 export const SUMMARY_CHARS = 300;
-/** Calls kept in the record of one step (the model could make thousands; the count still shows). */
+/** Calls kept in the record of one step (the model could make thousands: later ones run, unlisted). */
 export const RECORDED_CALLS = 200;
 
 /** A value as one line of at most `max` characters. */
@@ -60,7 +60,7 @@ export class ToolCallLog {
     return done;
   }
 
-  /** Calls made so far (the record keeps the first RECORDED_CALLS). */
+  /** Calls made so far (the record lists the first RECORDED_CALLS only). */
   get count(): number {
     return this.made;
   }
