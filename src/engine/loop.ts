@@ -4,7 +4,7 @@
  * (`LOOP[i].STEP`); the loop's output is the list of iteration outputs, in item order.
  */
 import { StepFailure } from '../protocol/errors.js';
-import { evaluateCondition, resolveTemplate, type LoopStep, type VariableScope } from '../workflow/index.js';
+import { evaluateCondition, fromJsonText, resolveTemplate, type LoopStep, type VariableScope } from '../workflow/index.js';
 import { linkedController, StepError, toStepError, type ExecutionContext } from './context.js';
 import { GraphRun, type Frame } from './graph-run.js';
 
@@ -25,7 +25,10 @@ export async function runLoop(run: LoopRun): Promise<unknown[]> {
   const spec = step.loop;
   let items: unknown[] | undefined;
   if (spec.for_each !== undefined) {
-    const value = listFromText(check(() => resolveTemplate(spec.for_each, run.scope)));
+    const resolved = check(() => resolveTemplate(spec.for_each, run.scope));
+    // A list written as JSON text (an agent's plain reply) is read as the list.
+    const parsed = fromJsonText(resolved);
+    const value = Array.isArray(parsed) ? parsed : resolved;
     if (!Array.isArray(value)) {
       throw new StepFailure('invalid_args', `loop ${row}: for_each gave ${value === null ? 'null' : typeof value === 'string' ? `the text "${value.slice(0, 40)}"` : typeof value}, not a list`, false);
     }
@@ -83,15 +86,4 @@ export async function runLoop(run: LoopRun): Promise<unknown[]> {
   }
   if (failure) throw failure;
   return outputs.slice(0, stopAt);
-}
-
-/** A list written as JSON text (an agent's plain reply) is read as the list, as fields of JSON replies are. */
-function listFromText(value: unknown): unknown {
-  if (typeof value !== 'string' || !/^\s*\[/.test(value)) return value;
-  try {
-    const parsed = JSON.parse(value) as unknown;
-    return Array.isArray(parsed) ? parsed : value;
-  } catch {
-    return value;
-  }
 }

@@ -51,6 +51,7 @@ export { parseDuration } from './duration.js';
 export {
   VariableError,
   formatPath,
+  fromJsonText,
   lookupVariable,
   parseTemplate,
   parseVariablePath,

@@ -5,7 +5,7 @@
  * the one wfmesh model, so the engine never sees LangSwarm forms.
  */
 import { joinPath, type IssueList } from './issues.js';
-import { isPlainObject } from './variables.js';
+import { fromJsonText, isPlainObject } from './variables.js';
 
 /**
  * `behavior:` presets → the system prompt an agent gets when it has none (LangSwarm generates a
@@ -127,7 +127,7 @@ export function functionStep(raw: Record<string, unknown>, path: string, issues:
   const name = isPlainObject(params) ? (params.name ?? params.tool) : (args.name ?? args.task ?? args.tool);
   // LangSwarm's local mode reads `arguments` or `args`, and parses them when they are JSON text.
   const named = isPlainObject(params) && ('arguments' in params || 'args' in params || 'name' in params);
-  const callArgs = named ? jsonText(params.arguments ?? params.args ?? {}) : (params ?? args.input ?? args.arguments ?? {});
+  const callArgs = named ? fixedJsonObject(params.arguments ?? params.args ?? {}) : (params ?? args.input ?? args.arguments ?? {});
   const m = /^([a-z+]+):\/\/(.+)$/.exec(url);
   if (m?.[1] === 'local') {
     const tool = m[2] as string;
@@ -145,13 +145,9 @@ export function functionStep(raw: Record<string, unknown>, path: string, issues:
   return refuse(joinPath(joinPath(path, 'args'), 'mcp_url'), `"${url}" is not local://TOOL, http(s):// or stdio://`);
 }
 
-/** Fixed JSON text (`arguments: '{"path": "a"}'`) → the object it holds; anything else as it is. */
-function jsonText(v: unknown): unknown {
-  if (typeof v !== 'string' || v.includes('${') || !/^\s*\{/.test(v)) return v;
-  try {
-    const parsed = JSON.parse(v) as unknown;
-    return isPlainObject(parsed) ? parsed : v;
-  } catch {
-    return v;
-  }
+/** Fixed JSON text of an object (`arguments: '{"path": "a"}'`) → the object; text with variables stays text. */
+function fixedJsonObject(v: unknown): unknown {
+  if (typeof v === 'string' && v.includes('${')) return v;
+  const parsed = fromJsonText(v);
+  return isPlainObject(parsed) ? parsed : v;
 }

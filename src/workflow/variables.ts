@@ -165,7 +165,7 @@ export function lookupVariable(path: readonly PathSegment[], scope: VariableScop
     // LangSwarm named run variables: a field of the run's input, or nothing (LangSwarm's None).
     const [field, ...more] = rest;
     if (typeof field !== 'string') return miss('use ${inputs.NAME}');
-    const input = typeof scope.input === 'string' && /^\s*\{/.test(scope.input) ? tryJson(scope.input) : scope.input;
+    const input = fromJsonText(scope.input);
     if (isPlainObject(input) && Object.hasOwn(input, field)) return dig(input[field], more, `inputs.${field}`);
     return { found: true, value: null };
   }
@@ -259,7 +259,7 @@ function dig(value: unknown, fields: readonly PathSegment[], label: string): Loo
   let cur = value;
   let at = label;
   for (const f of fields) {
-    if (typeof cur === 'string' && /^\s*[[{]/.test(cur)) cur = tryJson(cur);
+    cur = fromJsonText(cur);
     if (Array.isArray(cur)) {
       const i = typeof f === 'number' ? f : /^\d+$/.test(f) ? Number(f) : NaN;
       if (!Number.isInteger(i) || i >= cur.length) {
@@ -280,11 +280,16 @@ function dig(value: unknown, fields: readonly PathSegment[], label: string): Loo
   return { found: true, value: cur };
 }
 
-function tryJson(s: string): unknown {
+/**
+ * A JSON object or list written as text (an LLM's plain reply, a run input, LangSwarm's
+ * `arguments`) → the value it holds; anything else, or text that does not parse, as it is.
+ */
+export function fromJsonText(value: unknown): unknown {
+  if (typeof value !== 'string' || !/^\s*[[{]/.test(value)) return value;
   try {
-    return JSON.parse(s) as unknown;
+    return JSON.parse(value) as unknown;
   } catch {
-    return s;
+    return value;
   }
 }
 
