@@ -3,8 +3,8 @@ import type { NatsConnection } from 'nats';
 /**
  * Tells waiters when their connection reconnects: a request that was on the wire then (to the
  * server that went away) will never be answered, and nats.js lets it wait out its whole timeout.
- * One status listener per connection; waiters register a callback for the duration of one wait
- * (no promise that lives forever collecting reactions).
+ * One status listener per connection; a waiter registers a callback for one wait (no promise
+ * that lives forever collecting reactions), or for good (the requester's resend).
  */
 export class Reconnects {
   private static readonly byConnection = new WeakMap<NatsConnection, Reconnects>();
@@ -27,6 +27,11 @@ export class Reconnects {
         for (const w of [...this.waiters]) w();
       }
     })();
+  }
+
+  /** Calls `onReconnect` at every reconnect, for as long as the connection lives. */
+  every(onReconnect: () => void): void {
+    this.waiters.add(onReconnect);
   }
 
   /** Calls `onReconnect` at the next reconnect; returns the function that stops listening. */

@@ -1,5 +1,6 @@
 import { ErrorCode, NatsError, type Msg, type NatsConnection, type Subscription } from 'nats';
 import { connectionInbox } from './connection.js';
+import { Reconnects } from './reconnects.js';
 
 interface Pending {
   resolve: (msg: Msg) => void;
@@ -40,7 +41,7 @@ export class Requester {
     this.sub = nc.subscribe(`${this.prefix}*`, { callback: (err, msg) => this.onReply(err, msg) });
     // As nc.request(): requests still waiting when the connection closes end as timeouts.
     void this.sub.closed.then(() => this.failAll(NatsError.errorForCode(ErrorCode.Timeout)));
-    void this.resendAfterReconnects();
+    Reconnects.of(nc).every(() => this.resendPending());
   }
 
   /**
@@ -50,15 +51,12 @@ export class Requester {
    * server joins a running attempt or answers a finished one with side effects from its stored
    * result, and probes and view requests are reads.
    */
-  private async resendAfterReconnects(): Promise<void> {
-    for await (const s of this.nc.status()) {
-      if (s.type !== 'reconnect') continue;
-      for (const [token, p] of this.pending) {
-        try {
-          this.nc.publish(p.subject, p.data, { reply: this.prefix + token });
-        } catch {
-          // The connection went away again: the next reconnect sends it.
-        }
+  private resendPending(): void {
+    for (const [token, p] of this.pending) {
+      try {
+        this.nc.publish(p.subject, p.data, { reply: this.prefix + token });
+      } catch {
+        // The connection went away again: the next reconnect sends it.
       }
     }
   }
