@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { ErrorCode, type NatsConnection, type NatsError } from 'nats';
+import { ErrorCode, type Msg, type NatsConnection, type NatsError } from 'nats';
 import type { Logger } from 'pino';
 import type { DispatchEvent, StepCall, StepResult, StepRunner } from '../engine/types.js';
 import { EligibilityCache, placementOrder, type PlacementNeed } from '../mesh/placement.js';
@@ -194,12 +194,17 @@ export class MeshStepRunner implements StepRunner {
     let offLeft: (() => void) | undefined;
     let onAbort: (() => void) | undefined;
     const outcome = await new Promise<Outcome>((settle) => {
+      // Replies carry the request's key: one that does not is a stray for a reused reply token.
+      let parsed: ReturnType<typeof StepReplySchema.safeParse> | undefined;
+      const match = (msg: Msg): boolean => {
+        parsed = StepReplySchema.safeParse(decodeJson(msg.data));
+        return !parsed.success || parsed.data.key === key;
+      };
       Requester.for(nc)
-        .request(subjects.step(peer.name, peer.id), data, { timeout: Math.max(1, request.deadline - Date.now()) })
+        .request(subjects.step(peer.name, peer.id), data, { timeout: Math.max(1, request.deadline - Date.now()), match })
         .then(
-          (msg) => {
-            const parsed = StepReplySchema.safeParse(decodeJson(msg.data));
-            if (!parsed.success || parsed.data.key !== key) settle({ kind: 'failed', failure: new StepFailure('internal', `node ${peer.name} sent a malformed step reply`) });
+          () => {
+            if (!parsed?.success) settle({ kind: 'failed', failure: new StepFailure('internal', `node ${peer.name} sent a malformed step reply`) });
             else settle(outcomeOf(parsed.data, signal));
           },
           (err: NatsError) => {

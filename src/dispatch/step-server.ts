@@ -1,4 +1,4 @@
-import type { NatsConnection, ServiceMsg, Subscription } from 'nats';
+import type { Msg, NatsConnection, Subscription } from 'nats';
 import type { Logger } from 'pino';
 import { hasSideEffects } from '../executor/builtin.js';
 import { NEVER_ABORTED } from '../executor/failures.js';
@@ -11,11 +11,9 @@ import { isoTime } from '../protocol/iso-time.js';
 import { StepFailure } from '../protocol/errors.js';
 import { CancelMessageSchema, StepRequestSchema, type StepReply, type StepRequest, type ToolCallNote } from '../protocol/step.js';
 import { subjects } from '../protocol/subjects.js';
-import type { Service } from 'nats';
 
 export interface StepServerOptions {
   nc: NatsConnection;
-  service: Service;
   nodeId: string;
   nodeName: string;
   maxConcurrency: number;
@@ -59,6 +57,7 @@ export class StepServer {
   /** Attempts running here by idempotency key: a redelivery of one joins it instead of running it again. */
   private readonly byIdempotencyKey = new Map<string, Promise<StepReply>>();
   private readonly epochs = new Map<string, number>();
+  private stepSub: Subscription | undefined;
   private cancelSub: Subscription | undefined;
   private offStall: (() => void) | undefined;
   private idleWaiters: (() => void)[] = [];
@@ -70,7 +69,7 @@ export class StepServer {
   constructor(private readonly opts: StepServerOptions) {}
 
   start(): void {
-    const { service, nodeId, nodeName, nc, log, stalls } = this.opts;
+    const { nodeId, nodeName, nc, log, stalls } = this.opts;
     this.offStall = stalls?.onStall((lasted) => {
       if (lasted < stalls.fenceAfterMs || this.running.size === 0) return;
       log.warn({ stalled_ms: lasted, steps: this.running.size }, 'this node stood still past the dead timeout: its steps went to other nodes, stopping them here');
@@ -78,9 +77,11 @@ export class StepServer {
         r.controller.abort(new StepFailure('node_lost', `node ${this.opts.nodeName} stood still for ${lasted} ms (frozen or starved) and was declared lost; the step goes to another node`));
       }
     });
-    service.addEndpoint('step', {
-      subject: subjects.step(nodeName, nodeId),
-      handler: (err, msg) => {
+    // A plain subscription, not a micro service endpoint: the subject names this node alone, so
+    // the endpoint's queue group (one more step in every server's routing) and its per-request
+    // stats wrapper only cost CPU; the node's /metrics count its steps.
+    this.stepSub = nc.subscribe(subjects.step(nodeName, nodeId), {
+      callback: (err, msg) => {
         if (err) return;
         void this.handle(msg);
       },
@@ -110,7 +111,7 @@ export class StepServer {
     return n;
   }
 
-  private reply(msg: ServiceMsg, reply: StepReply): void {
+  private reply(msg: Msg, reply: StepReply): void {
     let data = encodeJson(reply);
     const max = this.opts.nc.info?.max_payload ?? 1 << 20;
     if (data.length > max && reply.ok) {
@@ -131,7 +132,7 @@ export class StepServer {
     }, this.inflight === 0);
   }
 
-  private async handle(msg: ServiceMsg): Promise<void> {
+  private async handle(msg: Msg): Promise<void> {
     const { nodeName, log } = this.opts;
     const parsed = StepRequestSchema.safeParse(decodeJson(msg.data));
     if (!parsed.success) {
@@ -151,7 +152,7 @@ export class StepServer {
   }
 
   /**
-   * Admits and runs one step (or refuses it: busy, draining, unsupported). The NATS endpoint
+   * Admits and runs one step (or refuses it: busy, draining, unsupported). The NATS subscription
    * calls it after parsing; a coordinator on this same node calls it directly, skipping the wire.
    */
   async serve(req: StepRequest): Promise<StepReply> {
@@ -280,7 +281,7 @@ export class StepServer {
     };
   }
 
-  /** Waits (bounded) for in-flight steps to finish, then stops listening for cancels. */
+  /** Waits (bounded) for in-flight steps to finish, then stops taking steps and cancels. */
   async drain(timeoutMs: number): Promise<void> {
     if (this.inflight > 0) {
       await new Promise<void>((resolve) => {
@@ -293,6 +294,7 @@ export class StepServer {
     }
     await this.replies.settled();
     await this.ended.settled();
+    this.stepSub?.unsubscribe();
     this.cancelSub?.unsubscribe();
     this.offStall?.();
   }

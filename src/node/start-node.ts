@@ -72,7 +72,6 @@ function attachStepServer(node: MeshNode): StepServer {
   const stalls = new StallWatch().start();
   const server = new StepServer({
     nc: node.nc,
-    service: node.membership.service,
     nodeId: node.id,
     nodeName: node.name,
     maxConcurrency: node.options.maxConcurrency,

@@ -45,3 +45,40 @@ test('requests waiting when the connection closes end as timeouts', async () => 
   await own.close();
   await assert.rejects(pending, (e: NatsError) => e.code === ErrorCode.Timeout);
 });
+
+test('reply subjects are reused once answered, never after a timeout: a late reply cannot reach a later request', async () => {
+  const own = await connect({ servers: nats.url, noAsyncTraces: true });
+  const replyTo: string[] = [];
+  let held: { respond(data: Uint8Array): boolean } | undefined;
+  const sub = own.subscribe('req.slow-once', {
+    callback: (_e, m) => {
+      replyTo.push(m.reply!);
+      if (td.decode(m.data) === 'hold') held = m; // answered only after the requester gave up
+      else m.respond(m.data);
+    },
+  });
+  await own.flush();
+  const r = Requester.for(own);
+  for (let i = 0; i < 3; i++) await r.request('req.slow-once', te.encode(`n${i}`), { timeout: 5_000 });
+  assert.equal(new Set(replyTo).size, 1, `one reply subject for three requests in turn (${replyTo.join(', ')})`);
+  await assert.rejects(r.request('req.slow-once', te.encode('hold'), { timeout: 100 }), (e: NatsError) => e.code === ErrorCode.Timeout);
+  const next = r.request('req.slow-once', te.encode('after'), { timeout: 5_000 });
+  held!.respond(te.encode('late'));
+  assert.equal(td.decode((await next).data), 'after', 'the late reply did not reach the next request');
+  assert.notEqual(replyTo.at(-1), replyTo.at(-2), 'the timed-out request’s reply subject was retired');
+  sub.unsubscribe();
+  await own.close();
+});
+
+test('a reply that `match` refuses is dropped and the request waits for its own', async () => {
+  const sub = nc.subscribe('req.stray', {
+    callback: (_e, m) => {
+      m.respond(te.encode('stray'));
+      m.respond(te.encode(`own:${td.decode(m.data)}`));
+    },
+  });
+  await nc.flush();
+  const msg = await Requester.for(nc).request('req.stray', te.encode('k1'), { timeout: 5_000, match: (m) => td.decode(m.data).startsWith('own:') });
+  assert.equal(td.decode(msg.data), 'own:k1');
+  sub.unsubscribe();
+});
