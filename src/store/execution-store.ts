@@ -6,7 +6,7 @@ import { MeshError } from '../protocol/errors.js';
 import { ExecutionRecordSchema, type ExecutionRecord, type ExecutionStatus, type StepRecord } from '../protocol/execution.js';
 import { isLive, isRevisionConflict, LazyBucket, snapshot } from './bucket.js';
 import { encodeRecord } from './fit.js';
-import { assemble, getValue, keys, putValue, splitHeader } from './record-layout.js';
+import { assemble, getValue, INLINE_ROWS_MAX_BYTES, keys, putValue, splitHeader } from './record-layout.js';
 
 export const EXECUTIONS_BUCKET = 'wfmesh_executions';
 const ROW_WRITES_IN_FLIGHT = 64;
@@ -126,9 +126,14 @@ export class ExecutionStore {
 
   /** Writes the fields that do not fit in the header, then the header's bytes. */
   private async headerBytes(kv: KV, record: ExecutionRecord): Promise<Uint8Array> {
-    const { header, fields } = splitHeader(record, this.maxValueBytes);
+    return (await this.splitAndStore(kv, record)).bytes;
+  }
+
+  /** The header's bytes, after writing the fields that moved to keys of their own. */
+  private async splitAndStore(kv: KV, record: ExecutionRecord, inlineRowsUpTo = 0): Promise<{ bytes: Uint8Array; rowsInline: boolean }> {
+    const { header, fields, rowsInline } = splitHeader(record, this.maxValueBytes, inlineRowsUpTo);
     await Promise.all(fields.map((f) => putValue(kv, keys.field(record.execution_id, f.field), f.bytes, this.maxValueBytes)));
-    return encodeRecord(header, this.maxValueBytes);
+    return { bytes: encodeRecord(header, this.maxValueBytes), rowsInline };
   }
 
   /** Writes a new record (and what it runs, for a successor); MeshError CONFLICT when the id is taken. */
@@ -177,6 +182,22 @@ export class ExecutionStore {
     const kv = await this.bucket.kv();
     try {
       return await kv.update(keyOf(record.execution_id), await this.headerBytes(kv, record), revision);
+    } catch (err) {
+      if (isRevisionConflict(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * The final write of a lease holder, by compare-and-swap like writeHeader: a record small
+   * enough goes whole, rows inline (`rowsInline`), else only its header and the caller writes
+   * the rows. Undefined when the header moved on.
+   */
+  async writeFinalHeader(record: ExecutionRecord, revision: number): Promise<{ revision: number; rowsInline: boolean } | undefined> {
+    const kv = await this.bucket.kv();
+    const { bytes, rowsInline } = await this.splitAndStore(kv, record, Math.min(INLINE_ROWS_MAX_BYTES, this.maxValueBytes));
+    try {
+      return { revision: await kv.update(keyOf(record.execution_id), bytes, revision), rowsInline };
     } catch (err) {
       if (isRevisionConflict(err)) return undefined;
       throw err;
@@ -257,7 +278,8 @@ export class ExecutionStore {
     const limit = Math.min(Math.max(query.limit ?? 50, 1), 500);
     const after = query.cursor ? decodeCursor(query.cursor) : undefined;
     const all = (await this.scan((r) => !query.status || r.status === query.status))
-      .map((s) => s.record)
+      // Headers only, as they are listed: a final record's inline rows stay out of the page.
+      .map((s) => (s.record.steps.length > 0 ? { ...s.record, steps: [] } : s.record))
       .filter((r) => !after || newestFirst({ c: r.created_at, i: r.execution_id }, after) > 0)
       .sort((a, b) => newestFirst({ c: a.created_at, i: a.execution_id }, { c: b.created_at, i: b.execution_id }));
     const page = all.slice(0, limit);

@@ -2,7 +2,8 @@
  * How one execution record lies in the KV bucket, so that a record of any size is stored whole
  * and a step change costs one small write:
  *
- *   ID            the header: the record without its rows (status, lease, counts); CAS-written
+ *   ID            the header: the record without its rows (status, lease, counts); CAS-written.
+ *                 A final record small enough carries its rows (INLINE_ROWS_MAX_BYTES).
  *   ID.r.N        step row N (in the order rows were added)
  *   ID.in/.out    the input / output when they do not fit in the header
  *   ID.src        what a successor needs to resume: the workflow text and options
@@ -19,6 +20,13 @@ import { isLive, snapshot } from './bucket.js';
 const ChunksSchema = z.object({ $chunks: z.number().int().positive(), bytes: z.number().int().nonnegative() }).strict();
 /** Marks a header field whose value lives under its own key. */
 const StoredSchema = z.object({ $stored: z.enum(['in', 'out']) }).strict();
+
+/**
+ * Largest final record whose rows stay in the header: it saves the final round a second write
+ * (about a millisecond of a short execution), while headers stay small enough for the scans
+ * that read every header (the sweeper's, list_executions').
+ */
+export const INLINE_ROWS_MAX_BYTES = 8_192;
 
 export const keys = {
   header: (id: string) => id,
@@ -72,7 +80,11 @@ function joinChunks(parts: (Uint8Array | undefined)[], bytes: number): unknown {
  * The header of a record and what must be written beside it: `input` / `output` that do not fit
  * in one message (with room for the rest of the header) move to keys of their own.
  */
-export function splitHeader(record: ExecutionRecord, maxBytes: number): { header: ExecutionRecord; fields: { field: 'in' | 'out'; bytes: Uint8Array }[] } {
+export function splitHeader(
+  record: ExecutionRecord,
+  maxBytes: number,
+  inlineRowsUpTo = 0,
+): { header: ExecutionRecord; fields: { field: 'in' | 'out'; bytes: Uint8Array }[]; rowsInline: boolean } {
   const { steps, ...rest } = record;
   const header: ExecutionRecord = { ...rest, steps: [] };
   // Rows given: they define the counts. None (the lease holder's header): its counts stand.
@@ -90,7 +102,11 @@ export function splitHeader(record: ExecutionRecord, maxBytes: number): { header
     fields.push({ field, bytes });
     header[name] = { $stored: field };
   }
-  return { header, fields };
+  // A small final record keeps its rows: one write instead of the header and then its rows.
+  if (inlineRowsUpTo > 0 && steps.length > 0 && encodeJson({ ...header, steps }).length <= inlineRowsUpTo) {
+    return { header: { ...header, steps }, fields, rowsInline: true };
+  }
+  return { header, fields, rowsInline: false };
 }
 
 /** `value` as the header holds it: itself, or the marker of its own key when it is too large. */
@@ -107,8 +123,9 @@ export async function assemble(kv: KV, header: ExecutionRecord): Promise<Executi
     const stored = StoredSchema.safeParse(record[name]);
     if (stored.success) record[name] = await getValue(kv, keys.field(id, stored.data.$stored));
   }
-  // Records written before rows had keys of their own carry them inline.
-  if (header.steps.length > 0 && header.steps_total === undefined) return record;
+  // Rows inline: a small final record (INLINE_ROWS_MAX_BYTES), or one written before rows had
+  // keys of their own. Row keys written while it ran may remain; the header's rows are the record.
+  if (header.steps.length > 0) return record;
   record.steps = header.steps_total ? await readRows(kv, id, header.steps_total) : [];
   return record;
 }

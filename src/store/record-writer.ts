@@ -109,7 +109,9 @@ export class RecordWriter {
         this.dirtyRows.clear();
         const waiting = this.waiters.splice(0);
         try {
-          if (await this.writeHeader()) await this.store.writeRows(this.live.execution_id, rows);
+          // The final round of a small record writes it whole, rows inline: one write, not two.
+          const written = await this.writeHeader(this.finishing && isTerminal(this.live.status));
+          if (written === 'rows') await this.store.writeRows(this.live.execution_id, rows);
           this.failures = 0;
         } catch (err) {
           // Keep what was not written for the next round; never lose it to a hiccup.
@@ -146,20 +148,26 @@ export class RecordWriter {
     this.wake = undefined;
   }
 
-  /** The header by CAS; false when this writer was superseded (nothing more is written). */
-  private async writeHeader(tries = 3): Promise<boolean> {
-    const header: ExecutionRecord = { ...this.live, steps: [], ...(this.input !== undefined && { input: this.input }) };
-    const revision = await this.store.writeHeader(header, this.revision);
-    if (revision !== undefined) {
-      this.revision = revision;
-      return true;
+  /**
+   * The header by CAS (`final`: with the rows inline when they fit): 'rows' when the changed rows
+   * are to be written next, 'whole' when the header carries them, false when this writer was
+   * superseded (nothing more is written).
+   */
+  private async writeHeader(final: boolean, tries = 3): Promise<'rows' | 'whole' | false> {
+    const header: ExecutionRecord = { ...this.live, steps: final ? this.live.steps : [], ...(this.input !== undefined && { input: this.input }) };
+    const written = final
+      ? await this.store.writeFinalHeader(header, this.revision)
+      : await this.store.writeHeader(header, this.revision).then((revision) => revision !== undefined ? { revision, rowsInline: false } : undefined);
+    if (written !== undefined) {
+      this.revision = written.revision;
+      return written.rowsInline ? 'whole' : 'rows';
     }
     if (tries <= 0) throw new Error(`the header of ${this.live.execution_id} kept changing under this writer`);
     const stored = await this.store.getHeader(this.live.execution_id);
     if (!stored) {
       // Expired or purged under us: write it again rather than lose the execution.
       this.revision = await this.store.create(this.live);
-      return true;
+      return 'whole';
     }
     const mine = this.live.epoch ?? 0;
     const theirs = stored.record.epoch ?? 0;
@@ -174,6 +182,6 @@ export class RecordWriter {
     }
     // Our own lease, written by another path of ours (a cancel's update): carry on from there.
     this.revision = stored.revision;
-    return this.writeHeader(tries - 1);
+    return this.writeHeader(final, tries - 1);
   }
 }

@@ -141,6 +141,40 @@ describe('execution and workflow stores on a real JetStream', () => {
     assert.equal((await store.get('writer-paced'))!.record.status, 'completed');
   });
 
+  test('a small final record is written whole in one header write; a large one writes its rows; both read back whole', async () => {
+    const counted = (rowsWritten: number[]) => {
+      const c = Object.create(store) as ExecutionStore;
+      c.writeRows = (id, rows) => {
+        const list = [...rows];
+        rowsWritten.push(list.length);
+        return store.writeRows(id, list);
+      };
+      return c;
+    };
+    for (const [id, output, inline] of [['final-small', 'ok', true], ['final-large', 'y'.repeat(2_000), false]] as const) {
+      const initial = record(id);
+      const revision = await store.create(initial);
+      const rowsWritten: number[] = [];
+      const writer = new RecordWriter(counted(rowsWritten), initial, revision, silentLogger());
+      const steps = Array.from({ length: 5 }, (_, i) => ({ id: `s${i}`, status: 'completed' as const, attempts: 1, output }));
+      steps.forEach((_, i) => writer.changed({ ...initial, steps: steps.slice(0, i + 1) }, i));
+      const final = await writer.finish({ ...initial, status: 'completed', steps, output: 'done', steps_total: 5, steps_done: 5 });
+      assert.equal(final.status, 'completed');
+      const header = (await store.getHeader(id))!;
+      assert.equal(header.record.steps.length, inline ? 5 : 0, `${id}: rows ${inline ? 'inline' : 'under keys of their own'}`);
+      assert.deepEqual(rowsWritten, inline ? [] : [5], `${id}: ${inline ? 'one write, no rows after it' : 'the header, then its five rows'}`);
+      const back = (await store.get(id))!.record;
+      assert.deepEqual(back.steps.map((s) => [s.id, s.output]), steps.map((s) => [s.id, output]), `${id}: every row reads back`);
+      assert.equal(back.steps_done, 5);
+      // A later change (a cancel's verdict, an operator's repair) rewrites it the usual way.
+      await store.update(id, (r) => ({ ...r, error: { type: 'internal', message: 'noted' } }));
+      assert.deepEqual((await store.get(id))!.record.steps.map((s) => s.id), steps.map((s) => s.id));
+      const listed = (await store.list({ limit: 500 })).executions.find((r) => r.execution_id === id)!;
+      assert.deepEqual(listed.steps, [], 'a listed record is its header, without rows');
+      assert.equal(listed.steps_total, 5);
+    }
+  });
+
   test('the record writer yields to a verdict another node wrote', async () => {
     const initial = record('writer-2');
     const revision = await store.create(initial);
