@@ -281,6 +281,14 @@ export class StepServer {
     };
   }
 
+  /**
+   * Runs the onStepEnd callbacks still waiting for the end of this turn: an execution that ends
+   * here has the audit lines of its steps written before its own.
+   */
+  flushStepEnds(): void {
+    this.ended.flush();
+  }
+
   /** Waits (bounded) for in-flight steps to finish, then stops taking steps and cancels. */
   async drain(timeoutMs: number): Promise<void> {
     if (this.inflight > 0) {

@@ -15,8 +15,11 @@ export interface CoordinationOptions {
   readonly document: WorkflowDocument;
   /** The record as stored under this node's lease: a fresh one, or a claimed one with its rows. */
   readonly record: ExecutionRecord;
-  /** Header revision of that record (the writer's compare-and-swap token). */
-  readonly revision: number;
+  /**
+   * Header revision of that record (the writer's compare-and-swap token), or the create that
+   * gives it: the run starts at once, and when the create fails it is cancelled.
+   */
+  readonly revision: number | Promise<number>;
   readonly env: Readonly<Record<string, string>>;
   readonly onProgress?: (p: ExecutionProgress) => void;
   /** Aborting it cancels the execution (a waiting caller that went away). */
@@ -44,6 +47,9 @@ export class Coordination {
     const { deps, record } = opts;
     this.live = record;
     this.writer = new RecordWriter(deps.store, record, opts.revision, deps.log, (stored) => this.onFenced(stored));
+    if (typeof opts.revision !== 'number') {
+      opts.revision.catch((err: Error) => this.controller.abort(new StepFailure('cancelled', `the execution could not be stored: ${err.message}`)));
+    }
     this.settled = this.run();
   }
 

@@ -141,21 +141,34 @@ export class ExecutionService {
       created_at: now.toISOString(),
       updated_at: now.toISOString(),
     };
-    // Written before anything runs, with the workflow text: from here on any node can resume it.
-    let revision: number;
-    try {
-      revision = await this.deps.store.create(initial, { yaml: text, ...(req.workflow_name !== undefined && { workflow_name: req.workflow_name }) });
-    } catch (err) {
-      if (err instanceof MeshError && err.code === 'CONFLICT') {
-        if (req.execution_id !== undefined) return this.existing(req.execution_id, wait);
+    const created = this.deps.store.create(initial, { yaml: text, ...(req.workflow_name !== undefined && { workflow_name: req.workflow_name }) });
+    const extra = { ...(req.onProgress && { onProgress: req.onProgress }), ...(wait && req.signal && { callerSignal: req.signal }) };
+    if (req.execution_id === undefined) {
+      // A fresh id cannot conflict: the run starts while its record (with the workflow text, from
+      // which any node can resume it) is being created. Nothing with side effects is dispatched
+      // and nothing is written before the create lands; when it fails, the run is cancelled.
+      const run = this.coordinate(initial, created, document, extra);
+      try {
+        await created;
+      } catch (err) {
+        this.endUnstarted(initial, err as Error);
+        await run.settled.catch(() => undefined);
         throw err;
       }
+      return wait ? run.settled : initial;
+    }
+    // A caller's id may be taken (a repeated request): the record is created before anything runs.
+    let revision: number;
+    try {
+      revision = await created;
+    } catch (err) {
+      if (err instanceof MeshError && err.code === 'CONFLICT') return this.existing(req.execution_id, wait);
       // The header may have landed although the create failed (its acknowledgement lost, the
       // source not written): end it, or it would say "running" under a live node that never ran it.
       this.endUnstarted(initial, err as Error);
       throw err;
     }
-    const run = this.coordinate(initial, revision, document, { ...(req.onProgress && { onProgress: req.onProgress }), ...(wait && req.signal && { callerSignal: req.signal }) });
+    const run = this.coordinate(initial, revision, document, extra);
     if (!wait) return initial;
     return run.settled;
   }
@@ -240,7 +253,7 @@ export class ExecutionService {
     return this.stopped;
   }
 
-  private coordinate(record: ExecutionRecord, revision: number, document: WorkflowDocument, extra: { onProgress?: (p: ExecutionProgress) => void; callerSignal?: AbortSignal }): Coordination {
+  private coordinate(record: ExecutionRecord, revision: number | Promise<number>, document: WorkflowDocument, extra: { onProgress?: (p: ExecutionProgress) => void; callerSignal?: AbortSignal }): Coordination {
     const run = new Coordination({ deps: this.deps, document, record, revision, env: this.allowedEnv(), ...extra });
     this.active.set(record.execution_id, run);
     this.deps.observer?.started(record);

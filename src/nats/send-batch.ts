@@ -28,6 +28,11 @@ export class SendBatch {
     else this.add(send);
   }
 
+  /** Runs what is queued now, instead of at the end of the turn. */
+  flush(): void {
+    if (this.queue.length > 0) this.run();
+  }
+
   /** Resolves once every send queued so far has run. */
   settled(): Promise<void> {
     if (!this.scheduled) return Promise.resolve();

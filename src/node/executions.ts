@@ -34,6 +34,8 @@ export async function attachExecutions(node: MeshNode, runnerFor: (mode: Executi
       },
       finished: (record, status) => {
         node.metrics.executionFinished(status);
+        // Its steps that ran here end the turn with their audit lines: those go first.
+        node.stepServer?.flushStepEnds();
         auditExecution(node.log, node.name, record);
       },
     },

@@ -39,15 +39,28 @@ export class RecordWriter {
   /** Ends the pause before an unurgent round, when someone starts waiting. */
   private wake: (() => void) | undefined;
   private finishing = false;
+  /** The record's create while it is on its way (nothing is written before it lands), and whether it failed. */
+  private created: Promise<number> | undefined;
+  private createFailed = false;
 
+  /**
+   * `revision`: the header's, or the create that will give it: the run may start while its record
+   * is being created, and every write (a flush before a step with side effects, the final one)
+   * waits for it. When the create fails nothing is ever written.
+   */
   constructor(
     private readonly store: ExecutionStore,
     private live: ExecutionRecord,
-    revision: number,
+    revision: number | Promise<number>,
     private readonly log: Logger,
     private readonly onSuperseded: (stored: ExecutionRecord) => void = () => undefined,
   ) {
-    this.revision = revision;
+    if (typeof revision === 'number') this.revision = revision;
+    else {
+      this.revision = 0;
+      this.created = revision;
+      revision.catch(() => undefined); // told through the drain (and the creator's own await)
+    }
     // The input never changes: once stored under its own key, the header only points at it.
     this.input = storedMarker(live.input, 'in', store.maxValueBytes);
   }
@@ -59,7 +72,7 @@ export class RecordWriter {
 
   /** The record changed (`row`: the index of the row that did); returns at once. */
   changed(live: ExecutionRecord, row?: number): void {
-    if (this.superseded) return;
+    if (this.superseded || this.createFailed) return;
     this.live = live;
     this.dirty = true;
     if (row !== undefined) this.dirtyRows.add(row);
@@ -69,7 +82,7 @@ export class RecordWriter {
   /** Resolves once every change made before the call is in the store (or the writer is fenced). */
   flushed(): Promise<void> | undefined {
     if (!this.dirty && !this.inflight) return undefined;
-    if (this.superseded) return undefined;
+    if (this.superseded || this.createFailed) return undefined;
     return new Promise((resolve) => {
       this.waiters.push({ resolve });
       this.inflight ??= this.drain();
@@ -84,6 +97,7 @@ export class RecordWriter {
    */
   async finish(final: ExecutionRecord): Promise<ExecutionRecord> {
     if (this.superseded) return this.superseded.record;
+    if (this.createFailed) return final;
     this.live = final;
     this.dirty = true;
     this.finishing = true;
@@ -99,6 +113,17 @@ export class RecordWriter {
 
   private async drain(): Promise<void> {
     try {
+      if (this.created) {
+        try {
+          this.revision = await this.created;
+          this.created = undefined;
+        } catch {
+          this.createFailed = true;
+          this.dirty = false;
+          this.dirtyRows.clear();
+          return;
+        }
+      }
       while (this.dirty && !this.superseded) {
         await this.pauseUnlessWaitedFor();
         if (this.superseded) break;

@@ -87,6 +87,8 @@ test('a real node writes the audit lines of an execution and of every step it ru
       ['one', 'completed', 'audit-1', 'audit-1', 'tool:echo'],
       ['two', 'completed', 'audit-1', 'audit-1', 'tool:echo'],
     ]);
+    // In order: the steps' lines come before the line of the execution they ended.
+    assert.deepEqual(audit.map((l) => l.step_id ?? l.outcome), ['started', 'one', 'two', 'completed']);
   } finally {
     await node.stop();
     await nats.stop();
