@@ -146,7 +146,9 @@ export class ExecutionService {
     if (req.execution_id === undefined) {
       // A fresh id cannot conflict: the run starts while its record (with the workflow text, from
       // which any node can resume it) is being created. Nothing with side effects is dispatched
-      // and nothing is written before the create lands; when it fails, the run is cancelled.
+      // and nothing is written before the create lands; when it fails, the run is cancelled. The
+      // run starts at the end of this turn: the create's requests (microtasks away) leave first.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       const run = this.coordinate(initial, created, document, extra);
       try {
         await created;
