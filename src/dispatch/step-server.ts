@@ -5,6 +5,7 @@ import { NEVER_ABORTED } from '../executor/failures.js';
 import type { StepExecutor, StepScope } from '../executor/types.js';
 import { ToolCallCollector } from '../executor/agent-tools/collector.js';
 import { agentStepOf } from '../executor/agent-tools/call-id.js';
+import type { StallWatch } from '../mesh/stall-watch.js';
 import { SendBatch } from '../nats/send-batch.js';
 import { decodeJson, encodeJson } from '../protocol/codec.js';
 import { isoTime } from '../protocol/iso-time.js';
@@ -31,8 +32,9 @@ export interface StepServerOptions {
   /**
    * Stalls of this process (frozen, starved): one longer than `fenceAfterMs` means the mesh
    * declared this node lost and gave its steps to other nodes, so the steps running here stop.
+   * The watch is started while steps run here and stopped when none does.
    */
-  stalls?: { onStall(listener: (lastedMs: number) => void): () => void; fenceAfterMs: number };
+  stalls?: { watch: StallWatch; fenceAfterMs: number };
   log: Logger;
 }
 
@@ -70,7 +72,7 @@ export class StepServer {
 
   start(): void {
     const { nodeId, nodeName, nc, log, stalls } = this.opts;
-    this.offStall = stalls?.onStall((lasted) => {
+    this.offStall = stalls?.watch.onStall((lasted) => {
       if (lasted < stalls.fenceAfterMs || this.running.size === 0) return;
       log.warn({ stalled_ms: lasted, steps: this.running.size }, 'this node stood still past the dead timeout: its steps went to other nodes, stopping them here');
       for (const r of this.running.values()) {
@@ -220,7 +222,10 @@ export class StepServer {
     const instant = req.isolation !== 'child_process' && executor.isInstant?.(req.task) === true;
     const controller = instant ? undefined : new AbortController();
     const timer = controller && setTimeout(() => controller.abort(new StepFailure('timeout', `step ${req.step_id} ran past its deadline`)), Math.max(0, req.deadline - Date.now()));
-    if (controller) this.running.set(req.key, { executionId: req.execution_id, stepId: req.step_id, controller });
+    if (controller) {
+      if (this.running.size === 0) this.opts.stalls?.watch.start();
+      this.running.set(req.key, { executionId: req.execution_id, stepId: req.step_id, controller });
+    }
     this.admitted++;
     this.inflight++;
     this.opts.onLoadChange(this.inflight);
@@ -235,7 +240,10 @@ export class StepServer {
       reply = { type: 'wfmesh.step.reply.v1', key: req.key, ok: false, node: nodeName, failure: failure.toWire(), ...this.times(startedAt) };
     } finally {
       clearTimeout(timer);
-      if (controller) this.running.delete(req.key);
+      if (controller) {
+        this.running.delete(req.key);
+        if (this.running.size === 0) this.opts.stalls?.watch.stop();
+      }
       this.inflight--;
       this.opts.onLoadChange(this.inflight);
       if (this.inflight === 0) for (const w of this.idleWaiters.splice(0)) w();

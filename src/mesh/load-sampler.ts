@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { availableParallelism, freemem, loadavg } from 'node:os';
 
 /** Cumulative CPU time of the whole machine, in clock ticks: what /proc/stat's `cpu` line counts. */
@@ -28,61 +28,74 @@ export function cpuPctBetween(prev: CpuTimes, next: CpuTimes): number {
   return Math.round(Math.min(100, Math.max(0, (busy / total) * 100)) * 10) / 10;
 }
 
-/** MemAvailable from /proc/meminfo, in MiB; undefined if it is missing. Pure. */
-export function parseMemAvailableMib(text: string): number | undefined {
-  const m = /^MemAvailable:\s+(\d+)\s+kB/m.exec(text);
-  return m ? Math.round(Number(m[1]) / 1024) : undefined;
-}
-
 const MIB = 1024 * 1024;
 
 /**
- * Live figures (CPU %, free memory) refreshed in the background, so that heartbeats and placement
- * read a number and never wait on a probe. It reads /proc with fs.promises (the event loop never
- * waits on it: systeminformation's currentLoad() runs execSync and stalled every process for
- * 5-40 ms once a second) and works out CPU % itself; off Linux it falls back to the load average.
- * One sampler per process, shared by the nodes in it (`wfmesh up`); it stops with its last user.
+ * Live figures (CPU %, free memory), read when someone asks and at most once per interval: a
+ * probe's answer or a heartbeat reads a number and the node never wakes for it on its own (a
+ * timer and the thread-pool round trips of reading two files cost an idle node a third of its
+ * CPU). /proc/stat is read synchronously: a procfs read takes tens of microseconds and never
+ * waits on a disk (systeminformation's currentLoad() instead runs execSync and stalled every
+ * process for 5-40 ms); CPU % is worked out between two readings; off Linux, the load average
+ * stands in. Free memory is the kernel's MemAvailable (os.freemem). One sampler per process,
+ * shared by the nodes in it (`wfmesh up`).
  */
 export class LiveLoadSampler {
-  cpuPct = 0;
-  freeMib = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private cpu = 0;
+  private free = 0;
+  private sampledAt = 0;
   private users = 0;
   /** The previous /proc/stat reading (zero at start: the first figure is the average since boot). */
   private last: CpuTimes = { idle: 0, total: 0 };
-  private static current: Promise<LiveLoadSampler> | undefined;
+  private static current: LiveLoadSampler | undefined;
 
-  /** The process's sampler (started on first use); call `stop()` once when done with it. */
+  private constructor(private readonly intervalMs: number) {}
+
+  /** The process's sampler (made on first use); call `stop()` once when done with it. */
   static async acquire(intervalMs: number): Promise<LiveLoadSampler> {
-    LiveLoadSampler.current ??= (async () => {
-      const sampler = new LiveLoadSampler();
-      await sampler.sample();
-      sampler.timer = setInterval(() => void sampler.sample(), intervalMs);
-      sampler.timer.unref();
-      return sampler;
-    })();
-    const sampler = await LiveLoadSampler.current;
+    const sampler = (LiveLoadSampler.current ??= new LiveLoadSampler(intervalMs));
     sampler.users++;
     return sampler;
   }
 
-  /** Takes one reading (exposed for tests; the timer calls it). */
-  async sample(): Promise<void> {
-    const [stat, meminfo] = await Promise.all([readFile('/proc/stat', 'utf8').catch(() => ''), readFile('/proc/meminfo', 'utf8').catch(() => '')]);
-    const times = parseProcStat(stat);
-    if (times) {
-      this.cpuPct = cpuPctBetween(this.last, times);
-      this.last = times;
-    } else {
-      this.cpuPct = Math.round(Math.min(100, (loadavg()[0]! / availableParallelism()) * 100) * 10) / 10;
-    }
-    this.freeMib = parseMemAvailableMib(meminfo) ?? Math.round(freemem() / MIB);
+  /** Busy share of the machine, 0-100, over the time since the previous reading. */
+  get cpuPct(): number {
+    this.refresh();
+    return this.cpu;
   }
 
-  /** Releases this user's hold; the last one stops the sampling. */
+  /** Memory the machine can still give out, MiB. */
+  get freeMib(): number {
+    this.refresh();
+    return this.free;
+  }
+
+  /** Takes one reading now (exposed for tests; reading the figures takes one when they are stale). */
+  sample(): void {
+    this.sampledAt = Date.now();
+    let stat = '';
+    try {
+      stat = readFileSync('/proc/stat', 'utf8');
+    } catch {
+      // Not Linux: the load average below.
+    }
+    const times = parseProcStat(stat);
+    if (times) {
+      this.cpu = cpuPctBetween(this.last, times);
+      this.last = times;
+    } else {
+      this.cpu = Math.round(Math.min(100, (loadavg()[0]! / availableParallelism()) * 100) * 10) / 10;
+    }
+    this.free = Math.round(freemem() / MIB);
+  }
+
+  /** Releases this user's hold; after the last one the next acquire makes a new sampler. */
   stop(): void {
     if (--this.users > 0) return;
-    if (this.timer) clearInterval(this.timer);
-    LiveLoadSampler.current = undefined;
+    if (LiveLoadSampler.current === this) LiveLoadSampler.current = undefined;
+  }
+
+  private refresh(): void {
+    if (Date.now() - this.sampledAt >= this.intervalMs) this.sample();
   }
 }

@@ -69,7 +69,7 @@ function attachStepServer(node: MeshNode): StepServer {
   // Made on first use: it keeps a warm worker process, which only nodes that run isolated steps need.
   let isolated: IsolatedExecutor | undefined;
   const isolatedExecutor = () => (isolated ??= createIsolatedExecutor(node.executorEnv, node.options.tools ? { tools: node.options.tools } : {}));
-  const stalls = new StallWatch().start();
+  const stalls = new StallWatch();
   const server = new StepServer({
     nc: node.nc,
     nodeId: node.id,
@@ -85,7 +85,7 @@ function attachStepServer(node: MeshNode): StepServer {
     log: node.log,
     onStepEnd: (req, reply, seconds) => stepEnded(node, req, reply, seconds),
     results: new ResultStore(node.nc, { replicas: node.options.store.replicas, log: node.log.child({ component: 'results' }) }),
-    stalls: { onStall: (l) => stalls.onStall(l), fenceAfterMs: node.options.deadAfterMs },
+    stalls: { watch: stalls, fenceAfterMs: node.options.deadAfterMs },
   });
   server.start();
   node.stepServer = server;
