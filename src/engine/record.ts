@@ -7,6 +7,7 @@
  * kept as they go, so a 100,000-row execution does not copy its step list per change.
  */
 import type { StepFailure } from '../protocol/errors.js';
+import { isoTime } from '../protocol/iso-time.js';
 import type { ToolCallRecord } from '../protocol/step.js';
 import { FINAL_STEP_STATUSES, type AttemptRecord, type AttemptStatus, type ExecutionRecord, type ExecutionStatus, type StepRecord } from '../protocol/execution.js';
 
@@ -246,6 +247,7 @@ function ended(row: StepRecord): StepRecord {
   return { ...row, started_at: row.started_at ?? t, ended_at: t };
 }
 
+/** The time now, as the record writes it (about eight stamps a step: see isoTime). */
 function now(): string {
-  return new Date().toISOString();
+  return isoTime(Date.now());
 }
