@@ -142,6 +142,7 @@ export class ExecutionService {
       updated_at: now.toISOString(),
     };
     const created = this.deps.store.create(initial, { yaml: text, ...(req.workflow_name !== undefined && { workflow_name: req.workflow_name }) });
+    created.catch(() => undefined); // awaited below, after a turn: a quick failure is not unhandled meanwhile
     const extra = { ...(req.onProgress && { onProgress: req.onProgress }), ...(wait && req.signal && { callerSignal: req.signal }) };
     if (req.execution_id === undefined) {
       // A fresh id cannot conflict: the run starts while its record (with the workflow text, from

@@ -68,6 +68,20 @@ describe('an execution whose record is still being created', () => {
     }
   });
 
+  test('a create that fails at once fails the request with its error, and the node goes on', async () => {
+    const node = nodes[0]!;
+    const store = storeOf(node);
+    const create = store.create.bind(store);
+    store.create = () => Promise.reject(new Error('the execution store is not ready'));
+    try {
+      await assert.rejects(node.executions!.start({ yaml: 'workflows:\n  main:\n    - {id: a, tool: echo, args: {x: 1}}\n' }), /the execution store is not ready/);
+    } finally {
+      store.create = create;
+    }
+    const after = await node.executions!.start({ yaml: 'workflows:\n  main:\n    - {id: a, tool: echo, args: {x: 1}}\n' });
+    assert.equal(after.status, 'completed');
+  });
+
   test('a create that fails cancels the run: start rejects with its error and no step is left running', async () => {
     const node = nodes[0]!;
     const store = storeOf(node);
