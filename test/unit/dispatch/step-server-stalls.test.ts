@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { connect, type NatsConnection } from 'nats';
+import { StepServer } from '../../../src/dispatch/index.js';
+import { createStepExecutor } from '../../../src/executor/index.js';
+import { silentLogger } from '../../../src/log/index.js';
+import { StallWatch } from '../../../src/mesh/stall-watch.js';
+import type { StepRequest } from '../../../src/protocol/step.js';
+import { startTestNats, type TestNats } from '../../harness/nats.js';
+
+let nats: TestNats;
+let nc: NatsConnection;
+before(async () => {
+  nats = await startTestNats();
+  nc = await connect({ servers: nats.url, noAsyncTraces: true });
+});
+after(async () => {
+  await nc.close();
+  await nats.stop();
+});
+
+/** A stall watch that says when it ticks. */
+class CountedWatch extends StallWatch {
+  ticking = false;
+  starts = 0;
+  override start(): this {
+    if (!this.ticking) this.starts++;
+    this.ticking = true;
+    return super.start();
+  }
+  override stop(): void {
+    this.ticking = false;
+    super.stop();
+  }
+}
+
+const request = (n: number, task: StepRequest['task']): StepRequest => ({
+  type: 'wfmesh.step.request.v1',
+  key: `ex:s${n}:1:${n}`,
+  idempotency_key: `ex:s${n}:1`,
+  execution_id: 'ex',
+  step_id: `s${n}`,
+  attempt: 1,
+  origin: 'test',
+  deadline: Date.now() + 30_000,
+  isolation: 'in_process',
+  task,
+});
+
+test('the stall watch ticks while steps run here, and only then', async () => {
+  const env = { node_name: 'n', allow: { filesystem_root: process.cwd(), http_hosts: [], shell_commands: [], env_vars: [] }, llm: { models: [], timeout_ms: 1_000 }, max_output_bytes: 1 << 20 };
+  const watch = new CountedWatch();
+  const server = new StepServer({
+    nc,
+    nodeId: 'id-1',
+    nodeName: 'n',
+    maxConcurrency: 4,
+    executor: createStepExecutor(env),
+    accepting: () => true,
+    onLoadChange: () => undefined,
+    stalls: { watch, fenceAfterMs: 2_500 },
+    log: silentLogger(),
+  });
+  server.start();
+  const sleep = (n: number, ms: number) => server.serve(request(n, { kind: 'tool', tool_id: 'sleep', tool_type: 'sleep', args: { ms } }));
+  assert.equal(watch.ticking, false, 'an idle node does not tick');
+  const short = sleep(1, 200);
+  const long = sleep(2, 400);
+  assert.equal(watch.ticking, true, 'ticking while steps run');
+  assert.equal((await short).ok, true);
+  assert.equal(watch.ticking, true, 'still ticking while one step runs');
+  assert.equal((await long).ok, true);
+  assert.equal(watch.ticking, false, 'stopped once none runs');
+  assert.equal(watch.starts, 1, 'started once for the two overlapping steps');
+  // An instant step (echo) has nothing to fence: it never starts the watch.
+  assert.equal((await server.serve(request(3, { kind: 'tool', tool_id: 'echo', tool_type: 'echo', args: { message: 'hi' } }))).ok, true);
+  assert.equal(watch.starts, 1);
+  await server.drain(1_000);
+});
