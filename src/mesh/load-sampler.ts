@@ -52,7 +52,7 @@ export class LiveLoadSampler {
   private constructor(private readonly intervalMs: number) {}
 
   /** The process's sampler (made on first use); call `stop()` once when done with it. */
-  static async acquire(intervalMs: number): Promise<LiveLoadSampler> {
+  static acquire(intervalMs: number): LiveLoadSampler {
     const sampler = (LiveLoadSampler.current ??= new LiveLoadSampler(intervalMs));
     sampler.users++;
     return sampler;

@@ -57,17 +57,15 @@ export class MeshNode {
     };
     const toolCalls = new ToolCallRouter();
     const executor = createStepExecutor(executorEnv, { ...(options.tools && { tools: options.tools }), toolCalls });
-    // Probing is slow the first time: do it once here, before the node says it exists.
-    const acquired = LiveLoadSampler.acquire(Math.max(options.heartbeatMs, 1_000));
+    const sampler = LiveLoadSampler.acquire(Math.max(options.heartbeatMs, 1_000));
     let nc: NatsConnection;
     let hardware: Hardware;
     try {
       [nc, hardware] = await Promise.all([connectNats(options.nats, `wfmesh:${options.name}`), probeHardware(options.hardware)]);
     } catch (err) {
-      (await acquired).stop(); // wrong credentials and the like: release the shared sampler
+      sampler.stop(); // wrong credentials and the like: release the shared sampler
       throw err;
     }
-    const sampler = await acquired;
     for (const note of hardware.notes) log.info(note);
     let http: NodeHttpServer;
     try {

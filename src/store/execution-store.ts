@@ -180,12 +180,7 @@ export class ExecutionStore {
    */
   async writeHeader(record: ExecutionRecord, revision: number): Promise<number | undefined> {
     const kv = await this.bucket.kv();
-    try {
-      return await kv.update(keyOf(record.execution_id), await this.headerBytes(kv, record), revision);
-    } catch (err) {
-      if (isRevisionConflict(err)) return undefined;
-      throw err;
-    }
+    return this.compareAndSwap(kv, record.execution_id, await this.headerBytes(kv, record), revision);
   }
 
   /**
@@ -196,8 +191,14 @@ export class ExecutionStore {
   async writeFinalHeader(record: ExecutionRecord, revision: number): Promise<{ revision: number; rowsInline: boolean } | undefined> {
     const kv = await this.bucket.kv();
     const { bytes, rowsInline } = await this.splitAndStore(kv, record, Math.min(INLINE_ROWS_MAX_BYTES, this.maxValueBytes));
+    const written = await this.compareAndSwap(kv, record.execution_id, bytes, revision);
+    return written === undefined ? undefined : { revision: written, rowsInline };
+  }
+
+  /** Puts the header's bytes only if it is still at `revision`; undefined when it moved on. */
+  private async compareAndSwap(kv: KV, executionId: string, bytes: Uint8Array, revision: number): Promise<number | undefined> {
     try {
-      return { revision: await kv.update(keyOf(record.execution_id), bytes, revision), rowsInline };
+      return await kv.update(keyOf(executionId), bytes, revision);
     } catch (err) {
       if (isRevisionConflict(err)) return undefined;
       throw err;

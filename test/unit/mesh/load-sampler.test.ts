@@ -23,9 +23,9 @@ test('CPU % is the busy share of the ticks between two readings', () => {
   assert.equal(cpuPctBetween({ idle: 0, total: 0 }, a), 16, 'the first reading is the average since boot');
 });
 
-test('the sampler takes readings of this machine and is shared until its last user stops', async () => {
-  const a = await LiveLoadSampler.acquire(60_000);
-  const b = await LiveLoadSampler.acquire(60_000);
+test('the sampler takes readings of this machine and is shared until its last user stops', () => {
+  const a = LiveLoadSampler.acquire(60_000);
+  const b = LiveLoadSampler.acquire(60_000);
   assert.equal(a, b, 'one sampler per process');
   assert.ok(a.cpuPct >= 0 && a.cpuPct <= 100, `cpu ${a.cpuPct}`);
   assert.ok(a.freeMib > 0, `free ${a.freeMib}`);
@@ -41,7 +41,7 @@ test('the sampler takes readings of this machine and is shared until its last us
   a.sample = sample;
   a.stop();
   b.stop();
-  const c = await LiveLoadSampler.acquire(60_000);
+  const c = LiveLoadSampler.acquire(60_000);
   assert.notEqual(c, a, 'a new sampler after the last user stopped');
   c.stop();
 });
