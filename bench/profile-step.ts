@@ -97,6 +97,12 @@ if (cpuOnly) {
     return sum;
   };
   const perCall = (us: number) => Math.round((us / calls) * 10) / 10;
+  const per2 = (n: number) => Math.round((n / calls) * 100) / 100;
+  /** Read and write system calls a process made so far (/proc/<pid>/io). */
+  const syscalls = (pid: number) => {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    return { r: Number(/syscr: (\d+)/.exec(io)?.[1]), w: Number(/syscw: (\d+)/.exec(io)?.[1]) };
+  };
   const rtt = async (send: () => Promise<unknown>): Promise<number> => {
     const samples: number[] = [];
     for (let i = 0; i < 1_000; i++) {
@@ -111,14 +117,18 @@ if (cpuOnly) {
     for (const [name, send, workerPid] of [['wfmesh', call, worker.pid], ['moleculer', molCall, mol.worker.pid as number]] as const) {
       const c = cpuMeter([process.pid]);
       const w = cpuMeter([workerPid]);
+      const io0 = [syscalls(process.pid), syscalls(workerPid)];
       const n = cpuMeter(nats);
       const before = await traffic();
       const perS = await measureThroughput(send, calls, 64);
       const [cu, wu, nu] = [c.stop(), w.stop(), n.stop()];
+      const io1 = [syscalls(process.pid), syscalls(workerPid)];
+      const writes = { caller: per2(io1[0]!.w - io0[0]!.w), worker: per2(io1[1]!.w - io0[1]!.w) };
+      const reads = { caller: per2(io1[0]!.r - io0[0]!.r), worker: per2(io1[1]!.r - io0[1]!.r) };
       const after = await traffic();
       const per = (k: keyof typeof after) => Math.round(((after[k] - before[k]) / calls) * 100) / 100;
       const wire = { msgs_in: per('in_msgs'), msgs_out: per('out_msgs'), bytes_in: per('in_bytes') };
-      process.stdout.write(`${JSON.stringify({ system: name, per_s: perS, cpu_us_per_call: { caller: perCall(cu), worker: perCall(wu), nats: perCall(nu), total: perCall(cu + wu + nu) }, per_call_all_servers: wire })}\n`);
+      process.stdout.write(`${JSON.stringify({ system: name, per_s: perS, cpu_us_per_call: { caller: perCall(cu), worker: perCall(wu), nats: perCall(nu), total: perCall(cu + wu + nu) }, per_call_all_servers: wire, syscalls_per_call: { writes, reads } })}\n`);
     }
   }
   await mol.stop();
@@ -131,6 +141,7 @@ if (cpuOnly) {
 const session = new Session();
 session.connect();
 await session.post('Profiler.enable');
+await session.post('Profiler.setSamplingInterval', { interval: 50 });
 await session.post('Profiler.start');
 const t0 = performance.now();
 const perS = await measureThroughput(call, calls, 64);

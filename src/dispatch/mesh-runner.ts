@@ -58,9 +58,18 @@ export class MeshStepRunner implements StepRunner {
   private readonly inflightByPeer = new Map<string, number>();
   private dispatchSeq = 0;
   private readonly eligibility: EligibilityCache;
+  /** Dispatches waiting for a reply, by the peer they wait on: told when it leaves the mesh. */
+  private readonly waitingOn = new Map<string, Set<(reason: string) => void>>();
 
   constructor(private readonly opts: MeshRunnerOptions) {
     this.eligibility = new EligibilityCache(opts.local?.id);
+    // One listener for all dispatches (one per dispatch cost more than the rest of its bookkeeping).
+    opts.registry.onChange((e) => {
+      if (e.kind !== 'left') return;
+      const waiting = this.waitingOn.get(e.id);
+      this.waitingOn.delete(e.id);
+      if (waiting) for (const left of waiting) left(e.reason);
+    });
   }
 
   async run(call: StepCall, signal: AbortSignal): Promise<StepResult> {
@@ -191,7 +200,7 @@ export class MeshStepRunner implements StepRunner {
     }
     // One promise settled by whichever comes first: the reply, the peer leaving the mesh, or the
     // execution's abort (a race of three promises cost more than the rest of the dispatch).
-    let offLeft: (() => void) | undefined;
+    let onLeft: ((reason: string) => void) | undefined;
     let onAbort: (() => void) | undefined;
     const outcome = await new Promise<Outcome>((settle) => {
       // Replies carry the request's key: one that does not is a stray for a reused reply token.
@@ -215,9 +224,10 @@ export class MeshStepRunner implements StepRunner {
         );
       // The peer may die or freeze while it holds the step: its heartbeats stop and the registry
       // drops it; then the step goes to another node and any late reply is ignored.
-      offLeft = registry.onChange((e) => {
-        if (e.kind === 'left' && e.id === peer.id) settle({ kind: 'next', why: `left the mesh (${e.reason}) while running the step` });
-      });
+      onLeft = (reason) => settle({ kind: 'next', why: `left the mesh (${reason}) while running the step` });
+      let waiting = this.waitingOn.get(peer.id);
+      if (!waiting) this.waitingOn.set(peer.id, (waiting = new Set()));
+      waiting.add(onLeft);
       onAbort = () => {
         // A coordinator handing the execution on leaves the step running: its successor collects it.
         if (!superseded(signal)) this.cancelDispatch(call, key, 'cancelled by its coordinator');
@@ -226,7 +236,7 @@ export class MeshStepRunner implements StepRunner {
       if (signal.aborted) onAbort();
       else signal.addEventListener('abort', onAbort, { once: true });
     });
-    offLeft?.();
+    this.stopWaitingOn(peer.id, onLeft!);
     if (onAbort) signal.removeEventListener('abort', onAbort);
     this.release(peer.id);
     if (outcome.kind === 'next' && outcome.why.startsWith('left the mesh')) {
@@ -235,6 +245,10 @@ export class MeshStepRunner implements StepRunner {
       this.opts.log.warn({ step: call.step_id, execution: call.execution_id, peer: peer.name }, 'node lost while running a step: dispatching it again');
     }
     return tracked(outcome);
+  }
+
+  private stopWaitingOn(peerId: string, onLeft: (reason: string) => void): void {
+    this.waitingOn.get(peerId)?.delete(onLeft); // the set stays while the peer does: steps follow steps
   }
 
   private cancelDispatch(call: StepCall, key: string, reason: string): void {

@@ -201,7 +201,7 @@ export class Membership {
         return;
       }
       case 'suspect':
-        this.registry.suspect(e.id, e.incarnation, now, e.from, e.sure === true);
+        if (this.registry.suspect(e.id, e.incarnation, now, e.from, e.sure === true)) this.prober?.watchSuspicions();
         return;
       case 'dead':
         this.registry.remove(e.id, 'dead', e.incarnation, now);

@@ -157,9 +157,14 @@ export interface CachedEligibility {
 /**
  * Placement's memory between steps: the eligible peers of each need, kept until the registry's
  * version changes. A step then costs a lookup and a few random picks, not a pass over the mesh.
+ * The lookup builds no string per step: a need's `requires` is looked up by its text (worked out
+ * once per object), then its tool type or model.
  */
 export class EligibilityCache {
-  private readonly byNeed = new Map<string, CachedEligibility & { version: number; peers: readonly Advertisement[] }>();
+  /** By the text of `requires` ('' for none). */
+  private readonly tables = new Map<string, NeedTable>();
+  /** How many needs are remembered, all tables together: past `maxNeeds` the cache starts over. */
+  private size = 0;
 
   constructor(
     /** The dispatching node: placement compares it with the picks (it costs no network hop). */
@@ -168,18 +173,27 @@ export class EligibilityCache {
   ) {}
 
   get(peers: readonly Advertisement[], version: number, need: PlacementNeed): CachedEligibility {
-    const key = needKey(need);
-    const hit = this.byNeed.get(key);
+    const text = need.requires ? requiresTextOf(need.requires) : '';
+    let table = this.tables.get(text);
+    const hit = table?.find(need);
     if (hit && hit.version === version && hit.peers === peers) return hit;
     const result = eligiblePeers(peers, need);
     const prefer = need.requires?.prefer;
     const preferred = prefer && (prefer.region !== undefined || Object.keys(prefer.labels ?? {}).length)
       ? result.eligible.filter((p) => preferenceBonus(p, need) > 0)
       : undefined;
-    if (this.byNeed.size >= this.maxNeeds) this.byNeed.clear();
+    if (!hit) {
+      if (this.size >= this.maxNeeds) {
+        this.tables.clear();
+        this.size = 0;
+        table = undefined;
+      }
+      this.size++;
+    }
+    if (!table) this.tables.set(text, (table = new NeedTable()));
     const self = this.selfId === undefined ? undefined : result.eligible.find((p) => p.id === this.selfId);
     const entry = { version, peers, result, preferred, self };
-    this.byNeed.set(key, entry);
+    table.set(need, entry);
     return entry;
   }
 }
@@ -187,14 +201,27 @@ export class EligibilityCache {
 /** A workflow step's `requires` is one object for all its runs: its text is worked out once. */
 const requiresText = new WeakMap<object, string>();
 
-function needKey(need: PlacementNeed): string {
-  let requires = '';
-  if (need.requires) {
-    let text = requiresText.get(need.requires);
-    if (text === undefined) requiresText.set(need.requires, (text = JSON.stringify(need.requires)));
-    requires = text;
+function requiresTextOf(requires: Requires): string {
+  let text = requiresText.get(requires);
+  if (text === undefined) requiresText.set(requires, (text = JSON.stringify(requires)));
+  return text;
+}
+
+type CacheEntry = CachedEligibility & { version: number; peers: readonly Advertisement[] };
+
+/** The cached needs that share one `requires`: by tool type, or by model for agent steps. */
+class NeedTable {
+  private readonly byTool = new Map<string | undefined, CacheEntry>();
+  private readonly byModel = new Map<string | undefined, CacheEntry>();
+
+  find(need: PlacementNeed): CacheEntry | undefined {
+    return need.model === undefined ? this.byTool.get(need.tool_type) : this.byModel.get(need.model);
   }
-  return `${need.tool_type ?? ''}\u0000${need.model ?? ''}\u0000${requires}`;
+
+  set(need: PlacementNeed, entry: CacheEntry): void {
+    if (need.model === undefined) this.byTool.set(need.tool_type, entry);
+    else this.byModel.set(need.model, entry);
+  }
 }
 
 function preferenceBonus(p: Advertisement, need: PlacementNeed): number {
@@ -223,6 +250,10 @@ export function* placementOrder(
 ): Generator<Advertisement> {
   const random = opts.random ?? Math.random;
   const choices = opts.choices ?? PLACEMENT_CHOICES;
+  if (eligible.length === 1) {
+    yield eligible[0]!; // a pinned step: nothing to rank
+    return;
+  }
   if (eligible.length <= 2 * choices + 1) {
     yield* rankPeers(eligible, need, localInflight, random, opts.self?.id);
     return;

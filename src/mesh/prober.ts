@@ -67,9 +67,12 @@ export interface ProberOptions {
  */
 export class Prober {
   private round: string[] = [];
-  private probeTimer: NodeJS.Timeout | undefined;
+  private periodTimer: NodeJS.Timeout | undefined;
+  /** Runs every `tickMs` only while suspicions are open: they end within a quarter period of due. */
   private expiryTimer: NodeJS.Timeout | undefined;
   private lastTick = Date.now();
+  /** How often tick() runs now: once a period, or every `tickMs` while the expiry timer runs. */
+  private tickEveryMs: number;
   /** When this node last stood still (its own timers ran late), and for how long. */
   private lastStall = { endedAt: 0, lastedMs: 0 };
   /** When a timer of this node last ran noticeably late (it is busy: its own probes may time out on it). */
@@ -86,19 +89,48 @@ export class Prober {
   private quickAcks = 0;
 
   constructor(private readonly opts: ProberOptions) {
-    // Half a period: suspicions end within a quarter second of due, with few wake-ups of an idle node.
+    // Half a period: suspicions end within a quarter second of due.
     this.tickMs = Math.max(20, Math.floor(opts.timings.probeIntervalMs / 2));
+    this.tickEveryMs = opts.timings.probeIntervalMs;
   }
 
+  /**
+   * One timer wakes an idle node, once a period: it checks this node's own clock and open
+   * suspicions, then probes the next peer. (A second timer for suspicions, always on, was most of
+   * an idle node's wake-ups.)
+   */
   start(): void {
     this.lastTick = Date.now();
-    this.probeTimer = setInterval(() => this.probeNext(), this.opts.timings.probeIntervalMs);
-    this.expiryTimer = setInterval(() => this.tick(), this.tickMs);
+    this.periodTimer = setInterval(() => {
+      if (this.expiryTimer === undefined) this.tick();
+      this.probeNext();
+    }, this.opts.timings.probeIntervalMs);
+    this.watchSuspicions();
   }
 
   stop(): void {
-    clearInterval(this.probeTimer);
+    clearInterval(this.periodTimer);
+    this.stopExpiryTimer();
+  }
+
+  /**
+   * A suspicion was opened (by this node or a peer): its end is checked every `tickMs` until no
+   * suspicion is left open.
+   */
+  watchSuspicions(): void {
+    if (this.expiryTimer !== undefined || this.periodTimer === undefined || this.opts.registry.suspectCount === 0) return;
+    this.tick(); // closes the period's cadence first: the gap since the last tick is not a stall
+    this.tickEveryMs = this.tickMs;
+    this.expiryTimer = setInterval(() => {
+      this.tick();
+      if (this.opts.registry.suspectCount === 0) this.stopExpiryTimer();
+    }, this.tickMs);
+  }
+
+  private stopExpiryTimer(): void {
     clearInterval(this.expiryTimer);
+    this.expiryTimer = undefined;
+    this.tickEveryMs = this.opts.timings.probeIntervalMs;
   }
 
   /** Answers a probe of this node: alive, with its load and a digest of the members it knows. */
@@ -131,7 +163,7 @@ export class Prober {
   /** Checks this node's own clock first: suspicions wait while it stood still; then ends those that ran out. */
   private tick(): void {
     const now = Date.now();
-    const late = now - this.lastTick - this.tickMs;
+    const late = now - this.lastTick - this.tickEveryMs;
     this.lastTick = now;
     if (late > this.opts.timings.probeTimeoutMs / 2) {
       this.lastSlowAt = now;
@@ -239,7 +271,7 @@ export class Prober {
     // timers run late, proves nothing about the peer.
     if (now - sentAt > timeoutMs + timings.lagToleranceMs) return;
     if (now - this.lastStall.endedAt < timings.probeTimeoutMs + timings.lagToleranceMs) return;
-    if (now - this.lastTick > this.tickMs + timings.lagToleranceMs) return; // a stall not yet ticked
+    if (now - this.lastTick > this.tickEveryMs + timings.lagToleranceMs) return; // a stall not yet ticked
     if (!sure && now - this.lastSlowAt < timings.probeTimeoutMs + timings.lagToleranceMs) return;
     const self = this.opts.self();
     if (!sure && !again && !registry.isSuspected(peer.id)) return this.probe(peer, true);
@@ -249,6 +281,7 @@ export class Prober {
     const incarnation = registry.incarnationOf(peer.id) ?? 0;
     const change = registry.suspect(peer.id, incarnation, now, self.name, sure);
     if (!change) return;
+    this.watchSuspicions();
     this.opts.log.info({ peer: peer.name, why, confirms: change === 'confirmed' }, 'peer suspected');
     this.opts.publish({ type: 'wfmesh.member.v1', kind: 'suspect', id: peer.id, name: peer.name, incarnation, from: self.name, ...(sure && { sure }) });
   }

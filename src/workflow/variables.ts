@@ -231,9 +231,30 @@ function mapValue(value: unknown, depth: number, scope: VariableScope): unknown 
   return value;
 }
 
+/**
+ * Parsed templates by their text: a workflow's templates are resolved on every run of their step,
+ * and parsing them again each time was a visible share of the engine's time per step. Bounded:
+ * past TEMPLATES_KEPT distinct texts (or for a long text) it starts over.
+ */
+const parsedTemplates = new Map<string, readonly TemplatePart[]>();
+const TEMPLATES_KEPT = 4_096;
+const TEMPLATE_KEPT_MAX_LENGTH = 1_024;
+
+function parsedTemplate(s: string): readonly TemplatePart[] {
+  let parts = parsedTemplates.get(s);
+  if (parts === undefined) {
+    parts = parseTemplate(s); // throws on an invalid template: nothing is kept
+    if (s.length <= TEMPLATE_KEPT_MAX_LENGTH) {
+      if (parsedTemplates.size >= TEMPLATES_KEPT) parsedTemplates.clear();
+      parsedTemplates.set(s, parts);
+    }
+  }
+  return parts;
+}
+
 function resolveString(s: string, scope: VariableScope): unknown {
   if (!s.includes('${')) return s;
-  const parts = parseTemplate(s);
+  const parts = parsedTemplate(s);
   const only = parts.length === 1 ? parts[0] : undefined;
   if (only && 'ref' in only) return resolveVariable(only.ref.path, scope);
   return parts.map((p) => ('ref' in p ? render(resolveVariable(p.ref.path, scope)) : p.text)).join('');
