@@ -127,6 +127,11 @@ export class Prober {
     }, this.tickMs);
   }
 
+  /** Whether the suspicion timer runs (only while suspicions are open). */
+  get watchingSuspicions(): boolean {
+    return this.expiryTimer !== undefined;
+  }
+
   private stopExpiryTimer(): void {
     clearInterval(this.expiryTimer);
     this.expiryTimer = undefined;

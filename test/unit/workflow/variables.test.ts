@@ -54,6 +54,15 @@ describe('parseTemplate', () => {
 describe('resolveTemplate', () => {
   const s = scope({ fetch: done({ items: [{ name: 'a' }, { name: 'b' }], count: 2, ok: true }), skipped: { status: 'skipped' } });
 
+  test('a template parsed once resolves against each scope anew; an invalid one fails every time', () => {
+    const args = { message: 'said: ${a.output.text}', whole: '${a.output}' };
+    for (const text of ['one', 'two', 'three']) {
+      assert.deepEqual(resolveTemplate(args, scope({ a: done({ text }) })), { message: `said: ${text}`, whole: { text } });
+    }
+    for (let i = 0; i < 3; i++) assert.throws(() => resolveTemplate({ m: 'x ${a.output' }, scope({})), VariableError);
+    assert.throws(() => resolveTemplate(args, scope({})), /a/, 'a step out of scope is still an error after the template was kept');
+  });
+
   test('a whole-string variable keeps its JSON type', () => {
     assert.deepEqual(resolveTemplate('${fetch.output.items}', s), [{ name: 'a' }, { name: 'b' }]);
     assert.equal(resolveTemplate('${fetch.output.count}', s), 2);
