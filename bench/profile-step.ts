@@ -51,7 +51,8 @@ const observer = await startNode(compileNodeOptions({ nats: cluster.urls[0], nam
 while (observer.registry.size < 2) await new Promise((r) => setTimeout(r, 20));
 const runner = new MeshStepRunner({ nc: observer.nc, registry: observer.registry, origin: observer.name, log: silentLogger() });
 const never = new AbortController().signal;
-const call = () => runner.run(echoCall({ node: 'prof-w2' }), never);
+const pinned = { node: 'prof-w2' }; // one object, as a workflow step's `requires` is
+const call = () => runner.run(echoCall(pinned), never);
 await measureThroughput(call, 2_000, 64); // warm up
 if (process.argv.includes('--chain')) {
   // Ten sequential calls made directly, against the same ten steps through the engine.

@@ -1,4 +1,3 @@
-import { setMaxListeners } from 'node:events';
 import { ErrorCode, type Msg, type NatsConnection, type NatsError } from 'nats';
 import type { Logger } from 'pino';
 import type { DispatchEvent, StepCall, StepResult, StepRunner } from '../engine/types.js';
@@ -6,6 +5,7 @@ import { EligibilityCache, placementOrder, type PlacementNeed } from '../mesh/pl
 import type { PeerRegistry } from '../mesh/registry.js';
 import type { Advertisement } from '../protocol/advert.js';
 import { Requester } from '../nats/requester.js';
+import { AbortWatch } from './abort-watch.js';
 import { decodeJson, encodeJson } from '../protocol/codec.js';
 import { StepFailure } from '../protocol/errors.js';
 import { StepReplySchema, ToolCallNoteSchema, type StepReply, type StepRequest, type ToolCallRecord } from '../protocol/step.js';
@@ -37,17 +37,6 @@ type Outcome =
   | { kind: 'failed'; failure: StepFailure }
   | { kind: 'next'; why: string };
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-
 /**
  * Distributed step dispatch: places each step on the best eligible peer and sends it by NATS
  * request-reply. Busy, no-responders and dead peers fall through to the next candidate at once;
@@ -58,6 +47,8 @@ export class MeshStepRunner implements StepRunner {
   private readonly inflightByPeer = new Map<string, number>();
   private dispatchSeq = 0;
   private readonly eligibility: EligibilityCache;
+  /** Dispatches and back-offs waiting on an execution's signal. */
+  private readonly aborts = new AbortWatch();
   /** Dispatches waiting for a reply, by the peer they wait on: told when it leaves the mesh. */
   private readonly waitingOn = new Map<string, Set<(reason: string) => void>>();
 
@@ -73,8 +64,6 @@ export class MeshStepRunner implements StepRunner {
   }
 
   async run(call: StepCall, signal: AbortSignal): Promise<StepResult> {
-    // One execution's signal is shared by all its parallel steps, each listening while in flight.
-    setMaxListeners(0, signal);
     const need = placementNeed(call);
     const deadline = Date.now() + call.timeout_ms;
     const { registry } = this.opts;
@@ -98,13 +87,14 @@ export class MeshStepRunner implements StepRunner {
         if (Date.now() - lostAt > (this.opts.waitForEligibleMs ?? 5_000)) {
           throw new StepFailure('infeasible', `step ${call.step_id}: ${now.unmet}; waited ${this.opts.waitForEligibleMs ?? 5_000} ms for an eligible node to return`, false);
         }
-        await sleep(100, signal);
+        await this.sleep(100, signal);
         continue;
       }
       lostAt = undefined;
       // Power of two choices over the eligible peers, this node compared too; busy ones fall through.
       const order = placementOrder(now.eligible, need, this.inflightByPeer, { self: cached.self, preferred: cached.preferred });
-      for (const peer of withPreferred(order, call.prefer_node && !tried.length ? registry.list().find((p) => p.name === call.prefer_node) : undefined)) {
+      const preferred = call.prefer_node && !tried.length ? registry.list().find((p) => p.name === call.prefer_node) : undefined;
+      for (const peer of preferred ? withPreferred(order, preferred) : order) {
         const outcome = await this.sendTo(peer, call, deadline, signal);
         if (outcome.kind === 'done') {
           registry.heardFrom(peer.id, Date.now());
@@ -115,13 +105,26 @@ export class MeshStepRunner implements StepRunner {
         if (tried.length > 50) tried.splice(0, tried.length - 5); // only the last few are reported
       }
       // Every candidate was busy or gone: back off a little and look again.
-      await sleep(backoffMs + Math.random() * backoffMs, signal);
+      await this.sleep(backoffMs + Math.random() * backoffMs, signal);
       backoffMs = Math.min(backoffMs * 2, 50);
     }
   }
 
-  private async sendTo(peer: Advertisement, call: StepCall, deadline: number, signal: AbortSignal): Promise<Outcome> {
-    const { nc, registry } = this.opts;
+  /** Waits `ms`, or less if the execution is aborted meanwhile. */
+  private sleep(ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(t);
+        this.aborts.unwatch(signal, done);
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      this.aborts.watch(signal, done);
+    });
+  }
+
+  /** Sends the step to `peer` and settles with what happened there (its history entry recorded). */
+  private sendTo(peer: Advertisement, call: StepCall, deadline: number, signal: AbortSignal): Promise<Outcome> {
     const key = `${call.execution_id}:${call.step_id}:${call.attempt}:${++this.dispatchSeq}`;
     const request: StepRequest = {
       type: 'wfmesh.step.request.v1',
@@ -140,17 +143,21 @@ export class MeshStepRunner implements StepRunner {
     this.inflightByPeer.set(peer.id, (this.inflightByPeer.get(peer.id) ?? 0) + 1);
     call.track?.({ kind: 'sent', node: peer.name });
     const durable = call.awaitDurable?.();
-    if (durable) await durable.catch(() => undefined);
-    const tracked = (outcome: Outcome): Outcome => {
+    const delivered = durable
+      ? durable.catch(() => undefined).then(() => this.deliverFollowing(peer, call, request, key, signal))
+      : this.deliverFollowing(peer, call, request, key, signal);
+    if (!call.track) return delivered;
+    return delivered.then((outcome) => {
       call.track?.(historyOf(outcome, peer.name));
       return outcome;
-    };
+    });
+  }
+
+  /** Delivers the request; an agent step's live tool calls are followed meanwhile. */
+  private deliverFollowing(peer: Advertisement, call: StepCall, request: StepRequest, key: string, signal: AbortSignal): Promise<Outcome> {
     const offNotes = this.followToolCalls(call, key);
-    try {
-      return await this.deliver(peer, call, request, key, signal, tracked);
-    } finally {
-      offNotes?.();
-    }
+    const delivered = this.deliver(peer, call, request, key, signal);
+    return offNotes ? delivered.finally(offNotes) : delivered;
   }
 
   /** Live tool calls of an agent step sent under `key` go to the record as they happen. */
@@ -168,21 +175,10 @@ export class MeshStepRunner implements StepRunner {
     return () => sub.unsubscribe();
   }
 
-  private async deliver(peer: Advertisement, call: StepCall, request: StepRequest, key: string, signal: AbortSignal, tracked: (o: Outcome) => Outcome): Promise<Outcome> {
-    const { nc, registry } = this.opts;
+  private deliver(peer: Advertisement, call: StepCall, request: StepRequest, key: string, signal: AbortSignal): Promise<Outcome> {
+    const { nc } = this.opts;
     const local = this.opts.local;
-    if (local && peer.id === local.id) {
-      const onLocalAbort = () => {
-        if (!superseded(signal)) local.cancel(call.execution_id, key, 'cancelled by its coordinator');
-      };
-      signal.addEventListener('abort', onLocalAbort, { once: true });
-      try {
-        return tracked(outcomeOf(await local.serve(request), signal));
-      } finally {
-        signal.removeEventListener('abort', onLocalAbort);
-        this.release(peer.id);
-      }
-    }
+    if (local && peer.id === local.id) return this.deliverHere(local, call, request, key, signal);
     // Over the server's limit the publish can never succeed on any node: fail now, naming it,
     // instead of trying every node until the deadline.
     let data: Uint8Array;
@@ -190,19 +186,19 @@ export class MeshStepRunner implements StepRunner {
       data = encodeJson(request);
     } catch (err) {
       this.release(peer.id);
-      throw err;
+      return Promise.reject(err as Error);
     }
     const maxPayload = nc.info?.max_payload;
     if (maxPayload !== undefined && data.length > maxPayload) {
       this.release(peer.id);
       const failure = new StepFailure('invalid_args', `step ${call.step_id}: its request is ${data.length} bytes, over the NATS payload limit of ${maxPayload} bytes (the server's max_payload); pass large data by reference (a file or a URL)`, false);
-      return { kind: 'failed', failure };
+      return Promise.resolve({ kind: 'failed', failure });
     }
     // One promise settled by whichever comes first: the reply, the peer leaving the mesh, or the
     // execution's abort (a race of three promises cost more than the rest of the dispatch).
     let onLeft: ((reason: string) => void) | undefined;
     let onAbort: (() => void) | undefined;
-    const outcome = await new Promise<Outcome>((settle) => {
+    return new Promise<Outcome>((settle) => {
       // Replies carry the request's key: one that does not is a stray for a reused reply token.
       let parsed: ReturnType<typeof StepReplySchema.safeParse> | undefined;
       const match = (msg: Msg): boolean => {
@@ -234,21 +230,32 @@ export class MeshStepRunner implements StepRunner {
         settle({ kind: 'failed', failure: StepFailure.from(signal.reason ?? new StepFailure('cancelled', 'cancelled'), 'cancelled') });
       };
       if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
+      else this.aborts.watch(signal, onAbort);
+    }).then((outcome) => {
+      this.waitingOn.get(peer.id)?.delete(onLeft!); // the set stays while the peer does: steps follow steps
+      this.aborts.unwatch(signal, onAbort!);
+      this.release(peer.id);
+      if (outcome.kind === 'next' && outcome.why.startsWith('left the mesh')) {
+        // Fence the lost node first: if it is only frozen, it aborts the step when it thaws.
+        this.cancelDispatch(call, key, `node ${peer.name} was declared lost; the step went to another node`);
+        this.opts.log.warn({ step: call.step_id, execution: call.execution_id, peer: peer.name }, 'node lost while running a step: dispatching it again');
+      }
+      return outcome;
     });
-    this.stopWaitingOn(peer.id, onLeft!);
-    if (onAbort) signal.removeEventListener('abort', onAbort);
-    this.release(peer.id);
-    if (outcome.kind === 'next' && outcome.why.startsWith('left the mesh')) {
-      // Fence the lost node first: if it is only frozen, it aborts the step when it thaws.
-      this.cancelDispatch(call, key, `node ${peer.name} was declared lost; the step went to another node`);
-      this.opts.log.warn({ step: call.step_id, execution: call.execution_id, peer: peer.name }, 'node lost while running a step: dispatching it again');
-    }
-    return tracked(outcome);
   }
 
-  private stopWaitingOn(peerId: string, onLeft: (reason: string) => void): void {
-    this.waitingOn.get(peerId)?.delete(onLeft); // the set stays while the peer does: steps follow steps
+  /** A step placed on this node: its own step server runs it, without the wire (same admission rules). */
+  private async deliverHere(local: NonNullable<MeshRunnerOptions['local']>, call: StepCall, request: StepRequest, key: string, signal: AbortSignal): Promise<Outcome> {
+    const onLocalAbort = () => {
+      if (!superseded(signal)) local.cancel(call.execution_id, key, 'cancelled by its coordinator');
+    };
+    this.aborts.watch(signal, onLocalAbort);
+    try {
+      return outcomeOf(await local.serve(request), signal);
+    } finally {
+      this.aborts.unwatch(signal, onLocalAbort);
+      this.release(local.id);
+    }
   }
 
   private cancelDispatch(call: StepCall, key: string, reason: string): void {
