@@ -46,7 +46,7 @@ const cluster = await startNatsCluster({ workDir, size: 3, jetstream: true });
 const cpuOnly = process.argv.includes('--cpu');
 // `--worker-env K=V,K=V`: the worker node's environment (e.g. WFMESH_LOG_LEVEL=warn).
 const workerEnv = Object.fromEntries(arg('--worker-env', '').split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
-const worker = await startNodeProcess(['--nats', cluster.urls[1] as string, '--name', 'prof-w2', '--no-mcp', '--max-concurrency', '64'], cpuOnly ? [] : ['--cpu-prof', `--cpu-prof-dir=${out}`], workerEnv);
+const worker = await startNodeProcess(['--nats', cluster.urls[1] as string, '--name', 'prof-w2', '--no-mcp', '--max-concurrency', '64'], cpuOnly ? [] : ['--cpu-prof', '--cpu-prof-interval', '50', `--cpu-prof-dir=${out}`], workerEnv);
 const observer = await startNode(compileNodeOptions({ nats: cluster.urls[0], name: 'prof-caller', noMcp: true }, {}), silentLogger());
 while (observer.registry.size < 2) await new Promise((r) => setTimeout(r, 20));
 const runner = new MeshStepRunner({ nc: observer.nc, registry: observer.registry, origin: observer.name, log: silentLogger() });
