@@ -8,7 +8,6 @@ import { agentStepOf } from '../executor/agent-tools/call-id.js';
 import type { StallWatch } from '../mesh/stall-watch.js';
 import { SendBatch } from '../nats/send-batch.js';
 import { decodeJson, encodeJson } from '../protocol/codec.js';
-import { isoTime } from '../protocol/iso-time.js';
 import { StepFailure } from '../protocol/errors.js';
 import { CancelMessageSchema, StepRequestSchema, type StepReply, type StepRequest, type ToolCallNote } from '../protocol/step.js';
 import { subjects } from '../protocol/subjects.js';
@@ -234,10 +233,10 @@ export class StepServer {
     let reply: StepReply;
     try {
       const output = await executor.execute(req.task, controller?.signal ?? NEVER_ABORTED, calls && this.scopeOf(req, calls));
-      reply = { type: 'wfmesh.step.reply.v1', key: req.key, ok: true, node: nodeName, output, ...this.times(startedAt) };
+      reply = { type: 'wfmesh.step.reply.v1', key: req.key, ok: true, node: nodeName, output };
     } catch (err) {
       const failure = controller?.signal.aborted && controller.signal.reason instanceof StepFailure ? controller.signal.reason : StepFailure.from(err);
-      reply = { type: 'wfmesh.step.reply.v1', key: req.key, ok: false, node: nodeName, failure: failure.toWire(), ...this.times(startedAt) };
+      reply = { type: 'wfmesh.step.reply.v1', key: req.key, ok: false, node: nodeName, failure: failure.toWire() };
     } finally {
       clearTimeout(timer);
       if (controller) {
@@ -257,13 +256,6 @@ export class StepServer {
     const onStepEnd = this.opts.onStepEnd;
     if (onStepEnd) this.ended.add(() => onStepEnd(req, reply, seconds));
     return reply;
-  }
-
-  /** `started_at` / `ended_at` of a reply (the end is now). */
-  private times(startedAt: number): { started_at: string; ended_at: string } {
-    const now = Date.now();
-    const started = isoTime(startedAt);
-    return { started_at: started, ended_at: isoTime(now) };
   }
 
   /**

@@ -146,8 +146,9 @@ export const StepReplySchema = z.discriminatedUnion('ok', [
     ok: z.literal(true),
     node: z.string(),
     output: z.unknown(),
-    started_at: z.string(),
-    ended_at: z.string(),
+    /** Sent by older nodes (no one reads them: the coordinator keeps its own times, the audit line the duration). */
+    started_at: z.string().optional(),
+    ended_at: z.string().optional(),
     /** The tool calls of an agent step, in order. */
     tool_calls: z.array(ToolCallRecordSchema).optional(),
   }),
