@@ -125,7 +125,7 @@ function stepEnded(node: MeshNode, req: StepRequest, reply: StepReply, seconds: 
 function accounted(node: MeshNode, inner: StepRunner): StepRunner {
   return {
     async run(call, signal) {
-      const started = new Date();
+      const started = Date.now();
       const req: StepRequest = {
         type: 'wfmesh.step.request.v1',
         key: `${call.execution_id}:${call.step_id}:${call.attempt}:sync`,
@@ -133,18 +133,17 @@ function accounted(node: MeshNode, inner: StepRunner): StepRunner {
         step_id: call.step_id,
         attempt: call.attempt,
         origin: node.name,
-        deadline: started.getTime() + call.timeout_ms,
+        deadline: started + call.timeout_ms,
         isolation: call.isolation,
         task: call.task,
       };
-      const times = () => ({ started_at: started.toISOString(), ended_at: new Date().toISOString() });
-      const seconds = () => (Date.now() - started.getTime()) / 1000;
+      const seconds = () => (Date.now() - started) / 1000;
       try {
         const result = await inner.run(call, signal);
-        stepEnded(node, req, { type: 'wfmesh.step.reply.v1', key: req.key, ok: true, node: node.name, output: undefined, ...times() }, seconds());
+        stepEnded(node, req, { type: 'wfmesh.step.reply.v1', key: req.key, ok: true, node: node.name, output: undefined }, seconds());
         return result;
       } catch (err) {
-        stepEnded(node, req, { type: 'wfmesh.step.reply.v1', key: req.key, ok: false, node: node.name, failure: StepFailure.from(err).toWire(), ...times() }, seconds());
+        stepEnded(node, req, { type: 'wfmesh.step.reply.v1', key: req.key, ok: false, node: node.name, failure: StepFailure.from(err).toWire() }, seconds());
         throw err;
       }
     },
