@@ -7,8 +7,20 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 const RESOLUTION_MS = 10;
 const histogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
 histogram.enable();
+// When the long stalls (over 20 ms) happened, in seconds since the process started: tells a
+// start-up collection from a pause of the machine.
+const LONG_MS = 20;
+let longStalls = [];
+let last = performance.now();
+setInterval(() => {
+  const now = performance.now();
+  const late = now - last - RESOLUTION_MS;
+  last = now;
+  if (late > LONG_MS && longStalls.length < 20) longStalls.push({ at_s: Math.round(now / 100) / 10, ms: Math.round(late) });
+}, RESOLUTION_MS).unref();
 process.on('SIGUSR2', () => {
   const ms = (ns) => Math.max(0, Math.round(ns / 1e4 - RESOLUTION_MS * 100) / 100);
-  process.stderr.write(`eld ${JSON.stringify({ p99_ms: ms(histogram.percentile(99)), max_ms: ms(histogram.max), mean_ms: ms(histogram.mean) })}\n`);
+  process.stderr.write(`eld ${JSON.stringify({ p99_ms: ms(histogram.percentile(99)), max_ms: ms(histogram.max), mean_ms: ms(histogram.mean), long: longStalls })}\n`);
   histogram.reset();
+  longStalls = [];
 });

@@ -21,6 +21,8 @@ interface Eld {
   p99_ms: number;
   max_ms: number;
   mean_ms: number;
+  /** Stalls over 20 ms: when (seconds since the process started) and how long. */
+  long: { at_s: number; ms: number }[];
 }
 
 /** Sends SIGUSR2 and waits for the probe's next `eld` line in `read()`. */
@@ -67,8 +69,8 @@ export async function measureIdle(url: string, windowMs: number): Promise<Record
     return {
       node_rss_mib: cpu.nodeRss,
       idle_window_s: windowMs / 1000,
-      idle_node: { rss_mib: cpu.nodeRss, cpu_pct: cpu.node, event_loop_stall_ms: { p99: nodeEld.p99_ms, max: nodeEld.max_ms } },
-      idle_moleculer: { rss_mib: cpu.molRss, cpu_pct: cpu.mol, event_loop_stall_ms: { p99: molEld.p99_ms, max: molEld.max_ms } },
+      idle_node: { rss_mib: cpu.nodeRss, cpu_pct: cpu.node, event_loop_stall_ms: { p99: nodeEld.p99_ms, max: nodeEld.max_ms, over_20ms: nodeEld.long } },
+      idle_moleculer: { rss_mib: cpu.molRss, cpu_pct: cpu.mol, event_loop_stall_ms: { p99: molEld.p99_ms, max: molEld.max_ms, over_20ms: molEld.long } },
     };
   } finally {
     probed.stop();

@@ -216,10 +216,14 @@ function closeCalls(row: StepRecord, error: string): Partial<StepRecord> {
 
 /** The open history entry of the row's latest attempt, closed as `status` (in a partial row). */
 function closeLast(row: StepRecord, node: string | undefined, status: Exclude<AttemptStatus, 'running'>, error?: string): Partial<StepRecord> {
-  if (!row.history?.length) return {};
-  const open = [...row.history].reverse().find((h) => h.status === 'running' && (node === undefined || h.node === node));
-  if (!open) return {};
-  return { history: closeEntry(row.history, open.attempt, open.node, status, error) };
+  const history = row.history;
+  if (!history?.length) return {};
+  // Usually already closed by its dispatch's end: then nothing is copied.
+  for (let k = history.length - 1; k >= 0; k--) {
+    const h = history[k] as AttemptRecord;
+    if (h.status === 'running' && (node === undefined || h.node === node)) return { history: closeEntry(history, h.attempt, h.node, status, error) };
+  }
+  return {};
 }
 
 function closeEntry(history: AttemptRecord[], attempt: number, node: string, status: Exclude<AttemptStatus, 'running'>, error?: string): AttemptRecord[] {
