@@ -10,7 +10,7 @@ import type { Advertisement } from '../protocol/advert.js';
 import { decodeJson, encodeJson } from '../protocol/codec.js';
 import type { ExecutionRecord } from '../protocol/execution.js';
 import { subjects } from '../protocol/subjects.js';
-import { isTerminal, type ExecutionStore } from '../store/index.js';
+import { OPEN_STATUSES, type ExecutionStore } from '../store/index.js';
 import { HandoverReplySchema, successorOf, type HandoverRequest } from './lease.js';
 
 export interface RecoveryContext {
@@ -79,12 +79,12 @@ export async function findOrphans(
   const now = Date.now();
   const { scope } = opts;
   const found = await ctx.store.scan((r) => {
-    if (isTerminal(r.status) || opts.active(r.execution_id)) return false;
+    if (opts.active(r.execution_id)) return false;
     const updated = Date.parse(r.updated_at);
     if (r.coordinator === ctx.self.name) return typeof scope === 'string' && updated < opts.startedAt;
     if (scope === 'own') return false;
     if (scope !== 'all') return scope.left.has(r.coordinator) && !live.has(r.coordinator);
     return !live.has(r.coordinator) && now - updated > opts.quietMs;
-  });
+  }, OPEN_STATUSES);
   return found.map((s) => s.record);
 }

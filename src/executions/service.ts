@@ -56,6 +56,8 @@ export class ExecutionService {
   private offPeers: (() => void) | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly startedAt = Date.now();
+  /** A pass over the store has looked for this node's records from a previous process. */
+  private ownRecordsSwept = false;
   private state: Lifecycle = 'RUNNING';
   /** Store scans and takeovers in flight: stop waits for them. */
   private readonly background = new Set<Promise<unknown>>();
@@ -414,12 +416,15 @@ export class ExecutionService {
   private async sweep(): Promise<void> {
     if (this.state !== 'RUNNING') return;
     // Our own records from a previous process first (any node may run this), then, on the
-    // sweeper, everything whose coordinator is gone.
-    const scope = isSweeper(this.deps.self.id, this.deps.peers.list()) ? 'all' : 'own';
-    await this.track(this.recover(scope, 'its coordinator is no longer in the mesh'));
+    // sweeper, everything whose coordinator is gone. Records a previous process left all exist
+    // at start-up: once a pass has read the store, only the sweeper scans it again.
+    const sweeper = isSweeper(this.deps.self.id, this.deps.peers.list());
+    if (!sweeper && this.ownRecordsSwept) return;
+    if (await this.track(this.recover(sweeper ? 'all' : 'own', 'its coordinator is no longer in the mesh'))) this.ownRecordsSwept = true;
   }
 
-  private async recover(scope: 'all' | 'own' | { left: ReadonlySet<string> }, reason: string): Promise<void> {
+  /** Resolves false when the store could not be read (the next sweep tries again). */
+  private async recover(scope: 'all' | 'own' | { left: ReadonlySet<string> }, reason: string): Promise<boolean> {
     try {
       const orphans = await findOrphans(this.recovery, {
         quietMs: this.deps.settings.deadAfterMs,
@@ -427,13 +432,14 @@ export class ExecutionService {
         active: (id) => this.active.has(id),
         scope,
       });
-      if (!orphans.length) return;
       const own = orphans.filter((r) => r.coordinator === this.deps.self.name).map((r) => r.execution_id);
       const others = orphans.filter((r) => r.coordinator !== this.deps.self.name).map((r) => r.execution_id);
       for (const id of own) await this.takeOver(id, `coordinator node ${this.deps.self.name} restarted`);
       if (others.length) await distribute(this.recovery, others, reason);
+      return true;
     } catch (err) {
       this.deps.log.debug({ err: (err as Error).message }, 'orphan sweep skipped');
+      return false;
     }
   }
 

@@ -18,6 +18,11 @@ export const isExecutionId = (id: string): boolean => EXECUTION_ID.test(id);
 
 export const TERMINAL_STATUSES: readonly ExecutionStatus[] = ['completed', 'failed', 'cancelled'];
 export const isTerminal = (status: ExecutionStatus): boolean => TERMINAL_STATUSES.includes(status);
+/** The statuses of executions that still run (or wait to): what recovery looks for. */
+export const OPEN_STATUSES: readonly ExecutionStatus[] = ['pending', 'running'];
+
+/** How long a scan of the store works before it gives the event loop a turn. */
+const SCAN_SLICE_MS = 5;
 
 /** A record with the KV revision it was read at (the token for a compare-and-swap write). */
 export interface StoredExecution {
@@ -116,8 +121,8 @@ export class ExecutionStore {
     return Math.max(64 * 1024, (this.nc.info?.max_payload ?? 1024 * 1024) - 8 * 1024);
   }
 
-  private parse(entry: KvEntry): ExecutionRecord | undefined {
-    const parsed = ExecutionRecordSchema.safeParse(decodeJson(entry.value));
+  private parse(entry: KvEntry, value: unknown = decodeJson(entry.value)): ExecutionRecord | undefined {
+    const parsed = ExecutionRecordSchema.safeParse(value);
     if (parsed.success) return parsed.data;
     const issue = parsed.error.issues[0];
     this.log?.warn({ key: entry.key, revision: entry.revision, path: issue?.path.join('.'), issue: issue?.message }, 'skipped a corrupt execution record');
@@ -263,12 +268,25 @@ export class ExecutionStore {
     throw new MeshError('CONFLICT', `execution ${executionId} kept changing under ${attempts} attempts to update it`);
   }
 
-  /** Every header (optionally filtered), read in one pass over the bucket; rows are not read. */
-  async scan(filter: (r: ExecutionRecord) => boolean = () => true): Promise<StoredExecution[]> {
+  /**
+   * Every header (optionally filtered), read in one pass over the bucket; rows are not read.
+   * `statuses`: only headers in one of these are checked against the schema and `filter` (a
+   * finished header carries its rows inline and costs far more to check than to skip). The pass
+   * gives the event loop a turn every SCAN_SLICE_MS: a store of thousands of executions must not
+   * stall the node.
+   */
+  async scan(filter: (r: ExecutionRecord) => boolean = () => true, statuses?: readonly ExecutionStatus[]): Promise<StoredExecution[]> {
     const kv = await this.bucket.kv();
     const out: StoredExecution[] = [];
+    let sliceStart = performance.now();
     for (const entry of await snapshot(kv, 10_000, keys.headers())) {
-      const record = this.parse(entry);
+      if (performance.now() - sliceStart > SCAN_SLICE_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        sliceStart = performance.now();
+      }
+      const value = decodeJson(entry.value);
+      if (statuses && !statuses.includes((value as { status?: unknown } | undefined)?.status as ExecutionStatus)) continue;
+      const record = this.parse(entry, value);
       if (record && filter(record)) out.push({ record, revision: entry.revision });
     }
     return out;
@@ -278,7 +296,7 @@ export class ExecutionStore {
   async list(query: ExecutionQuery = {}): Promise<ExecutionPage> {
     const limit = Math.min(Math.max(query.limit ?? 50, 1), 500);
     const after = query.cursor ? decodeCursor(query.cursor) : undefined;
-    const all = (await this.scan((r) => !query.status || r.status === query.status))
+    const all = (await this.scan(() => true, query.status && [query.status]))
       // Headers only, as they are listed: a final record's inline rows stay out of the page.
       .map((s) => (s.record.steps.length > 0 ? { ...s.record, steps: [] } : s.record))
       .filter((r) => !after || newestFirst({ c: r.created_at, i: r.execution_id }, after) > 0)

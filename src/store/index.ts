@@ -7,6 +7,7 @@ export {
   EXECUTIONS_BUCKET,
   DEFAULT_EXECUTION_TTL_MS,
   TERMINAL_STATUSES,
+  OPEN_STATUSES,
   isExecutionId,
   isTerminal,
   type ExecutionPage,

@@ -4,10 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { connect, type NatsConnection } from 'nats';
+import { pino } from 'pino';
+import { Writable } from 'node:stream';
 import { silentLogger } from '../../src/log/index.js';
 import { freePort, startNatsServer } from '../../src/nats/index.js';
 import type { ExecutionRecord } from '../../src/protocol/execution.js';
-import { ExecutionStore, RecordWriter, ROUND_INTERVAL_MS, WorkflowStore, EXECUTIONS_BUCKET } from '../../src/store/index.js';
+import { ExecutionStore, RecordWriter, ROUND_INTERVAL_MS, WorkflowStore, EXECUTIONS_BUCKET, OPEN_STATUSES } from '../../src/store/index.js';
 import { claimed } from '../../src/executions/index.js';
 import { startTestNats, type TestNats } from '../harness/nats.js';
 
@@ -95,6 +97,38 @@ describe('execution and workflow stores on a real JetStream', () => {
     assert.ok(completed.executions.every((e) => e.status === 'completed'));
     assert.deepEqual(completed.executions.filter((e) => e.workflow === 'paged').map((e) => e.execution_id), ['page-5', 'page-3', 'page-1']);
     await assert.rejects(store.list({ cursor: 'garbage' }), /cursor/);
+  });
+
+  test('a scan for open executions skips finished headers unchecked; a full scan checks every one', async () => {
+    const warned: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        const line = JSON.parse(chunk.toString()) as { msg: string; key?: string };
+        // Only this test's keys: other tests leave corrupt values of their own in the bucket.
+        if (line.msg === 'skipped a corrupt execution record' && line.key?.startsWith('scan-bad')) warned.push(line.key);
+        done();
+      },
+    });
+    const scanning = new ExecutionStore(nc, { log: pino({ level: 'warn' }, sink), ttlMs: 3_600_000 });
+    await scanning.put(record('scan-open', { workflow: 'scanned' }));
+    await scanning.put(record('scan-done', { workflow: 'scanned', status: 'completed' }));
+    const kv = await nc.jetstream().views.kv(EXECUTIONS_BUCKET);
+    const bad = (status: string) => new TextEncoder().encode(JSON.stringify({ type: 'wfmesh.execution.v1', execution_id: `scan-bad-${status}`, status }));
+    await kv.put('scan-bad-completed', bad('completed'));
+    await kv.put('scan-bad-running', bad('running'));
+
+    const open = await scanning.scan((r) => r.workflow === 'scanned', OPEN_STATUSES);
+    assert.deepEqual(open.map((s) => s.record.execution_id), ['scan-open']);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(warned, ['scan-bad-running'], 'only the open corrupt header was checked');
+
+    warned.length = 0;
+    const all = await scanning.scan((r) => r.workflow === 'scanned');
+    assert.deepEqual(all.map((s) => s.record.execution_id).sort(), ['scan-done', 'scan-open']);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(warned.sort(), ['scan-bad-completed', 'scan-bad-running']);
+    await kv.delete('scan-bad-completed');
+    await kv.delete('scan-bad-running');
   });
 
   test('the record writer coalesces step updates, writes only changed rows, and its final state lands', async () => {
