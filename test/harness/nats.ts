@@ -5,6 +5,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
+import { connect, type NatsConnection } from 'nats';
 import { startNatsCluster, startNatsServer, type NatsCluster, type NatsServerProcess } from '../../src/nats/index.js';
 
 export interface TestNats {
@@ -41,6 +43,32 @@ export async function startTestNats(opts: { jetstream?: boolean; extraConfig?: s
     stop: async () => {
       await server.stop();
       rmSync(workDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * One nats-server (startTestNats) and one connection to it for the tests of this file: started
+ * before the first test, closed and stopped after the last. Read `.nc` inside tests.
+ */
+export function natsForTests(): { readonly nc: NatsConnection; readonly nats: TestNats } {
+  const state: { nc?: NatsConnection; nats?: TestNats } = {};
+  before(async () => {
+    state.nats = await startTestNats();
+    state.nc = await connect({ servers: state.nats.url, noAsyncTraces: true });
+  });
+  after(async () => {
+    await state.nc?.close();
+    await state.nats?.stop();
+  });
+  return {
+    get nc() {
+      if (!state.nc) throw new Error('natsForTests: the connection is made before the first test');
+      return state.nc;
+    },
+    get nats() {
+      if (!state.nats) throw new Error('natsForTests: the server starts before the first test');
+      return state.nats;
     },
   };
 }

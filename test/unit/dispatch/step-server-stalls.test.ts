@@ -1,23 +1,13 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { connect, type NatsConnection } from 'nats';
+import { test } from 'node:test';
 import { StepServer } from '../../../src/dispatch/index.js';
 import { createStepExecutor } from '../../../src/executor/index.js';
 import { silentLogger } from '../../../src/log/index.js';
 import { StallWatch } from '../../../src/mesh/stall-watch.js';
 import type { StepRequest } from '../../../src/protocol/step.js';
-import { startTestNats, type TestNats } from '../../harness/nats.js';
+import { natsForTests } from '../../harness/nats.js';
 
-let nats: TestNats;
-let nc: NatsConnection;
-before(async () => {
-  nats = await startTestNats();
-  nc = await connect({ servers: nats.url, noAsyncTraces: true });
-});
-after(async () => {
-  await nc.close();
-  await nats.stop();
-});
+const shared = natsForTests();
 
 /** A stall watch that says when it ticks. */
 class CountedWatch extends StallWatch {
@@ -51,7 +41,7 @@ test('the stall watch ticks while steps run here, and only then', async () => {
   const env = { node_name: 'n', allow: { filesystem_root: process.cwd(), http_hosts: [], shell_commands: [], env_vars: [] }, llm: { models: [], timeout_ms: 1_000 }, max_output_bytes: 1 << 20 };
   const watch = new CountedWatch();
   const server = new StepServer({
-    nc,
+    nc: shared.nc,
     nodeId: 'id-1',
     nodeName: 'n',
     maxConcurrency: 4,

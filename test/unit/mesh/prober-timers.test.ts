@@ -1,41 +1,17 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { connect, type NatsConnection } from 'nats';
+import { test } from 'node:test';
 import { silentLogger } from '../../../src/log/index.js';
 import { membershipTimings, Prober } from '../../../src/mesh/prober.js';
 import { PeerRegistry } from '../../../src/mesh/registry.js';
 import { suspicionPolicy } from '../../../src/mesh/suspicion.js';
-import type { NodeCapabilities } from '../../../src/protocol/advert.js';
 import type { MemberEvent } from '../../../src/protocol/membership.js';
 import { subjects } from '../../../src/protocol/subjects.js';
-import { startTestNats, type TestNats } from '../../harness/nats.js';
+import { testCapabilities } from '../../harness/capabilities.js';
+import { natsForTests } from '../../harness/nats.js';
 
-let nats: TestNats;
-let nc: NatsConnection;
-before(async () => {
-  nats = await startTestNats();
-  nc = await connect({ servers: nats.url, noAsyncTraces: true });
-});
-after(async () => {
-  await nc.close();
-  await nats.stop();
-});
+const shared = natsForTests();
 
-const caps = (id: string): NodeCapabilities => ({
-  id,
-  name: `n-${id}`,
-  version: '0.1.0',
-  region: 'eu-west',
-  labels: {},
-  cpu: { cores: 4, model: 'cpu' },
-  memory: { total_mib: 1024 },
-  gpus: [],
-  tools: ['echo'],
-  models: [],
-  mcp_url: null,
-  http_url: null,
-  started_at: new Date(0).toISOString(),
-});
+const caps = testCapabilities;
 
 const until = async (what: string, ok: () => boolean): Promise<void> => {
   for (let i = 0; i < 500 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
@@ -48,7 +24,7 @@ test('the suspicion timer runs only while a suspicion is open: an idle prober wa
   registry.suspicion = suspicionPolicy(timings.suspicionMs);
   const published: MemberEvent[] = [];
   const prober = new Prober({
-    nc,
+    nc: shared.nc,
     registry,
     self: () => ({ id: 'self', name: 'n-self' }),
     incarnation: () => 0,
@@ -64,12 +40,12 @@ test('the suspicion timer runs only while a suspicion is open: an idle prober wa
   registry.alive(caps('self'), 0, 'RUNNING', Date.now());
   // A live peer answers its probes; `gone` has nobody on its probe subject (a process that died).
   registry.alive(caps('live'), 0, 'RUNNING', Date.now());
-  const sub = nc.subscribe(subjects.probe('n-live', 'live'), {
+  const sub = shared.nc.subscribe(subjects.probe('n-live', 'live'), {
     callback: (_e, m) => {
       m.respond(new TextEncoder().encode(JSON.stringify({ type: 'wfmesh.probe.ack.v1', id: 'live', incarnation: 0, state: 'RUNNING', load: { inflight: 0, max_concurrency: 8, cpu_pct: 0 }, memory_free_mib: 512, members: registry.digest() })));
     },
   });
-  await nc.flush();
+  await shared.nc.flush();
   prober.start();
   try {
     await new Promise((r) => setTimeout(r, 5 * timings.probeIntervalMs));

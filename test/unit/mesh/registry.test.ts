@@ -2,24 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PeerRegistry, type PeerEvent } from '../../../src/mesh/registry.js';
 import { pageOf } from '../../../src/mesh/sorted-peers.js';
-import type { NodeCapabilities } from '../../../src/protocol/advert.js';
+import { testCapabilities } from '../../harness/capabilities.js';
 
-const caps = (id: string, extra: Partial<NodeCapabilities> = {}): NodeCapabilities => ({
-  id,
-  name: `n-${id}`,
-  version: '0.1.0',
-  region: 'eu-west',
-  labels: {},
-  cpu: { cores: 4, model: 'cpu' },
-  memory: { total_mib: 1024 },
-  gpus: [],
-  tools: ['echo'],
-  models: [],
-  mcp_url: null,
-  http_url: null,
-  started_at: new Date(0).toISOString(),
-  ...extra,
-});
+const caps = testCapabilities;
 const live = (inflight: number, incarnation = 0) => ({ incarnation, state: 'RUNNING' as const, load: { inflight, max_concurrency: 8, cpu_pct: 1 }, memory_free_mib: 512 });
 
 test('an announcement joins a peer once; a probe answer brings its load without a membership change', () => {

@@ -1,44 +1,35 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { connect, ErrorCode, type NatsConnection, type NatsError } from 'nats';
+import { test } from 'node:test';
+import { connect, ErrorCode, type NatsError } from 'nats';
 import { Requester } from '../../../src/nats/requester.js';
-import { startTestNats, type TestNats } from '../../harness/nats.js';
+import { natsForTests } from '../../harness/nats.js';
 
-let nats: TestNats;
-let nc: NatsConnection;
-before(async () => {
-  nats = await startTestNats();
-  nc = await connect({ servers: nats.url, noAsyncTraces: true });
-});
-after(async () => {
-  await nc.close();
-  await nats.stop();
-});
+const shared = natsForTests();
 
 const te = new TextEncoder();
 const td = new TextDecoder();
 
 test('a request gets its own reply, many at once each get theirs', async () => {
-  const sub = nc.subscribe('req.echo', { callback: (_e, m) => m.respond(te.encode(`re:${td.decode(m.data)}`)) });
-  await nc.flush();
-  const r = Requester.for(nc);
-  assert.equal(Requester.for(nc), r, 'one requester per connection');
+  const sub = shared.nc.subscribe('req.echo', { callback: (_e, m) => m.respond(te.encode(`re:${td.decode(m.data)}`)) });
+  await shared.nc.flush();
+  const r = Requester.for(shared.nc);
+  assert.equal(Requester.for(shared.nc), r, 'one requester per connection');
   const replies = await Promise.all(Array.from({ length: 200 }, (_, i) => r.request('req.echo', te.encode(String(i)), { timeout: 5_000 })));
   replies.forEach((m, i) => assert.equal(td.decode(m.data), `re:${i}`));
   sub.unsubscribe();
 });
 
-test('nobody listening is NoResponders and silence is Timeout, as with nc.request()', async () => {
-  const r = Requester.for(nc);
+test('nobody listening is NoResponders and silence is Timeout, as with shared.nc.request()', async () => {
+  const r = Requester.for(shared.nc);
   await assert.rejects(r.request('req.nobody', te.encode('x'), { timeout: 5_000 }), (e: NatsError) => e.code === ErrorCode.NoResponders);
-  const sub = nc.subscribe('req.silent', { callback: () => {} });
-  await nc.flush();
+  const sub = shared.nc.subscribe('req.silent', { callback: () => {} });
+  await shared.nc.flush();
   await assert.rejects(r.request('req.silent', te.encode('x'), { timeout: 100 }), (e: NatsError) => e.code === ErrorCode.Timeout);
   sub.unsubscribe();
 });
 
 test('requests waiting when the connection closes end as timeouts', async () => {
-  const own = await connect({ servers: nats.url });
+  const own = await connect({ servers: shared.nats.url });
   own.subscribe('req.hold', { callback: () => {} });
   await own.flush();
   const pending = Requester.for(own).request('req.hold', te.encode('x'), { timeout: 60_000 });
@@ -47,7 +38,7 @@ test('requests waiting when the connection closes end as timeouts', async () => 
 });
 
 test('reply subjects are reused once answered, never after a timeout: a late reply cannot reach a later request', async () => {
-  const own = await connect({ servers: nats.url, noAsyncTraces: true });
+  const own = await connect({ servers: shared.nats.url, noAsyncTraces: true });
   const replyTo: string[] = [];
   let held: { respond(data: Uint8Array): boolean } | undefined;
   const sub = own.subscribe('req.slow-once', {
@@ -71,14 +62,14 @@ test('reply subjects are reused once answered, never after a timeout: a late rep
 });
 
 test('a reply that `match` refuses is dropped and the request waits for its own', async () => {
-  const sub = nc.subscribe('req.stray', {
+  const sub = shared.nc.subscribe('req.stray', {
     callback: (_e, m) => {
       m.respond(te.encode('stray'));
       m.respond(te.encode(`own:${td.decode(m.data)}`));
     },
   });
-  await nc.flush();
-  const msg = await Requester.for(nc).request('req.stray', te.encode('k1'), { timeout: 5_000, match: (m) => td.decode(m.data).startsWith('own:') });
+  await shared.nc.flush();
+  const msg = await Requester.for(shared.nc).request('req.stray', te.encode('k1'), { timeout: 5_000, match: (m) => td.decode(m.data).startsWith('own:') });
   assert.equal(td.decode(msg.data), 'own:k1');
   sub.unsubscribe();
 });
