@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { decodeJson, encodeJson } from '../protocol/codec.js';
 import { MeshError } from '../protocol/errors.js';
-import { ExecutionRecordSchema, type ExecutionRecord, type ExecutionStatus, type StepRecord } from '../protocol/execution.js';
+import { ExecutionRecordSchema, ExecutionStatusSchema, type ExecutionRecord, type ExecutionStatus, type StepRecord } from '../protocol/execution.js';
 import { isLive, isRevisionConflict, LazyBucket, snapshot } from './bucket.js';
 import { encodeRecord } from './fit.js';
 import { assemble, getValue, INLINE_ROWS_MAX_BYTES, keys, putValue, splitHeader } from './record-layout.js';
@@ -19,7 +19,7 @@ export const isExecutionId = (id: string): boolean => EXECUTION_ID.test(id);
 export const TERMINAL_STATUSES: readonly ExecutionStatus[] = ['completed', 'failed', 'cancelled'];
 export const isTerminal = (status: ExecutionStatus): boolean => TERMINAL_STATUSES.includes(status);
 /** The statuses of executions that still run (or wait to): what recovery looks for. */
-export const OPEN_STATUSES: readonly ExecutionStatus[] = ['pending', 'running'];
+export const OPEN_STATUSES: readonly ExecutionStatus[] = ExecutionStatusSchema.options.filter((s) => !isTerminal(s));
 
 /** How long a scan of the store works before it gives the event loop a turn. */
 const SCAN_SLICE_MS = 5;
