@@ -34,11 +34,13 @@ const MIB = 1024 * 1024;
  * Live figures (CPU %, free memory), read when someone asks and at most once per interval: a
  * probe's answer or a heartbeat reads a number and the node never wakes for it on its own (a
  * timer, and the thread-pool round trips of reading two files, woke an idle node about ten times
- * a second: with the stall watch's ticks, a quarter of its idle CPU). /proc/stat is read synchronously: a procfs read takes tens of microseconds and never
- * waits on a disk (systeminformation's currentLoad() instead runs execSync and stalled every
- * process for 5-40 ms); CPU % is worked out between two readings; off Linux, the load average
- * stands in. Free memory is the kernel's MemAvailable (os.freemem). One sampler per process,
- * shared by the nodes in it (`wfmesh up`).
+ * a second: with the stall watch's ticks, a quarter of its idle CPU).
+ *
+ * /proc/stat is read synchronously: a procfs read takes tens of microseconds and never waits on a
+ * disk (systeminformation's currentLoad() instead runs execSync and stalled every process for
+ * 5-40 ms). CPU % is worked out between two readings; off Linux, the load average stands in. Free
+ * memory is the kernel's MemAvailable (os.freemem). One sampler per process, shared by the nodes
+ * in it (`wfmesh up`).
  */
 export class LiveLoadSampler {
   private cpu = 0;

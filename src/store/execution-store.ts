@@ -136,9 +136,10 @@ export class ExecutionStore {
 
   /** The header's bytes, after writing the fields that moved to keys of their own. */
   private async splitAndStore(kv: KV, record: ExecutionRecord, inlineRowsUpTo = 0): Promise<{ bytes: Uint8Array; rowsInline: boolean }> {
-    const { header, fields, rowsInline } = splitHeader(record, this.maxValueBytes, inlineRowsUpTo);
+    // Inline rows fit in inlineRowsUpTo (at most the value limit): their bytes need no fitting.
+    const { header, fields, inline } = splitHeader(record, this.maxValueBytes, Math.min(inlineRowsUpTo, this.maxValueBytes));
     await Promise.all(fields.map((f) => putValue(kv, keys.field(record.execution_id, f.field), f.bytes, this.maxValueBytes)));
-    return { bytes: encodeRecord(header, this.maxValueBytes), rowsInline };
+    return inline ? { bytes: inline, rowsInline: true } : { bytes: encodeRecord(header, this.maxValueBytes), rowsInline: false };
   }
 
   /** Writes a new record (and what it runs, for a successor); MeshError CONFLICT when the id is taken. */
@@ -195,7 +196,7 @@ export class ExecutionStore {
    */
   async writeFinalHeader(record: ExecutionRecord, revision: number): Promise<{ revision: number; rowsInline: boolean } | undefined> {
     const kv = await this.bucket.kv();
-    const { bytes, rowsInline } = await this.splitAndStore(kv, record, Math.min(INLINE_ROWS_MAX_BYTES, this.maxValueBytes));
+    const { bytes, rowsInline } = await this.splitAndStore(kv, record, INLINE_ROWS_MAX_BYTES);
     const written = await this.compareAndSwap(kv, record.execution_id, bytes, revision);
     return written === undefined ? undefined : { revision: written, rowsInline };
   }

@@ -78,13 +78,15 @@ function joinChunks(parts: (Uint8Array | undefined)[], bytes: number): unknown {
 
 /**
  * The header of a record and what must be written beside it: `input` / `output` that do not fit
- * in one message (with room for the rest of the header) move to keys of their own.
+ * in one message (with room for the rest of the header) move to keys of their own. With
+ * `inlineRowsUpTo`, a record that fits in that many bytes keeps its rows: `inline` is then its
+ * encoding, measured once and written as it is.
  */
 export function splitHeader(
   record: ExecutionRecord,
   maxBytes: number,
   inlineRowsUpTo = 0,
-): { header: ExecutionRecord; fields: { field: 'in' | 'out'; bytes: Uint8Array }[]; rowsInline: boolean } {
+): { header: ExecutionRecord; fields: { field: 'in' | 'out'; bytes: Uint8Array }[]; inline?: Uint8Array } {
   const { steps, ...rest } = record;
   const header: ExecutionRecord = { ...rest, steps: [] };
   // Rows given: they define the counts. None (the lease holder's header): its counts stand.
@@ -103,10 +105,12 @@ export function splitHeader(
     header[name] = { $stored: field };
   }
   // A small final record keeps its rows: one write instead of the header and then its rows.
-  if (inlineRowsUpTo > 0 && steps.length > 0 && encodeJson({ ...header, steps }).length <= inlineRowsUpTo) {
-    return { header: { ...header, steps }, fields, rowsInline: true };
+  if (inlineRowsUpTo > 0 && steps.length > 0) {
+    const whole = { ...header, steps };
+    const inline = encodeJson(whole);
+    if (inline.length <= inlineRowsUpTo) return { header: whole, fields, inline };
   }
-  return { header, fields, rowsInline: false };
+  return { header, fields };
 }
 
 /** `value` as the header holds it: itself, or the marker of its own key when it is too large. */
