@@ -4,6 +4,7 @@
  * the event-loop delay of both (perf_hooks.monitorEventLoopDelay, preloaded), and a worker node's
  * RSS before and after many steps.
  */
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { MeshStepRunner } from '../src/dispatch/index.js';
 import { silentLogger } from '../src/log/index.js';
@@ -16,6 +17,9 @@ import { echoCall } from './steps.js';
 import { startMoleculerWorker } from './versus.js';
 
 const ELD_PROBE = fileURLToPath(new URL('./eld-probe.mjs', import.meta.url));
+
+/** A Moleculer mesh that notices a dead node as fast as wfmesh does (see measureIdle). */
+const MOLECULER_SAME_DETECTION = { MOL_NAMESPACE: 'bench-1s', MOL_HEARTBEAT_S: '1', MOL_HEARTBEAT_TIMEOUT_S: '2.5' };
 
 interface Eld {
   p99_ms: number;
@@ -43,21 +47,39 @@ async function readEld(pid: number, read: () => string): Promise<Eld> {
  * end of that window); then with the event-loop delay probe preloaded, for the stalls. The probe
  * wakes its process every 10 ms, which costs about 1% of a core by itself: more than either
  * process idles on, so it stays out of the CPU window.
+ *
+ * Idle CPU is mostly failure detection: a wfmesh node notices a dead peer within about 3 s (SWIM
+ * probes twice a second), Moleculer's defaults within 30 s (a heartbeat every 10 s). So the plain
+ * window also measures a Moleculer worker in a mesh of its own (a namespace) of `meshSize` workers
+ * that all heartbeat every second and drop a peer after 2.5 s silent: the same detection time and
+ * the same number of nodes as the wfmesh mesh around the idle node.
  */
-export async function measureIdle(url: string, windowMs: number): Promise<Record<string, unknown>> {
+export async function measureIdle(url: string, windowMs: number, meshSize: number): Promise<Record<string, unknown>> {
   const cpuPct = (us: number) => round((us / (windowMs * 1000)) * 100, 2);
   // Past start-up (probes, first heartbeats, JIT) and the node's one collection after it (10 s).
   const settle = () => new Promise((r) => setTimeout(r, 12_000));
   const plain = await startPair(url, 'bench-idle', 'bench-mol-idle', []);
-  let cpu: { node: number; mol: number; nodeRss: number; molRss: number };
+  const sameDetection: ChildProcess[] = [];
+  let cpu: { node: number; mol: number; mol1s: number; nodeRss: number; molRss: number; mol1sRss: number };
   try {
+    for (let i = 0; i < meshSize; i++) sameDetection.push(await startMoleculerWorker(url, `bench-mol-1s-${i}`, [], MOLECULER_SAME_DETECTION));
+    const mol1s = sameDetection[0]!;
     await settle();
     const nodeCpu = cpuMeter([plain.node.pid]);
     const molCpu = cpuMeter([plain.mol.pid!]);
+    const mol1sCpu = cpuMeter([mol1s.pid!]);
     await new Promise((r) => setTimeout(r, windowMs));
-    cpu = { node: cpuPct(nodeCpu.stop()), mol: cpuPct(molCpu.stop()), nodeRss: round(processRssMib(plain.node.pid)), molRss: round(processRssMib(plain.mol.pid!)) };
+    cpu = {
+      node: cpuPct(nodeCpu.stop()),
+      mol: cpuPct(molCpu.stop()),
+      mol1s: cpuPct(mol1sCpu.stop()),
+      nodeRss: round(processRssMib(plain.node.pid)),
+      molRss: round(processRssMib(plain.mol.pid!)),
+      mol1sRss: round(processRssMib(mol1s.pid!)),
+    };
   } finally {
     plain.stop();
+    for (const w of sameDetection) w.kill('SIGKILL');
   }
   const probed = await startPair(url, 'bench-idle-eld', 'bench-mol-idle-eld', ['--import', ELD_PROBE]);
   try {
@@ -71,6 +93,7 @@ export async function measureIdle(url: string, windowMs: number): Promise<Record
       idle_window_s: windowMs / 1000,
       idle_node: { rss_mib: cpu.nodeRss, cpu_pct: cpu.node, event_loop_stall_ms: { p99: nodeEld.p99_ms, max: nodeEld.max_ms, over_20ms: nodeEld.long } },
       idle_moleculer: { rss_mib: cpu.molRss, cpu_pct: cpu.mol, event_loop_stall_ms: { p99: molEld.p99_ms, max: molEld.max_ms, over_20ms: molEld.long } },
+      idle_moleculer_same_detection: { rss_mib: cpu.mol1sRss, cpu_pct: cpu.mol1s, mesh_nodes: meshSize, heartbeat_s: 1, dead_after_s: 2.5 },
     };
   } finally {
     probed.stop();

@@ -71,8 +71,9 @@ export async function startMoleculer(callerUrl: string, workerUrl: string, nodeI
   };
 }
 
-export async function startMoleculerWorker(url: string, nodeID: string, nodeArgs: string[] = []): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [...nodeArgs, MOLECULER_WORKER, url, nodeID], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** `env`: MOL_HEARTBEAT_S, MOL_HEARTBEAT_TIMEOUT_S, MOL_NAMESPACE (see moleculer-worker.mjs). */
+export async function startMoleculerWorker(url: string, nodeID: string, nodeArgs: string[] = [], env: Record<string, string> = {}): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, MOLECULER_WORKER, url, nodeID], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   await new Promise<void>((resolve, reject) => {
     child.stdout!.once('data', () => resolve());
     child.once('exit', (code) => reject(new Error(`moleculer worker exited with ${code}`)));
