@@ -27,8 +27,13 @@ export async function startNode(options: NodeOptions, log: Logger): Promise<Mesh
   const node = await MeshNode.create(options, log);
   try {
     // Services attach here, in dependency order (step server, executions, MCP).
-    attachStepServer(node);
+    const stepServer = attachStepServer(node);
     const executions = await attachExecutions(node, stepRunners(node));
+    // Drains run in the order they are registered. Executions are handed on first, at once: a
+    // stopping node may be given only seconds (an MCP client closing a stdio node sends SIGKILL 4 s
+    // after stdin closes), and a step of theirs still running here is left running, for the
+    // successor to collect. Then the steps running here finish, within the drain timeout.
+    node.onDrain(() => stepServer.drain(node.options.drainTimeoutMs));
     attachExecuteEndpoint(node, executions);
     // The MCP server (and the workflow generator behind it) is loaded only by nodes that serve it.
     if (options.http.mcp) (await import('../mcp/index.js')).attachMcpHttp(node, executions);
@@ -64,7 +69,7 @@ function serveDashboard(node: MeshNode, executions: ExecutionService): void {
   node.onStop(() => dashboard.close());
 }
 
-/** Takes steps from the mesh on this node's `step` endpoint; drains them when the node stops. */
+/** Takes steps from the mesh on this node's `step` endpoint (startNode drains it when the node stops). */
 function attachStepServer(node: MeshNode): StepServer {
   // Made on first use: it keeps a warm worker process, which only nodes that run isolated steps need.
   let isolated: IsolatedExecutor | undefined;
@@ -89,7 +94,6 @@ function attachStepServer(node: MeshNode): StepServer {
   });
   server.start();
   node.stepServer = server;
-  node.onDrain(() => server.drain(node.options.drainTimeoutMs));
   node.onStop(async () => {
     stalls.stop();
     await isolated?.close();

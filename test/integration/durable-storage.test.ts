@@ -65,7 +65,7 @@ describe('an async run started over `wfmesh mcp --stdio`', () => {
     nodes.push(await startTestNode(nats.url, { name: 'stdio-worker' }));
     const transport = new StdioClientTransport({
       command: process.execPath,
-      args: ['bin/wfmesh.js', 'mcp', '--stdio', '--nats', nats.url, '--name', 'stdio-entry'],
+      args: ['bin/wfmesh.js', 'mcp', '--stdio', '--nats', nats.url, '--name', 'stdio-entry', '--region', 'stdio-region'],
       cwd: repoRoot,
       env: { ...(process.env as Record<string, string>), WFMESH_LOG_LEVEL: 'info' },
       stderr: 'pipe',
@@ -75,11 +75,12 @@ describe('an async run started over `wfmesh mcp --stdio`', () => {
     const client = new Client({ name: 'durable-stdio-test', version: '1.0.0' });
     await client.connect(transport);
     await waitFor('the worker sees the stdio node', () => (nodes[0]!.registry.list().some((p) => p.name === 'stdio-entry') ? true : undefined), 30_000);
-    // Steps only the worker offers would do too; here the stdio node coordinates and may run some
-    // itself. The first step outlasts the stdio node's stop even on a loaded machine (1.5 s did not).
+    // The stdio node coordinates and runs the first step itself (its region is preferred, not
+    // required), which outlasts the 4 s the client gives the node to stop before it kills it: the
+    // execution must be handed on before the node waits for its steps.
     const yaml = `workflows:
   main:
-    - {id: one, tool: sleep, args: {ms: 6000}}
+    - {id: one, tool: sleep, args: {ms: 6000}, requires: {prefer: {region: stdio-region}}}
     - {id: two, tool: echo, args: {text: "\${user_input}"}}
 `;
     const started = structured<{ execution_id: string; status: string }>(await call(client, 'execute_workflow', { yaml, input: 'carry on', mode: 'async' }));
