@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { MeshError } from '../protocol/errors.js';
 import { freePort } from './ports.js';
@@ -80,14 +80,38 @@ function renderConfig(o: Required<Pick<NatsServerOptions, 'name' | 'host'>> & Na
   return `${lines.join('\n')}\n`;
 }
 
-async function waitHealthy(monitorUrl: string, exited: Promise<number | null>, timeoutMs: number): Promise<void> {
+/**
+ * Ports are picked free a moment before the server binds them, so another process (a client's
+ * outgoing connection takes a port from the same range) can take one meanwhile: such a start is
+ * tried again on other ports, this many times in all.
+ */
+const START_ATTEMPTS = 3;
+
+/** The server's own last words, from its log: why it stopped (`... bind: address already in use`). */
+function lastLogLines(logFile: string, lines = 3): string {
+  try {
+    return readFileSync(logFile, 'utf8').trim().split('\n').slice(-lines).join(' | ');
+  } catch {
+    return '';
+  }
+}
+
+/** A start that failed only because a port picked for it was taken meanwhile. */
+function portTaken(err: unknown): boolean {
+  return err instanceof MeshError && err.code === 'NATS_CONNECT' && /address already in use/.test(err.message);
+}
+
+async function waitHealthy(monitorUrl: string, exited: Promise<number | null>, timeoutMs: number, logFile: string): Promise<void> {
   let gone: number | null | undefined;
   void exited.then((code) => {
     gone = code;
   });
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
-    if (gone !== undefined) throw new MeshError('NATS_CONNECT', `nats-server exited with code ${gone} during start-up`);
+    if (gone !== undefined) {
+      const why = lastLogLines(logFile);
+      throw new MeshError('NATS_CONNECT', `nats-server exited with code ${gone} during start-up${why ? `: ${why}` : ''} (its log: ${logFile})`);
+    }
     try {
       const res = await fetch(`${monitorUrl}/healthz`);
       if (res.ok) return;
@@ -99,8 +123,23 @@ async function waitHealthy(monitorUrl: string, exited: Promise<number | null>, t
   throw new MeshError('NATS_CONNECT', `nats-server at ${monitorUrl} was not healthy after ${timeoutMs} ms`);
 }
 
-/** Starts one nats-server and resolves once its /healthz answers 200. */
+/**
+ * Starts one nats-server and resolves once its /healthz answers 200. Ports it picked itself that
+ * were taken before the server bound them are picked again (START_ATTEMPTS).
+ */
 export async function startNatsServer(opts: NatsServerOptions): Promise<NatsServerProcess> {
+  // A cluster's servers share their route ports: the cluster starts again as a whole.
+  const ownPorts = (opts.port === undefined || opts.monitorPort === undefined) && !opts.cluster;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startNatsServerOnce(opts);
+    } catch (err) {
+      if (!ownPorts || !portTaken(err) || attempt >= START_ATTEMPTS) throw err;
+    }
+  }
+}
+
+async function startNatsServerOnce(opts: NatsServerOptions): Promise<NatsServerProcess> {
   const bin = findNatsServerBinary();
   const host = opts.host ?? '127.0.0.1';
   const port = opts.port ?? (await freePort(host));
@@ -111,7 +150,9 @@ export async function startNatsServer(opts: NatsServerOptions): Promise<NatsServ
   const configFile = join(opts.workDir, `${name}.conf`);
   writeFileSync(configFile, renderConfig({ ...opts, name, host, port, monitorPort }));
 
-  const child = spawn(bin, ['-c', configFile, '-l', join(opts.workDir, `${name}.log`)], { stdio: 'ignore' });
+  const logFile = join(opts.workDir, `${name}.log`);
+  writeFileSync(logFile, ''); // a retry's log says why this attempt failed, not the last one
+  const child = spawn(bin, ['-c', configFile, '-l', logFile], { stdio: 'ignore' });
   running.add(child);
   const exited = new Promise<number | null>((resolve) => {
     child.once('exit', (code) => {
@@ -125,7 +166,7 @@ export async function startNatsServer(opts: NatsServerOptions): Promise<NatsServ
   });
   const monitorUrl = `http://${host}:${monitorPort}`;
   try {
-    await waitHealthy(monitorUrl, exited, opts.readyTimeoutMs ?? 15_000);
+    await waitHealthy(monitorUrl, exited, opts.readyTimeoutMs ?? 15_000, logFile);
   } catch (err) {
     child.kill('SIGKILL');
     throw err;
@@ -181,15 +222,29 @@ async function waitRoutes(monitorUrl: string, count: number, timeoutMs: number):
   throw new MeshError('NATS_CONNECT', `nats-server at ${monitorUrl} did not see ${count} routes within ${timeoutMs} ms`);
 }
 
-/** Starts a cluster of nats-servers (default 3) with full-mesh routes, optionally with JetStream. */
+/**
+ * Starts a cluster of nats-servers (default 3) with full-mesh routes, optionally with JetStream.
+ * When one server fails to start, the others are stopped (none is left running); a route port
+ * taken meanwhile starts the whole cluster again on other ports (START_ATTEMPTS).
+ */
 export async function startNatsCluster(opts: NatsClusterOptions): Promise<NatsCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startNatsClusterOnce(opts);
+    } catch (err) {
+      if (!portTaken(err) || attempt >= START_ATTEMPTS) throw err;
+    }
+  }
+}
+
+async function startNatsClusterOnce(opts: NatsClusterOptions): Promise<NatsCluster> {
   const size = opts.size ?? 3;
   const host = opts.host ?? '127.0.0.1';
   const routePorts: number[] = [];
   for (let i = 0; i < size; i++) routePorts.push(await freePort(host));
   const routes = routePorts.map((p) => `nats-route://${host}:${p}`);
   const clusterName = `wfmesh-${routePorts[0]}`;
-  const servers = await Promise.all(
+  const started = await Promise.allSettled(
     routePorts.map((routePort, i) =>
       startNatsServer({
         name: `${clusterName}-s${i + 1}`,
@@ -202,7 +257,15 @@ export async function startNatsCluster(opts: NatsClusterOptions): Promise<NatsCl
       }),
     ),
   );
-  await Promise.all(servers.map((s) => waitRoutes(s.monitorUrl, size - 1, 15_000)));
+  const servers = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  try {
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    await Promise.all(servers.map((s) => waitRoutes(s.monitorUrl, size - 1, 15_000)));
+  } catch (err) {
+    await Promise.all(servers.map((s) => s.stop()));
+    throw err;
+  }
   return {
     servers,
     urls: servers.map((s) => s.url),
