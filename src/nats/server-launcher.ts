@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { MeshError } from '../protocol/errors.js';
 import { freePort } from './ports.js';
@@ -87,10 +87,19 @@ function renderConfig(o: Required<Pick<NatsServerOptions, 'name' | 'host'>> & Na
  */
 const START_ATTEMPTS = 3;
 
-/** The server's own last words, from its log: why it stopped (`... bind: address already in use`). */
-function lastLogLines(logFile: string, lines = 3): string {
+/** Bytes in `file` now (0 when there is none): where this start's lines of an appended log begin. */
+function sizeOf(file: string): number {
   try {
-    return readFileSync(logFile, 'utf8').trim().split('\n').slice(-lines).join(' | ');
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** The server's own last words in its log since byte `from`: why it stopped (`... bind: address already in use`). */
+function lastLogLines(logFile: string, from: number, lines = 3): string {
+  try {
+    return readFileSync(logFile).subarray(from).toString('utf8').trim().split('\n').slice(-lines).join(' | ');
   } catch {
     return '';
   }
@@ -101,7 +110,7 @@ function portTaken(err: unknown): boolean {
   return err instanceof MeshError && err.code === 'NATS_CONNECT' && /address already in use/.test(err.message);
 }
 
-async function waitHealthy(monitorUrl: string, exited: Promise<number | null>, timeoutMs: number, logFile: string): Promise<void> {
+async function waitHealthy(monitorUrl: string, exited: Promise<number | null>, timeoutMs: number, log: { file: string; from: number }): Promise<void> {
   let gone: number | null | undefined;
   void exited.then((code) => {
     gone = code;
@@ -109,8 +118,8 @@ async function waitHealthy(monitorUrl: string, exited: Promise<number | null>, t
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     if (gone !== undefined) {
-      const why = lastLogLines(logFile);
-      throw new MeshError('NATS_CONNECT', `nats-server exited with code ${gone} during start-up${why ? `: ${why}` : ''} (its log: ${logFile})`);
+      const why = lastLogLines(log.file, log.from);
+      throw new MeshError('NATS_CONNECT', `nats-server exited with code ${gone} during start-up${why ? `: ${why}` : ''} (its log: ${log.file})`);
     }
     try {
       const res = await fetch(`${monitorUrl}/healthz`);
@@ -151,7 +160,7 @@ async function startNatsServerOnce(opts: NatsServerOptions): Promise<NatsServerP
   writeFileSync(configFile, renderConfig({ ...opts, name, host, port, monitorPort }));
 
   const logFile = join(opts.workDir, `${name}.log`);
-  writeFileSync(logFile, ''); // a retry's log says why this attempt failed, not the last one
+  const logFrom = sizeOf(logFile); // the server appends: a restart's reason is in what follows
   const child = spawn(bin, ['-c', configFile, '-l', logFile], { stdio: 'ignore' });
   running.add(child);
   const exited = new Promise<number | null>((resolve) => {
@@ -166,7 +175,7 @@ async function startNatsServerOnce(opts: NatsServerOptions): Promise<NatsServerP
   });
   const monitorUrl = `http://${host}:${monitorPort}`;
   try {
-    await waitHealthy(monitorUrl, exited, opts.readyTimeoutMs ?? 15_000, logFile);
+    await waitHealthy(monitorUrl, exited, opts.readyTimeoutMs ?? 15_000, { file: logFile, from: logFrom });
   } catch (err) {
     child.kill('SIGKILL');
     throw err;
