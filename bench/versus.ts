@@ -25,6 +25,8 @@ interface System {
   name: 'raw_nats' | 'moleculer' | 'wfmesh';
   call(): Promise<unknown>;
   chain10(): Promise<unknown>;
+  /** wfmesh only: ten sequential calls of the dispatcher, without the engine (where the chain's time goes). */
+  directChain10?(): Promise<unknown>;
   /** The processes whose CPU is this system's cost: worker(s); the caller and nats-servers are added. */
   workerPids: number[];
 }
@@ -112,6 +114,9 @@ function systems(ctx: VersusContext, mol: MoleculerPeer): System[] {
     {
       name: 'wfmesh',
       call: () => runner.run(echoCall(pinned), never),
+      directChain10: async () => {
+        for (let i = 0; i < 10; i++) await runner.run(echoCall(pinned), never);
+      },
       // Through the engine: the workflow's ten steps, each dispatched to the worker on server 2.
       chain10: async () => {
         const rec = await runExecution({ document: chain, input: 'hi', runner: engineRunner, mode: 'distributed', coordinator: observer.name });
@@ -127,6 +132,18 @@ interface Round {
   tput: number;
   cpuPerCall: number;
   chain: { p50: number; p99: number };
+  directChain?: { p50: number; p99: number };
+}
+
+/** p50 and p99 of `f` in ms over `n` runs after 5 to warm up. */
+async function chainSummary(f: () => Promise<unknown>, n: number): Promise<{ p50: number; p99: number }> {
+  const samples: number[] = [];
+  for (let i = 0; i < n + 5; i++) {
+    const t0 = nowUs();
+    await f();
+    if (i >= 5) samples.push((nowUs() - t0) / 1000);
+  }
+  return summary(samples, 2);
 }
 
 async function measureRound(sys: System, ctx: VersusContext): Promise<Round> {
@@ -141,13 +158,10 @@ async function measureRound(sys: System, ctx: VersusContext): Promise<Round> {
   const cpu = cpuMeter([process.pid, ...sys.workerPids, ...ctx.natsPids]);
   const tput = await measureThroughput(sys.call, total, 64);
   const cpuPerCall = cpu.stop() / total;
-  const chainSamples: number[] = [];
-  for (let i = 0; i < (quick ? 30 : 200) + 5; i++) {
-    const t0 = nowUs();
-    await sys.chain10();
-    if (i >= 5) chainSamples.push((nowUs() - t0) / 1000);
-  }
-  return { rtt: summary(rttSamples), tput, cpuPerCall, chain: summary(chainSamples, 2) };
+  const chains = quick ? 30 : 200;
+  const chain = await chainSummary(() => sys.chain10(), chains);
+  const directChain = sys.directChain10 && (await chainSummary(() => sys.directChain10!(), chains));
+  return { rtt: summary(rttSamples), tput, cpuPerCall, chain, ...(directChain && { directChain }) };
 }
 
 /** Runs the three systems round by round and returns their figures and wfmesh's ratios to the other two. */
@@ -165,6 +179,7 @@ export async function measureVersus(ctx: VersusContext, mol: MoleculerPeer, say:
       tput: Math.round(median(rs.map((x) => x.tput))),
       cpu: round(median(rs.map((x) => x.cpuPerCall))),
       chain: medianSummary(rs.map((x) => x.chain), 2),
+      directChain: rs[0]?.directChain && medianSummary(rs.map((x) => x.directChain!), 2),
     };
   };
   const raw = fig('raw_nats');
@@ -184,6 +199,9 @@ export async function measureVersus(ctx: VersusContext, mol: MoleculerPeer, say:
     wfmesh_over_moleculer_rtt: round(wf.rtt.p50 / mol10.rtt.p50, 2),
     wfmesh_over_moleculer_throughput: round(wf.tput / mol10.tput, 2),
     wfmesh_over_moleculer_chain10: round(wf.chain.p50 / mol10.chain.p50, 2),
+    // The same ten steps as ten dispatcher calls without the engine: the chain's split.
+    wfmesh_direct_chain10_ms: wf.directChain,
+    wfmesh_direct_over_moleculer_chain10: wf.directChain && round(wf.directChain.p50 / mol10.chain.p50, 2),
     cpu_per_call_us: { raw_nats: raw.cpu, moleculer: mol10.cpu, wfmesh: wf.cpu },
   };
 }
