@@ -4,6 +4,7 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { connect, type NatsConnection } from 'nats';
@@ -88,4 +89,25 @@ export async function startTestCluster(opts: { size?: number; jetstream?: boolea
       rmSync(workDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Keeps `port` on loopback taken until `release()`, closing every connection to it at once. A
+ * killed test server's nodes keep trying its address, and a nats-server another test starts on
+ * that freed port meanwhile would take them into that test's mesh.
+ */
+export async function holdPort(port: number): Promise<{ release(): Promise<void> }> {
+  const holder = createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve) => {
+    holder.once('error', () => resolve()); // taken already: nothing to hold
+    holder.listen(port, '127.0.0.1', () => resolve());
+  });
+  return { release: () => new Promise<void>((resolve) => (holder.listening ? holder.close(() => resolve()) : resolve())) };
+}
+
+/** Kills `server` for good and holds its client port (see holdPort). */
+export async function killServerForGood(server: NatsServerProcess): Promise<{ release(): Promise<void> }> {
+  server.kill('SIGKILL');
+  await server.exited;
+  return holdPort(server.port);
 }

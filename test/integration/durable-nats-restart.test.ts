@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { after, describe, test } from 'node:test';
 import { findNatsServerBinary } from '../../src/nats/index.js';
 import { startEffectServer, type EffectServer } from '../harness/effect-server.js';
-import { startTestCluster, type TestNats } from '../harness/nats.js';
+import { holdPort, startTestCluster, type TestNats } from '../harness/nats.js';
 import { waitFor } from '../harness/processes.js';
 import { assertEffectsOnce, effectWorkflow, startMany, TestMesh } from './durable-helpers.js';
 
@@ -35,7 +35,10 @@ describe('the whole NATS cluster restarts while executions run', () => {
     await effect.arrived(':effect:1');
     for (const s of nats.servers) s.kill('SIGKILL');
     await Promise.all(nats.servers.map((s) => s.exited));
+    // Their ports stay taken while they are down (see holdPort), and are let go just before the restart.
+    const held = await Promise.all(nats.servers.map((s) => holdPort(s.port)));
     await new Promise((r) => setTimeout(r, 5_000));
+    for (const h of held) await h.release();
     for (const s of nats.servers) restarted.push(spawn(findNatsServerBinary(), ['-c', s.configFile], { stdio: 'ignore' }));
     // The test's own reads connect afresh: only once the servers listen again.
     for (const s of nats.servers) await waitFor(`${s.name} to listen again`, async () => ((await fetch(`${s.monitorUrl}/healthz`).catch(() => undefined))?.ok ? true : undefined), 60_000);

@@ -12,7 +12,7 @@ import { connect } from 'nats';
 import { silentLogger } from '../../src/log/index.js';
 import { ExecutionStore } from '../../src/store/index.js';
 import { startEffectServer, type EffectServer } from '../harness/effect-server.js';
-import { startTestCluster, startTestNats, type TestNats } from '../harness/nats.js';
+import { killServerForGood, startTestCluster, startTestNats, type TestNats } from '../harness/nats.js';
 import { startTestNode, stopAll } from '../harness/nodes.js';
 import { repoRoot, waitFor } from '../harness/processes.js';
 import type { MeshNode } from '../../src/node/index.js';
@@ -23,10 +23,12 @@ describe('a 3-server cluster loses one nats-server while executions run', () => 
   let nats: TestNats | undefined;
   let effect: EffectServer | undefined;
   let mesh: TestMesh | undefined;
+  let deadPort: { release(): Promise<void> } | undefined;
   after(async () => {
     await mesh?.close();
     await effect?.close();
     await nats?.stop();
+    await deadPort?.release();
   });
 
   test('every execution completes, each effect once; the records were replicated', async () => {
@@ -39,7 +41,7 @@ describe('a 3-server cluster loses one nats-server while executions run', () => 
     const ids = await startMany(client, effectWorkflow(effect.url, 1_000), 10);
     await effect.arrived(':effect:1');
     // The first server (where every node first connected) dies without a word.
-    nats!.servers[0]!.kill('SIGKILL');
+    deadPort = await killServerForGood(nats!.servers[0]!);
     mesh.natsUrl = nats!.urls.slice(1).join(','); // the test's own reads go to the survivors
     const records = await mesh.allEnded(ids, 180_000);
     assertEffectsOnce(records, effect);
