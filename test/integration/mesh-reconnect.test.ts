@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { freePort, startNatsServer } from '../../src/nats/index.js';
+import { holdPort } from '../harness/nats.js';
 import { startTestNode, stopAll } from '../harness/nodes.js';
 import { eventually } from '../harness/processes.js';
 
@@ -20,10 +21,12 @@ test('losing the NATS server and getting it back: nodes reconnect and the mesh v
 
     server.kill('SIGKILL');
     await server.exited;
+    const held = await holdPort(port); // no other test's server may take it meanwhile
     await eventually(() => !sees(a, 'heal-b') && !sees(b, 'heal-a'), 'peers dropped while NATS is gone');
     const health = await fetch(`${a.http.url}/healthz`);
     assert.equal(health.status, 503, '/healthz reports the lost connection');
 
+    await held.release();
     server = await startNatsServer({ workDir, port, monitorPort });
     await eventually(() => sees(a, 'heal-b') && sees(b, 'heal-a'), 'the view heals after reconnecting', 20_000);
     assert.equal((await fetch(`${a.http.url}/healthz`)).status, 200);
