@@ -100,6 +100,8 @@ describe('an async run started over `wfmesh mcp --stdio`', () => {
     assert.equal(done.coordinator, 'stdio-worker');
     assert.equal(done.handovers?.[0]?.from, 'stdio-entry');
     assert.match(done.handovers?.[0]?.reason ?? '', /stopping/);
+    // The path under test: the long step was running on the node that stopped.
+    assert.equal(done.steps.find((s) => s.id === 'one')?.history?.[0]?.node, 'stdio-entry');
   });
 });
 
