@@ -1,6 +1,6 @@
 import { runExecution } from '../engine/index.js';
 import { hasSideEffects } from '../executor/builtin.js';
-import { SendBatch } from '../nats/send-batch.js';
+import { RideAlong } from '../nats/ride-along.js';
 import { encodeJson } from '../protocol/codec.js';
 import { StepFailure } from '../protocol/errors.js';
 import type { ExecutionEvent, ExecutionRecord, ExecutionStatus } from '../protocol/execution.js';
@@ -181,16 +181,10 @@ export class Coordination {
       coordinator: r.coordinator,
       at: r.updated_at,
     };
-    const data = encodeJson(event);
-    // Watchers are not on the step's critical path: this turn's events leave in one socket write.
-    EVENTS_OUT.add(() => {
-      if (!nc.isClosed()) nc.publish(subjects.events(r.execution_id), data);
-    });
+    // Watchers are not on the step's critical path: the event leaves with the next step's request.
+    RideAlong.of(nc).publish(subjects.events(r.execution_id), encodeJson(event));
   }
 }
-
-/** Execution events of every coordination in this process, sent together once per turn (order kept). */
-const EVENTS_OUT = new SendBatch();
 
 /** The engine reports every abort as a cancel; a timeout is a failure. */
 function explainAbort(final: ExecutionRecord, signal: AbortSignal): ExecutionRecord {

@@ -1,6 +1,7 @@
 import { ErrorCode, NatsError, type Msg, type NatsConnection, type Subscription } from 'nats';
 import { connectionInbox } from './connection.js';
 import { Reconnects } from './reconnects.js';
+import { RideAlong } from './ride-along.js';
 
 interface Pending {
   resolve: (msg: Msg) => void;
@@ -97,6 +98,7 @@ export class Requester {
   private send(token: string, p: Pending): void {
     try {
       this.nc.publish(p.subject, p.data, { reply: this.prefix + token });
+      RideAlong.board(this.nc);
     } catch (err) {
       clearTimeout(p.timer);
       this.pending.delete(token);

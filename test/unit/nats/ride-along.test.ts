@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { connect, type NatsConnection } from 'nats';
+import { Requester } from '../../../src/nats/requester.js';
+import { RideAlong } from '../../../src/nats/ride-along.js';
+import { natsForTests } from '../../harness/nats.js';
+
+const shared = natsForTests();
+const te = new TextEncoder();
+const td = new TextDecoder();
+
+/** Collects what arrives on `subject` (on the shared connection) until `count` messages came. */
+async function listen(subject: string, count: number): Promise<{ got: string[]; done: Promise<void> }> {
+  const got: string[] = [];
+  let done!: () => void;
+  const all = new Promise<void>((r) => (done = r));
+  shared.nc.subscribe(subject, {
+    max: count,
+    callback: (_e, m) => {
+      got.push(td.decode(m.data));
+      if (got.length === count) done();
+    },
+  });
+  await shared.nc.flush();
+  return { got, done: all };
+}
+
+test('what rides along leaves at the end of the turn when no request comes, in order', async () => {
+  const own = await connect({ servers: shared.nats.url });
+  const events = await listen('ride.alone', 3);
+  const ride = RideAlong.of(own);
+  assert.equal(RideAlong.of(own), ride, 'one queue per connection');
+  for (const n of ['a', 'b', 'c']) ride.publish('ride.alone', te.encode(n));
+  assert.equal(own.stats().outMsgs, 0, 'nothing left before the turn ended');
+  await events.done;
+  assert.deepEqual(events.got, ['a', 'b', 'c']);
+  await own.close();
+});
+
+test('what rides along joins the next request, in the same write, before the turn ends', async () => {
+  const own: NatsConnection = await connect({ servers: shared.nats.url });
+  const responder = shared.nc.subscribe('ride.req', { callback: (_e, m) => m.respond(m.data) });
+  const events = await listen('ride.events', 2);
+  await shared.nc.flush();
+  const before = own.stats().outMsgs;
+  RideAlong.of(own).publish('ride.events', te.encode('step 1 completed'));
+  RideAlong.of(own).publish('ride.events', te.encode('step 2 running'));
+  assert.equal(own.stats().outMsgs, before, 'the events wait');
+  const reply = Requester.for(own).request('ride.req', te.encode('step 2'), { timeout: 5_000 });
+  // Published into the connection's buffer right behind the request, in this very turn: nats.js
+  // writes that buffer once, at the end of the microtasks.
+  assert.equal(own.stats().outMsgs, before + 3, 'the request and both events are in the outbound buffer together');
+  assert.equal(td.decode((await reply).data), 'step 2');
+  await events.done;
+  assert.deepEqual(events.got, ['step 1 completed', 'step 2 running']);
+  responder.unsubscribe();
+  await own.close();
+});
+
+test('a closed connection drops what waits instead of throwing', async () => {
+  const own = await connect({ servers: shared.nats.url });
+  RideAlong.of(own).publish('ride.closed', te.encode('late'));
+  await own.close();
+  await new Promise((r) => setImmediate(r));
+  RideAlong.board(own);
+  assert.ok(own.isClosed());
+});
