@@ -63,9 +63,12 @@ workflows:
       runExecution({ document, workflow: 'nope', input: '', runner: new LocalStepRunner(new TestExecutor(), 'n'), mode: 'sync', coordinator: 'n' }),
       (err: unknown) => err instanceof MeshError && err.code === 'WORKFLOW_NOT_FOUND',
     );
-    const ids = new Set(Array.from({ length: 200 }, newExecutionId));
-    assert.equal(ids.size, 200);
-    for (const id of ids) assert.match(id, /^[A-Za-z0-9_-]+$/);
+    // 600: past two refills of the id's random pool (256 ids each).
+    const ids = new Set(Array.from({ length: 600 }, newExecutionId));
+    assert.equal(ids.size, 600);
+    const randomParts = new Set([...ids].map((id) => id.slice(id.indexOf('-') + 1)));
+    assert.equal(randomParts.size, 600, 'no random part repeats, across refills too');
+    for (const id of ids) assert.match(id, /^[0-9a-z]{9}-[A-Za-z0-9_-]{12}$/);
   });
 });
 
