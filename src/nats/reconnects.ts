@@ -1,4 +1,5 @@
 import type { NatsConnection } from 'nats';
+import { PerConnection } from './per-connection.js';
 
 /**
  * Tells waiters when their connection reconnects: a request that was on the wire then (to the
@@ -7,17 +8,12 @@ import type { NatsConnection } from 'nats';
  * that lives forever collecting reactions), or for good (the requester's resend).
  */
 export class Reconnects {
-  private static readonly byConnection = new WeakMap<NatsConnection, Reconnects>();
+  private static readonly byConnection = new PerConnection((nc) => new Reconnects(nc));
   private readonly waiters = new Set<() => void>();
 
   /** The signal of `nc` (made on first use; it lives as long as the connection). */
   static of(nc: NatsConnection): Reconnects {
-    let r = Reconnects.byConnection.get(nc);
-    if (!r) {
-      r = new Reconnects(nc);
-      Reconnects.byConnection.set(nc, r);
-    }
-    return r;
+    return Reconnects.byConnection.of(nc);
   }
 
   private constructor(nc: NatsConnection) {

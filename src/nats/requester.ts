@@ -1,5 +1,6 @@
 import { ErrorCode, NatsError, type Msg, type NatsConnection, type Subscription } from 'nats';
 import { connectionInbox } from './connection.js';
+import { PerConnection } from './per-connection.js';
 import { Reconnects } from './reconnects.js';
 import { RideAlong } from './ride-along.js';
 
@@ -37,7 +38,7 @@ export interface RequestOptions {
  *   in one write, as the step server does with replies, raised the servers' CPU per call.)
  */
 export class Requester {
-  private static readonly byConnection = new WeakMap<NatsConnection, Requester>();
+  private static readonly byConnection = new PerConnection((nc) => new Requester(nc));
   private readonly pending = new Map<string, Pending>();
   private readonly freeTokens: string[] = [];
   private readonly prefix: string;
@@ -46,12 +47,7 @@ export class Requester {
 
   /** The requester of `nc` (made on first use; it lives as long as the connection). */
   static for(nc: NatsConnection): Requester {
-    let r = Requester.byConnection.get(nc);
-    if (!r) {
-      r = new Requester(nc);
-      Requester.byConnection.set(nc, r);
-    }
-    return r;
+    return Requester.byConnection.of(nc);
   }
 
   private constructor(private readonly nc: NatsConnection) {

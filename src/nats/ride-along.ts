@@ -1,4 +1,5 @@
 import type { NatsConnection } from 'nats';
+import { PerConnection } from './per-connection.js';
 
 /**
  * Publishes that need not leave at once (an execution's events for its watchers): they leave with
@@ -11,18 +12,13 @@ import type { NatsConnection } from 'nats';
  * the event a moment later: two writes per step, now one.
  */
 export class RideAlong {
-  private static readonly byConnection = new WeakMap<NatsConnection, RideAlong>();
+  private static readonly byConnection = new PerConnection((nc) => new RideAlong(nc));
   private queue: { subject: string; data: Uint8Array }[] = [];
   private scheduled = false;
 
   /** The ride-along queue of `nc` (made on first use; it lives as long as the connection). */
   static of(nc: NatsConnection): RideAlong {
-    let r = RideAlong.byConnection.get(nc);
-    if (!r) {
-      r = new RideAlong(nc);
-      RideAlong.byConnection.set(nc, r);
-    }
-    return r;
+    return RideAlong.byConnection.of(nc);
   }
 
   /**
@@ -30,7 +26,7 @@ export class RideAlong {
    * joins that publish's write. Cheap when nothing waits (or no queue was ever made for `nc`).
    */
   static board(nc: NatsConnection): void {
-    const r = RideAlong.byConnection.get(nc);
+    const r = RideAlong.byConnection.peek(nc);
     if (r && r.queue.length > 0) r.drain();
   }
 
