@@ -57,11 +57,19 @@ test('what rides along joins the next request, in the same write, before the tur
   await own.close();
 });
 
-test('a closed connection drops what waits instead of throwing', async () => {
+test('what boarded a request is not sent again at the end of the turn', async () => {
   const own = await connect({ servers: shared.nats.url });
-  RideAlong.of(own).publish('ride.closed', te.encode('late'));
-  await own.close();
+  const responder = shared.nc.subscribe('ride.once.req', { callback: (_e, m) => m.respond(m.data) });
+  const got: string[] = [];
+  shared.nc.subscribe('ride.once', { callback: (_e, m) => got.push(td.decode(m.data)) });
+  await shared.nc.flush();
+  RideAlong.of(own).publish('ride.once', te.encode('event'));
+  await Requester.for(own).request('ride.once.req', te.encode('x'), { timeout: 5_000 });
   await new Promise((r) => setImmediate(r));
-  RideAlong.board(own);
-  assert.ok(own.isClosed());
+  await own.flush();
+  await shared.nc.flush();
+  assert.equal(own.stats().outMsgs, 2, 'the request and the event, once each');
+  assert.deepEqual(got, ['event']);
+  responder.unsubscribe();
+  await own.close();
 });
