@@ -1,10 +1,11 @@
 import type { NatsConnection } from 'nats';
 import { PerConnection } from './per-connection.js';
+import { SendBatch } from './send-batch.js';
 
 /**
  * Publishes that need not leave at once (an execution's events for its watchers): they leave with
  * the next request this connection sends anyway, in the same socket write, or at the end of the
- * turn of the event loop at the latest. Order is kept.
+ * turn of the event loop at the latest (a SendBatch per connection). Order is kept.
  *
  * A socket write costs 80-200 µs of CPU on a loopback connection (the kernel does the receiver's
  * side too), more than anything else a coordinator does for a step. In a chain of steps, a step's
@@ -13,8 +14,7 @@ import { PerConnection } from './per-connection.js';
  */
 export class RideAlong {
   private static readonly byConnection = new PerConnection((nc) => new RideAlong(nc));
-  private queue: { subject: string; data: Uint8Array }[] = [];
-  private scheduled = false;
+  private readonly waiting = new SendBatch();
 
   /** The ride-along queue of `nc` (made on first use; it lives as long as the connection). */
   static of(nc: NatsConnection): RideAlong {
@@ -26,37 +26,16 @@ export class RideAlong {
    * joins that publish's write. Cheap when nothing waits (or no queue was ever made for `nc`).
    */
   static board(nc: NatsConnection): void {
-    const r = RideAlong.byConnection.peek(nc);
-    if (r && r.queue.length > 0) r.drain();
+    RideAlong.byConnection.peek(nc)?.waiting.flush();
   }
 
   private constructor(private readonly nc: NatsConnection) {}
 
   /** Publishes `data` on `subject` with the next write on this connection, or at the end of this turn. */
   publish(subject: string, data: Uint8Array): void {
-    this.queue.push({ subject, data });
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(this.atTurnEnd);
-    }
-  }
-
-  private readonly atTurnEnd = (): void => {
-    this.scheduled = false;
-    this.drain();
-  };
-
-  private drain(): void {
-    const queue = this.queue;
-    if (queue.length === 0) return;
-    this.queue = [];
-    if (this.nc.isClosed()) return;
-    for (const { subject, data } of queue) {
-      try {
-        this.nc.publish(subject, data);
-      } catch {
-        /* the connection is closing: watchers read the record instead */
-      }
-    }
+    this.waiting.add(() => {
+      // A closing connection drops it: watchers read the record instead.
+      if (!this.nc.isClosed()) this.nc.publish(subject, data);
+    });
   }
 }

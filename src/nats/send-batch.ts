@@ -28,9 +28,12 @@ export class SendBatch {
     else this.add(send);
   }
 
-  /** Runs what is queued now, instead of at the end of the turn. */
+  /**
+   * Runs what is queued now, instead of at the end of the turn. The end-of-turn run stays
+   * scheduled, for what is queued after this.
+   */
   flush(): void {
-    if (this.queue.length > 0) this.run();
+    if (this.queue.length > 0) this.runQueued();
   }
 
   /** Resolves once every send queued so far has run. */
@@ -41,6 +44,11 @@ export class SendBatch {
 
   private readonly run = (): void => {
     this.scheduled = false;
+    this.runQueued();
+    for (const resolve of this.idle.splice(0)) resolve();
+  };
+
+  private runQueued(): void {
     const sends = this.queue;
     this.queue = [];
     for (const send of sends) {
@@ -50,6 +58,5 @@ export class SendBatch {
         /* each send reports its own failure; one must not stop the others */
       }
     }
-    for (const resolve of this.idle.splice(0)) resolve();
-  };
+  }
 }

@@ -61,7 +61,7 @@ test('what boarded a request is not sent again at the end of the turn', async ()
   const own = await connect({ servers: shared.nats.url });
   const responder = shared.nc.subscribe('ride.once.req', { callback: (_e, m) => m.respond(m.data) });
   const got: string[] = [];
-  shared.nc.subscribe('ride.once', { callback: (_e, m) => got.push(td.decode(m.data)) });
+  const events = shared.nc.subscribe('ride.once', { callback: (_e, m) => got.push(td.decode(m.data)) });
   await shared.nc.flush();
   RideAlong.of(own).publish('ride.once', te.encode('event'));
   await Requester.for(own).request('ride.once.req', te.encode('x'), { timeout: 5_000 });
@@ -70,6 +70,7 @@ test('what boarded a request is not sent again at the end of the turn', async ()
   await shared.nc.flush();
   assert.equal(own.stats().outMsgs, 2, 'the request and the event, once each');
   assert.deepEqual(got, ['event']);
+  events.unsubscribe();
   responder.unsubscribe();
   await own.close();
 });

@@ -36,3 +36,17 @@ test('sends queued while a batch runs go out in the next one', async () => {
   await batch.settled();
   assert.deepEqual(ran, ['first', 'second']);
 });
+
+test('flush runs what is queued now; what is queued after it still runs at the end of the turn, once', async () => {
+  const batch = new SendBatch();
+  const ran: string[] = [];
+  batch.add(() => ran.push('early'));
+  batch.flush();
+  assert.deepEqual(ran, ['early'], 'flushed at once');
+  batch.add(() => ran.push('late'));
+  assert.deepEqual(ran, ['early']);
+  await batch.settled();
+  assert.deepEqual(ran, ['early', 'late']);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(ran, ['early', 'late'], 'nothing ran twice');
+});
