@@ -75,20 +75,33 @@ export function originCheck(bindHost: string, allowed: readonly string[]): (req:
   };
 }
 
-/** Reads a request body up to `limit` bytes; undefined (and the request answered 413) past it. */
-export async function readBody(req: IncomingMessage, res: ServerResponse, limit: number): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) {
-      jsonRpcError(res, 413, `Payload Too Large: the request body must not exceed ${limit} bytes`, { headers: { connection: 'close' } });
-      req.destroy();
-      return undefined;
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+/**
+ * Reads a request body up to `limit` bytes; undefined (and the request answered 413) past it. A
+ * declared Content-Length over the limit is refused before reading anything. The rest of a refused
+ * body is read and dropped, not cut off: a client still sending gets the 413, not a reset.
+ */
+export function readBody(req: IncomingMessage, res: ServerResponse, limit: number): Promise<string | undefined> {
+  const refuse = (): undefined => {
+    jsonRpcError(res, 413, `Payload Too Large: the request body must not exceed ${limit} bytes`);
+    req.resume();
+    return undefined;
+  };
+  if (Number(req.headers['content-length']) > limit) return Promise.resolve(refuse());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size <= limit) {
+        chunks.push(chunk);
+        return;
+      }
+      req.off('data', onData).off('end', onEnd);
+      resolve(refuse());
+    };
+    const onEnd = (): void => resolve(Buffer.concat(chunks).toString('utf8'));
+    req.on('data', onData).once('end', onEnd).once('error', reject);
+  });
 }
 
 /**

@@ -2,16 +2,16 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { ExecutionService } from '../executions/index.js';
 import type { MeshNode } from '../node/mesh-node.js';
 import { bearerCheck, exposureWarning, hostCheck, initializeProblem, jsonRpcError, originCheck, readBody } from './http-guards.js';
 import { createMcpServer } from './server.js';
+import { SessionTransport } from './session-transport.js';
 
 export { exposureWarning, isLoopback } from './http-guards.js';
 
 interface Session {
-  transport: StreamableHTTPServerTransport;
+  transport: SessionTransport;
   server: McpServer;
   /** Who opened it (the remote address): the per-client cap counts these. */
   client: string;
@@ -39,13 +39,6 @@ export interface McpHttpEndpoint {
   /** Open sessions. */
   readonly sessions: number;
   close(): Promise<void>;
-}
-
-/** A client cancelled one of its requests (or gave up waiting, which the SDK sends the same way). */
-function cancelledRequest(message: JSONRPCMessage): string | number | undefined {
-  if (!('method' in message) || message.method !== 'notifications/cancelled' || 'id' in message) return undefined;
-  const id = (message.params as { requestId?: unknown } | undefined)?.requestId;
-  return typeof id === 'string' || typeof id === 'number' ? id : undefined;
 }
 
 const requestId = (m: unknown): string | number | null => {
@@ -106,12 +99,14 @@ export function attachMcpHttp(node: MeshNode, executions: ExecutionService, opts
 
   const open = async (client: string): Promise<Session> => {
     const server = createMcpServer(node, executions, 'http', `mcp:http ${client}`);
-    const session: Session = { server, client, lastSeen: Date.now(), open: 0, transport: undefined as unknown as StreamableHTTPServerTransport };
-    const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
-      onsessioninitialized: (id) => void sessions.set(id, session),
-      maxRequestBodySize: maxBodyBytes,
-    });
+    const session: Session = { server, client, lastSeen: Date.now(), open: 0, transport: undefined as unknown as SessionTransport };
+    const transport = new SessionTransport(
+      new StreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        onsessioninitialized: (id) => void sessions.set(id, session),
+        maxRequestBodySize: maxBodyBytes,
+      }),
+    );
     session.transport = transport;
     transport.onclose = () => {
       const id = transport.sessionId;
@@ -119,14 +114,6 @@ export function attachMcpHttp(node: MeshNode, executions: ExecutionService, opts
     };
     transport.onerror = (err) => log.debug({ err: err.message }, 'MCP transport error');
     await server.connect(transport);
-    // The SDK sends nothing for a cancelled request, so its SSE stream would stay open (and hold a
-    // connection) for the rest of the session: close it once the server has seen the cancel.
-    const deliver = transport.onmessage;
-    transport.onmessage = (message, extra) => {
-      deliver?.(message, extra);
-      const cancelled = cancelledRequest(message);
-      if (cancelled !== undefined) setImmediate(() => transport.closeSSEStream(cancelled));
-    };
     return session;
   };
 
@@ -145,17 +132,22 @@ export function attachMcpHttp(node: MeshNode, executions: ExecutionService, opts
     await s?.server.close().catch(() => undefined);
   }
 
-  /** A POST without a session: only a well-formed initialize opens one. */
-  async function initialize(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** A POST's body as JSON; undefined when it was answered instead (too large, not JSON). */
+  async function readJsonBody(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
     const body = await readBody(req, res, maxBodyBytes);
-    if (body === undefined) return;
-    let message: unknown;
+    if (body === undefined) return undefined;
     try {
-      message = JSON.parse(body);
+      return JSON.parse(body) as unknown;
     } catch (err) {
       jsonRpcError(res, 400, `Parse error: the body is not JSON (${(err as Error).message})`, { code: -32700 });
-      return;
+      return undefined;
     }
+  }
+
+  /** A POST without a session: only a well-formed initialize opens one. */
+  async function initialize(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const message = await readJsonBody(req, res);
+    if (message === undefined) return;
     const problem = initializeProblem(message);
     if (problem) {
       jsonRpcError(res, 400, problem.message, { code: -32602, id: problem.id });
@@ -200,7 +192,13 @@ export function attachMcpHttp(node: MeshNode, executions: ExecutionService, opts
         return;
       }
       track(session, res);
-      await session.transport.handleRequest(req, res);
+      if (req.method !== 'POST') {
+        await session.transport.handleRequest(req, res);
+        return;
+      }
+      // Read here, not by the transport: how a request is answered depends on what it is.
+      const message = await readJsonBody(req, res);
+      if (message !== undefined) await session.transport.handleRequest(req, res, message);
       return;
     }
     if (req.method !== 'POST') {

@@ -161,6 +161,18 @@ describe('MCP auth and malformed calls', () => {
     const res = await post(mcpUrl(node), body, { authorization: `Bearer ${TOKEN}`, 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18' });
     assert.equal(res.status, 413);
     assert.match(res.body, /must not exceed \d+ bytes/);
+    // Without a Content-Length (chunked), the limit is found while reading: still a 413, not a reset.
+    const chunked = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(mcpUrl(node), { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${TOKEN}`, 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18' } }, (r) => {
+        let data = '';
+        r.setEncoding('utf8').on('data', (c: string) => (data += c)).on('end', () => resolve({ status: r.statusCode ?? 0, body: data }));
+      });
+      req.on('error', reject);
+      for (let i = 0; i < 4; i++) req.write(body.slice((i * body.length) / 4, ((i + 1) * body.length) / 4));
+      req.end();
+    });
+    assert.equal(chunked.status, 413);
+    assert.match(chunked.body, /must not exceed \d+ bytes/);
   });
 
   test('200 malformed tool calls each get an error naming the field or the problem; the node stays up', async () => {

@@ -2,7 +2,8 @@
  * MCP over HTTP as clients nobody here wrote see it (issue 14): the SDK's 1.x client and the split
  * 2.x client package, plain and negotiating. Schemas pass strict checks (ajv in strict mode, every
  * value typed); a bad argument is an `isError` result naming the field (2025-11-25, SEP-1303); a
- * cancelled or timed-out call's stream closes; a step longer than the client's timeout completes
+ * cancelled or timed-out call's exchange ends; a call is answered in JSON unless it asked for
+ * progress (then on an SSE stream); a step longer than the client's timeout completes
  * on progress heartbeats; progress always grows; a malformed initialize is named.
  */
 import assert from 'node:assert/strict';
@@ -21,13 +22,24 @@ import { call, connectHttp, ECHO10, mcpUrl, sleepWorkflow, structured, text, unt
 function countingFetch(): { fetch: typeof fetch; open: () => number } {
   let open = 0;
   const counted: typeof fetch = async (input, init) => {
-    const res = await fetch(input, init);
-    if (init?.method !== 'POST' || !res.body || !(res.headers.get('content-type') ?? '').includes('text/event-stream')) return res;
+    if (init?.method !== 'POST') return fetch(input, init);
+    // Open from the request on: a plain call is answered in JSON, so nothing arrives until its end.
     open++;
     let ended = false;
     const end = () => {
       if (!ended) (ended = true), open--;
     };
+    let res: Response;
+    try {
+      res = await fetch(input, init);
+    } catch (err) {
+      end();
+      throw err;
+    }
+    if (!res.body || !(res.headers.get('content-type') ?? '').includes('text/event-stream')) {
+      end();
+      return res;
+    }
     // flush runs when the server ends the stream (not when the client merely stops reading).
     const body = res.body.pipeThrough(new TransformStream({ flush: end }));
     return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
@@ -139,26 +151,27 @@ describe('MCP as foreign clients see it', () => {
     });
   }
 
-  test('a cancelled or timed-out call closes its stream (no connection held until the session ends)', async () => {
+  test('a cancelled or timed-out call ends its exchange (no connection held until the session ends)', async () => {
     const counter = countingFetch();
     const c = new Client({ name: 'wfmesh-cancel', version: '1.0.0' });
     await c.connect(new StreamableHTTPClientTransport(new URL(mcpUrl(node)), { fetch: counter.fetch }));
     try {
       const long = { yaml: sleepWorkflow(60_000), mode: 'sync' };
-      for (let i = 0; i < 2; i++) {
+      // Without a progress token the call is answered in JSON; with one, on an SSE stream: both end.
+      for (const onprogress of [undefined, undefined, () => undefined]) {
         const controller = new AbortController();
-        const pending = call(c, 'execute_workflow', long, { signal: controller.signal });
-        await until('its stream is open', async () => counter.open() === 1);
+        const pending = call(c, 'execute_workflow', long, { signal: controller.signal, ...(onprogress && { onprogress }) });
+        await until('its exchange is open', async () => counter.open() === 1);
         controller.abort();
         await assert.rejects(pending);
       }
       await assert.rejects(call(c, 'execute_workflow', long, { timeout: 500 }), /timed out/i);
-      await until('every cancelled stream is closed by the server', async () => counter.open() === 0, 10_000);
+      await until('every cancelled exchange is ended by the server', async () => counter.open() === 0, 10_000);
       await until('no execution left running', async () => {
         const list = structured<{ executions: ExecutionView[] }>(await call(c, 'list_executions', { status: 'running' }));
         return list.executions.length === 0;
       });
-      // The session still works, and its next call gets its own stream.
+      // The session still works.
       assert.equal(structured<{ valid: boolean }>(await call(c, 'validate_workflow', { yaml: ECHO10 })).valid, true);
     } finally {
       await c.close();
@@ -195,6 +208,33 @@ describe('MCP as foreign clients see it', () => {
     for (let i = 1; i < values.length; i++) assert.ok(values[i]! > values[i - 1]!, `strictly increasing: ${values.join(', ')}`);
     assert.equal(values[0], 0);
     assert.equal(notes.at(-1)?.progress, notes.at(-1)?.total, 'ends at its total');
+  });
+
+  test('a call without a progress token is answered in one JSON body; one with a token, on an SSE stream with its progress first', async () => {
+    const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18' };
+    const post = (body: unknown, session?: string) => fetch(mcpUrl(node), { method: 'POST', headers: { ...headers, ...(session && { 'mcp-session-id': session }) }, body: JSON.stringify(body) });
+    const init = await post({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw-http', version: '1' } } });
+    const session = init.headers.get('mcp-session-id')!;
+    await init.body?.cancel();
+    assert.equal((await post({ jsonrpc: '2.0', method: 'notifications/initialized' }, session)).status, 202);
+
+    const plain = await post({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'execute_workflow', arguments: { yaml: ECHO10, input: 'hi', mode: 'sync' } } }, session);
+    assert.equal(plain.status, 200);
+    assert.match(plain.headers.get('content-type') ?? '', /^application\/json/);
+    const answer = (await plain.json()) as { id: number; result: { structuredContent: ExecutionView } };
+    assert.equal(answer.id, 2);
+    assert.equal(answer.result.structuredContent.status, 'completed');
+
+    const args = { name: 'execute_workflow', arguments: { yaml: ECHO10, input: 'hi', mode: 'sync' }, _meta: { progressToken: 'p-1' } };
+    const streamed = await post({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: args }, session);
+    assert.match(streamed.headers.get('content-type') ?? '', /^text\/event-stream/);
+    const events = (await streamed.text()).split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)) as { id?: number; method?: string; params?: { progressToken?: string } });
+    const progress = events.filter((e) => e.method === 'notifications/progress');
+    assert.ok(progress.length >= 10, `progress notifications: ${progress.length}`);
+    assert.ok(progress.every((e) => e.params?.progressToken === 'p-1'));
+    // The result comes last; the ping before it (the client's cue to handle the progress first) is
+    // a request from the server, unanswered here, so the result waits out its timeout.
+    assert.equal(events.at(-1)?.id, 3);
   });
 
   test('an initialize without protocolVersion is told what is missing, not "Server not initialized"', async () => {
