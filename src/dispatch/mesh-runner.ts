@@ -5,6 +5,7 @@ import { EligibilityCache, placementOrder, type PlacementNeed } from '../mesh/pl
 import type { PeerRegistry } from '../mesh/registry.js';
 import type { Advertisement } from '../protocol/advert.js';
 import { Requester } from '../nats/requester.js';
+import { CallbackList, type Registration } from '../util/short-lived.js';
 import { AbortWatch } from './abort-watch.js';
 import { decodeJson, encodeJson } from '../protocol/codec.js';
 import { StepFailure } from '../protocol/errors.js';
@@ -43,14 +44,18 @@ type Outcome =
  * a step that no live node can run fails at once as `infeasible`, naming the unmet constraint.
  */
 export class MeshStepRunner implements StepRunner {
-  /** Steps this coordinator has in flight per peer id: fresher than the peers' heartbeats. */
+  /**
+   * Steps this coordinator has in flight per peer id: fresher than the peers' heartbeats. A peer's
+   * count stays at 0 rather than being deleted (a Map that churns costs minor GCs: util/short-lived.ts);
+   * it goes when the peer leaves.
+   */
   private readonly inflightByPeer = new Map<string, number>();
   private dispatchSeq = 0;
   private readonly eligibility: EligibilityCache;
   /** Dispatches and back-offs waiting on an execution's signal. */
   private readonly aborts = new AbortWatch();
   /** Dispatches waiting for a reply, by the peer they wait on: told when it leaves the mesh. */
-  private readonly waitingOn = new Map<string, Set<(reason: string) => void>>();
+  private readonly waitingOn = new Map<string, CallbackList<(reason: string) => void>>();
 
   constructor(private readonly opts: MeshRunnerOptions) {
     this.eligibility = new EligibilityCache(opts.local?.id);
@@ -59,7 +64,8 @@ export class MeshStepRunner implements StepRunner {
       if (e.kind !== 'left') return;
       const waiting = this.waitingOn.get(e.id);
       this.waitingOn.delete(e.id);
-      if (waiting) for (const left of waiting) left(e.reason);
+      this.inflightByPeer.delete(e.id);
+      if (waiting) for (const left of waiting.drain()) left(e.reason);
     });
   }
 
@@ -115,11 +121,11 @@ export class MeshStepRunner implements StepRunner {
     return new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(t);
-        this.aborts.unwatch(signal, done);
+        this.aborts.unwatch(signal, watching);
         resolve();
       };
       const t = setTimeout(done, ms);
-      this.aborts.watch(signal, done);
+      const watching = this.aborts.watch(signal, done);
     });
   }
 
@@ -196,8 +202,9 @@ export class MeshStepRunner implements StepRunner {
     }
     // One promise settled by whichever comes first: the reply, the peer leaving the mesh, or the
     // execution's abort (a race of three promises cost more than the rest of the dispatch).
-    let onLeft: ((reason: string) => void) | undefined;
-    let onAbort: (() => void) | undefined;
+    let waiting: CallbackList<(reason: string) => void> | undefined;
+    let leaving: Registration<(reason: string) => void> | undefined;
+    let aborting: Registration<() => void> | undefined;
     return new Promise<Outcome>((settle) => {
       // Replies carry the request's key: one that does not is a stray for a reused reply token.
       let parsed: ReturnType<typeof StepReplySchema.safeParse> | undefined;
@@ -220,20 +227,19 @@ export class MeshStepRunner implements StepRunner {
         );
       // The peer may die or freeze while it holds the step: its heartbeats stop and the registry
       // drops it; then the step goes to another node and any late reply is ignored.
-      onLeft = (reason) => settle({ kind: 'next', why: `left the mesh (${reason}) while running the step` });
-      let waiting = this.waitingOn.get(peer.id);
-      if (!waiting) this.waitingOn.set(peer.id, (waiting = new Set()));
-      waiting.add(onLeft);
-      onAbort = () => {
+      waiting = this.waitingOn.get(peer.id);
+      if (!waiting) this.waitingOn.set(peer.id, (waiting = new CallbackList()));
+      leaving = waiting.add((reason) => settle({ kind: 'next', why: `left the mesh (${reason}) while running the step` }));
+      const onAbort = () => {
         // A coordinator handing the execution on leaves the step running: its successor collects it.
         if (!superseded(signal)) this.cancelDispatch(call, key, 'cancelled by its coordinator');
         settle({ kind: 'failed', failure: StepFailure.from(signal.reason ?? new StepFailure('cancelled', 'cancelled'), 'cancelled') });
       };
       if (signal.aborted) onAbort();
-      else this.aborts.watch(signal, onAbort);
+      else aborting = this.aborts.watch(signal, onAbort);
     }).then((outcome) => {
-      this.waitingOn.get(peer.id)?.delete(onLeft!); // the set stays while the peer does: steps follow steps
-      this.aborts.unwatch(signal, onAbort!);
+      waiting!.remove(leaving!); // the list stays while the peer does: steps follow steps
+      if (aborting) this.aborts.unwatch(signal, aborting);
       this.release(peer.id);
       if (outcome.kind === 'next' && outcome.why.startsWith('left the mesh')) {
         // Fence the lost node first: if it is only frozen, it aborts the step when it thaws.
@@ -249,11 +255,11 @@ export class MeshStepRunner implements StepRunner {
     const onLocalAbort = () => {
       if (!superseded(signal)) local.cancel(call.execution_id, key, 'cancelled by its coordinator');
     };
-    this.aborts.watch(signal, onLocalAbort);
+    const aborting = this.aborts.watch(signal, onLocalAbort);
     try {
       return outcomeOf(await local.serve(request), signal);
     } finally {
-      this.aborts.unwatch(signal, onLocalAbort);
+      this.aborts.unwatch(signal, aborting);
       this.release(local.id);
     }
   }
@@ -265,9 +271,8 @@ export class MeshStepRunner implements StepRunner {
   }
 
   private release(peerId: string): void {
-    const n = (this.inflightByPeer.get(peerId) ?? 1) - 1;
-    if (n <= 0) this.inflightByPeer.delete(peerId);
-    else this.inflightByPeer.set(peerId, n);
+    const n = this.inflightByPeer.get(peerId);
+    if (n !== undefined) this.inflightByPeer.set(peerId, Math.max(0, n - 1)); // gone: the peer left meanwhile
   }
 }
 

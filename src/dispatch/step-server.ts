@@ -7,6 +7,7 @@ import { ToolCallCollector } from '../executor/agent-tools/collector.js';
 import { agentStepOf } from '../executor/agent-tools/call-id.js';
 import type { StallWatch } from '../mesh/stall-watch.js';
 import { SendBatch } from '../nats/send-batch.js';
+import { ShortLivedTable } from '../util/short-lived.js';
 import { decodeJson, encodeJson } from '../protocol/codec.js';
 import { StepFailure } from '../protocol/errors.js';
 import { CancelMessageSchema, StepRequestSchema, type StepReply, type StepRequest, type ToolCallNote } from '../protocol/step.js';
@@ -54,9 +55,9 @@ export class StepServer {
   inflight = 0;
   /** Step requests admitted since start (busy refusals not counted). */
   admitted = 0;
-  private readonly running = new Map<string, { executionId: string; stepId: string; controller: AbortController }>();
+  private readonly running = new ShortLivedTable<{ executionId: string; stepId: string; controller: AbortController }>();
   /** Attempts running here by idempotency key: a redelivery of one joins it instead of running it again. */
-  private readonly byIdempotencyKey = new Map<string, Promise<StepReply>>();
+  private readonly byIdempotencyKey = new ShortLivedTable<Promise<StepReply>>();
   private readonly epochs = new Map<string, number>();
   private stepSub: Subscription | undefined;
   private cancelSub: Subscription | undefined;
@@ -74,7 +75,7 @@ export class StepServer {
     this.offStall = stalls?.watch.onStall((lasted) => {
       if (lasted < stalls.fenceAfterMs || this.running.size === 0) return;
       log.warn({ stalled_ms: lasted, steps: this.running.size }, 'this node stood still past the dead timeout: its steps went to other nodes, stopping them here');
-      for (const r of this.running.values()) {
+      for (const [, r] of this.running.snapshot()) {
         r.controller.abort(new StepFailure('node_lost', `node ${this.opts.nodeName} stood still for ${lasted} ms (frozen or starved) and was declared lost; the step goes to another node`));
       }
     });
@@ -103,7 +104,7 @@ export class StepServer {
   /** Aborts the steps of an execution running here (or just the one with `key`). */
   cancel(executionId: string, key?: string, reason = 'execution cancelled'): number {
     let n = 0;
-    for (const [k, r] of this.running) {
+    for (const [k, r] of this.running.snapshot()) {
       if (r.executionId === executionId && (key === undefined || key === k)) {
         r.controller.abort(new StepFailure('cancelled', reason));
         n++;
@@ -193,7 +194,7 @@ export class StepServer {
   private awaitedByAgentHere(req: StepRequest): boolean {
     const agent = agentStepOf(req.step_id);
     if (agent === undefined) return false;
-    for (const r of this.running.values()) if (r.executionId === req.execution_id && r.stepId === agent) return true;
+    for (const [, r] of this.running.snapshot()) if (r.executionId === req.execution_id && r.stepId === agent) return true;
     return false;
   }
 

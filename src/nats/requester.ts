@@ -3,6 +3,7 @@ import { connectionInbox } from './connection.js';
 import { PerConnection } from './per-connection.js';
 import { Reconnects } from './reconnects.js';
 import { RideAlong } from './ride-along.js';
+import { ShortLivedTable } from '../util/short-lived.js';
 
 interface Pending {
   resolve: (msg: Msg) => void;
@@ -39,7 +40,8 @@ export interface RequestOptions {
  */
 export class Requester {
   private static readonly byConnection = new PerConnection((nc) => new Requester(nc));
-  private readonly pending = new Map<string, Pending>();
+  /** By reply token; not a Map: one is added and deleted per request (see util/short-lived.ts). */
+  private readonly pending = new ShortLivedTable<Pending>();
   private readonly freeTokens: string[] = [];
   private readonly prefix: string;
   private readonly sub: Subscription;
@@ -67,7 +69,7 @@ export class Requester {
    * result, and probes and view requests are reads.
    */
   private resendPending(): void {
-    for (const [token, p] of this.pending) {
+    for (const [token, p] of this.pending.snapshot()) {
       p.resent = true;
       try {
         this.nc.publish(p.subject, p.data, { reply: this.prefix + token });
@@ -118,7 +120,7 @@ export class Requester {
   }
 
   private failAll(err: NatsError): void {
-    for (const [token, p] of this.pending) {
+    for (const [token, p] of this.pending.snapshot()) {
       this.pending.delete(token);
       clearTimeout(p.timer);
       p.reject(err);
