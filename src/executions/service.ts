@@ -8,6 +8,7 @@ import { CancelMessageSchema, type CancelMessage } from '../protocol/step.js';
 import { subjects } from '../protocol/subjects.js';
 import { cancelInMesh, endOrphan, isTerminal, type ExecutionPage, type ExecutionQuery, type ExecutionStore, type WorkflowStore } from '../store/index.js';
 import { formatIssue, validateWorkflowText, type WorkflowDocument } from '../workflow/index.js';
+import { ShortLivedTable } from '../util/short-lived.js';
 import { Coordination } from './coordination.js';
 import type { ExecutionDeps } from './deps.js';
 import { claimed, HandoverRequestSchema, LeaseNoticeSchema, type HandoverReply, type LeaseNotice } from './lease.js';
@@ -51,7 +52,8 @@ const SWEEP_INTERVAL_MS = 30_000;
  * from its record; a node that stops hands its executions on first.
  */
 export class ExecutionService {
-  private readonly active = new Map<string, Coordination>();
+  /** By execution id; not a Map: one is added and deleted per execution (see util/short-lived.ts). */
+  private readonly active = new ShortLivedTable<Coordination>();
   private readonly subs: Subscription[] = [];
   private offPeers: (() => void) | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -236,7 +238,7 @@ export class ExecutionService {
     if (this.state !== 'RUNNING') return;
     this.state = 'DRAINING';
     clearTimeout(this.sweepTimer);
-    const leaving = [...this.active.values()];
+    const leaving = this.active.snapshot().map(([, run]) => run);
     await Promise.allSettled(leaving.map((c) => c.handOver(reason)));
     const others = this.deps.peers.list().filter((p) => p.id !== this.deps.self.id);
     if (leaving.length && others.length) {

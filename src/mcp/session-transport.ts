@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage, MessageExtraInfo, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { ShortLivedTable } from '../util/short-lived.js';
 
 /** A plain request being answered in JSON: its own transport, and the HTTP response it answers on. */
 interface PlainExchange {
@@ -28,7 +29,8 @@ export class SessionTransport implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: (message: JSONRPCMessage, extra?: MessageExtraInfo) => void;
-  private readonly plain = new Map<RequestId, PlainExchange>();
+  /** By request id (`keyOf`); not a Map: one is added and deleted per call (see util/short-lived.ts). */
+  private readonly plain = new ShortLivedTable<PlainExchange>();
 
   constructor(readonly streaming: StreamableHTTPServerTransport) {}
 
@@ -51,37 +53,38 @@ export class SessionTransport implements Transport {
 
   send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
     const id = options?.relatedRequestId ?? responseId(message);
-    const plain = id === undefined ? undefined : this.plain.get(id);
+    const plain = id === undefined ? undefined : this.plain.get(keyOf(id));
     // A plain request's notifications (there are none by the rule above) would be dropped in JSON mode.
     return plain ? plain.transport.send(message, options) : this.streaming.send(message, options);
   }
 
   async close(): Promise<void> {
-    for (const id of [...this.plain.keys()]) this.endPlain(id);
+    for (const [key] of this.plain.snapshot()) this.endPlain(key);
     await this.streaming.close();
   }
 
   /** Serves one HTTP exchange of this session; `body` is the parsed body of a POST. */
   async handleRequest(req: IncomingMessage, res: ServerResponse, body?: unknown): Promise<void> {
     const id = req.method === 'POST' ? plainRequestId(body) : undefined;
-    if (id === undefined || this.plain.has(id)) {
+    const key = id === undefined ? undefined : keyOf(id);
+    if (key === undefined || this.plain.has(key)) {
       await this.streaming.handleRequest(req, res, body);
       return;
     }
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     transport.onmessage = (message, extra) => this.onmessage?.(message, extra);
     transport.onerror = (err) => this.onerror?.(err);
-    this.plain.set(id, { transport, res });
+    this.plain.set(key, { transport, res });
     try {
       await transport.start();
       await transport.handleRequest(req, res, body);
     } finally {
-      if (this.plain.get(id)?.transport === transport) this.plain.delete(id);
+      if (this.plain.get(key)?.transport === transport) this.plain.delete(key);
     }
   }
 
   private endCancelled(id: RequestId): void {
-    if (this.plain.has(id)) this.endPlain(id);
+    if (this.plain.has(keyOf(id))) this.endPlain(keyOf(id));
     else this.streaming.closeSSEStream(id);
   }
 
@@ -90,10 +93,10 @@ export class SessionTransport implements Transport {
    * session transport ends such a stream: an SSE stream with nothing in it, closed. The SDK client
    * reads that as "no answer" without an error; its call has already ended on its side.
    */
-  private endPlain(id: RequestId): void {
-    const exchange = this.plain.get(id);
+  private endPlain(key: string): void {
+    const exchange = this.plain.get(key);
     if (!exchange) return;
-    this.plain.delete(id);
+    this.plain.delete(key);
     const { res, transport } = exchange;
     if (!res.headersSent && !res.writableEnded) {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
@@ -111,6 +114,11 @@ function plainRequestId(body: unknown): RequestId | undefined {
   if (typeof id !== 'string' && typeof id !== 'number') return undefined;
   if (params?._meta?.progressToken !== undefined) return undefined;
   return id;
+}
+
+/** A request id as a table key: 7 and "7" are different ids. */
+function keyOf(id: RequestId): string {
+  return typeof id === 'number' ? `#${id}` : `'${id}`;
 }
 
 /** The id a response answers (undefined for requests and notifications). */
