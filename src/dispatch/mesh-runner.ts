@@ -47,7 +47,7 @@ export class MeshStepRunner implements StepRunner {
   /**
    * Steps this coordinator has in flight per peer id: fresher than the peers' heartbeats. A peer's
    * count stays at 0 rather than being deleted (a Map that churns costs minor GCs: util/short-lived.ts);
-   * it goes when the peer leaves.
+   * it goes when the peer leaves, and the steps still out there are not counted down again.
    */
   private readonly inflightByPeer = new Map<string, number>();
   private dispatchSeq = 0;
