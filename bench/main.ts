@@ -61,7 +61,11 @@ async function main(): Promise<void> {
     Object.assign(result, await measureSteps({ observer, rounds, quick, say, raw: result }));
 
     say('MCP execute_workflow over HTTP...');
-    result.mcp_workflow10_ms = await measureMcpWorkflow10(s1, quick ? 30 : 200);
+    const mcp = await measureMcpWorkflow10(s1, quick ? 30 : 200, quick);
+    result.mcp_workflow10_ms = mcp.warm;
+    result.mcp_workflow10_first_runs_ms = mcp.first;
+    const chain = result.wfmesh_chain10_ms as { p50: number } | undefined;
+    if (chain) result.mcp_over_chain10 = Math.round((mcp.warm.p50 / chain.p50) * 100) / 100;
 
     say(`memory of a worker node under ${quick ? '10k' : '100k'} steps...`);
     Object.assign(result, await measureRssUnderSteps(observer, w2, quick ? 10_000 : 100_000));
