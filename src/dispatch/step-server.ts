@@ -150,7 +150,7 @@ export class StepServer {
       });
       return;
     }
-    const reply = await this.serve(parsed.data);
+    const reply = this.instantReply(parsed.data) ?? (await this.serve(parsed.data));
     this.reply(msg, reply);
   }
 
@@ -159,6 +159,8 @@ export class StepServer {
    * calls it after parsing; a coordinator on this same node calls it directly, skipping the wire.
    */
   async serve(req: StepRequest): Promise<StepReply> {
+    const instant = this.instantReply(req);
+    if (instant) return instant;
     const { nodeName } = this.opts;
     const refuse = (failure: StepFailure): StepReply => ({ type: 'wfmesh.step.reply.v1', key: req.key, ok: false, node: nodeName, failure: failure.toWire() });
     if (this.staleEpoch(req)) {
@@ -252,12 +254,44 @@ export class StepServer {
     if (calls?.size) reply.tool_calls = calls.list();
     // Stored before the reply leaves: a coordinator that dies after reading it finds it on redelivery.
     if (storeResult && reply.ok && req.idempotency_key !== undefined) await this.opts.results!.put(req.idempotency_key, reply);
-    const seconds = (Date.now() - startedAt) / 1000;
-    // Metrics and the audit line wait for the end of this turn of the event loop, off the reply's
-    // path; this turn's steps go together (one hop for the lot, not one per step).
-    const onStepEnd = this.opts.onStepEnd;
-    if (onStepEnd) this.ended.add(() => onStepEnd(req, reply, seconds));
+    this.stepEnded(req, reply, startedAt);
     return reply;
+  }
+
+  /**
+   * A step of an instant tool (echo, transform: pure and synchronous) run here and now: its reply,
+   * made without a promise, a slot or a timer, which cost more than the tool itself. Undefined
+   * when the step takes the usual way: it is not instant, or serve has something to refuse or to
+   * check (draining, at max concurrency, an attempt with its key already running here). A stale
+   * epoch is refused by serve too: it finds what this check recorded.
+   */
+  private instantReply(req: StepRequest): StepReply | undefined {
+    const { executor, nodeName } = this.opts;
+    if (req.isolation === 'child_process' || !executor.runNow || executor.isInstant?.(req.task) !== true) return undefined;
+    if (!this.opts.accepting() || this.inflight >= this.opts.maxConcurrency) return undefined;
+    if (req.idempotency_key !== undefined && this.byIdempotencyKey.has(req.idempotency_key)) return undefined;
+    if (this.staleEpoch(req)) return undefined;
+    this.admitted++;
+    const startedAt = Date.now();
+    let reply: StepReply;
+    try {
+      reply = { type: 'wfmesh.step.reply.v1', key: req.key, ok: true, node: nodeName, output: executor.runNow(req.task) };
+    } catch (err) {
+      reply = { type: 'wfmesh.step.reply.v1', key: req.key, ok: false, node: nodeName, failure: StepFailure.from(err).toWire() };
+    }
+    this.stepEnded(req, reply, startedAt);
+    return reply;
+  }
+
+  /**
+   * Metrics and the audit line of a step that ended: they wait for the end of this turn of the
+   * event loop, off the reply's path; this turn's steps go together (one hop for the lot).
+   */
+  private stepEnded(req: StepRequest, reply: StepReply, startedAt: number): void {
+    const onStepEnd = this.opts.onStepEnd;
+    if (!onStepEnd) return;
+    const seconds = (Date.now() - startedAt) / 1000;
+    this.ended.add(() => onStepEnd(req, reply, seconds));
   }
 
   /**

@@ -1,6 +1,6 @@
 import { MeshError, StepFailure } from '../protocol/errors.js';
 import type { AgentSpec, StepTask } from '../protocol/step.js';
-import type { AgentToolContext, ExecutorEnvironment, StepExecutor, StepRunContext, StepScope, ToolCallDispatcher, ToolHandler } from './types.js';
+import type { AgentToolContext, ExecutorEnvironment, StepExecutor, StepRunContext, StepScope, ToolCall, ToolCallDispatcher, ToolHandler } from './types.js';
 import { checkOutputSize, describeError, failureFromAbort, NEVER_ABORTED, throwIfAborted } from './failures.js';
 
 /** Runs an agent step (the `openai` client lives behind this, so slim workers can leave it out). */
@@ -61,6 +61,18 @@ export function buildLocalExecutor(env: ExecutorEnvironment, parts: ExecutorPart
       return output ?? null;
     },
     isInstant: (task) => task.kind === 'tool' && byType.get(task.tool_type)?.instant === true,
+    runNow(task: StepTask): unknown {
+      const handler = task.kind === 'tool' ? byType.get(task.tool_type) : undefined;
+      if (task.kind !== 'tool' || !handler?.runNow) throw new StepFailure('internal', `runNow: ${task.kind === 'tool' ? task.tool_type : 'an agent'} is not an instant tool`);
+      let output: unknown;
+      try {
+        output = handler.runNow(toolCall(task));
+      } catch (err) {
+        throw toolFailure(task, err);
+      }
+      checkOutputSize(output, env.max_output_bytes);
+      return output ?? null;
+    },
   };
 
   async function runTask(task: StepTask, ctx: StepRunContext): Promise<unknown> {
@@ -78,13 +90,24 @@ export function buildLocalExecutor(env: ExecutorEnvironment, parts: ExecutorPart
       throw new StepFailure('unsupported', `node "${env.node_name}" does not offer tool type "${task.tool_type}" (it offers: ${offered})`);
     }
     try {
-      return await handler.run({ method: task.method, args: task.args, settings: task.settings ?? {}, ...(task.idempotency_key !== undefined && { idempotency_key: task.idempotency_key }) }, ctx);
+      return await handler.run(toolCall(task), ctx);
     } catch (err) {
       if (ctx.signal.aborted) throw failureFromAbort(ctx.signal);
-      if (err instanceof StepFailure) throw err;
-      throw new StepFailure('tool_error', `${task.tool_type} (${task.tool_id}): ${describeError(err)}`);
+      throw toolFailure(task, err);
     }
   }
+}
+
+type ToolTask = Extract<StepTask, { kind: 'tool' }>;
+
+function toolCall(task: ToolTask): ToolCall {
+  return { method: task.method, args: task.args, settings: task.settings ?? {}, ...(task.idempotency_key !== undefined && { idempotency_key: task.idempotency_key }) };
+}
+
+/** What a tool threw, as the step's failure: its own StepFailure, or a tool_error naming it. */
+function toolFailure(task: ToolTask, err: unknown): StepFailure {
+  if (err instanceof StepFailure) return err;
+  return new StepFailure('tool_error', `${task.tool_type} (${task.tool_id}): ${describeError(err)}`);
 }
 
 /** Settles with the abort failure as soon as the signal fires, even if the work ignores it. */

@@ -98,6 +98,19 @@ export interface ToolHandler {
   readonly schemas?: Readonly<Record<string, ToolMethodSchema>>;
   /** Runs one call; throws StepFailure on failure. */
   run(call: ToolCall, ctx: StepRunContext): Promise<unknown>;
+  /** An instant tool's `run`, done at once: returns the output or throws, as `run` would settle. */
+  runNow?(call: ToolCall): unknown;
+}
+
+/** The `run` of an instant tool: its `runNow`, as a settled promise. */
+export function runLater(runNow: (call: ToolCall) => unknown): ToolHandler['run'] {
+  return (call) => {
+    try {
+      return Promise.resolve(runNow(call));
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  };
 }
 
 export interface ToolCall {
@@ -119,4 +132,9 @@ export interface StepExecutor {
   execute(task: StepTask, signal: AbortSignal, scope?: StepScope): Promise<unknown>;
   /** Whether `task` runs an instant tool (see ToolHandler.instant): it may be given NEVER_ABORTED. */
   isInstant?(task: StepTask): boolean;
+  /**
+   * Runs an instant task (isInstant is true) at once, without a promise: returns its output or
+   * throws StepFailure, exactly as `execute` would resolve or reject.
+   */
+  runNow?(task: StepTask): unknown;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ToolHandler } from '../types.js';
+import { runLater, type ToolCall, type ToolHandler } from '../types.js';
 
 const EchoArgs = z.record(z.string(), z.unknown());
 
@@ -9,5 +9,10 @@ export const echoTool: ToolHandler = {
   methods: ['echo'],
   instant: true,
   schemas: { echo: { description: 'Returns its arguments unchanged', args: EchoArgs } },
-  run: (call) => Promise.resolve(call.args ?? null),
+  run: runLater(echo),
+  runNow: echo,
 };
+
+function echo(call: ToolCall): unknown {
+  return call.args ?? null;
+}

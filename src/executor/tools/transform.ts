@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { StepFailure } from '../../protocol/errors.js';
-import type { ToolHandler } from '../types.js';
+import { runLater, type ToolCall, type ToolHandler } from '../types.js';
 import { parseArgs } from '../failures.js';
 import { methodOf } from './method.js';
 
@@ -32,45 +32,49 @@ export const transformTool: ToolHandler = {
     split: { description: 'Split text by separator (default newline)', args: SplitArgs },
     length: { description: 'Length of a string or list, or number of keys of an object', args: LengthArgs },
   },
-  run(call) {
-    const method = methodOf(call, 'transform', METHODS);
-    const where = `transform.${method}`;
-    switch (method) {
-      case 'pick': {
-        const args = parseArgs(PickArgs, call.args, where);
-        if ('path' in args) return Promise.resolve(pickPath(args.value, args.path, where));
-        const out: Record<string, unknown> = {};
-        for (const field of args.fields) out[field.split('.').at(-1) ?? field] = pickPath(args.value, field, where);
-        return Promise.resolve(out);
-      }
-      case 'template': {
-        const args = parseArgs(TemplateArgs, call.args, where);
-        return Promise.resolve(renderTemplate(args.template, args.values, where));
-      }
-      case 'json_parse': {
-        const { text } = parseArgs(JsonParseArgs, call.args, where);
-        try {
-          return Promise.resolve(JSON.parse(text) as unknown);
-        } catch (err) {
-          throw new StepFailure('invalid_args', `${where}: args.text is not JSON: ${(err as Error).message}`);
-        }
-      }
-      case 'concat': {
-        const args = parseArgs(ConcatArgs, call.args, where);
-        const items = 'items' in args ? args.items : [args.a, args.b];
-        return Promise.resolve(concat(items, args.separator, where));
-      }
-      case 'split': {
-        const { text, separator } = parseArgs(SplitArgs, call.args, where);
-        return Promise.resolve(text.split(separator));
-      }
-      case 'length': {
-        const { value } = parseArgs(LengthArgs, call.args, where);
-        return Promise.resolve(lengthOf(value, where));
+  run: runLater(transform),
+  runNow: transform,
+};
+
+/** One transform call, done at once (an instant tool). */
+function transform(call: ToolCall): unknown {
+  const method = methodOf(call, 'transform', METHODS);
+  const where = `transform.${method}`;
+  switch (method) {
+    case 'pick': {
+      const args = parseArgs(PickArgs, call.args, where);
+      if ('path' in args) return pickPath(args.value, args.path, where);
+      const out: Record<string, unknown> = {};
+      for (const field of args.fields) out[field.split('.').at(-1) ?? field] = pickPath(args.value, field, where);
+      return out;
+    }
+    case 'template': {
+      const args = parseArgs(TemplateArgs, call.args, where);
+      return renderTemplate(args.template, args.values, where);
+    }
+    case 'json_parse': {
+      const { text } = parseArgs(JsonParseArgs, call.args, where);
+      try {
+        return JSON.parse(text) as unknown;
+      } catch (err) {
+        throw new StepFailure('invalid_args', `${where}: args.text is not JSON: ${(err as Error).message}`);
       }
     }
-  },
-};
+    case 'concat': {
+      const args = parseArgs(ConcatArgs, call.args, where);
+      const items = 'items' in args ? args.items : [args.a, args.b];
+      return concat(items, args.separator, where);
+    }
+    case 'split': {
+      const { text, separator } = parseArgs(SplitArgs, call.args, where);
+      return text.split(separator);
+    }
+    case 'length': {
+      const { value } = parseArgs(LengthArgs, call.args, where);
+      return lengthOf(value, where);
+    }
+  }
+}
 
 /** Splits `a.b[0].c` / `a.b.0.c` into keys. */
 function pathKeys(path: string): string[] {

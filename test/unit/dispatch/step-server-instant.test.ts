@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { StepServer } from '../../../src/dispatch/index.js';
+import { createStepExecutor } from '../../../src/executor/index.js';
+import { silentLogger } from '../../../src/log/index.js';
+import { decodeJson, encodeJson } from '../../../src/protocol/codec.js';
+import type { StepReply, StepRequest } from '../../../src/protocol/step.js';
+import { subjects } from '../../../src/protocol/subjects.js';
+import { natsForTests } from '../../harness/nats.js';
+
+const shared = natsForTests();
+const env = { node_name: 'n', allow: { filesystem_root: process.cwd(), http_hosts: [], shell_commands: [], env_vars: [] }, llm: { models: [], timeout_ms: 1_000 }, max_output_bytes: 1 << 20 };
+
+let n = 0;
+const request = (over: Partial<StepRequest> = {}): StepRequest => {
+  n++;
+  return {
+    type: 'wfmesh.step.request.v1',
+    key: `ex:s${n}:1:${n}`,
+    idempotency_key: `ex:s${n}:1`,
+    execution_id: 'ex',
+    step_id: `s${n}`,
+    attempt: 1,
+    origin: 'test',
+    deadline: Date.now() + 30_000,
+    isolation: 'in_process',
+    task: { kind: 'tool', tool_id: 'echo', tool_type: 'echo', args: { n } },
+    ...over,
+  };
+};
+
+/** A step server over NATS whose ended steps are counted, as metrics and the audit line count them. */
+function server(opts: { accepting?: () => boolean; maxConcurrency?: number } = {}) {
+  const ended: { key: string; ok: boolean }[] = [];
+  const id = `id-${Math.random().toString(36).slice(2, 8)}`;
+  const s = new StepServer({
+    nc: shared.nc,
+    nodeId: id,
+    nodeName: 'n',
+    maxConcurrency: opts.maxConcurrency ?? 4,
+    executor: createStepExecutor(env),
+    accepting: opts.accepting ?? (() => true),
+    onLoadChange: () => undefined,
+    onStepEnd: (req, reply) => ended.push({ key: req.key, ok: reply.ok }),
+    log: silentLogger(),
+  });
+  s.start();
+  const send = async (req: StepRequest): Promise<StepReply> => decodeJson((await shared.nc.request(subjects.step('n', id), encodeJson(req), { timeout: 5_000 })).data) as StepReply;
+  return { s, ended, send };
+}
+
+test('instant steps over the wire: replied, counted and audited once each, failures named', async () => {
+  const { s, ended, send } = server();
+  const ok = await Promise.all([1, 2, 3, 4, 5, 6].map(() => send(request())));
+  assert.ok(ok.every((r) => r.ok));
+  assert.deepEqual(ok.map((r) => (r.ok ? r.output : undefined)), ok.map((_, i) => ({ n: n - 5 + i })));
+  const bad = await send(request({ task: { kind: 'tool', tool_id: 't', tool_type: 'transform', method: 'split', args: { text: 1 } } }));
+  assert.equal(bad.ok, false);
+  assert.match(!bad.ok ? bad.failure.message : '', /transform\.split: args\.text/);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(ended.length, 7, 'one end per step');
+  assert.equal(new Set(ended.map((e) => e.key)).size, 7);
+  assert.equal(s.admitted, 7);
+  assert.equal(s.inflight, 0);
+});
+
+test('an instant step from an older coordinator (a lower epoch) is refused as superseded', async () => {
+  const { send } = server();
+  const exec = `ex-epoch-${n}`;
+  assert.equal((await send(request({ execution_id: exec, epoch: 2 }))).ok, true);
+  const stale = await send(request({ execution_id: exec, epoch: 1 }));
+  assert.equal(stale.ok, false);
+  assert.equal(!stale.ok && stale.failure.type, 'superseded');
+  assert.equal((await send(request({ execution_id: exec, epoch: 3 }))).ok, true);
+});
+
+test('a draining node refuses instant steps as busy, as any other', async () => {
+  let accepting = true;
+  const { send } = server({ accepting: () => accepting });
+  assert.equal((await send(request())).ok, true);
+  accepting = false;
+  const refused = await send(request());
+  assert.equal(!refused.ok && refused.failure.type, 'busy');
+});
