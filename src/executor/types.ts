@@ -91,7 +91,8 @@ export interface ToolHandler {
   readonly methods: readonly string[];
   /**
    * Pure and synchronous (echo, transform): no side effect and nothing an abort could interrupt,
-   * so the step server runs it without a cancel signal or a deadline timer of its own.
+   * so the step server runs it at once through `runNow` (which an instant tool must have), without
+   * a cancel signal, a deadline timer or a promise of its own.
    */
   readonly instant?: boolean;
   /** The methods a model may call, with their argument schemas (the same ones `run` checks with). */

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { decodeJson, encodeJson } from '../protocol/codec.js';
 import { MeshError } from '../protocol/errors.js';
 import { ExecutionRecordSchema, ExecutionStatusSchema, type ExecutionRecord, type ExecutionStatus, type StepRecord } from '../protocol/execution.js';
-import { isLive, isRevisionConflict, LazyBucket, snapshot } from './bucket.js';
+import { forEachEntry, isLive, isRevisionConflict, LazyBucket } from './bucket.js';
 import { encodeRecord } from './fit.js';
 import { assemble, getValue, INLINE_ROWS_MAX_BYTES, keys, putValue, splitHeader } from './record-layout.js';
 
@@ -280,16 +280,21 @@ export class ExecutionStore {
     const kv = await this.bucket.kv();
     const out: StoredExecution[] = [];
     let sliceStart = performance.now();
-    for (const entry of await snapshot(kv, 10_000, keys.headers())) {
-      if (performance.now() - sliceStart > SCAN_SLICE_MS) {
-        await new Promise((resolve) => setImmediate(resolve));
-        sliceStart = performance.now();
-      }
-      const value = decodeJson(entry.value);
-      if (statuses && !statuses.includes((value as { status?: unknown } | undefined)?.status as ExecutionStatus)) continue;
-      const record = this.parse(entry, value);
-      if (record && filter(record)) out.push({ record, revision: entry.revision });
-    }
+    // Entry by entry as they arrive: only what matches is kept (see forEachEntry).
+    await forEachEntry(
+      kv,
+      (entry) => {
+        const value = decodeJson(entry.value);
+        if (!statuses || statuses.includes((value as { status?: unknown } | undefined)?.status as ExecutionStatus)) {
+          const record = this.parse(entry, value);
+          if (record && filter(record)) out.push({ record, revision: entry.revision });
+        }
+        if (performance.now() - sliceStart <= SCAN_SLICE_MS) return undefined;
+        return new Promise<void>((resolve) => setImmediate(resolve)).then(() => void (sliceStart = performance.now()));
+      },
+      10_000,
+      keys.headers(),
+    );
     return out;
   }
 
