@@ -55,7 +55,7 @@ export class StepServer {
   inflight = 0;
   /** Step requests admitted since start (busy refusals not counted). */
   admitted = 0;
-  /** Steps running here by key (not a Map: one is added and deleted per step; see util/short-lived.ts). */
+  /** Steps running here by key (a ShortLivedTable: one is added and deleted per step; see util/short-lived.ts). */
   private readonly running = new ShortLivedTable<{ executionId: string; stepId: string; controller: AbortController }>();
   /** Attempts running here by idempotency key: a redelivery of one joins it instead of running it again. */
   private readonly byIdempotencyKey = new ShortLivedTable<Promise<StepReply>>();

@@ -52,7 +52,7 @@ const SWEEP_INTERVAL_MS = 30_000;
  * from its record; a node that stops hands its executions on first.
  */
 export class ExecutionService {
-  /** By execution id; not a Map: one is added and deleted per execution (see util/short-lived.ts). */
+  /** By execution id; a ShortLivedTable, as one is added and deleted per execution (see util/short-lived.ts). */
   private readonly active = new ShortLivedTable<Coordination>();
   private readonly subs: Subscription[] = [];
   private offPeers: (() => void) | undefined;

@@ -29,7 +29,7 @@ export class SessionTransport implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: (message: JSONRPCMessage, extra?: MessageExtraInfo) => void;
-  /** By request id (`keyOf`); not a Map: one is added and deleted per call (see util/short-lived.ts). */
+  /** By request id (`keyOf`); a ShortLivedTable, as one is added and deleted per call (see util/short-lived.ts). */
   private readonly plain = new ShortLivedTable<PlainExchange>();
 
   constructor(readonly streaming: StreamableHTTPServerTransport) {}

@@ -40,7 +40,7 @@ export interface RequestOptions {
  */
 export class Requester {
   private static readonly byConnection = new PerConnection((nc) => new Requester(nc));
-  /** By reply token; not a Map: one is added and deleted per request (see util/short-lived.ts). */
+  /** By reply token; a ShortLivedTable, as one is added and deleted per request (see util/short-lived.ts). */
   private readonly pending = new ShortLivedTable<Pending>();
   private readonly freeTokens: string[] = [];
   private readonly prefix: string;

@@ -2,7 +2,7 @@
  * Collections for entries that come and go at the rate of calls: a request waiting for its reply,
  * a step in flight, the callback of one dispatch.
  *
- * Why not a Map or a Set: V8 rebuilds the hash table of a Map or Set that keeps adding and
+ * Why not a plain Map or Set: V8 rebuilds the hash table of a Map or Set that keeps adding and
  * deleting entries every so many operations, and leaves each replaced table pointing at its
  * successor (so that live iterators can follow). Once one replaced table is old enough to be
  * promoted, every minor GC keeps all the later tables alive through it, and with them every entry
