@@ -7,6 +7,7 @@ import { decodeJson, encodeJson } from '../../../src/protocol/codec.js';
 import type { StepReply, StepRequest } from '../../../src/protocol/step.js';
 import { subjects } from '../../../src/protocol/subjects.js';
 import { natsForTests } from '../../harness/nats.js';
+import { stepRequest } from './step-requests.js';
 
 const shared = natsForTests();
 const env = { node_name: 'n', allow: { filesystem_root: process.cwd(), http_hosts: [], shell_commands: [], env_vars: [] }, llm: { models: [], timeout_ms: 1_000 }, max_output_bytes: 1 << 20 };
@@ -14,19 +15,7 @@ const env = { node_name: 'n', allow: { filesystem_root: process.cwd(), http_host
 let n = 0;
 const request = (over: Partial<StepRequest> = {}): StepRequest => {
   n++;
-  return {
-    type: 'wfmesh.step.request.v1',
-    key: `ex:s${n}:1:${n}`,
-    idempotency_key: `ex:s${n}:1`,
-    execution_id: 'ex',
-    step_id: `s${n}`,
-    attempt: 1,
-    origin: 'test',
-    deadline: Date.now() + 30_000,
-    isolation: 'in_process',
-    task: { kind: 'tool', tool_id: 'echo', tool_type: 'echo', args: { n } },
-    ...over,
-  };
+  return stepRequest(n, { kind: 'tool', tool_id: 'echo', tool_type: 'echo', args: { n } }, over);
 };
 
 /** A step server over NATS whose ended steps are counted, as metrics and the audit line count them. */

@@ -6,6 +6,7 @@ import { silentLogger } from '../../../src/log/index.js';
 import { StallWatch } from '../../../src/mesh/stall-watch.js';
 import type { StepRequest } from '../../../src/protocol/step.js';
 import { natsForTests } from '../../harness/nats.js';
+import { stepRequest } from './step-requests.js';
 
 const shared = natsForTests();
 
@@ -24,18 +25,7 @@ class CountedWatch extends StallWatch {
   }
 }
 
-const request = (n: number, task: StepRequest['task']): StepRequest => ({
-  type: 'wfmesh.step.request.v1',
-  key: `ex:s${n}:1:${n}`,
-  idempotency_key: `ex:s${n}:1`,
-  execution_id: 'ex',
-  step_id: `s${n}`,
-  attempt: 1,
-  origin: 'test',
-  deadline: Date.now() + 30_000,
-  isolation: 'in_process',
-  task,
-});
+const request = (n: number, task: StepRequest['task']): StepRequest => stepRequest(n, task);
 
 test('the stall watch ticks while steps run here, and only then', async () => {
   const env = { node_name: 'n', allow: { filesystem_root: process.cwd(), http_hosts: [], shell_commands: [], env_vars: [] }, llm: { models: [], timeout_ms: 1_000 }, max_output_bytes: 1 << 20 };
