@@ -150,17 +150,21 @@ export class StepServer {
       });
       return;
     }
-    const reply = this.instantReply(parsed.data) ?? (await this.serve(parsed.data));
+    const reply = this.instantReply(parsed.data) ?? (await this.admitAndRun(parsed.data));
     this.reply(msg, reply);
   }
 
   /**
-   * Admits and runs one step (or refuses it: busy, draining, unsupported). The NATS subscription
-   * calls it after parsing; a coordinator on this same node calls it directly, skipping the wire.
+   * Admits and runs one step (or refuses it: busy, draining, unsupported): an instant one at once,
+   * any other through admitAndRun. A coordinator on this same node calls it directly, skipping the
+   * wire; the NATS subscription takes the same two ways after parsing.
    */
   async serve(req: StepRequest): Promise<StepReply> {
-    const instant = this.instantReply(req);
-    if (instant) return instant;
+    return this.instantReply(req) ?? this.admitAndRun(req);
+  }
+
+  /** serve's way for any step: the checks, then the step run with a slot, a signal and its deadline. */
+  private async admitAndRun(req: StepRequest): Promise<StepReply> {
     const { nodeName } = this.opts;
     const refuse = (failure: StepFailure): StepReply => ({ type: 'wfmesh.step.reply.v1', key: req.key, ok: false, node: nodeName, failure: failure.toWire() });
     if (this.staleEpoch(req)) {
@@ -261,9 +265,9 @@ export class StepServer {
   /**
    * A step of an instant tool (echo, transform: pure and synchronous) run here and now: its reply,
    * made without a promise, a slot or a timer, which cost more than the tool itself. Undefined
-   * when the step takes the usual way: it is not instant, or serve has something to refuse or to
-   * check (draining, at max concurrency, an attempt with its key already running here). A stale
-   * epoch is refused by serve too: it finds what this check recorded.
+   * when the step takes the usual way (admitAndRun): it is not instant, or there is something to
+   * refuse or to check (draining, at max concurrency, an attempt with its key already running
+   * here). A stale epoch is refused there too: it finds what this check recorded.
    */
   private instantReply(req: StepRequest): StepReply | undefined {
     const { executor, nodeName } = this.opts;
