@@ -106,6 +106,7 @@ export async function snapshot(kv: KV, timeoutMs = 10_000, key = '>'): Promise<K
  * returns a promise), and held nowhere: a pass over thousands of large records that keeps only a
  * few of them leaves the rest to die young, instead of holding them all through a collection
  * (a 700-record store made the sweeper's pass stall its node 56-60 ms in the GC, measured).
+ * `timeoutMs` bounds the whole pass, the callbacks' time included.
  */
 export async function forEachEntry(kv: KV, onEntry: (entry: KvEntry) => void | Promise<void>, timeoutMs = 10_000, key = '>'): Promise<void> {
   let initialized = false;

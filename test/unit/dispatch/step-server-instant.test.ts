@@ -21,6 +21,8 @@ const request = (over: Partial<StepRequest> = {}): StepRequest => {
 /** A step server over NATS whose ended steps are counted, as metrics and the audit line count them. */
 function server(opts: { accepting?: () => boolean; maxConcurrency?: number } = {}) {
   const ended: { key: string; ok: boolean }[] = [];
+  /** Every slot taken or given back: an instant step takes none. */
+  const loads: number[] = [];
   const id = `id-${Math.random().toString(36).slice(2, 8)}`;
   const s = new StepServer({
     nc: shared.nc,
@@ -29,17 +31,17 @@ function server(opts: { accepting?: () => boolean; maxConcurrency?: number } = {
     maxConcurrency: opts.maxConcurrency ?? 4,
     executor: createStepExecutor(env),
     accepting: opts.accepting ?? (() => true),
-    onLoadChange: () => undefined,
+    onLoadChange: (inflight) => void loads.push(inflight),
     onStepEnd: (req, reply) => ended.push({ key: req.key, ok: reply.ok }),
     log: silentLogger(),
   });
   s.start();
   const send = async (req: StepRequest): Promise<StepReply> => decodeJson((await shared.nc.request(subjects.step('n', id), encodeJson(req), { timeout: 5_000 })).data) as StepReply;
-  return { s, ended, send };
+  return { s, ended, loads, send };
 }
 
 test('instant steps over the wire: replied, counted and audited once each, failures named', async () => {
-  const { s, ended, send } = server();
+  const { s, ended, loads, send } = server();
   const ok = await Promise.all([1, 2, 3, 4, 5, 6].map(() => send(request())));
   assert.ok(ok.every((r) => r.ok));
   assert.deepEqual(ok.map((r) => (r.ok ? r.output : undefined)), ok.map((_, i) => ({ n: n - 5 + i })));
@@ -51,6 +53,10 @@ test('instant steps over the wire: replied, counted and audited once each, failu
   assert.equal(new Set(ended.map((e) => e.key)).size, 7);
   assert.equal(s.admitted, 7);
   assert.equal(s.inflight, 0);
+  assert.deepEqual(loads, [], 'run at once: no slot taken (the usual way takes one and gives it back)');
+  // A step that is not instant takes the usual way, with its slot.
+  assert.equal((await send(request({ task: { kind: 'tool', tool_id: 's', tool_type: 'sleep', args: { ms: 1 } } }))).ok, true);
+  assert.deepEqual(loads, [1, 0]);
 });
 
 test('an instant step from an older coordinator (a lower epoch) is refused as superseded', async () => {
