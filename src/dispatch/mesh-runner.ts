@@ -33,6 +33,14 @@ export function placementNeed(call: StepCall): PlacementNeed {
   return need;
 }
 
+/** A dispatch waiting for a peer's reply, told what happens to that peer meanwhile. */
+interface WaitingDispatch {
+  /** The peer left the mesh (dead or stopped): the step goes elsewhere. */
+  left(reason: string): void;
+  /** The peer came back from a reconnect: the request or its reply may be lost, send it again. */
+  rejoined(): void;
+}
+
 type Outcome =
   | { kind: 'done'; output: unknown; node: string; tool_calls?: ToolCallRecord[] }
   | { kind: 'failed'; failure: StepFailure }
@@ -55,17 +63,18 @@ export class MeshStepRunner implements StepRunner {
   /** Dispatches and back-offs waiting on an execution's signal. */
   private readonly aborts = new AbortWatch();
   /** Dispatches waiting for a reply, by the peer they wait on: told when it leaves the mesh. */
-  private readonly waitingOn = new Map<string, CallbackList<(reason: string) => void>>();
+  private readonly waitingOn = new Map<string, CallbackList<WaitingDispatch>>();
 
   constructor(private readonly opts: MeshRunnerOptions) {
     this.eligibility = new EligibilityCache(opts.local?.id);
     // One listener for all dispatches (one per dispatch cost more than the rest of its bookkeeping).
     opts.registry.onChange((e) => {
+      if (e.kind === 'rejoined') return this.resendTo(e.name, e.id);
       if (e.kind !== 'left') return;
       const waiting = this.waitingOn.get(e.id);
       this.waitingOn.delete(e.id);
       this.inflightByPeer.delete(e.id);
-      if (waiting) for (const left of waiting.drain()) left(e.reason);
+      if (waiting) for (const dispatch of waiting.drain()) dispatch.left(e.reason);
     });
   }
 
@@ -114,6 +123,19 @@ export class MeshStepRunner implements StepRunner {
       await this.sleep(backoffMs + Math.random() * backoffMs, signal);
       backoffMs = Math.min(backoffMs * 2, 50);
     }
+  }
+
+  /**
+   * A peer came back from a reconnect (a higher incarnation): a step request to it, or its reply,
+   * that was on the wire through the server it lost is gone, and nothing else would tell before
+   * the step's deadline. This runner's requests still waiting on it go out again under the same
+   * keys; the step server joins an attempt still running, and answers one with side effects that
+   * finished from its stored result. (The Requester does the same after this node's own reconnects.)
+   */
+  private resendTo(name: string, id: string): void {
+    const waiting = this.waitingOn.get(id)?.values() ?? [];
+    for (const dispatch of waiting) dispatch.rejoined();
+    if (waiting.length > 0) this.opts.log.info({ peer: name, requests: waiting.length }, 'a node came back after a reconnect: sent it the step requests still waiting on it again');
   }
 
   /** Waits `ms`, or less if the execution is aborted meanwhile. */
@@ -202,8 +224,9 @@ export class MeshStepRunner implements StepRunner {
     }
     // One promise settled by whichever comes first: the reply, the peer leaving the mesh, or the
     // execution's abort (a race of three promises cost more than the rest of the dispatch).
-    let waiting: CallbackList<(reason: string) => void> | undefined;
-    let leaving: Registration<(reason: string) => void> | undefined;
+    let waiting: CallbackList<WaitingDispatch> | undefined;
+    let leaving: Registration<WaitingDispatch> | undefined;
+    let resend: (() => void) | undefined;
     let aborting: Registration<() => void> | undefined;
     return new Promise<Outcome>((settle) => {
       // Replies carry the request's key: one that does not is a stray for a reused reply token.
@@ -213,7 +236,7 @@ export class MeshStepRunner implements StepRunner {
         return !parsed.success || parsed.data.key === key;
       };
       Requester.for(nc)
-        .request(subjects.step(peer.name, peer.id), data, { timeout: Math.max(1, request.deadline - Date.now()), match })
+        .request(subjects.step(peer.name, peer.id), data, { timeout: Math.max(1, request.deadline - Date.now()), match, resender: (r) => (resend = r) })
         .then(
           () => {
             if (!parsed?.success) settle({ kind: 'failed', failure: new StepFailure('internal', `node ${peer.name} sent a malformed step reply`) });
@@ -229,7 +252,10 @@ export class MeshStepRunner implements StepRunner {
       // drops it; then the step goes to another node and any late reply is ignored.
       waiting = this.waitingOn.get(peer.id);
       if (!waiting) this.waitingOn.set(peer.id, (waiting = new CallbackList()));
-      leaving = waiting.add((reason) => settle({ kind: 'next', why: `left the mesh (${reason}) while running the step` }));
+      leaving = waiting.add({
+        left: (reason) => settle({ kind: 'next', why: `left the mesh (${reason}) while running the step` }),
+        rejoined: () => resend?.(),
+      });
       const onAbort = () => {
         // A coordinator handing the execution on leaves the step running: its successor collects it.
         if (!superseded(signal)) this.cancelDispatch(call, key, 'cancelled by its coordinator');

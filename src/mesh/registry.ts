@@ -6,7 +6,12 @@ import { fnv1a, insertSorted, pageOf, type PageQuery, type Page } from './sorted
 
 export type PeerEvent =
   | { kind: 'joined'; peer: Advertisement }
-  | { kind: 'left'; id: string; name: string; reason: 'dead' | 'stopped' };
+  | { kind: 'left'; id: string; name: string; reason: 'dead' | 'stopped' }
+  /**
+   * A known peer speaks under a higher incarnation: it reconnected to NATS (or refuted a
+   * suspicion). What was on the wire to or from it meanwhile may be lost with a server.
+   */
+  | { kind: 'rejoined'; id: string; name: string; incarnation: number };
 
 interface PeerEntry {
   /** The object list() hands out: load, state and last_seen are updated in place. */
@@ -99,6 +104,7 @@ export class PeerRegistry {
       if (caps.name !== entry.ad.name) return false; // an id speaks under one name only
       if (incarnation < entry.incarnation) return false;
       if (entry.suspect && incarnation > entry.suspect.incarnation) this.clearSuspicion(caps.id, entry);
+      const rejoined = incarnation > entry.incarnation;
       entry.incarnation = incarnation;
       entry.lastSeenMs = nowMs;
       entry.ad.last_seen = isoTime(nowMs);
@@ -108,6 +114,7 @@ export class PeerRegistry {
         entry.ad.state = state;
         this.version++;
       }
+      if (rejoined) this.emit({ kind: 'rejoined', id: caps.id, name: caps.name, incarnation });
       return true;
     }
     const dead = this.tombstones.get(caps.id);
@@ -139,7 +146,8 @@ export class PeerRegistry {
     if (!live) return;
     if (entry.suspect && live.incarnation >= entry.suspect.incarnation) this.clearSuspicion(id, entry);
     // A refutation this node missed: its next suspicion of the peer must name the current incarnation.
-    if (live.incarnation > entry.incarnation) {
+    const rejoined = live.incarnation > entry.incarnation;
+    if (rejoined) {
       entry.incarnation = live.incarnation;
       entry.ad.incarnation = live.incarnation;
     }
@@ -149,6 +157,7 @@ export class PeerRegistry {
       entry.ad.state = live.state;
       this.version++;
     }
+    if (rejoined) this.emit({ kind: 'rejoined', id, name: entry.ad.name, incarnation: live.incarnation });
   }
 
   /** This node's own live figures (read by placement and the view). */

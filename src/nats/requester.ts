@@ -24,6 +24,11 @@ export interface RequestOptions {
    * reply tokens are reused, so a caller whose replies carry their own key can rule out a stray.
    */
   match?: (msg: Msg) => boolean;
+  /**
+   * Given a function that sends this request again under the same reply token, while it waits
+   * (the first reply wins): for a caller that learns its receiver reconnected and may have lost it.
+   */
+  resender?: (resend: () => void) => void;
 }
 
 /**
@@ -69,13 +74,17 @@ export class Requester {
    * result, and probes and view requests are reads.
    */
   private resendPending(): void {
-    for (const [token, p] of this.pending.snapshot()) {
-      p.resent = true;
-      try {
-        this.nc.publish(p.subject, p.data, { reply: this.prefix + token });
-      } catch {
-        // The connection went away again: the next reconnect sends it.
-      }
+    for (const [token, p] of this.pending.snapshot()) this.resend(token, p);
+  }
+
+  /** Sends `p` again under its token, if it still waits there (a token is reused once answered). */
+  private resend(token: string, p: Pending): void {
+    if (this.pending.get(token) !== p) return;
+    p.resent = true;
+    try {
+      this.nc.publish(p.subject, p.data, { reply: this.prefix + token });
+    } catch {
+      // The connection went away (again): its reconnect sends everything.
     }
   }
 
@@ -89,6 +98,7 @@ export class Requester {
       }, opts.timeout);
       const p: Pending = { resolve, reject, timer, subject, data, resent: false, match: opts.match };
       this.pending.set(token, p);
+      opts.resender?.(() => this.resend(token, p));
       this.send(token, p);
     });
   }

@@ -107,7 +107,10 @@ export class NodeMetrics {
 
   /** Counts peers joining and leaving; returns the unsubscribe function. */
   watchPeers(registry: PeerRegistry): () => void {
-    return registry.onChange((e) => (e.kind === 'joined' ? this.peerJoined() : this.peerLeft(e.reason)));
+    return registry.onChange((e) => {
+      if (e.kind === 'joined') this.peerJoined();
+      else if (e.kind === 'left') this.peerLeft(e.reason);
+    });
   }
 
   /** The Prometheus text exposition of every metric. */

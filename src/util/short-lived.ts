@@ -113,6 +113,13 @@ export class CallbackList<T> {
     return true;
   }
 
+  /** What is in the list, in order (a copy: callbacks may remove themselves meanwhile). */
+  values(): T[] {
+    const out: T[] = [];
+    for (let node = this.head; node; node = node.next) out.push(node.value);
+    return out;
+  }
+
   /** Empties the list and returns what was in it, in order. */
   drain(): T[] {
     const out: T[] = [];

@@ -22,6 +22,26 @@ test('an announcement joins a peer once; a probe answer brings its load without 
   assert.equal(r.version, version);
 });
 
+test('a known peer under a higher incarnation is told once as rejoined, whether its announcement or a probe answer brings it', () => {
+  const r = new PeerRegistry();
+  const events: PeerEvent[] = [];
+  r.alive(caps('a'), 0, 'RUNNING', 0);
+  r.onChange((e) => events.push(e));
+  r.alive(caps('a'), 0, 'RUNNING', 1); // the same incarnation: a heartbeat
+  r.heardFrom('a', 2, live(0, 0));
+  assert.deepEqual(events, []);
+  r.alive(caps('a'), 1, 'RUNNING', 3); // it reconnected and announced itself again
+  r.alive(caps('a'), 1, 'RUNNING', 4);
+  r.heardFrom('a', 5, live(0, 2)); // a probe answer is the first news of the next one
+  r.alive(caps('a'), 2, 'RUNNING', 6);
+  r.alive(caps('a'), 1, 'RUNNING', 7); // stale
+  const id = caps('a').id;
+  assert.deepEqual(events, [
+    { kind: 'rejoined', id, name: 'n-a', incarnation: 1 },
+    { kind: 'rejoined', id, name: 'n-a', incarnation: 2 },
+  ]);
+});
+
 test('the list stays sorted by name as peers join and leave, and is replaced (not mutated) on change', () => {
   const r = new PeerRegistry();
   for (const id of ['m', 'c', 'x', 'a', 'q']) r.alive(caps(id), 0, 'RUNNING', 0);

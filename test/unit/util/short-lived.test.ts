@@ -73,6 +73,18 @@ describe('CallbackList', () => {
     assert.equal(list.size, 0);
   });
 
+  test('values() lists what is registered, in order, and leaves it registered', () => {
+    const list = new CallbackList<string>();
+    const regs = ['a', 'b', 'c'].map((v) => list.add(v));
+    list.remove(regs[1]!);
+    const seen = list.values();
+    assert.deepEqual(seen, ['a', 'c']);
+    list.remove(regs[0]!); // a copy: changing the list afterwards does not change what was handed out
+    assert.deepEqual(seen, ['a', 'c']);
+    assert.deepEqual(list.values(), ['c']);
+    assert.equal(list.size, 1);
+  });
+
   test('a registration of another list is not removed from this one', () => {
     const one = new CallbackList<number>();
     const two = new CallbackList<number>();
