@@ -8,14 +8,16 @@ import type { NatsConnection } from 'nats';
 import type { Logger } from 'pino';
 import type { Advertisement } from '../protocol/advert.js';
 import { decodeJson, encodeJson } from '../protocol/codec.js';
-import type { ExecutionRecord } from '../protocol/execution.js';
 import { subjects } from '../protocol/subjects.js';
-import { OPEN_STATUSES, type ExecutionStore } from '../store/index.js';
+import type { ExecutionStore } from '../store/index.js';
 import { HandoverReplySchema, successorOf, type HandoverRequest } from './lease.js';
+import type { OpenExecution, OpenExecutions } from './open-executions.js';
 
 export interface RecoveryContext {
   readonly nc: NatsConnection;
   readonly store: ExecutionStore;
+  /** The store's open executions, read incrementally (the recovery passes look among them). */
+  readonly open: OpenExecutions;
   readonly log: Logger;
   readonly self: { readonly id: string; readonly name: string };
   /** Live peers, this node included. */
@@ -74,17 +76,16 @@ export async function askToTakeOver(ctx: RecoveryContext, peer: Advertisement, i
 export async function findOrphans(
   ctx: RecoveryContext,
   opts: { quietMs: number; startedAt: number; active: (id: string) => boolean; scope: 'all' | 'own' | { left: ReadonlySet<string> } },
-): Promise<ExecutionRecord[]> {
+): Promise<OpenExecution[]> {
   const live = new Set(ctx.peers().map((p) => p.name));
   const now = Date.now();
   const { scope } = opts;
-  const found = await ctx.store.scan((r) => {
+  return (await ctx.open.now()).filter((r) => {
     if (opts.active(r.execution_id)) return false;
     const updated = Date.parse(r.updated_at);
     if (r.coordinator === ctx.self.name) return typeof scope === 'string' && updated < opts.startedAt;
     if (scope === 'own') return false;
     if (scope !== 'all') return scope.left.has(r.coordinator) && !live.has(r.coordinator);
     return !live.has(r.coordinator) && now - updated > opts.quietMs;
-  }, OPEN_STATUSES);
-  return found.map((s) => s.record);
+  });
 }

@@ -13,6 +13,7 @@ import { Coordination } from './coordination.js';
 import type { ExecutionDeps } from './deps.js';
 import { claimed, HandoverRequestSchema, LeaseNoticeSchema, type HandoverReply, type LeaseNotice } from './lease.js';
 import type { ExecutionProgress } from './progress.js';
+import { OpenExecutions } from './open-executions.js';
 import { distribute, findOrphans, isSweeper, type RecoveryContext } from './recovery.js';
 
 /** What to run, and how (MCP `execute_workflow`, `wfmesh run`). Exactly one of yaml / workflow_name. */
@@ -40,7 +41,8 @@ export interface StartExecutionRequest {
 type Lifecycle = 'RUNNING' | 'DRAINING' | 'STOPPED';
 
 /**
- * How often the sweeper scans every header for executions nobody coordinates. Losses are handled
+ * How often the sweeper looks for executions nobody coordinates (among the open ones, reading
+ * the headers written since its last look: see OpenExecutions). Losses are handled
  * at once from peer events; this only catches what a scanner that died at the same moment missed.
  */
 const SWEEP_INTERVAL_MS = 30_000;
@@ -70,6 +72,7 @@ export class ExecutionService {
     this.recovery = {
       nc: deps.nc,
       store: deps.store,
+      open: new OpenExecutions(deps.store),
       log: deps.log,
       self: deps.self,
       peers: () => deps.peers.list(),

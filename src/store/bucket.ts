@@ -97,7 +97,7 @@ export function isLive(entry: KvEntry | null): entry is KvEntry {
  */
 export async function snapshot(kv: KV, timeoutMs = 10_000, key = '>'): Promise<KvEntry[]> {
   const entries: KvEntry[] = [];
-  await forEachEntry(kv, (e) => void entries.push(e), timeoutMs, key);
+  await forEachEntry(kv, (e) => void entries.push(e), { timeoutMs, key });
   return entries;
 }
 
@@ -106,9 +106,16 @@ export async function snapshot(kv: KV, timeoutMs = 10_000, key = '>'): Promise<K
  * returns a promise), and held nowhere: a pass over thousands of large records that keeps only a
  * few of them leaves the rest to die young, instead of holding them all through a collection
  * (a 700-record store made the sweeper's pass stall its node 56-60 ms in the GC, measured).
- * `timeoutMs` bounds the whole pass, the callbacks' time included.
+ * Options: `key`, the keys to read (a KV filter); `fromRevision`, only entries written at or after
+ * it (the newest write of each key); `withDeletes`, delete and purge markers too; `timeoutMs`
+ * bounds the whole pass, the callbacks' time included.
  */
-export async function forEachEntry(kv: KV, onEntry: (entry: KvEntry) => void | Promise<void>, timeoutMs = 10_000, key = '>'): Promise<void> {
+export async function forEachEntry(
+  kv: KV,
+  onEntry: (entry: KvEntry) => void | Promise<void>,
+  opts: { timeoutMs?: number; key?: string; fromRevision?: number; withDeletes?: boolean } = {},
+): Promise<void> {
+  const { timeoutMs = 10_000, key = '>', withDeletes = false } = opts;
   let initialized = false;
   let iter: QueuedIterator<KvEntry> | undefined;
   // Stopping inside the callback still yields what was already queued, and nothing after. The
@@ -118,6 +125,7 @@ export async function forEachEntry(kv: KV, onEntry: (entry: KvEntry) => void | P
   // end at `timeoutMs`.
   iter = await kv.watch({
     key,
+    ...(opts.fromRevision !== undefined && opts.fromRevision > 0 && { resumeFromRevision: opts.fromRevision }),
     initializedFn: () => {
       initialized = true;
       iter?.stop();
@@ -127,7 +135,7 @@ export async function forEachEntry(kv: KV, onEntry: (entry: KvEntry) => void | P
   const guard = setTimeout(() => iter.stop(), timeoutMs);
   try {
     for await (const e of iter) {
-      if (!isLive(e)) continue;
+      if (!withDeletes && !isLive(e)) continue;
       const pending = onEntry(e);
       if (pending) await pending;
     }

@@ -24,6 +24,27 @@ export const OPEN_STATUSES: readonly ExecutionStatus[] = ExecutionStatusSchema.o
 /** How long a scan of the store works before it gives the event loop a turn. */
 const SCAN_SLICE_MS = 5;
 
+/**
+ * `onEntry` for a pass over the bucket that gives the event loop a turn every SCAN_SLICE_MS: a
+ * store of thousands of executions must not stall the node.
+ */
+function yieldingNowAndThen(onEntry: (entry: KvEntry) => void): (entry: KvEntry) => Promise<void> | undefined {
+  let sliceStart = performance.now();
+  return (entry) => {
+    onEntry(entry);
+    if (performance.now() - sliceStart <= SCAN_SLICE_MS) return undefined;
+    return new Promise<void>((resolve) => setImmediate(resolve)).then(() => void (sliceStart = performance.now()));
+  };
+}
+
+/** A header written since some revision (see ExecutionStore.headerChangesSince). */
+export interface HeaderChange {
+  execution_id: string;
+  revision: number;
+  /** The header, when the execution is open (not finished, not deleted, readable). */
+  open?: ExecutionRecord;
+}
+
 /** A record with the KV revision it was read at (the token for a compare-and-swap write). */
 export interface StoredExecution {
   record: ExecutionRecord;
@@ -272,30 +293,47 @@ export class ExecutionStore {
   /**
    * Every header (optionally filtered), read in one pass over the bucket; rows are not read.
    * `statuses`: only headers in one of these are checked against the schema and `filter` (a
-   * finished header carries its rows inline and costs far more to check than to skip). The pass
-   * gives the event loop a turn every SCAN_SLICE_MS: a store of thousands of executions must not
-   * stall the node.
+   * finished header carries its rows inline and costs far more to check than to skip).
    */
   async scan(filter: (r: ExecutionRecord) => boolean = () => true, statuses?: readonly ExecutionStatus[]): Promise<StoredExecution[]> {
     const kv = await this.bucket.kv();
     const out: StoredExecution[] = [];
-    let sliceStart = performance.now();
     // Entry by entry as they arrive: only what matches is kept (see forEachEntry).
     await forEachEntry(
       kv,
-      (entry) => {
+      yieldingNowAndThen((entry) => {
         const value = decodeJson(entry.value);
         if (!statuses || statuses.includes((value as { status?: unknown } | undefined)?.status as ExecutionStatus)) {
           const record = this.parse(entry, value);
           if (record && filter(record)) out.push({ record, revision: entry.revision });
         }
-        if (performance.now() - sliceStart <= SCAN_SLICE_MS) return undefined;
-        return new Promise<void>((resolve) => setImmediate(resolve)).then(() => void (sliceStart = performance.now()));
-      },
-      10_000,
-      keys.headers(),
+      }),
+      { key: keys.headers() },
     );
     return out;
+  }
+
+  /**
+   * The headers written after `revision` (0: every header), each as its newest write, in revision
+   * order, deletes included; resolves with the newest revision seen (`revision` when nothing
+   * changed). Only open headers are parsed (`open`); a finished, deleted or unreadable one is
+   * told without it. For a reader that keeps the open executions and reads only what changed.
+   */
+  async headerChangesSince(revision: number, onChange: (change: HeaderChange) => void): Promise<number> {
+    const kv = await this.bucket.kv();
+    let newest = revision;
+    await forEachEntry(
+      kv,
+      yieldingNowAndThen((entry) => {
+        newest = Math.max(newest, entry.revision);
+        const value = isLive(entry) ? decodeJson(entry.value) : undefined;
+        const status = (value as { status?: unknown } | undefined)?.status as ExecutionStatus;
+        const open = OPEN_STATUSES.includes(status) ? this.parse(entry, value) : undefined;
+        onChange({ execution_id: entry.key, revision: entry.revision, ...(open && { open }) });
+      }),
+      { key: keys.headers(), fromRevision: revision + 1, withDeletes: true },
+    );
+    return newest;
   }
 
   /** Newest first, `limit` per page; `next_cursor` is set when more records follow. */

@@ -11,6 +11,7 @@ import { freePort, startNatsServer } from '../../src/nats/index.js';
 import type { ExecutionRecord } from '../../src/protocol/execution.js';
 import { ExecutionStore, RecordWriter, ROUND_INTERVAL_MS, WorkflowStore, EXECUTIONS_BUCKET, OPEN_STATUSES } from '../../src/store/index.js';
 import { claimed } from '../../src/executions/index.js';
+import { OpenExecutions } from '../../src/executions/open-executions.js';
 import { startTestNats, type TestNats } from '../harness/nats.js';
 
 function record(id: string, over: Partial<ExecutionRecord> = {}): ExecutionRecord {
@@ -250,6 +251,31 @@ describe('execution and workflow stores on a real JetStream', () => {
     const header = (await store.getHeader('big-1'))!.record;
     assert.deepEqual(header.steps, [], 'the header carries counts, not rows');
     assert.equal(header.steps_total, 3_000);
+  });
+
+  test('open executions: the first look reads every header, later looks only what was written since', async () => {
+    await store.create(record('oe-1'));
+    await store.create(record('oe-2', { status: 'completed' }));
+    await store.create(record('oe-3', { status: 'pending', coordinator: 'node-b' }));
+    let told = 0;
+    const counted = Object.create(store) as ExecutionStore;
+    counted.headerChangesSince = (revision, onChange) => store.headerChangesSince(revision, (c) => (told++, onChange(c)));
+    const open = new OpenExecutions(counted);
+    const mine = async () => (await open.now()).filter((r) => r.execution_id.startsWith('oe-')).sort((a, b) => a.execution_id.localeCompare(b.execution_id));
+    const first = await mine();
+    assert.deepEqual(first.map((r) => [r.execution_id, r.coordinator]), [['oe-1', 'node-a'], ['oe-3', 'node-b']], 'the open ones, not the finished one');
+    assert.ok(told >= 3, 'the first look reads every header');
+
+    told = 0;
+    assert.deepEqual((await mine()).map((r) => r.execution_id), ['oe-1', 'oe-3']);
+    assert.equal(told, 0, 'nothing written since the last look: nothing read');
+
+    await store.update('oe-1', (r) => ({ ...r, status: 'completed' }));
+    await store.create(record('oe-4'));
+    await (await nc.jetstream().views.kv(EXECUTIONS_BUCKET)).delete('oe-3');
+    told = 0;
+    assert.deepEqual((await mine()).map((r) => r.execution_id), ['oe-4'], 'finished and deleted ones leave, a new one comes');
+    assert.equal(told, 3, 'only the three headers written since');
   });
 
   test('saved workflows: save, get, list (without YAML), invalid names refused', async () => {

@@ -24,7 +24,7 @@ test('forEachEntry hands over each live entry once, in order, awaiting the callb
   assert.deepEqual((await snapshot(kv)).map((e) => `${e.key}=${new TextDecoder().decode(e.value)}`), expected);
   const none: string[] = [];
   // Its own timeout far past the test's limit: it must end because the (empty) snapshot did.
-  await forEachEntry(kv, (e) => void none.push(e.key), 10 * 60_000, 'nothing.*');
+  await forEachEntry(kv, (e) => void none.push(e.key), { timeoutMs: 10 * 60_000, key: 'nothing.*' });
   assert.deepEqual(none, [], 'a filter that matches nothing ends with the snapshot');
 });
 
@@ -36,7 +36,26 @@ test('a pass over a bucket whose newest entry is a delete ends when the entries 
   await kv.put('b', new TextEncoder().encode('2'));
   await kv.delete('b');
   const seen: string[] = [];
-  await forEachEntry(kv, (e) => void seen.push(e.key), 10 * 60_000);
+  await forEachEntry(kv, (e) => void seen.push(e.key), { timeoutMs: 10 * 60_000 });
   assert.deepEqual(seen, ['a']);
   assert.deepEqual((await snapshot(kv, 10 * 60_000)).map((e) => e.key), ['a']);
+});
+
+test('from a revision: only what was written since, each key at its newest write, deletes when asked for', { timeout: 60_000 }, async () => {
+  const kv = await shared.nc.jetstream().views.kv(`entries_since_${process.pid}`, { history: 1 });
+  const put = (k: string, v: string) => kv.put(k, new TextEncoder().encode(v));
+  await put('a', '1');
+  const mark = await put('b', '1');
+  await put('c', '1');
+  await put('a', '2');
+  await kv.delete('b');
+  await put('c', '2');
+  const read = async (withDeletes: boolean, fromRevision: number) => {
+    const seen: string[] = [];
+    await forEachEntry(kv, (e) => void seen.push(`${e.key}:${e.operation}`), { timeoutMs: 10 * 60_000, fromRevision, withDeletes });
+    return seen;
+  };
+  assert.deepEqual(await read(true, mark + 1), ['a:PUT', 'b:DEL', 'c:PUT']);
+  assert.deepEqual(await read(false, mark + 1), ['a:PUT', 'c:PUT']);
+  assert.deepEqual(await read(true, 10_000), [], 'past the newest write: nothing, and the pass ends');
 });
