@@ -62,7 +62,7 @@ export class MeshStepRunner implements StepRunner {
   private readonly eligibility: EligibilityCache;
   /** Dispatches and back-offs waiting on an execution's signal. */
   private readonly aborts = new AbortWatch();
-  /** Dispatches waiting for a reply, by the peer they wait on: told when it leaves the mesh. */
+  /** Dispatches waiting for a reply, by the peer they wait on: told when it leaves the mesh or comes back from a reconnect. */
   private readonly waitingOn = new Map<string, CallbackList<WaitingDispatch>>();
 
   constructor(private readonly opts: MeshRunnerOptions) {

