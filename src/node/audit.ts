@@ -1,4 +1,4 @@
-import { infoLineWriter, type InfoLineWriter, type Logger } from '../log/index.js';
+import type { Logger } from 'pino';
 import type { ExecutionRecord } from '../protocol/execution.js';
 import type { StepReply, StepRequest } from '../protocol/step.js';
 
@@ -31,24 +31,19 @@ export interface AuditEvent {
 /** Writes one audit line at info level (so `WFMESH_LOG_LEVEL=warn` or higher turns audit off too). */
 export function auditLog(log: Logger, event: AuditEvent): void {
   const where = event.step_id ? `${event.execution_id}/${event.step_id}` : event.execution_id;
-  const msg = `audit: ${event.event} ${where} ${event.outcome}`;
-  const audit = auditLogger(log);
-  // The event serialised natively in one go (see infoLineWriter), when the logger allows it.
-  if (audit.write) audit.write(JSON.stringify(event), msg);
-  else audit.log.info(event, msg);
+  auditLogger(log).info(event, `audit: ${event.event} ${where} ${event.outcome}`);
 }
 
-const auditLoggers = new WeakMap<Logger, { log: Logger; write: InfoLineWriter | undefined }>();
+const auditLoggers = new WeakMap<Logger, Logger>();
 
-/** `log` with `audit: true` bound (pino serialises bindings once, not on every line), and its line writer. */
-function auditLogger(log: Logger): { log: Logger; write: InfoLineWriter | undefined } {
-  let audit = auditLoggers.get(log);
-  if (!audit) {
-    const child = log.child({ audit: true });
-    audit = { log: child, write: infoLineWriter(child) };
-    auditLoggers.set(log, audit);
+/** `log` with `audit: true` bound (pino serialises bindings once, not on every line). */
+function auditLogger(log: Logger): Logger {
+  let child = auditLoggers.get(log);
+  if (!child) {
+    child = log.child({ audit: true });
+    auditLoggers.set(log, child);
   }
-  return audit;
+  return child;
 }
 
 /** The audit line of a step this node ran for the mesh (the step server's onStepEnd). */
