@@ -9,13 +9,11 @@ import type { Logger } from 'pino';
 import type { Advertisement } from '../protocol/advert.js';
 import { decodeJson, encodeJson } from '../protocol/codec.js';
 import { subjects } from '../protocol/subjects.js';
-import type { ExecutionStore } from '../store/index.js';
 import { HandoverReplySchema, successorOf, type HandoverRequest } from './lease.js';
 import type { OpenExecution, OpenExecutions } from './open-executions.js';
 
 export interface RecoveryContext {
   readonly nc: NatsConnection;
-  readonly store: ExecutionStore;
   /** The store's open executions, read incrementally (the recovery passes look among them). */
   readonly open: OpenExecutions;
   readonly log: Logger;

@@ -71,7 +71,6 @@ export class ExecutionService {
   private constructor(private readonly deps: ExecutionDeps) {
     this.recovery = {
       nc: deps.nc,
-      store: deps.store,
       open: new OpenExecutions(deps.store),
       log: deps.log,
       self: deps.self,

@@ -60,7 +60,7 @@ export function buildLocalExecutor(env: ExecutorEnvironment, parts: ExecutorPart
       checkOutputSize(output, env.max_output_bytes);
       return output ?? null;
     },
-    isInstant: (task) => task.kind === 'tool' && byType.get(task.tool_type)?.instant === true && byType.get(task.tool_type)?.runNow !== undefined,
+    isInstant: (task) => task.kind === 'tool' && byType.get(task.tool_type)?.runNow !== undefined,
     runNow(task: StepTask): unknown {
       const handler = task.kind === 'tool' ? byType.get(task.tool_type) : undefined;
       if (task.kind !== 'tool' || !handler?.runNow) throw new StepFailure('internal', `runNow: ${task.kind === 'tool' ? task.tool_type : 'an agent'} is not an instant tool`);

@@ -89,17 +89,16 @@ export interface ToolMethodSchema {
 export interface ToolHandler {
   readonly type: string;
   readonly methods: readonly string[];
-  /**
-   * Pure and synchronous (echo, transform): no side effect and nothing an abort could interrupt,
-   * so the step server runs it at once through `runNow` (which an instant tool must have), without
-   * a cancel signal, a deadline timer or a promise of its own.
-   */
-  readonly instant?: boolean;
   /** The methods a model may call, with their argument schemas (the same ones `run` checks with). */
   readonly schemas?: Readonly<Record<string, ToolMethodSchema>>;
   /** Runs one call; throws StepFailure on failure. */
   run(call: ToolCall, ctx: StepRunContext): Promise<unknown>;
-  /** An instant tool's `run`, done at once: returns the output or throws, as `run` would settle. */
+  /**
+   * Only for an instant tool, one that is pure and synchronous (echo, transform: no side effect,
+   * nothing an abort could interrupt): `run`, done at once, returning the output or throwing as
+   * `run` would settle. The step server runs such a tool through it, without a cancel signal, a
+   * deadline timer or a promise of its own. Having it is what makes a tool instant.
+   */
   runNow?(call: ToolCall): unknown;
 }
 
@@ -131,7 +130,7 @@ export interface StepExecutor {
    * runs for (an agent's tool calls need it).
    */
   execute(task: StepTask, signal: AbortSignal, scope?: StepScope): Promise<unknown>;
-  /** Whether `task` runs an instant tool (see ToolHandler.instant): it may be given NEVER_ABORTED. */
+  /** Whether `task` runs an instant tool (one with ToolHandler.runNow): it may be given NEVER_ABORTED. */
   isInstant?(task: StepTask): boolean;
   /**
    * Runs an instant task (isInstant is true) at once, without a promise: returns its output or

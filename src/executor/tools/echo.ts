@@ -7,7 +7,6 @@ const EchoArgs = z.record(z.string(), z.unknown());
 export const echoTool: ToolHandler = {
   type: 'echo',
   methods: ['echo'],
-  instant: true,
   schemas: { echo: { description: 'Returns its arguments unchanged', args: EchoArgs } },
   run: runLater(echo),
   runNow: echo,

@@ -23,7 +23,6 @@ const LengthArgs = z.object({ value: z.unknown() });
 export const transformTool: ToolHandler = {
   type: 'transform',
   methods: METHODS,
-  instant: true,
   schemas: {
     pick: { description: 'The value at a dotted path (path), or several fields (fields) of value', args: PickArgs },
     template: { description: 'Fill {{name}} placeholders of template from values', args: TemplateArgs },
