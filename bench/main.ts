@@ -13,7 +13,7 @@ import { compileNodeOptions, startNode } from '../src/node/index.js';
 import { measureCli } from './cli.js';
 import { measureIdle, measureRssUnderSteps } from './idle.js';
 import { measureMcpWorkflow10 } from './mcp.js';
-import { measureMembership } from './membership.js';
+import { measureMembership, meshIdle } from './membership.js';
 import { startNodeProcess } from './node-process.js';
 import { startResponder } from './raw-nats.js';
 import { round } from './stats.js';
@@ -79,7 +79,8 @@ async function main(): Promise<void> {
     say('CLI start-up: wfmesh --help, wfmesh nodes...');
     Object.assign(result, await measureCli(s1, quick ? 3 : 7));
     const idleS = quick ? 5 : 60;
-    say(`an idle node and an idle Moleculer worker side by side for ${idleS} s...`);
+    say(`an idle node and an idle Moleculer worker side by side for ${idleS} s (once nothing has run in the mesh for the activity linger)...`);
+    await meshIdle(observer);
     // The Moleculer mesh with wfmesh's detection time gets as many nodes as the idle node's mesh:
     // the coordinator, the workers and the idle node itself.
     Object.assign(result, await measureIdle(cluster.urls[2]!, idleS * 1000, workers.length + 2));

@@ -263,9 +263,10 @@ export class ExecutionService {
   }
 
   private coordinate(record: ExecutionRecord, revision: number | Promise<number>, document: WorkflowDocument, extra: { onProgress?: (p: ExecutionProgress) => void; callerSignal?: AbortSignal }): Coordination {
+    // Told before the run starts: its first step may be dispatched before the constructor returns.
+    this.deps.observer?.started(record);
     const run = new Coordination({ deps: this.deps, document, record, revision, env: this.allowedEnv(), ...extra });
     this.active.set(record.execution_id, run);
-    this.deps.observer?.started(record);
     void run.settled.then(
       (final) => {
         this.active.delete(record.execution_id);

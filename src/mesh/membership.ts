@@ -4,6 +4,7 @@ import { CAPABILITIES_METADATA_KEY, NodeCapabilitiesSchema, type Load, type Node
 import { decodeJson, encodeJson } from '../protocol/codec.js';
 import { MemberEnvelopeSchema, type AliveEvent, type MemberEnvelope, type MemberEvent } from '../protocol/membership.js';
 import { memberSubjectSender, SERVICE_NAME, subjects } from '../protocol/subjects.js';
+import { MeshActivity } from './activity.js';
 import { answerView, fetchMember, syncView } from './member-sync.js';
 import { Prober, membershipTimings, type MembershipTimings } from './prober.js';
 import { PeerRegistry } from './registry.js';
@@ -18,6 +19,10 @@ export interface MembershipOptions {
   heartbeatMs: number;
   /** The shortest time after which a silent node can be declared dead (a probe, its second try and the suspicion period). */
   deadAfterMs: number;
+  /** How often a node probes one peer while nothing runs in the mesh (default: the busy rate, half the heartbeat). */
+  idleProbeMs?: number;
+  /** Whether this node has work now (steps running here, executions it coordinates): read once a period. */
+  busy?: () => boolean;
   /** Read when a probe is answered; must be cheap (no probing here). */
   liveLoad: () => { load: Load; memory_free_mib: number; state: NodeState };
   log: Logger;
@@ -35,6 +40,8 @@ const MAX_ENTRY_FETCHES = 8;
 export class Membership {
   readonly registry = new PeerRegistry();
   readonly timings: MembershipTimings;
+  /** Whether anything runs in the mesh (which sets the probe rate). */
+  readonly activity: MeshActivity;
   private incarnation = 0;
   private sub: Subscription | undefined;
   private prober: Prober | undefined;
@@ -53,8 +60,10 @@ export class Membership {
     private readonly opts: MembershipOptions,
     readonly service: Service,
   ) {
-    this.timings = membershipTimings(opts.heartbeatMs, opts.deadAfterMs);
+    this.timings = membershipTimings(opts.heartbeatMs, opts.deadAfterMs, opts.idleProbeMs);
     this.registry.suspicion = suspicionPolicy(this.timings.suspicionMs);
+    // Six idle periods (30 s by default): told again every half of it while work lasts.
+    this.activity = new MeshActivity(6 * this.timings.idleProbeIntervalMs);
   }
 
   static async create(opts: MembershipOptions): Promise<Membership> {
@@ -112,6 +121,10 @@ export class Membership {
       live: () => this.opts.liveLoad(),
       refreshSelf: () => this.refreshOwnLoad(),
       timings: this.timings,
+      activity: this.activity,
+      onPeriod: () => {
+        if (this.opts.busy?.()) this.noteBusy();
+      },
       publish: (e) => this.publish(e),
       resync: (target) => this.sync(target),
       learn: (node) => this.fetchEntry(node),
@@ -142,6 +155,20 @@ export class Membership {
     const event: AliveEvent = { type: 'wfmesh.member.v1', kind: 'alive', id: this.id, name: this.capabilities.name, incarnation: this.incarnation, state };
     if (withCapabilities) event.caps = this.capabilities;
     this.publish(event);
+  }
+
+  /**
+   * This node has work (a step starts here, an execution starts): unless a node said so within
+   * half the linger, it tells the mesh (an `alive` with `busy`), and every node probes at the busy
+   * rate from its next period. Cheap enough to call per step: a clock read and a comparison.
+   */
+  noteBusy(): void {
+    const now = Date.now();
+    if (!this.activity.dueToTell(now) || this.opts.nc.isClosed() || this.stopped) return;
+    this.activity.extend(now);
+    this.prober?.quicken();
+    const state = this.opts.liveLoad().state;
+    this.publish({ type: 'wfmesh.member.v1', kind: 'alive', id: this.id, name: this.capabilities.name, incarnation: this.incarnation, state, busy: true });
   }
 
   /** After a reconnect: announce again (a higher incarnation) and catch up on what was missed. */
@@ -186,6 +213,10 @@ export class Membership {
     const now = Date.now();
     switch (e.kind) {
       case 'alive': {
+        if (e.busy === true) {
+          this.activity.extend(now);
+          this.prober?.quicken();
+        }
         if (known) {
           this.registry.alive(known, e.incarnation, e.state, now); // an id's capabilities do not change
           return;

@@ -5,11 +5,14 @@ import { decodeJson, encodeJson } from '../protocol/codec.js';
 import { ProbeAckSchema, ProbeSchema, type MemberEvent, type ProbeAck } from '../protocol/membership.js';
 import { subjects } from '../protocol/subjects.js';
 import { Requester } from '../nats/requester.js';
+import type { MeshActivity } from './activity.js';
 import type { PeerRegistry } from './registry.js';
 
 export interface MembershipTimings {
-  /** A node probes one peer this often. */
+  /** A node probes one peer this often while the mesh is busy (anything runs anywhere). */
   probeIntervalMs: number;
+  /** ... and this often while it is idle (nothing has run for the activity linger). */
+  idleProbeIntervalMs: number;
   /** A probe unanswered for this long is sent once more; unanswered again, its target becomes suspect. */
   probeTimeoutMs: number;
   /** A suspect that does not refute within this is declared dead (the shortest period: more when few nodes confirm). */
@@ -21,12 +24,20 @@ export interface MembershipTimings {
 /**
  * Derived from the node's heartbeat period and dead timeout: a probe, its second try and the
  * suspicion period add up to the dead timeout, so a node frozen for less than it can never be
- * declared dead (the step server fences its work on the same figure).
+ * declared dead (the step server fences its work on the same figure). The idle period
+ * (`idleProbeMs`, never shorter than the busy one) changes only how soon a death is noticed
+ * while nothing runs, never that minimum.
  */
-export function membershipTimings(heartbeatMs: number, deadAfterMs: number): MembershipTimings {
+export function membershipTimings(heartbeatMs: number, deadAfterMs: number, idleProbeMs = heartbeatMs / 2): MembershipTimings {
   const probeIntervalMs = Math.max(25, Math.round(heartbeatMs / 2));
   const probeTimeoutMs = Math.max(25, Math.min(probeIntervalMs, Math.round(deadAfterMs / 5)));
-  return { probeIntervalMs, probeTimeoutMs, suspicionMs: Math.max(50, deadAfterMs - 2 * probeTimeoutMs), lagToleranceMs: 250 };
+  return {
+    probeIntervalMs,
+    idleProbeIntervalMs: Math.max(probeIntervalMs, Math.round(idleProbeMs)),
+    probeTimeoutMs,
+    suspicionMs: Math.max(50, deadAfterMs - 2 * probeTimeoutMs),
+    lagToleranceMs: 250,
+  };
 }
 
 /**
@@ -45,6 +56,10 @@ export interface ProberOptions {
   /** Copies this node's own live figures into its registry entry (once a period). */
   refreshSelf: () => void;
   timings: MembershipTimings;
+  /** Whether the mesh is busy: the prober keeps the busy period while it is, the idle one otherwise. */
+  activity: MeshActivity;
+  /** Called once a period, before the probe (the node tells the mesh it still has work). */
+  onPeriod?: () => void;
   publish: (e: MemberEvent) => void;
   /** This node stood still for `lastedMs` (told before it reads what arrived meanwhile). */
   onStall: (lastedMs: number) => void;
@@ -68,11 +83,12 @@ export interface ProberOptions {
 export class Prober {
   private round: string[] = [];
   private periodTimer: NodeJS.Timeout | undefined;
+  /** When the period timer is due (its lateness tells a stall of this node). */
+  private periodDueAt = 0;
   /** Runs every `tickMs` only while suspicions are open: they end within a quarter period of due. */
   private expiryTimer: NodeJS.Timeout | undefined;
-  private lastTick = Date.now();
-  /** How often tick() runs now: once a period, or every `tickMs` while the expiry timer runs. */
-  private tickEveryMs: number;
+  private expiryDueAt = 0;
+  private running = false;
   /** When this node last stood still (its own timers ran late), and for how long. */
   private lastStall = { endedAt: 0, lastedMs: 0 };
   /** When a timer of this node last ran noticeably late (it is busy: its own probes may time out on it). */
@@ -91,26 +107,59 @@ export class Prober {
   constructor(private readonly opts: ProberOptions) {
     // Half a period: suspicions end within a quarter second of due.
     this.tickMs = Math.max(20, Math.floor(opts.timings.probeIntervalMs / 2));
-    this.tickEveryMs = opts.timings.probeIntervalMs;
   }
 
   /**
-   * One timer wakes an idle node, once a period: it checks this node's own clock and open
-   * suspicions, then probes the next peer. (A second timer for suspicions, always on, was most of
-   * an idle node's wake-ups.)
+   * One timer wakes an idle node, once a period (the idle one while nothing runs in the mesh):
+   * it checks this node's own clock and open suspicions, then probes the next peer. (A second
+   * timer for suspicions, always on, was most of an idle node's wake-ups.)
    */
   start(): void {
-    this.lastTick = Date.now();
-    this.periodTimer = setInterval(() => {
-      if (this.expiryTimer === undefined) this.tick();
-      this.probeNext();
-    }, this.opts.timings.probeIntervalMs);
+    this.running = true;
+    this.schedule(this.period());
     this.watchSuspicions();
   }
 
   stop(): void {
-    clearInterval(this.periodTimer);
+    this.running = false;
+    clearTimeout(this.periodTimer);
+    this.periodTimer = undefined;
     this.stopExpiryTimer();
+  }
+
+  /** The period now: the busy one while anything runs in the mesh, the idle one otherwise. */
+  private period(): number {
+    const { timings, activity } = this.opts;
+    return activity.busy() ? timings.probeIntervalMs : timings.idleProbeIntervalMs;
+  }
+
+  /** Whether this node probes at the busy rate now (the mesh has work). */
+  get busyRate(): boolean {
+    return this.period() === this.opts.timings.probeIntervalMs;
+  }
+
+  private schedule(delayMs: number): void {
+    this.periodDueAt = Date.now() + delayMs;
+    this.periodTimer = setTimeout(this.onPeriod, delayMs);
+  }
+
+  private readonly onPeriod = (): void => {
+    if (!this.running) return;
+    this.opts.onPeriod?.();
+    if (this.expiryTimer === undefined) this.tick(Date.now() - this.periodDueAt);
+    this.probeNext();
+    if (this.running) this.schedule(this.period());
+  };
+
+  /**
+   * The mesh turned busy: a prober waiting out its idle period probes within a busy one instead
+   * (a node that runs work wants its peers watched now, not in a idle period's time).
+   */
+  quicken(): void {
+    const every = this.opts.timings.probeIntervalMs;
+    if (!this.running || this.periodDueAt - Date.now() <= every) return;
+    clearTimeout(this.periodTimer);
+    this.schedule(every);
   }
 
   /**
@@ -118,11 +167,13 @@ export class Prober {
    * suspicion is left open.
    */
   watchSuspicions(): void {
-    if (this.expiryTimer !== undefined || this.periodTimer === undefined || this.opts.registry.suspectCount === 0) return;
-    this.tick(); // closes the period's cadence first: the gap since the last tick is not a stall
-    this.tickEveryMs = this.tickMs;
+    if (this.expiryTimer !== undefined || !this.running || this.opts.registry.suspectCount === 0) return;
+    this.expiryDueAt = Date.now() + this.tickMs;
     this.expiryTimer = setInterval(() => {
-      this.tick();
+      const now = Date.now();
+      const late = now - this.expiryDueAt;
+      this.expiryDueAt = now + this.tickMs;
+      this.tick(late);
       if (this.opts.registry.suspectCount === 0) this.stopExpiryTimer();
     }, this.tickMs);
   }
@@ -135,7 +186,11 @@ export class Prober {
   private stopExpiryTimer(): void {
     clearInterval(this.expiryTimer);
     this.expiryTimer = undefined;
-    this.tickEveryMs = this.opts.timings.probeIntervalMs;
+  }
+
+  /** When the next timer of this node is due: past it by more than the lag tolerance, this node stands still. */
+  private nextDueAt(): number {
+    return this.expiryTimer === undefined ? this.periodDueAt : Math.min(this.periodDueAt, this.expiryDueAt);
   }
 
   /** Answers a probe of this node: alive, with its load and a digest of the members it knows. */
@@ -165,11 +220,12 @@ export class Prober {
     msg.respond(encodeJson(ack));
   }
 
-  /** Checks this node's own clock first: suspicions wait while it stood still; then ends those that ran out. */
-  private tick(): void {
+  /**
+   * Checks this node's own clock first (`late`: how far past due the timer that calls it fired):
+   * suspicions wait while it stood still; then ends those that ran out.
+   */
+  private tick(late: number): void {
     const now = Date.now();
-    const late = now - this.lastTick - this.tickEveryMs;
-    this.lastTick = now;
     if (late > this.opts.timings.probeTimeoutMs / 2) {
       this.lastSlowAt = now;
       this.slower();
@@ -276,7 +332,7 @@ export class Prober {
     // timers run late, proves nothing about the peer.
     if (now - sentAt > timeoutMs + timings.lagToleranceMs) return;
     if (now - this.lastStall.endedAt < timings.probeTimeoutMs + timings.lagToleranceMs) return;
-    if (now - this.lastTick > this.tickEveryMs + timings.lagToleranceMs) return; // a stall not yet ticked
+    if (now - this.nextDueAt() > timings.lagToleranceMs) return; // a stall not yet ticked
     if (!sure && now - this.lastSlowAt < timings.probeTimeoutMs + timings.lagToleranceMs) return;
     const self = this.opts.self();
     if (!sure && !again && !registry.isSuspected(peer.id)) return this.probe(peer, true);

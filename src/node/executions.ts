@@ -29,6 +29,7 @@ export async function attachExecutions(node: MeshNode, runnerFor: (mode: Executi
     },
     observer: {
       started: (record) => {
+        node.membership.noteBusy();
         node.metrics.executionStarted();
         auditExecution(node.log, node.name, record);
       },

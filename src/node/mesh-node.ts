@@ -97,6 +97,8 @@ export class MeshNode {
       version: VERSION,
       heartbeatMs: options.heartbeatMs,
       deadAfterMs: options.deadAfterMs,
+      idleProbeMs: options.idleProbeMs,
+      busy: () => node?.busy ?? false,
       log,
       liveLoad: () => ({
         state: node?.state ?? 'STARTING',
@@ -116,6 +118,11 @@ export class MeshNode {
 
   get id(): string {
     return this.membership.id;
+  }
+
+  /** Whether this node has work: steps running here, or executions it coordinates (the mesh probes at its busy rate while any node has). */
+  get busy(): boolean {
+    return this.inflight > 0 || (this.executions?.coordinating ?? 0) > 0;
   }
 
   get name(): string {

@@ -86,6 +86,7 @@ function attachStepServer(node: MeshNode): StepServer {
     // Load is never broadcast: probes of this node and the steps sent to it carry it.
     onLoadChange: (inflight) => {
       node.inflight = inflight;
+      if (inflight > 0) node.membership.noteBusy();
     },
     log: node.log,
     onStepEnd: (req, reply, seconds) => stepEnded(node, req, reply, seconds),

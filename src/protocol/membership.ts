@@ -19,6 +19,8 @@ export const AliveEventSchema = z.object({
   ...about,
   state: NodeStateSchema,
   caps: NodeCapabilitiesSchema.optional(),
+  /** The node has work: the mesh probes at its busy rate for the activity linger (see mesh/activity.ts). */
+  busy: z.literal(true).optional(),
 });
 /**
  * The same message as first read: capabilities are checked (AliveEventSchema's `caps`) only by a

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { silentLogger } from '../../../src/log/index.js';
-import { membershipTimings, Prober } from '../../../src/mesh/prober.js';
+import { MeshActivity } from '../../../src/mesh/activity.js';
+import { membershipTimings, Prober, type MembershipTimings } from '../../../src/mesh/prober.js';
 import { PeerRegistry } from '../../../src/mesh/registry.js';
 import { suspicionPolicy } from '../../../src/mesh/suspicion.js';
 import type { MemberEvent } from '../../../src/protocol/membership.js';
@@ -18,9 +19,9 @@ const until = async (what: string, ok: () => boolean): Promise<void> => {
   assert.ok(ok(), what);
 };
 
-test('the suspicion timer runs only while a suspicion is open: an idle prober wakes once a period', async () => {
+/** A prober of node `self` with one live peer that answers its probes (counted). */
+async function proberWithLivePeer(timings: MembershipTimings, activity: MeshActivity) {
   const registry = new PeerRegistry();
-  const timings = membershipTimings(100, 600);
   registry.suspicion = suspicionPolicy(timings.suspicionMs);
   const published: MemberEvent[] = [];
   const prober = new Prober({
@@ -31,6 +32,7 @@ test('the suspicion timer runs only while a suspicion is open: an idle prober wa
     live: () => ({ load: { inflight: 0, max_concurrency: 8, cpu_pct: 0 }, memory_free_mib: 512, state: 'RUNNING' }),
     refreshSelf: () => {},
     timings,
+    activity,
     publish: (e) => published.push(e),
     resync: async () => {},
     learn: () => true,
@@ -38,14 +40,24 @@ test('the suspicion timer runs only while a suspicion is open: an idle prober wa
     log: silentLogger(),
   });
   registry.alive(caps('self'), 0, 'RUNNING', Date.now());
-  // A live peer answers its probes; `gone` has nobody on its probe subject (a process that died).
   registry.alive(caps('live'), 0, 'RUNNING', Date.now());
+  const probes: number[] = [];
   const sub = shared.nc.subscribe(subjects.probe('n-live', 'live'), {
     callback: (_e, m) => {
+      probes.push(Date.now());
       m.respond(new TextEncoder().encode(JSON.stringify({ type: 'wfmesh.probe.ack.v1', id: 'live', incarnation: 0, state: 'RUNNING', load: { inflight: 0, max_concurrency: 8, cpu_pct: 0 }, memory_free_mib: 512, members: registry.digest() })));
     },
   });
   await shared.nc.flush();
+  return { registry, published, prober, probes, sub };
+}
+
+test('the suspicion timer runs only while a suspicion is open: an idle prober wakes once a period', async () => {
+  const timings = membershipTimings(100, 600);
+  const busy = new MeshActivity(60_000);
+  busy.extend();
+  // A live peer answers its probes; `gone` (added below) has nobody on its probe subject (a process that died).
+  const { registry, published, prober, sub } = await proberWithLivePeer(timings, busy);
   prober.start();
   try {
     await new Promise((r) => setTimeout(r, 5 * timings.probeIntervalMs));
@@ -64,4 +76,34 @@ test('the suspicion timer runs only while a suspicion is open: an idle prober wa
     sub.unsubscribe();
   }
   assert.equal(prober.watchingSuspicions, false);
+});
+
+test('while nothing runs in the mesh a node probes at the idle period; told of work, at the busy one from its next period', async () => {
+  const timings = membershipTimings(100, 600, 1_000); // busy: a probe every 50 ms; idle: every 1 s
+  const activity = new MeshActivity(60_000);
+  const { prober, probes, sub } = await proberWithLivePeer(timings, activity);
+  prober.start();
+  try {
+    await new Promise((r) => setTimeout(r, 1_500));
+    assert.equal(prober.busyRate, false);
+    assert.ok(probes.length <= 2, `idle: at most one probe a second (${probes.length} in 1.5 s)`);
+    const toldAt = Date.now();
+    assert.equal(activity.extend(toldAt), true, 'the mesh was idle until now');
+    prober.quicken();
+    assert.equal(prober.busyRate, true);
+    // Ten probes within `until`'s 5 s: at the idle period they would take 10 s.
+    await until('ten probes at the busy period', () => probes.filter((t) => t >= toldAt).length >= 10);
+  } finally {
+    prober.stop();
+    sub.unsubscribe();
+  }
+});
+
+test('the idle period is never shorter than the busy one, and the dead timeout does not depend on it', () => {
+  const fast = membershipTimings(1_000, 2_500);
+  const slow = membershipTimings(1_000, 2_500, 5_000);
+  assert.equal(fast.idleProbeIntervalMs, fast.probeIntervalMs, 'by default a node probes at one rate');
+  assert.equal(slow.idleProbeIntervalMs, 5_000);
+  assert.equal(membershipTimings(1_000, 2_500, 100).idleProbeIntervalMs, 500, 'a shorter idle period is raised to the busy one');
+  for (const k of ['probeIntervalMs', 'probeTimeoutMs', 'suspicionMs'] as const) assert.equal(slow[k], fast[k], k);
 });

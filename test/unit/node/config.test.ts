@@ -60,6 +60,15 @@ test('the heartbeat interval sets the dead-after time (2.5 beats)', () => {
   assert.equal(compileNodeOptions({}, { WFMESH_HEARTBEAT_MS: '200' }).deadAfterMs, 500);
 });
 
+test('the idle probe period defaults to five heartbeats; WFMESH_IDLE_PROBE_MS and idle_probe_ms set it', () => {
+  assert.equal(compileNodeOptions({}, {}).idleProbeMs, 5_000);
+  assert.equal(compileNodeOptions({}, { WFMESH_HEARTBEAT_MS: '200' }).idleProbeMs, 1_000);
+  assert.equal(compileNodeOptions({}, { WFMESH_IDLE_PROBE_MS: '500' }).idleProbeMs, 500);
+  assert.equal(parseNodeConfig('idle_probe_ms: 2000\n', 'node.yaml').idle_probe_ms, 2_000);
+  assert.throws(() => parseNodeConfig('idle_probe_ms: 5\n', 'node.yaml'), /idle_probe_ms/);
+  assert.throws(() => compileNodeOptions({}, { WFMESH_IDLE_PROBE_MS: 'soon' }), /WFMESH_IDLE_PROBE_MS/);
+});
+
 test('--advertise-host (or WFMESH_ADVERTISE_HOST) names the host peers should use', () => {
   assert.equal(compileNodeOptions({ mcpHost: '0.0.0.0', advertiseHost: 'wfmesh-eu' }, {}).http.advertiseHost, 'wfmesh-eu');
   assert.equal(compileNodeOptions({}, { WFMESH_ADVERTISE_HOST: 'edge-1' }).http.advertiseHost, 'edge-1');
