@@ -48,16 +48,19 @@ async function readEld(pid: number, read: () => string): Promise<Eld> {
  * wakes its process every 10 ms, which costs about 1% of a core by itself: more than either
  * process idles on, so it stays out of the CPU window.
  *
- * Idle CPU is mostly failure detection: a wfmesh node notices a dead peer within about 3 s (SWIM
- * probes twice a second), Moleculer's defaults within 30 s (a heartbeat every 10 s). So the plain
- * window also measures a Moleculer worker in a mesh of its own (a namespace) of `meshSize` workers
- * that all heartbeat every second and drop a peer after 2.5 s silent: the same detection time and
- * the same number of nodes as the wfmesh mesh around the idle node.
+ * Idle CPU is mostly failure detection: Moleculer's defaults notice a dead peer within 30 s (a
+ * heartbeat every 10 s); a wfmesh node within about 3 s while the mesh has work (SWIM probes twice
+ * a second) and within about 7.5 s in an idle mesh (a probe every 5 s), which is what this
+ * measures: the caller waits until nothing has run for the activity linger. The plain window
+ * also measures a Moleculer worker in a mesh of its own (a namespace) of `meshSize` workers that
+ * all heartbeat every second and drop a peer after 2.5 s silent: a wfmesh mesh's busy-rate
+ * detection time, with the same number of nodes as the wfmesh mesh around the idle node.
  */
 export async function measureIdle(url: string, windowMs: number, meshSize: number): Promise<Record<string, unknown>> {
   const cpuPct = (us: number) => round((us / (windowMs * 1000)) * 100, 2);
-  // Past start-up (probes, first heartbeats, JIT) and the node's one collection after it (10 s).
-  const settle = () => new Promise((r) => setTimeout(r, 12_000));
+  // Past start-up (probes, first heartbeats, JIT) and V8's memory reducer, which releases what
+  // start-up used in both processes with a few full collections 8 s, or 16 s, after they start.
+  const settle = () => new Promise((r) => setTimeout(r, 20_000));
   const plain = await startPair(url, 'bench-idle', 'bench-mol-idle', []);
   const sameDetection: ChildProcess[] = [];
   let cpu: { node: number; mol: number; mol1s: number; nodeRss: number; molRss: number; mol1sRss: number };
