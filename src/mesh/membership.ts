@@ -232,6 +232,10 @@ export class Membership {
         return;
       }
       case 'suspect':
+        // Something is wrong in the mesh: probe at the busy rate (others' probes confirm the
+        // suspicion sooner, which shortens it), as the suspecter does too (it reads its own).
+        this.activity.extend(now);
+        this.prober?.quicken();
         if (this.registry.suspect(e.id, e.incarnation, now, e.from, e.sure === true)) this.prober?.watchSuspicions();
         return;
       case 'dead':

@@ -103,6 +103,7 @@ export class Prober {
    */
   private health = 1;
   private quickAcks = 0;
+  private offJoins: (() => void) | undefined;
 
   constructor(private readonly opts: ProberOptions) {
     // Half a period: suspicions end within a quarter second of due.
@@ -116,12 +117,22 @@ export class Prober {
    */
   start(): void {
     this.running = true;
+    // SWIM puts a new member at a random place in the current round: waiting for the next round
+    // left a node that joined and died unprobed for up to a whole round (N idle periods).
+    this.offJoins = this.opts.registry.onChange((e) => {
+      if (e.kind !== 'joined') return;
+      const r = this.round;
+      const j = Math.floor(Math.random() * (r.length + 1));
+      r.push(e.peer.id);
+      [r[j], r[r.length - 1]] = [r[r.length - 1]!, r[j]!];
+    });
     this.schedule(this.period());
     this.watchSuspicions();
   }
 
   stop(): void {
     this.running = false;
+    this.offJoins?.();
     clearTimeout(this.periodTimer);
     this.periodTimer = undefined;
     this.stopExpiryTimer();

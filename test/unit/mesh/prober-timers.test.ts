@@ -107,3 +107,35 @@ test('the idle period is never shorter than the busy one, and the dead timeout d
   assert.equal(membershipTimings(1_000, 2_500, 100).idleProbeIntervalMs, 500, 'a shorter idle period is raised to the busy one');
   for (const k of ['probeIntervalMs', 'probeTimeoutMs', 'suspicionMs'] as const) assert.equal(slow[k], fast[k], k);
 });
+
+test('a member that joins is probed in the current round, not after it (SWIM inserts it at a random place)', async () => {
+  const timings = membershipTimings(100, 600); // a probe every 50 ms
+  const busy = new MeshActivity(60_000);
+  busy.extend();
+  const { registry, prober, sub } = await proberWithLivePeer(timings, busy);
+  const byPeer = new Map<string, number>();
+  const answer = (id: string) =>
+    shared.nc.subscribe(subjects.probe(`n-${id}`, id), {
+      callback: (_e, m) => {
+        byPeer.set(id, (byPeer.get(id) ?? 0) + 1);
+        m.respond(new TextEncoder().encode(JSON.stringify({ type: 'wfmesh.probe.ack.v1', id, incarnation: 0, state: 'RUNNING', load: { inflight: 0, max_concurrency: 8, cpu_pct: 0 }, memory_free_mib: 512, members: registry.digest() })));
+      },
+    });
+  const originals = ['p1', 'p2', 'p3', 'p4', 'p5', 'p6'];
+  const subs = originals.map(answer);
+  subs.push(answer('late'));
+  for (const id of originals) registry.alive(caps(id), 0, 'RUNNING', Date.now());
+  await shared.nc.flush();
+  prober.start();
+  try {
+    await until('the first round has begun', () => originals.some((id) => (byPeer.get(id) ?? 0) > 0));
+    registry.alive(caps('late'), 0, 'RUNNING', Date.now());
+    await until('the new member is probed', () => (byPeer.get('late') ?? 0) > 0);
+    // In the current round: before any original is probed a second time.
+    assert.ok(originals.every((id) => (byPeer.get(id) ?? 0) <= 1), `probes so far: ${JSON.stringify([...byPeer])}`);
+  } finally {
+    prober.stop();
+    sub.unsubscribe();
+    for (const s of subs) s.unsubscribe();
+  }
+});
