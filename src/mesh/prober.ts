@@ -164,7 +164,7 @@ export class Prober {
 
   /**
    * The mesh turned busy: a prober waiting out its idle period probes within a busy one instead
-   * (a node that runs work wants its peers watched now, not in a idle period's time).
+   * (a node that runs work wants its peers watched now, not in an idle period's time).
    */
   quicken(): void {
     const every = this.opts.timings.probeIntervalMs;
