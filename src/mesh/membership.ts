@@ -34,8 +34,9 @@ const MAX_ENTRY_FETCHES = 8;
 /**
  * This node's place in the mesh (see docs/membership.md): its `wfmesh` micro service, its
  * announcements (joins and state changes carry the capabilities; nothing is sent periodically to
- * everyone), the SWIM-style prober that checks one peer at a time and suspects before it declares
- * a death, and the registry of peers built from all of that.
+ * everyone but, while the mesh has work, one `busy` notice per half activity linger in all), the
+ * SWIM-style prober that checks one peer at a time (at the busy or the idle rate) and suspects
+ * before it declares a death, and the registry of peers built from all of that.
  */
 export class Membership {
   readonly registry = new PeerRegistry();
