@@ -50,7 +50,7 @@ async function readEld(pid: number, read: () => string): Promise<Eld> {
  *
  * Idle CPU is mostly failure detection: Moleculer's defaults notice a dead peer within 30 s (a
  * heartbeat every 10 s); a wfmesh node within about 3 s while the mesh has work (SWIM probes twice
- * a second) and within about 7.5 s in an idle mesh (a probe every 5 s), which is what this
+ * a second) and within about 4 s in an idle mesh (its ring successor probed every 2 s), which is what this
  * measures: the caller waits until nothing has run for the activity linger. The plain window
  * also measures a Moleculer worker in a mesh of its own (a namespace) of `meshSize` workers that
  * all heartbeat every second and drop a peer after 2.5 s silent: a wfmesh mesh's busy-rate

@@ -18,8 +18,8 @@ export interface MembershipFigures {
 
 /**
  * join_visible_ms: from a node's own "joined" log line to the observer seeing it.
- * dead_detect_ms: from kill -9 to the observer dropping it, in an idle mesh (nodes probe at
- * `idle_probe_ms`); dead_detect_busy_ms: the same while an execution runs (a step sleeping on a
+ * dead_detect_ms: from kill -9 to the observer dropping it, in an idle mesh (each node probes
+ * its ring successor every `idle_probe_ms`); dead_detect_busy_ms: the same while an execution runs (a step sleeping on a
  * worker), when every node probes at the busy rate.
  * frozen_detect_ms, frozen_detect_busy_ms: from SIGSTOP to the observer dropping it (no goodbye,
  * no closed socket: only unanswered probes tell). (An idle node's RSS is measured in idle.ts.)

@@ -63,7 +63,7 @@ export class Membership {
   ) {
     this.timings = membershipTimings(opts.heartbeatMs, opts.deadAfterMs, opts.idleProbeMs);
     this.registry.suspicion = suspicionPolicy(this.timings.suspicionMs);
-    // Six idle periods (30 s by default): told again every half of it while work lasts.
+    // Six idle periods (12 s by default): told again every half of it while work lasts.
     this.activity = new MeshActivity(6 * this.timings.idleProbeIntervalMs);
   }
 

@@ -256,9 +256,16 @@ export class Prober {
     }
   }
 
-  /** The next peer of the round: every peer once, in a random order, then a new round. */
+  /**
+   * The next peer: while the mesh is busy, the next of the round (every peer once, in a random
+   * order, then a new round); while it is idle, this node's successor in the name-sorted member
+   * list. A ring gives every node exactly one prober per idle period, so a dead one is probed
+   * within one period (random rounds left gaps of up to three periods: at the idle rate, more than
+   * the 5 s in which a killed node must leave every view and dashboard).
+   */
   private nextTarget(): string | undefined {
     const { registry } = this.opts;
+    if (!this.opts.activity.busy()) return this.successor();
     const selfId = this.opts.self().id;
     for (let tries = 0; tries < 2; tries++) {
       while (this.round.length) {
@@ -272,6 +279,19 @@ export class Prober {
       }
     }
     return undefined;
+  }
+
+  /** The member after this node in the name-sorted list (wrapping around); undefined when alone. */
+  private successor(): string | undefined {
+    const peers = this.opts.registry.list();
+    const { id, name } = this.opts.self();
+    let first: string | undefined;
+    for (const p of peers) {
+      if (p.id === id) continue;
+      first ??= p.id;
+      if (p.name > name) return p.id;
+    }
+    return first;
   }
 
   private probeNext(): void {

@@ -13,7 +13,7 @@ export const NodeConfigFileSchema = z
     labels: z.record(z.string(), z.string()).optional(),
     max_concurrency: z.number().int().positive().optional(),
     heartbeat_ms: z.number().int().min(50).optional(),
-    /** How often a node probes one peer while nothing runs in the mesh (default 5 × heartbeat_ms). */
+    /** How often a node probes one peer while nothing runs in the mesh (default 2 × heartbeat_ms). */
     idle_probe_ms: z.number().int().min(25).optional(),
     /** Seconds a stopping node waits for its in-flight steps (default 30). */
     drain_timeout: z.number().nonnegative().optional(),

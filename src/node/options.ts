@@ -38,7 +38,7 @@ export interface NodeOptions {
   maxConcurrency: number;
   heartbeatMs: number;
   deadAfterMs: number;
-  /** How often a node probes one peer while nothing runs in the mesh (default 5 heartbeats; half a heartbeat: always the busy rate). */
+  /** How often a node probes one peer while nothing runs in the mesh (default 2 heartbeats; half a heartbeat: always the busy rate). */
   idleProbeMs: number;
   /** How long a stopping node waits for its in-flight steps (default 30 s). */
   drainTimeoutMs: number;
@@ -176,7 +176,7 @@ export function compileNodeOptions(flags: NodeFlags, env: NodeJS.ProcessEnv = pr
     heartbeatMs,
     // 2.5 missed heartbeats: a dead or frozen node is dropped well within 3.5 s at the default 1 s.
     deadAfterMs: Math.round(heartbeatMs * 2.5),
-    idleProbeMs: positiveInt(env.WFMESH_IDLE_PROBE_MS, 'WFMESH_IDLE_PROBE_MS') ?? file.idle_probe_ms ?? heartbeatMs * 5,
+    idleProbeMs: positiveInt(env.WFMESH_IDLE_PROBE_MS, 'WFMESH_IDLE_PROBE_MS') ?? file.idle_probe_ms ?? heartbeatMs * 2,
     drainTimeoutMs: Math.round(1000 * (flags.drainTimeoutS ?? positiveInt(env.WFMESH_DRAIN_TIMEOUT, 'WFMESH_DRAIN_TIMEOUT') ?? file.drain_timeout ?? 30)),
     nats,
     http: {

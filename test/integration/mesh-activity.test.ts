@@ -13,7 +13,7 @@ import { startTestCluster } from '../harness/nats.js';
 import { startTestNode, stopAll } from '../harness/nodes.js';
 import { eventually } from '../harness/processes.js';
 
-const ENV = { WFMESH_HEARTBEAT_MS: '200' };
+const ENV = { WFMESH_HEARTBEAT_MS: '200', WFMESH_IDLE_PROBE_MS: '1000' };
 
 /** Probes sent in the mesh during `ms`. */
 async function probesDuring(url: string, ms: number): Promise<number> {

@@ -139,3 +139,34 @@ test('a member that joins is probed in the current round, not after it (SWIM ins
     for (const s of subs) s.unsubscribe();
   }
 });
+
+test('while the mesh is idle a node probes only its successor in the name-sorted ring (every node has exactly one prober)', async () => {
+  const timings = membershipTimings(100, 600, 100); // idle period 100 ms
+  const idle = new MeshActivity(60_000);
+  const { registry, prober, probes, sub } = await proberWithLivePeer(timings, idle); // self is n-self, the live peer n-live
+  const byPeer = new Map<string, number>();
+  const subs = ['a', 'z'].map((id) =>
+    shared.nc.subscribe(subjects.probe(`n-${id}`, id), {
+      callback: (_e, m) => {
+        byPeer.set(id, (byPeer.get(id) ?? 0) + 1);
+        m.respond(new TextEncoder().encode(JSON.stringify({ type: 'wfmesh.probe.ack.v1', id, incarnation: 0, state: 'RUNNING', load: { inflight: 0, max_concurrency: 8, cpu_pct: 0 }, memory_free_mib: 512, members: registry.digest() })));
+      },
+    }),
+  );
+  for (const id of ['a', 'z']) registry.alive(caps(id), 0, 'RUNNING', Date.now());
+  await shared.nc.flush();
+  prober.start();
+  try {
+    // n-a < n-live < n-self < n-z: n-self's successor is n-z.
+    await until('five probes of the successor', () => (byPeer.get('z') ?? 0) >= 5);
+    assert.equal(byPeer.get('a') ?? 0, 0);
+    assert.equal(probes.length, 0, 'n-live is not probed by n-self while idle');
+    registry.remove('z', 'stopped', 0, Date.now());
+    await until('the ring wraps around to n-a', () => (byPeer.get('a') ?? 0) >= 2);
+    assert.equal(probes.length, 0);
+  } finally {
+    prober.stop();
+    sub.unsubscribe();
+    for (const s of subs) s.unsubscribe();
+  }
+});

@@ -60,9 +60,9 @@ test('the heartbeat interval sets the dead-after time (2.5 beats)', () => {
   assert.equal(compileNodeOptions({}, { WFMESH_HEARTBEAT_MS: '200' }).deadAfterMs, 500);
 });
 
-test('the idle probe period defaults to five heartbeats; WFMESH_IDLE_PROBE_MS and idle_probe_ms set it', () => {
-  assert.equal(compileNodeOptions({}, {}).idleProbeMs, 5_000);
-  assert.equal(compileNodeOptions({}, { WFMESH_HEARTBEAT_MS: '200' }).idleProbeMs, 1_000);
+test('the idle probe period defaults to two heartbeats; WFMESH_IDLE_PROBE_MS and idle_probe_ms set it', () => {
+  assert.equal(compileNodeOptions({}, {}).idleProbeMs, 2_000);
+  assert.equal(compileNodeOptions({}, { WFMESH_HEARTBEAT_MS: '200' }).idleProbeMs, 400);
   assert.equal(compileNodeOptions({}, { WFMESH_IDLE_PROBE_MS: '500' }).idleProbeMs, 500);
   assert.equal(parseNodeConfig('idle_probe_ms: 2000\n', 'node.yaml').idle_probe_ms, 2_000);
   assert.throws(() => parseNodeConfig('idle_probe_ms: 5\n', 'node.yaml'), /idle_probe_ms/);
