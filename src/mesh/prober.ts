@@ -118,9 +118,10 @@ export class Prober {
   start(): void {
     this.running = true;
     // SWIM puts a new member at a random place in the current round: waiting for the next round
-    // left a node that joined and died unprobed for up to a whole round (N idle periods).
+    // left a node that joined and died unprobed for up to a whole round. (Idle, the ring takes it
+    // in at once: its predecessor's next probe goes to it.)
     this.offJoins = this.opts.registry.onChange((e) => {
-      if (e.kind !== 'joined') return;
+      if (e.kind !== 'joined' || !this.opts.activity.busy()) return;
       const r = this.round;
       const j = Math.floor(Math.random() * (r.length + 1));
       r.push(e.peer.id);

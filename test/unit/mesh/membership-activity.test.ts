@@ -5,6 +5,7 @@ import { Membership } from '../../../src/mesh/membership.js';
 import { subjects } from '../../../src/protocol/subjects.js';
 import { testCapabilities } from '../../harness/capabilities.js';
 import { natsForTests } from '../../harness/nats.js';
+import { eventually } from '../../harness/processes.js';
 
 const shared = natsForTests();
 
@@ -23,10 +24,7 @@ async function member(name: string, busy: () => boolean = () => false): Promise<
   });
 }
 
-const until = async (what: string, ok: () => boolean): Promise<void> => {
-  for (let i = 0; i < 300 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
-  assert.ok(ok(), what);
-};
+const until = (what: string, ok: () => boolean): Promise<void> => eventually(ok, what, 3_000);
 
 test('a node with work tells the mesh once; a suspicion makes the mesh busy too', async () => {
   let working = false;
