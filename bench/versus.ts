@@ -164,13 +164,31 @@ async function measureRound(sys: System, ctx: VersusContext): Promise<Round> {
   return { rtt: summary(rttSamples), tput, cpuPerCall, chain, ...(directChain && { directChain }) };
 }
 
+/**
+ * Collects this process's garbage and lets the collector's helper threads finish, when the bench
+ * runs with `--expose-gc` (`npm run bench` does): the next system's figures start clean.
+ */
+async function settleHeap(): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) return;
+  gc();
+  await new Promise((r) => setTimeout(r, 200));
+}
+
 /** Runs the three systems round by round and returns their figures and wfmesh's ratios to the other two. */
 export async function measureVersus(ctx: VersusContext, mol: MoleculerPeer, say: (msg: string) => void): Promise<Record<string, unknown>> {
   const all = systems(ctx, mol);
   const rounds = new Map<System['name'], Round[]>(all.map((s) => [s.name, []]));
   for (let r = 0; r < ctx.rounds; r++) {
-    say(`round ${r + 1}/${ctx.rounds}: raw NATS, Moleculer, wfmesh...`);
-    for (const sys of all) rounds.get(sys.name)!.push(await measureRound(sys, ctx));
+    // Forward in even rounds, backward in odd ones: each system measured as often right after
+    // each other one, and each starts on a collected heap, so none pays for another's garbage
+    // (the callers share this process: its CPU counts in every system's cost per call).
+    const order = r % 2 === 0 ? all : [...all].reverse();
+    say(`round ${r + 1}/${ctx.rounds}: ${order.map((s) => s.name).join(', ')}...`);
+    for (const sys of order) {
+      await settleHeap();
+      rounds.get(sys.name)!.push(await measureRound(sys, ctx));
+    }
   }
   const fig = (name: System['name']) => {
     const rs = rounds.get(name)!;

@@ -7,7 +7,7 @@ import { auditLog } from '../../src/node/audit.js';
 import { compileNodeOptions, startNode } from '../../src/node/index.js';
 import { startTestNats } from '../harness/nats.js';
 
-function capture(): { log: pino.Logger; lines: () => Record<string, unknown>[] } {
+function capture(): { log: pino.Logger; raw: () => string; lines: () => Record<string, unknown>[] } {
   const chunks: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
@@ -15,7 +15,7 @@ function capture(): { log: pino.Logger; lines: () => Record<string, unknown>[] }
       done();
     },
   });
-  return { log: pino({ level: 'info' }, sink), lines: () => chunks.join('').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>) };
+  return { log: pino({ level: 'info' }, sink), raw: () => chunks.join(''), lines: () => chunks.join('').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>) };
 }
 
 test('an execution and a step each leave one audit line with who, where and the outcome', () => {
@@ -53,6 +53,21 @@ test('an execution and a step each leave one audit line with who, where and the 
   assert.equal(step?.node, 'gpu-1');
   assert.deepEqual(step?.error, { type: 'denied', message: 'host not allowed' });
   assert.equal(step?.msg, 'audit: step ex-1/fetch failed');
+});
+
+test('an audit line names each key once and stays one JSON line whatever the ids hold', () => {
+  const { log, raw, lines } = capture();
+  const bound = log.child({ node: 'eu-1' });
+  auditLog(bound, { event: 'step', execution_id: 'ex "3"', step_id: 'a\nb\\c\u2028', requested_by: 'eu-2', node: 'eu-1', outcome: 'completed', attempt: 1, duration_ms: Number.NaN });
+  auditLog(bound, { event: 'step', execution_id: 'ex-4', step_id: 's', requested_by: 'eu-2', node: 'gpu-1', outcome: 'completed' });
+  const [first, second] = lines();
+  assert.equal(lines().length, 2);
+  assert.equal(first?.execution_id, 'ex "3"');
+  assert.equal(first?.step_id, 'a\nb\\c\u2028');
+  assert.equal(first?.duration_ms, null);
+  assert.equal(first?.msg, 'audit: step ex "3"/a\nb\\c\u2028 completed');
+  assert.equal(second?.node, 'gpu-1'); // the event's node wins over the binding
+  assert.equal(raw().split('\n')[0]?.match(/"node":/g)?.length, 1); // bound already: not written again
 });
 
 test('audit lines follow the log level: silent loggers write none', () => {
