@@ -8,7 +8,8 @@ import { ShortLivedTable } from '../util/short-lived.js';
 interface Pending {
   resolve: (msg: Msg) => void;
   reject: (err: NatsError) => void;
-  timer: NodeJS.Timeout;
+  /** When (performance.now(), ms) the request ends as a timeout. */
+  deadline: number;
   /** Kept to send the request again after a reconnect. */
   subject: string;
   data: Uint8Array;
@@ -51,6 +52,13 @@ export class Requester {
   private readonly prefix: string;
   private readonly sub: Subscription;
   private seq = 0;
+  /**
+   * One timer for every pending request, armed for the earliest deadline (see expireDue); none
+   * while nothing is pending. A timer per request cost more than the rest of the request: step
+   * deadlines differ by the millisecond, and each new duration is a new list in Node's timers.
+   */
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
 
   /** The requester of `nc` (made on first use; it lives as long as the connection). */
   static for(nc: NatsConnection): Requester {
@@ -92,15 +100,49 @@ export class Requester {
   request(subject: string, data: Uint8Array, opts: RequestOptions): Promise<Msg> {
     const token = this.freeTokens.pop() ?? (++this.seq).toString(36);
     return new Promise<Msg>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(token);
-        reject(NatsError.errorForCode(ErrorCode.Timeout));
-      }, opts.timeout);
-      const p: Pending = { resolve, reject, timer, subject, data, resent: false, match: opts.match };
+      const deadline = performance.now() + opts.timeout;
+      const p: Pending = { resolve, reject, deadline, subject, data, resent: false, match: opts.match };
       this.pending.set(token, p);
+      if (deadline < this.timerAt) this.armFor(deadline);
       opts.resender?.(() => this.resend(token, p));
       this.send(token, p);
     });
+  }
+
+  private armFor(deadline: number): void {
+    clearTimeout(this.timer);
+    this.timerAt = deadline;
+    this.timer = setTimeout(this.expireDue, Math.max(1, Math.ceil(deadline - performance.now())));
+  }
+
+  /**
+   * The timer fired: requests past their deadline end as timeouts, and the timer is armed again
+   * for the earliest deadline still pending. Answered requests leave it armed (it fires at most
+   * once per earliest deadline, and finds little to do) unless none is left pending.
+   */
+  private readonly expireDue = (): void => {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    // Node's timer clock counts whole milliseconds: what is due within one is due now.
+    const now = performance.now() + 1;
+    let next = Infinity;
+    for (const [token, p] of this.pending.snapshot()) {
+      if (p.deadline <= now) {
+        this.pending.delete(token);
+        p.reject(NatsError.errorForCode(ErrorCode.Timeout));
+      } else if (p.deadline < next) next = p.deadline;
+    }
+    if (next < Infinity) this.armFor(next);
+  };
+
+  /** A request left the table: with none left, the timer goes too (an idle node keeps none). */
+  private settled(token: string): void {
+    this.pending.delete(token);
+    if (this.pending.size === 0 && this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      this.timerAt = Infinity;
+    }
   }
 
   private send(token: string, p: Pending): void {
@@ -108,8 +150,7 @@ export class Requester {
       this.nc.publish(p.subject, p.data, { reply: this.prefix + token });
       RideAlong.board(this.nc);
     } catch (err) {
-      clearTimeout(p.timer);
-      this.pending.delete(token);
+      this.settled(token);
       p.reject(err as NatsError);
     }
   }
@@ -122,8 +163,7 @@ export class Requester {
     // The server answers a request nobody listens to with an empty 503 status message.
     const noResponders = msg.data.length === 0 && msg.headers?.code === 503;
     if (!noResponders && p.match && !p.match(msg)) return; // not this request's reply
-    this.pending.delete(token);
-    clearTimeout(p.timer);
+    this.settled(token);
     if (!p.resent) this.freeTokens.push(token);
     if (noResponders) p.reject(NatsError.errorForCode(ErrorCode.NoResponders));
     else p.resolve(msg);
@@ -131,8 +171,7 @@ export class Requester {
 
   private failAll(err: NatsError): void {
     for (const [token, p] of this.pending.snapshot()) {
-      this.pending.delete(token);
-      clearTimeout(p.timer);
+      this.settled(token);
       p.reject(err);
     }
   }

@@ -73,3 +73,33 @@ test('a reply that `match` refuses is dropped and the request waits for its own'
   assert.equal(td.decode(msg.data), 'own:k1');
   sub.unsubscribe();
 });
+
+test('one timer serves every deadline: a short request times out while a long one waits on, which still gets its reply', async () => {
+  const own = await connect({ servers: shared.nats.url });
+  const held: { respond(data: Uint8Array): boolean }[] = [];
+  own.subscribe('req.deadlines', { callback: (_e, m) => held.push(m) });
+  await own.flush();
+  const r = Requester.for(own);
+  const long = r.request('req.deadlines', te.encode('long'), { timeout: 60_000 });
+  const shortOne = r.request('req.deadlines', te.encode('short'), { timeout: 100 });
+  await assert.rejects(shortOne, (e: NatsError) => e.code === ErrorCode.Timeout);
+  // The short deadline came second and was earlier: the timer moved to it. Now the long one is
+  // the only one pending, still waiting; a third, shorter again, expires on its own deadline.
+  await assert.rejects(r.request('req.deadlines', te.encode('short2'), { timeout: 50 }), (e: NatsError) => e.code === ErrorCode.Timeout);
+  held[0]!.respond(te.encode('long-answer'));
+  assert.equal(td.decode((await long).data), 'long-answer');
+  await own.close();
+});
+
+test('a requester with nothing pending holds no timer', async () => {
+  const own = await connect({ servers: shared.nats.url });
+  own.subscribe('req.quick', { callback: (_e, m) => m.respond(te.encode('ok')) });
+  await own.flush();
+  const timers = () => process.getActiveResourcesInfo().filter((k) => k === 'Timeout').length;
+  const before = timers();
+  const r = Requester.for(own);
+  for (let i = 0; i < 20; i++) await r.request('req.quick', te.encode(String(i)), { timeout: 30_000 - i });
+  await Promise.all(Array.from({ length: 20 }, (_, i) => r.request('req.quick', te.encode(String(i)), { timeout: 10_000 + i })));
+  assert.equal(timers(), before, 'answered requests leave no timer behind');
+  await own.close();
+});
