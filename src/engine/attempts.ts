@@ -20,7 +20,8 @@ export function buildTask(
   env: Readonly<Record<string, string>>,
   idempotencyKey?: string,
 ): { task: StepTask; requires?: Requires } {
-  const scope: VariableScope = idempotencyKey === undefined ? outer : { ...outer, idempotencyKey };
+  // Object.assign, not a spread: the scope's shape varies by frame, and V8 copies those slowly.
+  const scope: VariableScope = idempotencyKey === undefined ? outer : Object.assign({}, outer, { idempotencyKey });
   const key = idempotencyKey === undefined ? {} : { idempotency_key: idempotencyKey };
   try {
     // Tool settings may only read ${env.*}: they belong to the tool, not to one step's data.
