@@ -42,29 +42,60 @@ export function auditLog(log: Logger, event: AuditEvent): void {
   stream.write(auditLine(event, internals[pino.symbols.chindingsSym] as string));
 }
 
-const str = JSON.stringify;
 const num = (n: number): string => (Number.isFinite(n) ? String(n) : 'null');
+
+/** Characters a JSON string must escape (and lone surrogates, which JSON.stringify writes as \\u escapes). */
+const NEEDS_ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/;
+
+/** `s` as a JSON string: most values need no escape, and a regex test is cheaper than JSON.stringify. */
+function quote(s: string): string {
+  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
+}
+
+/** Remembers the last value quoted: a worker's lines repeat their origin, task and execution. */
+class LastQuoted {
+  private value = '';
+  private quoted = '""';
+  of(s: string): string {
+    if (s !== this.value) {
+      this.value = s;
+      this.quoted = quote(s);
+    }
+    return this.quoted;
+  }
+}
+
+const quoted = { execution: new LastQuoted(), requestedBy: new LastQuoted(), task: new LastQuoted() };
+/** Whether the logger's bindings already name the node, for the last (bindings, node) seen. */
+const nodePart = { bindings: '', node: '', part: '' };
 
 /**
  * One audit line. `bindings` are the logger's, serialised (`,"pid":7,"node":"eu-1"`): the event's
- * `node` is left out when they already say it, so that the line has no key twice.
+ * `node` is left out when they already say it, so that the line has no key twice. Built by hand
+ * (a worker writes one per step): JSON.stringify per field cost more than the rest of the line.
  */
 export function auditLine(e: AuditEvent, bindings: string, now = Date.now()): string {
-  const where = e.step_id === undefined ? e.execution_id : `${e.execution_id}/${e.step_id}`;
-  const nodeField = `,"node":${str(e.node)}`;
+  if (bindings !== nodePart.bindings || e.node !== nodePart.node) {
+    const field = `,"node":${quote(e.node)}`;
+    Object.assign(nodePart, { bindings, node: e.node, part: bindings.includes(field) ? '' : field });
+  }
+  const execution = quoted.execution.of(e.execution_id);
+  const step = e.step_id === undefined ? undefined : quote(e.step_id);
+  const where = step === undefined ? e.execution_id : `${e.execution_id}/${e.step_id}`;
+  // The message is plain when its parts are (event and outcome are fixed words).
+  const plain = execution.length === e.execution_id.length + 2 && (step === undefined || step.length === e.step_id!.length + 2);
+  const msg = plain ? `"audit: ${e.event} ${where} ${e.outcome}"` : quote(`audit: ${e.event} ${where} ${e.outcome}`);
   return (
-    `{"level":30,"time":${now}${bindings},"audit":true,"event":${str(e.event)},"execution_id":${str(e.execution_id)}` +
-    (e.step_id === undefined ? '' : `,"step_id":${str(e.step_id)}`) +
-    `,"requested_by":${str(e.requested_by)}` +
-    (bindings.includes(nodeField) ? '' : nodeField) +
-    `,"outcome":${str(e.outcome)}` +
-    (e.workflow === undefined ? '' : `,"workflow":${str(e.workflow)}`) +
-    (e.mode === undefined ? '' : `,"mode":${str(e.mode)}`) +
-    (e.task === undefined ? '' : `,"task":${str(e.task)}`) +
+    `{"level":30,"time":${now}${bindings},"audit":true,"event":"${e.event}","execution_id":${execution}` +
+    (step === undefined ? '' : `,"step_id":${step}`) +
+    `,"requested_by":${quoted.requestedBy.of(e.requested_by)}${nodePart.part},"outcome":"${e.outcome}"` +
+    (e.workflow === undefined ? '' : `,"workflow":${quote(e.workflow)}`) +
+    (e.mode === undefined ? '' : `,"mode":${quote(e.mode)}`) +
+    (e.task === undefined ? '' : `,"task":${quoted.task.of(e.task)}`) +
     (e.attempt === undefined ? '' : `,"attempt":${num(e.attempt)}`) +
     (e.duration_ms === undefined ? '' : `,"duration_ms":${num(e.duration_ms)}`) +
-    (e.error === undefined ? '' : `,"error":{"type":${str(e.error.type)},"message":${str(e.error.message)}}`) +
-    `,"msg":${str(`audit: ${e.event} ${where} ${e.outcome}`)}}\n`
+    (e.error === undefined ? '' : `,"error":{"type":${quote(e.error.type)},"message":${quote(e.error.message)}}`) +
+    `,"msg":${msg}}\n`
   );
 }
 

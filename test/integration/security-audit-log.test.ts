@@ -70,6 +70,24 @@ test('an audit line names each key once and stays one JSON line whatever the ids
   assert.equal(raw().split('\n')[0]?.match(/"node":/g)?.length, 1); // bound already: not written again
 });
 
+test('audit lines quote every id right when ids repeat, change, or hold emoji and lone surrogates', () => {
+  const { log, lines } = capture();
+  const ids = ['ex-5', 'ex-5', 'ex \u{1F600}', 'ex-\ud800', 'ex-\ud800', 'ex-"6"', 'ex-5'];
+  for (const [i, id] of ids.entries()) {
+    auditLog(log, { event: 'step', execution_id: id, step_id: i % 2 ? `s\udfff${i}` : `s${i}`, requested_by: i < 3 ? 'eu-2' : 'eu "3"', node: 'eu-1', outcome: 'completed', task: i % 3 ? 'tool:echo' : 'tool:"x"' });
+  }
+  const read = lines();
+  assert.equal(read.length, ids.length);
+  for (const [i, line] of read.entries()) {
+    const step = i % 2 ? `s\udfff${i}` : `s${i}`;
+    assert.equal(line.execution_id, ids[i]);
+    assert.equal(line.step_id, step);
+    assert.equal(line.requested_by, i < 3 ? 'eu-2' : 'eu "3"');
+    assert.equal(line.task, i % 3 ? 'tool:echo' : 'tool:"x"');
+    assert.equal(line.msg, `audit: step ${ids[i]}/${step} completed`);
+  }
+});
+
 test('audit lines follow the log level: silent loggers write none', () => {
   const chunks: string[] = [];
   const log = pino({ level: 'warn' }, new Writable({ write: (c: Buffer, _e, done) => (chunks.push(c.toString()), done()) }));
