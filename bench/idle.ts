@@ -120,7 +120,12 @@ async function startPair(url: string, nodeName: string, molName: string, nodeArg
   };
 }
 
-/** A worker node's RSS before and after `steps` echo steps (64 in flight): flat means no leak. */
+/**
+ * A worker node's RSS before and after `steps` echo steps (64 in flight), and its live heap after a
+ * full collection at both points (the worker runs bench/heap-probe.mjs): flat live heap means no
+ * leak. RSS grows on its own under load: V8 grows the young generation towards its cap (32 MiB of
+ * semi-spaces) as objects survive scavenges, and old-space garbage waits for the next mark-compact.
+ */
 export async function measureRssUnderSteps(observer: MeshNode, worker: NodeProcess & { name: string }, steps: number): Promise<Record<string, unknown>> {
   const runner = new MeshStepRunner({ nc: observer.nc, registry: observer.registry, origin: observer.name, log: silentLogger() });
   const never = new AbortController().signal;
@@ -128,9 +133,27 @@ export async function measureRssUnderSteps(observer: MeshNode, worker: NodeProce
   const warm = Math.min(10_000, steps / 5);
   await measureThroughput(() => runner.run(echoCall(pinned), never), warm, 64); // settle the heap first
   const before = processRssMib(worker.pid);
+  const heapBefore = await liveHeapMib(worker);
   await measureThroughput(() => runner.run(echoCall(pinned), never), steps / 2, 64);
   const half = processRssMib(worker.pid);
   await measureThroughput(() => runner.run(echoCall(pinned), never), steps / 2, 64);
   const after = processRssMib(worker.pid);
-  return { node_rss_under_steps_mib: { steps, before, half: half, after, growth: round(after - before) } };
+  const heapAfter = await liveHeapMib(worker);
+  return {
+    node_rss_under_steps_mib: { steps, before, half: half, after, growth: round(after - before) },
+    node_live_heap_under_steps_mib: { steps, before: heapBefore, after: heapAfter, growth: round(heapAfter - heapBefore) },
+  };
+}
+
+/** The worker's live heap after a full collection (bench/heap-probe.mjs answers SIGUSR2 on its log). */
+async function liveHeapMib(worker: NodeProcess): Promise<number> {
+  const lines = () => worker.log().split('\n').filter((l) => l.startsWith('heap '));
+  const seen = lines().length;
+  process.kill(worker.pid, 'SIGUSR2');
+  for (let i = 0; i < 400; i++) {
+    const now = lines();
+    if (now.length > seen) return (JSON.parse(now[now.length - 1]!.slice(5)) as { live_heap_mib: number }).live_heap_mib;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`worker ${worker.pid} printed no heap figures (is bench/heap-probe.mjs preloaded?)`);
 }

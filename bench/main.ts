@@ -4,6 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'nats';
@@ -21,6 +22,7 @@ import { measureSteps } from './steps.js';
 import { measureTakeover } from './takeover.js';
 import { measureVersus, startMoleculer } from './versus.js';
 
+const HEAP_PROBE = fileURLToPath(new URL('./heap-probe.mjs', import.meta.url));
 const json = process.argv.includes('--json');
 const quick = process.argv.includes('--quick');
 const rounds = quick ? 2 : 5;
@@ -47,7 +49,9 @@ async function main(): Promise<void> {
     cleanups.push(() => observer.stop());
     const workers = [];
     for (let i = 0; i < 3; i++) {
-      const w = await startNodeProcess(['--nats', cluster.urls[i]!, '--name', `bench-w${i + 1}`, '--label', 'role=worker', '--no-mcp', '--max-concurrency', '64']);
+      // bench-w2 carries the heap probe (dormant until the memory figures ask): see measureRssUnderSteps.
+      const probe = i === 1 ? ['--expose-gc', '--import', HEAP_PROBE] : [];
+      const w = await startNodeProcess(['--nats', cluster.urls[i]!, '--name', `bench-w${i + 1}`, '--label', 'role=worker', '--no-mcp', '--max-concurrency', '64'], probe);
       cleanups.push(() => w.kill('SIGKILL'));
       workers.push(w);
     }
