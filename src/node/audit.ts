@@ -44,7 +44,7 @@ export function auditLog(log: Logger, event: AuditEvent): void {
 
 const num = (n: number): string => (Number.isFinite(n) ? String(n) : 'null');
 
-/** Characters a JSON string must escape (and lone surrogates, which JSON.stringify writes as \\u escapes). */
+/** Characters a JSON string must escape, and surrogates (JSON.stringify escapes the lone ones; pairs it leaves). */
 const NEEDS_ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/;
 
 /** `s` as a JSON string: most values need no escape, and a regex test is cheaper than JSON.stringify. */
