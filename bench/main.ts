@@ -4,9 +4,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { connect } from 'nats';
 import { silentLogger } from '../src/log/index.js';
 import { findNatsServerBinary, startNatsCluster } from '../src/nats/index.js';
