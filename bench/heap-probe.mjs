@@ -4,9 +4,7 @@
 // young generation grows to its cap under load, and old-space garbage waits for the next
 // mark-compact); the live heap after a full collection can.
 process.on('SIGUSR2', () => {
-  const rss = process.memoryUsage().rss;
   globalThis.gc?.();
-  const after = process.memoryUsage();
-  const mib = (n) => Math.round((n / 1048576) * 10) / 10;
-  process.stderr.write(`heap ${JSON.stringify({ rss_mib: mib(rss), live_heap_mib: mib(after.heapUsed), external_mib: mib(after.external) })}\n`);
+  const liveMib = Math.round((process.memoryUsage().heapUsed / 1048576) * 10) / 10;
+  process.stderr.write(`heap ${JSON.stringify({ live_heap_mib: liveMib })}\n`);
 });

@@ -29,17 +29,23 @@ interface Eld {
   long: { at_s: number; ms: number }[];
 }
 
-/** Sends SIGUSR2 and waits for the probe's next `eld` line in `read()`. */
-async function readEld(pid: number, read: () => string): Promise<Eld> {
-  const seen = (read().match(/^eld /gm) ?? []).length;
+/**
+ * Sends SIGUSR2 to a process that preloads a bench probe (eld-probe.mjs, heap-probe.mjs) and
+ * returns the JSON of the next line starting `<prefix> ` that the probe prints in `read()`.
+ */
+async function askProbe<T>(pid: number, read: () => string, prefix: string): Promise<T> {
+  const lines = () => read().split('\n').filter((l) => l.startsWith(`${prefix} `));
+  const seen = lines().length;
   process.kill(pid, 'SIGUSR2');
   for (let i = 0; i < 400; i++) {
-    const lines = read().split('\n').filter((l) => l.startsWith('eld '));
-    if (lines.length > seen) return JSON.parse(lines[lines.length - 1]!.slice(4)) as Eld;
+    const now = lines();
+    if (now.length > seen) return JSON.parse(now[now.length - 1]!.slice(prefix.length + 1)) as T;
     await new Promise((r) => setTimeout(r, 5));
   }
-  throw new Error(`process ${pid} printed no event-loop figures`);
+  throw new Error(`process ${pid} printed no "${prefix}" figures (is its probe preloaded?)`);
 }
+
+const readEld = (pid: number, read: () => string) => askProbe<Eld>(pid, read, 'eld');
 
 /**
  * An idle wfmesh node (`wfmesh node --no-mcp`) and an idle Moleculer worker, started fresh, side by
@@ -145,15 +151,7 @@ export async function measureRssUnderSteps(observer: MeshNode, worker: NodeProce
   };
 }
 
-/** The worker's live heap after a full collection (bench/heap-probe.mjs answers SIGUSR2 on its log). */
+/** The worker's live heap after a full collection (bench/heap-probe.mjs). */
 async function liveHeapMib(worker: NodeProcess): Promise<number> {
-  const lines = () => worker.log().split('\n').filter((l) => l.startsWith('heap '));
-  const seen = lines().length;
-  process.kill(worker.pid, 'SIGUSR2');
-  for (let i = 0; i < 400; i++) {
-    const now = lines();
-    if (now.length > seen) return (JSON.parse(now[now.length - 1]!.slice(5)) as { live_heap_mib: number }).live_heap_mib;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`worker ${worker.pid} printed no heap figures (is bench/heap-probe.mjs preloaded?)`);
+  return (await askProbe<{ live_heap_mib: number }>(worker.pid, worker.log, 'heap')).live_heap_mib;
 }

@@ -82,9 +82,6 @@ export function auditLine(e: AuditEvent, bindings: string, now = Date.now()): st
   const execution = quoted.execution.of(e.execution_id);
   const step = e.step_id === undefined ? undefined : quote(e.step_id);
   const where = step === undefined ? e.execution_id : `${e.execution_id}/${e.step_id}`;
-  // The message is plain when its parts are (event and outcome are fixed words).
-  const plain = execution.length === e.execution_id.length + 2 && (step === undefined || step.length === e.step_id!.length + 2);
-  const msg = plain ? `"audit: ${e.event} ${where} ${e.outcome}"` : quote(`audit: ${e.event} ${where} ${e.outcome}`);
   return (
     `{"level":30,"time":${now}${bindings},"audit":true,"event":"${e.event}","execution_id":${execution}` +
     (step === undefined ? '' : `,"step_id":${step}`) +
@@ -95,7 +92,7 @@ export function auditLine(e: AuditEvent, bindings: string, now = Date.now()): st
     (e.attempt === undefined ? '' : `,"attempt":${num(e.attempt)}`) +
     (e.duration_ms === undefined ? '' : `,"duration_ms":${num(e.duration_ms)}`) +
     (e.error === undefined ? '' : `,"error":{"type":${quote(e.error.type)},"message":${quote(e.error.message)}}`) +
-    `,"msg":${msg}}\n`
+    `,"msg":${quote(`audit: ${e.event} ${where} ${e.outcome}`)}}\n`
   );
 }
 
