@@ -91,6 +91,7 @@ export async function runAttempts(
       const key = idempotencyKey(ctx.executionId, rowId, attempt);
       const built = build(key);
       const preferNode = ctx.journal?.dispatchedTo(rowId, attempt);
+      let sent = false;
       const call: StepCall = {
         execution_id: ctx.executionId,
         step_id: rowId,
@@ -103,16 +104,22 @@ export async function runAttempts(
         epoch: ctx.epoch,
         ...(preferNode !== undefined && { redelivery: true, ...(preferNode && { prefer_node: preferNode }) }),
         track: (e) => {
-          if (e.kind === 'sent') ctx.keeper.dispatched(rowId, attempt, e.node);
+          if (e.kind === 'sent') {
+            sent = true;
+            ctx.keeper.dispatched(rowId, attempt, e.node);
+          }
           else if (e.kind === 'ended') ctx.keeper.dispatchEnded(rowId, attempt, e.node, e.status, e.error);
           else ctx.keeper.toolCall(rowId, attempt, e.call);
         },
         awaitDurable: () => ctx.beforeDispatch?.(call),
       };
-      ctx.keeper.running(rowId, attempt);
       try {
         // The runner awaits call.awaitDurable once it knows where the attempt goes (one write).
-        const result = await ctx.runner.run(call, signal);
+        const running = ctx.runner.run(call, signal);
+        // One that sent the attempt at once (the mesh runner does, in this same turn) marked the
+        // row running with its dispatch; any other runner's attempt starts running here.
+        if (!sent) ctx.keeper.running(rowId, attempt);
+        const result = await running;
         if (result.tool_calls) ctx.keeper.toolCalls(rowId, attempt, result.tool_calls);
         return result;
       } catch (err) {

@@ -5,6 +5,7 @@
  * fan-in waits for every branch and untaken branches never run. Back edges re-run their target,
  * up to the cycle's `max_visits`.
  */
+import { setMaxListeners } from 'node:events';
 import { StepFailure } from '../protocol/errors.js';
 import {
   ConditionError,
@@ -16,6 +17,7 @@ import {
   stepGraph,
   USER_TARGET,
   VariableError,
+  type Edge,
   type Step,
   type StepGraph,
   type StepView,
@@ -52,6 +54,9 @@ interface State {
 }
 type Outcome = { skipped: true } | { skipped: false; output: unknown; node?: string; failure?: StepFailure };
 
+/** Steps whose routes are all plain `to`: what they choose never changes (a step belongs to one list). */
+const plainTargets = new WeakMap<Step, ReadonlySet<string>>();
+
 const MAX_INVOKE_DEPTH = 16;
 const DEFAULT_CYCLE_BOUND = 1000;
 
@@ -59,10 +64,10 @@ export class GraphRun {
   readonly scope: VariableScope;
   private readonly g: StepGraph;
   private readonly states = new Map<string, State>();
-  private readonly edges = new Map<string, boolean>();
+  /** Forward edges decided so far: taken (true) or dead (false), by the graph's own edge objects. */
+  private readonly edges = new Map<Edge, boolean>();
   private readonly bounds: ReadonlyMap<string, number>;
   private readonly ctl: AbortController;
-  private readonly unlink: () => void;
   private inflight = 0;
   private settled = false;
   private resolve: (output: unknown) => void = () => undefined;
@@ -77,9 +82,11 @@ export class GraphRun {
     this.g = stepGraph(steps);
     this.bounds = cycleBounds(this.g, DEFAULT_CYCLE_BOUND);
     for (const id of this.g.order) this.states.set(id, { status: 'waiting', runs: 0, rows: 0, toUser: false });
-    const { ctl, dispose } = linkedController(signal);
-    this.ctl = ctl;
-    this.unlink = dispose;
+    // The steps' signal. stop() aborts it: on a step's failure, and on the outer signal's abort
+    // (onOuterAbort), so one listener on the outer signal stops both the steps and their rows.
+    this.ctl = new AbortController();
+    // Every in-flight step listens here: wide fan-outs are normal, not a leak.
+    setMaxListeners(0, this.ctl.signal);
     this.scope = {
       input: frame.input,
       step: (id) => this.view(id) ?? frame.parent?.(id),
@@ -232,7 +239,7 @@ export class GraphRun {
     }
     st.status = outcome.failure ? 'failed' : 'completed';
     st.output = outcome.output;
-    let chosen: Set<string>;
+    let chosen: ReadonlySet<string>;
     try {
       chosen = this.check(() => this.route(step, row));
     } catch (err) {
@@ -249,7 +256,7 @@ export class GraphRun {
       const taken = e.always || chosen.has(e.to);
       if (e.back) {
         if (taken) revisit.push(e.to);
-      } else this.edges.set(`${e.from}\u0000${e.to}`, taken);
+      } else this.edges.set(e, taken);
     }
     for (const e of out) if (!e.back) this.tryStart(e.to);
     for (const id of revisit) if (!this.settled) this.revisit(step.id, id);
@@ -257,7 +264,9 @@ export class GraphRun {
   }
 
   /** The targets a finished step's routes choose (every target, for a plain `to`). */
-  private route(step: Step, row: string): Set<string> {
+  private route(step: Step, row: string): ReadonlySet<string> {
+    const fixed = plainTargets.get(step);
+    if (fixed) return fixed;
     const chosen = new Set<string>();
     let scope: VariableScope | undefined; // made only for a step that has a condition
     for (const r of step.routes) {
@@ -277,6 +286,7 @@ export class GraphRun {
     for (const t of chosen) {
       if (t !== USER_TARGET && !this.g.steps.has(t)) throw new StepFailure('invalid_args', `step "${step.id}" routes to "${t}", which is no step of this ${this.frame.prefix ? 'step list' : 'workflow'}`, false);
     }
+    if (step.routes.every((r) => r.kind === 'goto')) plainTargets.set(step, chosen);
     return chosen;
   }
 
@@ -299,7 +309,7 @@ export class GraphRun {
     const ins = this.g.in.get(id) ?? [];
     let live = false;
     for (const e of ins) {
-      const v = this.edges.get(`${e.from}\u0000${e.to}`);
+      const v = this.edges.get(e);
       if (v === undefined) return;
       live ||= v;
     }
@@ -319,7 +329,7 @@ export class GraphRun {
       this.ctx.keeper.ended(this.frame.prefix + id, 'skipped');
     }
     const out = (this.g.out.get(id) ?? []).filter((e) => !e.back);
-    for (const e of out) this.edges.set(`${e.from}\u0000${e.to}`, false);
+    for (const e of out) this.edges.set(e, false);
     for (const e of out) this.tryStart(e.to);
   }
 
@@ -341,7 +351,7 @@ export class GraphRun {
         s.status = 'waiting';
         s.toUser = false;
       }
-      for (const e of this.g.out.get(id) ?? []) if (region.has(e.to)) this.edges.delete(`${e.from}\u0000${e.to}`);
+      for (const e of this.g.out.get(id) ?? []) if (region.has(e.to)) this.edges.delete(e);
     }
     this.activate(target);
   }
@@ -350,7 +360,6 @@ export class GraphRun {
     if (this.settled || this.inflight > 0) return;
     this.settled = true;
     this.signal.removeEventListener('abort', this.onOuterAbort);
-    this.unlink();
     for (const [id, st] of this.states) {
       if (st.status === 'waiting' && st.rows === 0) this.ctx.keeper.ended(this.frame.prefix + id, 'skipped');
     }
@@ -387,7 +396,6 @@ export class GraphRun {
   private stop(reason: StepFailure, pending: 'skipped' | 'cancelled'): void {
     this.settled = true;
     this.signal.removeEventListener('abort', this.onOuterAbort);
-    this.unlink();
     this.ctl.abort(reason);
     for (const [id, st] of this.states) {
       if (st.status === 'running' && st.row) this.ctx.keeper.ended(st.row, 'cancelled');

@@ -79,10 +79,23 @@ export class RecordKeeper {
     );
   }
 
-  /** An attempt was sent to `node` (one history entry per dispatch). */
+  /**
+   * An attempt was sent to `node` (one history entry per dispatch). The row runs that attempt from
+   * here on: a runner that dispatches at once makes this the attempt's only change before its end,
+   * instead of `running` then `dispatched` (see runAttempts).
+   */
   dispatched(id: string, attempt: number, node: string): void {
-    const entry: AttemptRecord = { attempt, node, epoch: this.opts.epoch ?? 0, status: 'running', started_at: now() };
-    this.change(id, (row) => patched(row, { node, history: [...(row.history ?? []), entry] }));
+    const at = now();
+    const entry: AttemptRecord = { attempt, node, epoch: this.opts.epoch ?? 0, status: 'running', started_at: at };
+    this.change(id, (row) =>
+      patched(row, {
+        status: 'running',
+        attempts: Math.max(row.attempts, attempt),
+        started_at: row.started_at ?? at,
+        node,
+        history: [...(row.history ?? []), entry],
+      }),
+    );
   }
 
   /** How the dispatch of `attempt` to `node` ended (the latest open entry for it); a refusal (busy) leaves no entry. */
@@ -93,7 +106,9 @@ export class RecordKeeper {
     const history = status === 'refused' ? dropEntry(row.history, attempt, node) : closeEntry(row.history, attempt, node, status, error);
     if (history === row.history) return;
     this.record.steps[i as number] = patched(row, { history });
-    this.emit(i);
+    // A completed dispatch is followed at once by the row's own change (completed, or failed by
+    // its routes, or cancelled by a sibling's failure), which tells observers of both.
+    if (status !== 'completed') this.emit(i);
   }
 
   /** A tool call of an agent step started or ended (live): kept by round and index, latest attempt only. */
