@@ -10,7 +10,8 @@ import { SendBatch } from '../nats/send-batch.js';
 import { ShortLivedTable } from '../util/short-lived.js';
 import { decodeJson, encodeJson } from '../protocol/codec.js';
 import { StepFailure } from '../protocol/errors.js';
-import { CancelMessageSchema, StepRequestSchema, type StepReply, type StepRequest, type ToolCallNote } from '../protocol/step.js';
+import { CancelMessageSchema, type StepReply, type StepRequest, type ToolCallNote } from '../protocol/step.js';
+import { parseStepRequest } from '../protocol/step-request.js';
 import { subjects } from '../protocol/subjects.js';
 
 export interface StepServerOptions {
@@ -137,7 +138,7 @@ export class StepServer {
 
   private async handle(msg: Msg): Promise<void> {
     const { nodeName, log } = this.opts;
-    const parsed = StepRequestSchema.safeParse(decodeJson(msg.data));
+    const parsed = parseStepRequest(decodeJson(msg.data));
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       log.warn({ issue: issue?.message, path: issue?.path.join('.') }, 'refused a malformed step request');

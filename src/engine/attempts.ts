@@ -107,8 +107,7 @@ export async function runAttempts(
           if (e.kind === 'sent') {
             sent = true;
             ctx.keeper.dispatched(rowId, attempt, e.node);
-          }
-          else if (e.kind === 'ended') ctx.keeper.dispatchEnded(rowId, attempt, e.node, e.status, e.error);
+          } else if (e.kind === 'ended') ctx.keeper.dispatchEnded(rowId, attempt, e.node, e.status, e.error);
           else ctx.keeper.toolCall(rowId, attempt, e.call);
         },
         awaitDurable: () => ctx.beforeDispatch?.(call),
