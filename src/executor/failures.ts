@@ -62,6 +62,8 @@ export function encodedSize(output: unknown): number {
 export function checkOutputSize(output: unknown, maxBytes: number): void {
   let size: number;
   try {
+    // The reply encodes the output anyway: encoding it here too cost more than the echo it checked.
+    if (sizeBound(output, maxBytes, 0) <= maxBytes) return;
     size = encodedSize(output);
   } catch (err) {
     throw new StepFailure('tool_error', `step output is not JSON-serialisable: ${(err as Error).message}`, false);
@@ -91,4 +93,48 @@ export function describeError(err: unknown): string {
     }
   }
   return parts.join(': ') || 'unknown error';
+}
+
+/** How deep sizeBound follows objects and lists before it leaves the answer to JSON.stringify. */
+const BOUND_DEPTH = 16;
+
+/**
+ * At least the encoded size of `v` (JSON, UTF-8), worked out without encoding it: a character
+ * takes at most 6 bytes (an escape), a number 24. Infinity when the bound passes `budget` or `v`
+ * is not plain data that JSON.stringify writes as it is (a Date or other class, a function such
+ * as a toJSON method, a BigInt, a structure deeper than BOUND_DEPTH, a cycle): then the caller
+ * encodes it.
+ */
+function sizeBound(v: unknown, budget: number, depth: number): number {
+  switch (typeof v) {
+    case 'string':
+      return 2 + 6 * v.length;
+    case 'number':
+      return 24;
+    case 'boolean':
+      return 5;
+    case 'undefined':
+      return 4; // null in a list or at the top; left out of an object
+    case 'object': {
+      if (v === null) return 4;
+      if (depth >= BOUND_DEPTH) return Infinity;
+      let n = 2;
+      if (Array.isArray(v)) {
+        for (const item of v as unknown[]) {
+          n += 1 + sizeBound(item, budget - n, depth + 1);
+          if (n > budget) return Infinity;
+        }
+        return n;
+      }
+      const proto: unknown = Object.getPrototypeOf(v);
+      if (proto !== Object.prototype && proto !== null) return Infinity;
+      for (const key in v) {
+        n += 4 + 6 * key.length + sizeBound((v as Record<string, unknown>)[key], budget - n, depth + 1);
+        if (n > budget) return Infinity;
+      }
+      return n;
+    }
+    default:
+      return Infinity;
+  }
 }
