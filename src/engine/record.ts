@@ -69,14 +69,7 @@ export class RecordKeeper {
 
   /** A row starts running (or starts another attempt). */
   running(id: string, attempt: number, node?: string): void {
-    this.change(id, (row) =>
-      patched(row, {
-        status: 'running',
-        attempts: Math.max(row.attempts, attempt),
-        started_at: row.started_at ?? now(),
-        ...(node !== undefined && { node }),
-      }),
-    );
+    this.change(id, (row) => patched(row, runs(row, attempt, now()), node !== undefined ? { node } : {}));
   }
 
   /**
@@ -87,15 +80,7 @@ export class RecordKeeper {
   dispatched(id: string, attempt: number, node: string): void {
     const at = now();
     const entry: AttemptRecord = { attempt, node, epoch: this.opts.epoch ?? 0, status: 'running', started_at: at };
-    this.change(id, (row) =>
-      patched(row, {
-        status: 'running',
-        attempts: Math.max(row.attempts, attempt),
-        started_at: row.started_at ?? at,
-        node,
-        history: [...(row.history ?? []), entry],
-      }),
-    );
+    this.change(id, (row) => patched(row, runs(row, attempt, at), { node, history: [...(row.history ?? []), entry] }));
   }
 
   /** How the dispatch of `attempt` to `node` ended (the latest open entry for it); a refusal (busy) leaves no entry. */
@@ -264,6 +249,11 @@ function dropEntry(history: AttemptRecord[], attempt: number, node: string): Att
     if (h.attempt === attempt && h.node === node && h.status === 'running') return [...history.slice(0, k), ...history.slice(k + 1)];
   }
   return history;
+}
+
+/** A row running `attempt` (a patch): started at `at` unless it started before. */
+function runs(row: StepRecord, attempt: number, at: string): Partial<StepRecord> {
+  return { status: 'running', attempts: Math.max(row.attempts, attempt), started_at: row.started_at ?? at };
 }
 
 /** The start and end stamps of a row that ends now (a patch). */
