@@ -10,7 +10,7 @@ import { MeshStepRunner } from '../src/dispatch/index.js';
 import { silentLogger } from '../src/log/index.js';
 import type { MeshNode } from '../src/node/index.js';
 import { startNodeProcess, type NodeProcess } from './node-process.js';
-import { cpuMeter, processRssMib } from './proc.js';
+import { cpuMeter, processRssMib, wakeMeter } from './proc.js';
 import { measureThroughput } from './raw-nats.js';
 import { round } from './stats.js';
 import { echoCall } from './steps.js';
@@ -61,6 +61,10 @@ const readEld = (pid: number, read: () => string) => askProbe<Eld>(pid, read, 'e
  * also measures a Moleculer worker in a mesh of its own (a namespace) of `meshSize` workers that
  * all heartbeat every second and drop a peer after 2.5 s silent: a wfmesh mesh's busy-rate
  * detection time, with the same number of nodes as the wfmesh mesh around the idle node.
+ *
+ * Each process's wake-ups per second and CPU per wake-up over the same window (`wakes_per_s`,
+ * `cpu_us_per_wake`, from the kernel's scheduler counts of all its threads) tell the two causes of
+ * idle CPU apart: how often a process wakes (its failure detection's rate) and what each wake costs.
  */
 export async function measureIdle(url: string, windowMs: number, meshSize: number): Promise<Record<string, unknown>> {
   const cpuPct = (us: number) => round((us / (windowMs * 1000)) * 100, 2);
@@ -69,7 +73,8 @@ export async function measureIdle(url: string, windowMs: number, meshSize: numbe
   const settle = () => new Promise((r) => setTimeout(r, 20_000));
   const plain = await startPair(url, 'bench-idle', 'bench-mol-idle', []);
   const sameDetection: ChildProcess[] = [];
-  let cpu: { node: number; mol: number; mol1s: number; nodeRss: number; molRss: number; mol1sRss: number };
+  type Wakes = ReturnType<ReturnType<typeof wakeMeter>['stop']>;
+  let cpu: { node: number; mol: number; mol1s: number; nodeRss: number; molRss: number; mol1sRss: number; wakes: { node: Wakes; mol: Wakes; mol1s: Wakes } };
   try {
     for (let i = 0; i < meshSize; i++) sameDetection.push(await startMoleculerWorker(url, `bench-mol-1s-${i}`, [], MOLECULER_SAME_DETECTION));
     const mol1s = sameDetection[0]!;
@@ -77,6 +82,7 @@ export async function measureIdle(url: string, windowMs: number, meshSize: numbe
     const nodeCpu = cpuMeter([plain.node.pid]);
     const molCpu = cpuMeter([plain.mol.pid!]);
     const mol1sCpu = cpuMeter([mol1s.pid!]);
+    const wakes = [wakeMeter(plain.node.pid), wakeMeter(plain.mol.pid!), wakeMeter(mol1s.pid!)] as const;
     await new Promise((r) => setTimeout(r, windowMs));
     cpu = {
       node: cpuPct(nodeCpu.stop()),
@@ -85,6 +91,7 @@ export async function measureIdle(url: string, windowMs: number, meshSize: numbe
       nodeRss: round(processRssMib(plain.node.pid)),
       molRss: round(processRssMib(plain.mol.pid!)),
       mol1sRss: round(processRssMib(mol1s.pid!)),
+      wakes: { node: wakes[0].stop(), mol: wakes[1].stop(), mol1s: wakes[2].stop() },
     };
   } finally {
     plain.stop();
@@ -100,9 +107,9 @@ export async function measureIdle(url: string, windowMs: number, meshSize: numbe
     return {
       node_rss_mib: cpu.nodeRss,
       idle_window_s: windowMs / 1000,
-      idle_node: { rss_mib: cpu.nodeRss, cpu_pct: cpu.node, event_loop_stall_ms: { p99: nodeEld.p99_ms, max: nodeEld.max_ms, over_20ms: nodeEld.long } },
-      idle_moleculer: { rss_mib: cpu.molRss, cpu_pct: cpu.mol, event_loop_stall_ms: { p99: molEld.p99_ms, max: molEld.max_ms, over_20ms: molEld.long } },
-      idle_moleculer_same_detection: { rss_mib: cpu.mol1sRss, cpu_pct: cpu.mol1s, mesh_nodes: meshSize, heartbeat_s: 1, dead_after_s: 2.5 },
+      idle_node: { rss_mib: cpu.nodeRss, cpu_pct: cpu.node, ...cpu.wakes.node, event_loop_stall_ms: { p99: nodeEld.p99_ms, max: nodeEld.max_ms, over_20ms: nodeEld.long } },
+      idle_moleculer: { rss_mib: cpu.molRss, cpu_pct: cpu.mol, ...cpu.wakes.mol, event_loop_stall_ms: { p99: molEld.p99_ms, max: molEld.max_ms, over_20ms: molEld.long } },
+      idle_moleculer_same_detection: { rss_mib: cpu.mol1sRss, cpu_pct: cpu.mol1s, ...cpu.wakes.mol1s, mesh_nodes: meshSize, heartbeat_s: 1, dead_after_s: 2.5 },
     };
   } finally {
     probed.stop();

@@ -70,6 +70,8 @@ async function main(): Promise<void> {
     result.mcp_workflow10_first_runs_ms = mcp.first;
     const chain = result.wfmesh_chain10_ms as { p50: number } | undefined;
     if (chain) result.mcp_over_chain10 = Math.round((mcp.warm.p50 / chain.p50) * 100) / 100;
+    result.mcp_engine_paired_ms = mcp.engine;
+    result.mcp_over_engine_paired = Math.round((mcp.warm.p50 / mcp.engine.p50) * 100) / 100;
 
     say(`memory of a worker node under ${quick ? '10k' : '100k'} steps...`);
     Object.assign(result, await measureRssUnderSteps(observer, w2, quick ? 10_000 : 100_000));

@@ -1,5 +1,5 @@
 // What the bench reads about processes from /proc: CPU time and resident memory (Linux only).
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ: 100 on every Linux the bench runs on). */
 const TICK_US = 10_000;
@@ -34,4 +34,41 @@ export function processRssMib(pid: number): number {
 export function cpuMeter(pids: readonly number[]): { stop(): number } {
   const before = pids.map(processCpuUs);
   return { stop: () => pids.reduce((sum, pid, i) => sum + processCpuUs(pid) - before[i]!, 0) };
+}
+
+/**
+ * How often a process's threads were put on a CPU so far, and for how long in all (ns), from
+ * /proc/<pid>/task/<tid>/schedstat (run time, wait time, timeslices). An idle process is put on a
+ * CPU once per wake-up, plus once per preemption while it runs; zeros when it is gone.
+ */
+function processRuns(pid: number): { runs: number; ns: number } {
+  let runs = 0;
+  let ns = 0;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const [run, , slices] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
+      ns += run ?? 0;
+      runs += slices ?? 0;
+    }
+  } catch {
+    // gone, or a thread that ended between the listing and the read: what was read so far
+  }
+  return { runs, ns };
+}
+
+/** Wake-ups per second of a process between `start()` and `stop()`, and the CPU each one cost (µs). */
+export function wakeMeter(pid: number): { stop(): { wakes_per_s: number; cpu_us_per_wake: number } } {
+  const before = processRuns(pid);
+  const t0 = performance.now();
+  return {
+    stop: () => {
+      const after = processRuns(pid);
+      const runs = after.runs - before.runs;
+      const seconds = (performance.now() - t0) / 1000;
+      return {
+        wakes_per_s: Math.round((runs / seconds) * 100) / 100,
+        cpu_us_per_wake: runs > 0 ? Math.round((after.ns - before.ns) / runs / 1000) : 0,
+      };
+    },
+  };
 }
