@@ -53,9 +53,13 @@ export class Requester {
   private readonly sub: Subscription;
   private seq = 0;
   /**
-   * One timer for every pending request, armed for the earliest deadline (see expireDue); none
-   * while nothing is pending. A timer per request cost more than the rest of the request: step
-   * deadlines differ by the millisecond, and each new duration is a new list in Node's timers.
+   * One timer for every pending request, armed for the earliest deadline (see expireDue). A timer
+   * per request cost more than the rest of the request: step deadlines differ by the millisecond,
+   * and each new duration is a new list in Node's timers. It is not cleared when the last request
+   * is answered: requests made one after the other (a chain of steps) would each arm and clear it,
+   * and an idle node gains nothing from clearing, since Node leaves the event loop's own timer
+   * set and wakes for it anyway. It fires once, finds nothing due, and is not armed again; unref'd,
+   * it never holds a process open.
    */
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
@@ -113,12 +117,13 @@ export class Requester {
     clearTimeout(this.timer);
     this.timerAt = deadline;
     this.timer = setTimeout(this.expireDue, Math.max(1, Math.ceil(deadline - performance.now())));
+    this.timer.unref();
   }
 
   /**
    * The timer fired: requests past their deadline end as timeouts, and the timer is armed again
    * for the earliest deadline still pending. Answered requests leave it armed (it fires at most
-   * once per earliest deadline, and finds little to do) unless none is left pending.
+   * once per earliest deadline, and finds little to do); with none left pending it is not armed again.
    */
   private readonly expireDue = (): void => {
     this.timer = undefined;
@@ -135,14 +140,9 @@ export class Requester {
     if (next < Infinity) this.armFor(next);
   };
 
-  /** A request left the table: with none left, the timer goes too (an idle node keeps none). */
+  /** A request left the table (the timer stays armed: see `timer`). */
   private settled(token: string): void {
     this.pending.delete(token);
-    if (this.pending.size === 0 && this.timer) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-      this.timerAt = Infinity;
-    }
   }
 
   private send(token: string, p: Pending): void {

@@ -91,15 +91,31 @@ test('one timer serves every deadline: a short request times out while a long on
   await own.close();
 });
 
-test('a requester with nothing pending holds no timer', async () => {
+test('a requester with nothing pending holds the process open with no timer, and a chain of requests arms its timer once', async () => {
   const own = await connect({ servers: shared.nats.url });
   own.subscribe('req.quick', { callback: (_e, m) => m.respond(te.encode('ok')) });
+  own.subscribe('req.silent', { callback: () => undefined });
   await own.flush();
   const timers = () => process.getActiveResourcesInfo().filter((k) => k === 'Timeout').length;
   const before = timers();
   const r = Requester.for(own);
-  for (let i = 0; i < 20; i++) await r.request('req.quick', te.encode(String(i)), { timeout: 30_000 - i });
+  const realSetTimeout = globalThis.setTimeout;
+  let armed = 0;
+  globalThis.setTimeout = ((fn: (...args: unknown[]) => void, ms?: number, ...rest: unknown[]) => {
+    if (fn.name === 'expireDue') armed++;
+    return realSetTimeout(fn, ms, ...rest);
+  }) as typeof setTimeout;
+  try {
+    for (let i = 0; i < 20; i++) await r.request('req.quick', te.encode(String(i)), { timeout: 30_000 });
+  } finally {
+    globalThis.setTimeout = realSetTimeout;
+  }
+  assert.equal(armed, 1, 'twenty requests one after the other: the timer was armed for the first and left armed');
   await Promise.all(Array.from({ length: 20 }, (_, i) => r.request('req.quick', te.encode(String(i)), { timeout: 10_000 + i })));
-  assert.equal(timers(), before, 'answered requests leave no timer behind');
+  assert.equal(timers(), before, 'answered requests leave no timer that keeps the process alive');
+  // The timer left armed fires with nothing due; a later request arms it again and still times out.
+  await r.request('req.quick', te.encode('short'), { timeout: 20 });
+  await new Promise((resolve) => realSetTimeout(resolve, 60));
+  await assert.rejects(r.request('req.silent', te.encode('x'), { timeout: 50 }), (e: NatsError) => e.code === ErrorCode.Timeout);
   await own.close();
 });
