@@ -4,6 +4,7 @@ import { PerConnection } from './per-connection.js';
 import { Reconnects } from './reconnects.js';
 import { RideAlong } from './ride-along.js';
 import { ShortLivedTable } from '../util/short-lived.js';
+import { writeNow } from './write-now.js';
 
 interface Pending {
   resolve: (msg: Msg) => void;
@@ -63,6 +64,14 @@ export class Requester {
    */
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
+  /** Replies read from the socket in one go so far (nats.js calls back for each before any microtask runs). */
+  private repliesInRead = 0;
+  /**
+   * Whether the last read brought more than one reply. Then the requests made in answer are many
+   * (64 callers each sending their next) even when the first of them is alone for a moment: they
+   * leave together in the end-of-run write, not the first on its own and the rest in a second.
+   */
+  private afterBurst = false;
 
   /** The requester of `nc` (made on first use; it lives as long as the connection). */
   static for(nc: NatsConnection): Requester {
@@ -125,6 +134,11 @@ export class Requester {
    * for the earliest deadline still pending. Answered requests leave it armed (it fires at most
    * once per earliest deadline, and finds little to do); with none left pending it is not armed again.
    */
+  private readonly endRead = (): void => {
+    this.afterBurst = this.repliesInRead > 1;
+    this.repliesInRead = 0;
+  };
+
   private readonly expireDue = (): void => {
     this.timer = undefined;
     this.timerAt = Infinity;
@@ -149,6 +163,9 @@ export class Requester {
     try {
       this.nc.publish(p.subject, p.data, { reply: this.prefix + token });
       RideAlong.board(this.nc);
+      // Alone, and not made in answer to a burst of replies (the callers of many requests at
+      // once make their next ones together): written now, not at the end of the run (write-now.ts).
+      if (this.pending.size === 1 && !this.afterBurst) writeNow(this.nc);
     } catch (err) {
       this.settled(token);
       p.reject(err as NatsError);
@@ -157,6 +174,8 @@ export class Requester {
 
   private onReply(err: NatsError | null, msg: Msg): void {
     if (err) return this.failAll(err);
+    // Before the reply's callers run: the microtask sees how many replies this read brought.
+    if (this.repliesInRead++ === 0) queueMicrotask(this.endRead);
     const token = msg.subject.slice(this.prefix.length);
     const p = this.pending.get(token);
     if (!p) return; // late: it already timed out
