@@ -10,7 +10,7 @@ import { MeshStepRunner } from '../src/dispatch/index.js';
 import { silentLogger } from '../src/log/index.js';
 import type { MeshNode } from '../src/node/index.js';
 import { startNodeProcess, type NodeProcess } from './node-process.js';
-import { cpuMeter, processRssMib, wakeMeter } from './proc.js';
+import { cpuMeter, processRssMib, wakeMeter, type Wakes } from './proc.js';
 import { measureThroughput } from './raw-nats.js';
 import { round } from './stats.js';
 import { echoCall } from './steps.js';
@@ -73,7 +73,6 @@ export async function measureIdle(url: string, windowMs: number, meshSize: numbe
   const settle = () => new Promise((r) => setTimeout(r, 20_000));
   const plain = await startPair(url, 'bench-idle', 'bench-mol-idle', []);
   const sameDetection: ChildProcess[] = [];
-  type Wakes = ReturnType<ReturnType<typeof wakeMeter>['stop']>;
   let cpu: { node: number; mol: number; mol1s: number; nodeRss: number; molRss: number; mol1sRss: number; wakes: { node: Wakes; mol: Wakes; mol1s: Wakes } };
   try {
     for (let i = 0; i < meshSize; i++) sameDetection.push(await startMoleculerWorker(url, `bench-mol-1s-${i}`, [], MOLECULER_SAME_DETECTION));

@@ -5,9 +5,7 @@ import { runExecution } from '../src/engine/index.js';
 import { compileNodeOptions, startNode, stepRunners } from '../src/node/index.js';
 import { loadWorkflowDocument } from '../src/workflow/index.js';
 import { echoChainYaml } from './steps.js';
-import { nowUs, summary } from './stats.js';
-
-type Summary = { p50: number; p99: number };
+import { nowUs, summary, type Summary } from './stats.js';
 
 /** The first figure is taken from a fresh node; the second after this many more runs. */
 const WARM_UP_RUNS = 300;

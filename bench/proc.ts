@@ -56,8 +56,14 @@ function processRuns(pid: number): { runs: number; ns: number } {
   return { runs, ns };
 }
 
-/** Wake-ups per second of a process between `start()` and `stop()`, and the CPU each one cost (µs). */
-export function wakeMeter(pid: number): { stop(): { wakes_per_s: number; cpu_us_per_wake: number } } {
+/** How often a process woke over a window, and the CPU each wake-up cost. */
+export interface Wakes {
+  wakes_per_s: number;
+  cpu_us_per_wake: number;
+}
+
+/** Wake-ups per second of a process between the call and `stop()`, and the CPU each one cost (µs). */
+export function wakeMeter(pid: number): { stop(): Wakes } {
   const before = processRuns(pid);
   const t0 = performance.now();
   return {

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { NatsConnection } from 'nats';
-import { nowUs, summary } from './stats.js';
+import { nowUs, summary, type Summary } from './stats.js';
 
 const RESPONDER = fileURLToPath(new URL('./responder.ts', import.meta.url));
 
@@ -16,7 +16,7 @@ export async function startResponder(url: string, subject: string): Promise<Chil
 }
 
 /** Sequential request-reply round trips (µs). */
-export async function measureRtt(nc: NatsConnection, subject: string, count: number, payload: Uint8Array): Promise<{ p50: number; p99: number }> {
+export async function measureRtt(nc: NatsConnection, subject: string, count: number, payload: Uint8Array): Promise<Summary> {
   const samples: number[] = [];
   for (let i = 0; i < count + 50; i++) {
     const t0 = nowUs();

@@ -10,13 +10,19 @@ export const median = (values: readonly number[]) => percentile(values, 50);
 
 export const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
 
+/** The median and 99th percentile of a set of latencies. */
+export interface Summary {
+  p50: number;
+  p99: number;
+}
+
 /** p50/p99 of latencies. */
-export function summary(values: readonly number[], digits = 1): { p50: number; p99: number } {
+export function summary(values: readonly number[], digits = 1): Summary {
   return { p50: round(percentile(values, 50), digits), p99: round(percentile(values, 99), digits) };
 }
 
 /** Median over rounds of each field of {p50, p99}. */
-export function medianSummary(rounds: { p50: number; p99: number }[], digits = 1): { p50: number; p99: number } {
+export function medianSummary(rounds: Summary[], digits = 1): Summary {
   return { p50: round(median(rounds.map((r) => r.p50)), digits), p99: round(median(rounds.map((r) => r.p99)), digits) };
 }
 

@@ -15,7 +15,7 @@ import { stepRunners, type MeshNode } from '../src/node/index.js';
 import { loadWorkflowDocument } from '../src/workflow/index.js';
 import { cpuMeter } from './proc.js';
 import { measureThroughput } from './raw-nats.js';
-import { median, medianSummary, nowUs, round, summary } from './stats.js';
+import { median, medianSummary, nowUs, round, summary, type Summary } from './stats.js';
 import { echoCall, echoChainYaml } from './steps.js';
 
 const MOLECULER_WORKER = fileURLToPath(new URL('./moleculer-worker.mjs', import.meta.url));
@@ -128,15 +128,15 @@ function systems(ctx: VersusContext, mol: MoleculerPeer): System[] {
 }
 
 interface Round {
-  rtt: { p50: number; p99: number };
+  rtt: Summary;
   tput: number;
   cpuPerCall: number;
-  chain: { p50: number; p99: number };
-  directChain?: { p50: number; p99: number };
+  chain: Summary;
+  directChain?: Summary;
 }
 
 /** p50 and p99 of `f` in ms over `n` runs after 5 to warm up. */
-async function chainSummary(f: () => Promise<unknown>, n: number): Promise<{ p50: number; p99: number }> {
+async function chainSummary(f: () => Promise<unknown>, n: number): Promise<Summary> {
   const samples: number[] = [];
   for (let i = 0; i < n + 5; i++) {
     const t0 = nowUs();

@@ -154,11 +154,6 @@ export class Requester {
     if (next < Infinity) this.armFor(next);
   };
 
-  /** A request left the table (the timer stays armed: see `timer`). */
-  private settled(token: string): void {
-    this.pending.delete(token);
-  }
-
   private send(token: string, p: Pending): void {
     try {
       this.nc.publish(p.subject, p.data, { reply: this.prefix + token });
@@ -167,7 +162,7 @@ export class Requester {
       // once make their next ones together): written now, not at the end of the run (write-now.ts).
       if (this.pending.size === 1 && !this.afterBurst) writeNow(this.nc);
     } catch (err) {
-      this.settled(token);
+      this.pending.delete(token);
       p.reject(err as NatsError);
     }
   }
@@ -182,7 +177,7 @@ export class Requester {
     // The server answers a request nobody listens to with an empty 503 status message.
     const noResponders = msg.data.length === 0 && msg.headers?.code === 503;
     if (!noResponders && p.match && !p.match(msg)) return; // not this request's reply
-    this.settled(token);
+    this.pending.delete(token);
     if (!p.resent) this.freeTokens.push(token);
     if (noResponders) p.reject(NatsError.errorForCode(ErrorCode.NoResponders));
     else p.resolve(msg);
@@ -190,7 +185,7 @@ export class Requester {
 
   private failAll(err: NatsError): void {
     for (const [token, p] of this.pending.snapshot()) {
-      this.settled(token);
+      this.pending.delete(token);
       p.reject(err);
     }
   }

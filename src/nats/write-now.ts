@@ -2,7 +2,13 @@ import type { NatsConnection } from 'nats';
 
 /** What nats.js 2.x keeps of a connection's protocol: the step that writes what was published. */
 interface Protocol {
-  flushPending?: () => void;
+  flushPending(): void;
+}
+
+/** The connection's protocol handler when it has the flush writeNow uses; undefined otherwise. */
+function protocolOf(nc: NatsConnection): Protocol | undefined {
+  const protocol = (nc as { protocol?: Partial<Protocol> }).protocol;
+  return typeof protocol?.flushPending === 'function' ? (protocol as Protocol) : undefined;
 }
 
 /**
@@ -19,11 +25,10 @@ interface Protocol {
  * does nothing where a version lacks it (test/unit/nats/write-now.test.ts checks that it is there).
  */
 export function writeNow(nc: NatsConnection): void {
-  const protocol = (nc as { protocol?: Protocol }).protocol;
-  if (typeof protocol?.flushPending === 'function') protocol.flushPending();
+  protocolOf(nc)?.flushPending();
 }
 
 /** Whether this nats.js lets writeNow write at once (false: it waits for the end of the run, as before). */
 export function canWriteNow(nc: NatsConnection): boolean {
-  return typeof (nc as { protocol?: Protocol }).protocol?.flushPending === 'function';
+  return protocolOf(nc) !== undefined;
 }
