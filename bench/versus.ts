@@ -169,13 +169,14 @@ async function measureRound(sys: System, ctx: VersusContext, round: number): Pro
 }
 
 /**
- * Collects this process's garbage and lets the collector's helper threads finish, when the bench
- * runs with `--expose-gc` (`npm run bench` does): the next system's figures start clean.
+ * A pause between systems, for the worker and the servers to finish what the last one left them
+ * (log writes, their collectors). No forced collection here: a full collection throws away the
+ * optimised code whose object shapes died with the garbage (V8 deoptimises on dead maps: 130 to
+ * 150 functions compiled again per round, measured with --trace-deopt), so the system measured
+ * next ran its first hundred chains on cold code, a cost no running node pays between two calls.
+ * The order of the systems alternates round by round instead: each follows each other as often.
  */
-async function settleHeap(): Promise<void> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) return;
-  gc();
+async function settle(): Promise<void> {
   await new Promise((r) => setTimeout(r, 200));
 }
 
@@ -185,12 +186,12 @@ export async function measureVersus(ctx: VersusContext, mol: MoleculerPeer, say:
   const rounds = new Map<System['name'], Round[]>(all.map((s) => [s.name, []]));
   for (let r = 0; r < ctx.rounds; r++) {
     // Forward in even rounds, backward in odd ones: each system measured as often right after
-    // each other one, and each starts on a collected heap, so none pays for another's garbage
-    // (the callers share this process: its CPU counts in every system's cost per call).
+    // each other one, so each pays as often for another's garbage (the callers share this
+    // process: its CPU counts in every system's cost per call).
     const order = r % 2 === 0 ? all : [...all].reverse();
     say(`round ${r + 1}/${ctx.rounds}: ${order.map((s) => s.name).join(', ')}...`);
     for (const sys of order) {
-      await settleHeap();
+      await settle();
       rounds.get(sys.name)!.push(await measureRound(sys, ctx, r));
     }
   }
