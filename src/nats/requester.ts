@@ -1,5 +1,5 @@
 import { ErrorCode, NatsError, type Msg, type NatsConnection, type Subscription } from 'nats';
-import { connectionInbox } from './connection.js';
+import { shortInbox } from './connection.js';
 import { PerConnection } from './per-connection.js';
 import { Reconnects } from './reconnects.js';
 import { RideAlong } from './ride-along.js';
@@ -80,7 +80,7 @@ export class Requester {
 
   private constructor(private readonly nc: NatsConnection) {
     // Under the connection's own inbox prefix: NATS permissions may allow replies on that one only.
-    this.prefix = `${connectionInbox(nc)}.`;
+    this.prefix = `${shortInbox(nc)}.`;
     this.sub = nc.subscribe(`${this.prefix}*`, { callback: (err, msg) => this.onReply(err, msg) });
     // As nc.request(): requests still waiting when the connection closes end as timeouts.
     void this.sub.closed.then(() => this.failAll(NatsError.errorForCode(ErrorCode.Timeout)));

@@ -119,3 +119,29 @@ test('a requester with nothing pending holds the process open with no timer, and
   await assert.rejects(r.request('req.silent', te.encode('x'), { timeout: 50 }), (e: NatsError) => e.code === ErrorCode.Timeout);
   await own.close();
 });
+
+test("replies come back under the connection's own inbox prefix, on an inbox of its own per connection", async () => {
+  const seen: string[] = [];
+  const sub = shared.nc.subscribe('req.where', {
+    callback: (_e, m) => {
+      seen.push(m.reply!);
+      m.respond(m.data);
+    },
+  });
+  await shared.nc.flush();
+  // Two connections with one prefix (a user's, as NATS permissions give it; `_INBOX` by default).
+  const [a, b] = await Promise.all([1, 2].map(() => connect({ servers: shared.nats.url, inboxPrefix: '_INBOX_edge-1', noAsyncTraces: true })));
+  const plain = await connect({ servers: shared.nats.url, noAsyncTraces: true });
+  for (const nc of [a!, b!, plain]) await Requester.for(nc).request('req.where', te.encode('x'), { timeout: 5_000 });
+  const [ra, rb, rp] = seen.map((s) => s.split('.'));
+  assert.equal(ra![0], '_INBOX_edge-1');
+  assert.equal(rb![0], '_INBOX_edge-1');
+  assert.equal(rp![0], '_INBOX', 'the default prefix without one');
+  for (const r of [ra!, rb!, rp!]) {
+    assert.equal(r.length, 3, `prefix, connection, token: ${r.join('.')}`);
+    assert.match(r[1]!, /^[A-Za-z0-9_-]{11}$/, 'a short per-connection part (64 random bits), not a 22-character NUID');
+  }
+  assert.notEqual(ra![1], rb![1], 'two connections with one prefix never share an inbox');
+  sub.unsubscribe();
+  await Promise.all([a!, b!, plain].map((nc) => nc.close()));
+});
