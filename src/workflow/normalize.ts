@@ -129,8 +129,8 @@ function workflow(item: unknown, path: string, fallbackId: string, issues: Issue
   const description = typeof raw.description === 'string' ? raw.description : undefined;
   if (raw.description !== undefined && description === undefined) issues.error(joinPath(path, 'description'), 'description is text');
   assignIds(steps, issues, src);
-  runVariables(steps, [...inputNames(raw.inputs, joinPath(path, 'inputs'), issues), ...docInputs], src, issues);
   const names = aliases(steps);
+  runVariables(steps, [...inputNames(raw.inputs, joinPath(path, 'inputs'), issues), ...docInputs], names, src, issues);
   routeByAlias(steps, names);
   return { id, ...(description !== undefined && { description }), steps, aliases: names };
 }
@@ -267,17 +267,35 @@ function inputNames(raw: unknown, path: string, issues: IssueList): string[] {
   return list as string[];
 }
 
+/** Variable roots with a meaning of their own: never read as a run keyword. */
+const RESERVED_ROOTS: ReadonlySet<string> = new Set(['user_input', 'input', 'inputs', 'context', 'env', 'loop', 'previous_output']);
+
 /**
  * LangSwarm's run variables, rewritten into wfmesh paths: an `output_key` name → that step's
  * output; `${previous_output}` → the output of the step before (in list order); a name listed
  * in `inputs` → `${inputs.NAME}` (a field of the run's input); `${context.NAME}` → `${NAME}`.
+ *
+ * Any other bare name (`${NAME}`, `${context.NAME}`: no fields) that is not a step, an agent or
+ * tool used by one step, a loop variable, nor a letter or two off one (a typo stays an error), is
+ * read the same way as a listed input, with a warning: LangSwarm's run_workflow puts its keyword
+ * arguments into the context that `${NAME}` reads (`run_workflow("w", text, user_query=...)`),
+ * and its own documentation writes `${user_query}` without declaring it. A name with fields
+ * (`${process.env.HOME}`) is left to the check, which refuses it.
  */
-function runVariables(steps: Step[], inputs: readonly string[], src: SourceMap, issues: IssueList): void {
+function runVariables(steps: Step[], inputs: readonly string[], aliases: Readonly<Record<string, string>>, src: SourceMap, issues: IssueList): void {
   const keys = new Map<string, string>();
+  const ids = new Set<string>();
+  const loopVars = new Set<string>();
   for (const s of allSteps(steps)) {
+    ids.add(s.id);
+    if (s.kind === 'loop') loopVars.add(s.loop.var);
     const k = src.outputKeys.get(s);
     if (k !== undefined) keys.set(k, s.id);
   }
+  const known = [...ids, ...Object.keys(aliases), ...loopVars, ...RESERVED_ROOTS, ...inputs];
+  // A name a letter or two off a known one is a typo: left to the check, which names the near miss.
+  const keyword = (name: string, tail: string): boolean => tail === '' && !known.includes(name) && !(name in Object.prototype) && !isTypoOf(name, known);
+  const warned = new Set<string>();
   const rewriteList = (list: Step[]): void => {
     list.forEach((s, i) => {
       const prev = list[i - 1];
@@ -301,7 +319,12 @@ function runVariables(steps: Step[], inputs: readonly string[], src: SourceMap, 
         const keyed = keys.get(name);
         if (keyed !== undefined) return `${keyed}.output${tail}`;
         if (inputs.includes(name) && name !== 'user_input') return `inputs.${name}${tail}`;
-        return undefined;
+        if (!keyword(name, tail)) return undefined;
+        if (!warned.has(`${path}\n${name}`)) {
+          warned.add(`${path}\n${name}`);
+          issues.warn(path, `\${${root}${rest}}: "${name}" is not a step, a loop variable or one of the workflow's inputs: it is read as the run input's field "${name}" (\${inputs.${name}}, null when the input has none), as LangSwarm reads a run_workflow keyword; list it under the workflow's inputs to say so, or correct the name`);
+        }
+        return `inputs.${name}${tail}`;
       };
       const rw = <T>(v: T): T => rewriteRefs(v, map) as T;
       if (s.kind === 'agent' || s.kind === 'invoke_workflow') s.input = rw(s.input);

@@ -141,7 +141,7 @@ const MUTATIONS: Record<string, Mutation> = {
   },
   badVariable: (d, r) => {
     const s = randomStep(d, r);
-    const v = pick(['${nope.output}', '${', '${a..b}', '${env.SECRET}', '${constructor}', '${x.output.__proto__.y}', 'hi ${context.secrets}', '${loop.nothing}', '${process.env.HOME}'], r);
+    const v = pick(['${nope.output}', '${', '${a..b}', '${env.SECRET}', '${constructor}', '${x.output.__proto__.y}', 'hi ${context.secrets.key}', '${loop.nothing}', '${process.env.HOME}'], r);
     if ('agent' in s) s.input = v;
     else if ('loop' in s && s.loop && typeof s.loop === 'object' && !Array.isArray(s.loop)) s.loop.for_each = v;
     else s.args = { v };

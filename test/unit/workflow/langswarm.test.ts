@@ -21,6 +21,9 @@ import {
   type VariableScope,
 } from '../../../src/workflow/index.js';
 
+import { LocalStepRunner, runExecution } from '../../../src/engine/index.js';
+import { TestExecutor } from '../engine/helpers.js';
+
 const FIXTURES = fileURLToPath(new URL('../../fixtures/langswarm/', import.meta.url));
 const read = (name: string): string => readFileSync(join(FIXTURES, name), 'utf8');
 const folder = (name: string): Record<string, string> =>
@@ -147,6 +150,53 @@ workflows:
     assert.deepEqual(plan?.routes, [{ kind: 'goto', targets: ['write'] }]);
     assert.equal(write?.input, 'Write from this plan: ${plan.output}');
     has(messages(validateWorkflowText('workflows: {w: [{tool: echo, args: "${previous_output}"}]}').errors), /\$\{previous_output\} in the first step: there is no step before it/);
+  });
+
+  test('an undeclared ${NAME} is a run keyword, read from the run input with a warning; a typo or a missing step stays an error', async () => {
+    const r = validateWorkflowText(`
+agents: [{id: triage, model: gpt-4o-mini}]
+workflows:
+  main_workflow:
+    - id: support
+      steps:
+        - id: first
+          agent: triage
+          input: "Ticket \${context.ticket}: \${user_query}"
+          output: {to: second}
+        - id: second
+          tool: echo
+          args: {query: "\${user_query}", from: "\${first.output}", who: "\${triage.output}"}
+          output: {to: user}
+`);
+    const doc = valid(r);
+    const [first, second] = doc.workflows.support?.steps as [AgentStep, ToolStep];
+    assert.equal(first.input, 'Ticket ${inputs.ticket}: ${inputs.user_query}');
+    assert.deepEqual(second.args, { query: '${inputs.user_query}', from: '${first.output}', who: '${triage.output}' });
+    const warned = messages(r.warnings).filter((w) => /is read as the run input's field/.test(w));
+    assert.deepEqual(
+      warned.map((w) => /"(\w+)" is not a step/.exec(w)?.[1]),
+      ['ticket', 'user_query', 'user_query'],
+      'one warning per name and step, naming it',
+    );
+    has(warned, /list it under the workflow's inputs to say so/);
+    // Run: the keyword comes from the run input, as LangSwarm's run_workflow(..., user_query=...) gives it.
+    const input = JSON.stringify({ user_query: 'refund?', ticket: 7 });
+    const rec = await runExecution({ document: doc, workflow: 'support', input, runner: new LocalStepRunner(new TestExecutor(), 'n'), mode: 'sync', coordinator: 'n' });
+    assert.equal(rec.status, 'completed', JSON.stringify(rec.error));
+    assert.deepEqual(rec.output, { query: 'refund?', from: 'triage: Ticket 7: refund?', who: 'triage: Ticket 7: refund?' });
+    // Declared, it is quiet.
+    const declared = validateWorkflowText('workflows: {w: {inputs: [user_query], steps: [{id: a, tool: echo, args: {q: "${user_query}"}, output: {to: user}}]}}');
+    valid(declared);
+    assert.ok(!messages(declared.warnings).some((w) => /run input's field/.test(w)), messages(declared.warnings).join('\n'));
+    // A near miss of a known name is a typo, and `X.output` of no step is a step reference: neither is read from the input.
+    const typo = validateWorkflowText('workflows: {w: [{id: a, tool: echo, args: {q: "${user_inpt}"}, output: {to: user}}]}');
+    has(messages(typo.errors), /\$\{user_inpt\}: "user_inpt" is not a variable here.*did you mean "user_input"/);
+    // A name with fields is not a keyword: the check refuses it.
+    has(messages(validateWorkflowText('workflows: {w: [{id: a, tool: echo, args: {q: "${process.env.HOME}"}, output: {to: user}}]}').errors), /\$\{process\.env\.HOME\}: "process" is not a variable here/);
+    const missing = validateWorkflowText('workflows: {w: [{id: a, tool: echo, args: {q: "${nothere.output}"}, output: {to: user}}]}');
+    has(messages([...missing.errors, ...missing.warnings]), /no step "nothere"/);
+    // A bare step id still asks for its output; a loop variable is the loop's.
+    has(messages(validateWorkflowText('workflows: {w: [{id: a, tool: echo, args: {}, output: {to: b}}, {id: b, tool: echo, args: {q: "${a}"}, output: {to: user}}]}').errors), /use \$\{a\.output\}/);
   });
 
   test('fan_key / is_fan_in are warnings; navigation, rollback_to, no_mcp name the wfmesh way', () => {

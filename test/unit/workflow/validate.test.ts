@@ -211,7 +211,7 @@ workflows:
 workflows:
   w:
     steps:
-      - {id: first, tool: echo, args: {a: "\${later.output}", b: "\${nope.output}", c: "\${env.SECRET}", d: "\${first}", e: "\${context.config}"}}
+      - {id: first, tool: echo, args: {a: "\${later.output}", b: "\${nope.output}", c: "\${env.SECRET}", d: "\${first}", e: "\${context.config.path}"}}
       - {id: later, tool: echo, args: "\${loop.index} \${sq.output} \${summarizer.output}"}
       - id: each
         loop:
@@ -224,7 +224,7 @@ workflows:
     assertHas(errors, /steps\[0\]\.args: \$\{nope\.output\}: no step "nope"/);
     assertHas(errors, /steps\[0\]\.args: \$\{env\.SECRET\}: environment variable SECRET is not allowed here \(allowed: none\)/);
     assertHas(errors, /steps\[0\]\.args: \$\{first\}: use \$\{first\.output\}/);
-    assertHas(errors, /steps\[0\]\.args: \$\{context\.config\}: context has user_input, step_outputs and idempotency_key only/);
+    assertHas(errors, /steps\[0\]\.args: \$\{context\.config\.path\}: context has user_input, step_outputs and idempotency_key only/);
     assertHas(errors, /steps\[1\]\.args: \$\{loop\.index\}: \$\{loop\.\*\} is only defined inside a loop body/);
     assertHas(errors, /steps\[1\]\.args: \$\{sq\.output\}: step "sq" is inside the body of loop "each"; outside it, use \$\{each\.output\}/);
     assertHas(errors, /steps\[1\]\.args: \$\{summarizer\.output\}: no step "summarizer"/);
