@@ -279,8 +279,9 @@ const RESERVED_ROOTS: ReadonlySet<string> = new Set(['user_input', 'input', 'inp
  * tool used by one step, a loop variable, nor a letter or two off one (a typo stays an error), is
  * read the same way as a listed input, with a warning: LangSwarm's run_workflow puts its keyword
  * arguments into the context that `${NAME}` reads (`run_workflow("w", text, user_query=...)`),
- * and its own documentation writes `${user_query}` without declaring it. A name with fields
- * (`${process.env.HOME}`) is left to the check, which refuses it.
+ * and its own documentation writes `${user_data}` without declaring it. A name with fields
+ * (`${process.env.HOME}`) is left to the check, which refuses it. An undeclared `${user_query}`
+ * is the run input itself, as LangSwarm's current loader (V2) rewrites it.
  */
 function runVariables(steps: Step[], inputs: readonly string[], aliases: Readonly<Record<string, string>>, src: SourceMap, issues: IssueList): void {
   const keys = new Map<string, string>();
@@ -296,6 +297,12 @@ function runVariables(steps: Step[], inputs: readonly string[], aliases: Readonl
   // A name a letter or two off a known one is a typo: left to the check, which names the near miss.
   const keyword = (name: string, tail: string): boolean => tail === '' && !known.includes(name) && !(name in Object.prototype) && !isTypoOf(name, known);
   const warned = new Set<string>();
+  /** One warning per variable name and step. */
+  const warnOnce = (path: string, name: string, message: string): void => {
+    if (warned.has(`${path}\n${name}`)) return;
+    warned.add(`${path}\n${name}`);
+    issues.warn(path, message);
+  };
   const rewriteList = (list: Step[]): void => {
     list.forEach((s, i) => {
       const prev = list[i - 1];
@@ -319,11 +326,13 @@ function runVariables(steps: Step[], inputs: readonly string[], aliases: Readonl
         const keyed = keys.get(name);
         if (keyed !== undefined) return `${keyed}.output${tail}`;
         if (inputs.includes(name) && name !== 'user_input') return `inputs.${name}${tail}`;
-        if (!keyword(name, tail)) return undefined;
-        if (!warned.has(`${path}\n${name}`)) {
-          warned.add(`${path}\n${name}`);
-          issues.warn(path, `\${${root}${rest}}: "${name}" is not a step, a loop variable or one of the workflow's inputs: it is read as the run input's field "${name}" (\${inputs.${name}}, null when the input has none), as LangSwarm reads a run_workflow keyword; list it under the workflow's inputs to say so, or correct the name`);
+        if (name === 'user_query' && tail === '' && !ids.has(name)) {
+          // LangSwarm's current loader reads an undeclared ${user_query} as the run's input.
+          warnOnce(path, name, `\${${root}${rest}}: read as the run input, \${user_input}, as LangSwarm's loader reads it; list user_query under the workflow's inputs to read that field of a JSON input instead`);
+          return 'user_input';
         }
+        if (!keyword(name, tail)) return undefined;
+        warnOnce(path, name, `\${${root}${rest}}: "${name}" is not a step, a loop variable or one of the workflow's inputs: it is read as the run input's field "${name}" (\${inputs.${name}}, null when the input has none), as LangSwarm reads a run_workflow keyword; list it under the workflow's inputs to say so, or correct the name`);
         return `inputs.${name}${tail}`;
       };
       const rw = <T>(v: T): T => rewriteRefs(v, map) as T;

@@ -161,32 +161,35 @@ workflows:
       steps:
         - id: first
           agent: triage
-          input: "Ticket \${context.ticket}: \${user_query}"
+          input: "Ticket \${context.ticket} (\${tier}): \${user_query}"
           output: {to: second}
         - id: second
           tool: echo
-          args: {query: "\${user_query}", from: "\${first.output}", who: "\${triage.output}"}
+          args: {query: "\${user_query}", tier: "\${tier}", from: "\${first.output}", who: "\${triage.output}"}
           output: {to: user}
 `);
     const doc = valid(r);
     const [first, second] = doc.workflows.support?.steps as [AgentStep, ToolStep];
-    assert.equal(first.input, 'Ticket ${inputs.ticket}: ${inputs.user_query}');
-    assert.deepEqual(second.args, { query: '${inputs.user_query}', from: '${first.output}', who: '${triage.output}' });
+    assert.equal(first.input, 'Ticket ${inputs.ticket} (${inputs.tier}): ${user_input}');
+    assert.deepEqual(second.args, { query: '${user_input}', tier: '${inputs.tier}', from: '${first.output}', who: '${triage.output}' });
     const warned = messages(r.warnings).filter((w) => /is read as the run input's field/.test(w));
     assert.deepEqual(
       warned.map((w) => /"(\w+)" is not a step/.exec(w)?.[1]),
-      ['ticket', 'user_query', 'user_query'],
+      ['ticket', 'tier', 'tier'],
       'one warning per name and step, naming it',
     );
     has(warned, /list it under the workflow's inputs to say so/);
-    // Run: the keyword comes from the run input, as LangSwarm's run_workflow(..., user_query=...) gives it.
-    const input = JSON.stringify({ user_query: 'refund?', ticket: 7 });
+    // ${user_query} undeclared is the run input, as LangSwarm's loader reads it.
+    has(messages(r.warnings), /\$\{user_query\}: read as the run input, \$\{user_input\}/);
+    // Run: the keywords come from the run input, as LangSwarm's run_workflow(..., tier=...) gives them.
+    const input = JSON.stringify({ ticket: 7, tier: 'gold' });
     const rec = await runExecution({ document: doc, workflow: 'support', input, runner: new LocalStepRunner(new TestExecutor(), 'n'), mode: 'sync', coordinator: 'n' });
     assert.equal(rec.status, 'completed', JSON.stringify(rec.error));
-    assert.deepEqual(rec.output, { query: 'refund?', from: 'triage: Ticket 7: refund?', who: 'triage: Ticket 7: refund?' });
+    const said = `triage: Ticket 7 (gold): ${input}`;
+    assert.deepEqual(rec.output, { query: input, tier: 'gold', from: said, who: said });
     // Declared, it is quiet.
     const declared = validateWorkflowText('workflows: {w: {inputs: [user_query], steps: [{id: a, tool: echo, args: {q: "${user_query}"}, output: {to: user}}]}}');
-    valid(declared);
+    assert.deepEqual((valid(declared).workflows.w?.steps[0] as ToolStep).args, { q: '${inputs.user_query}' });
     assert.ok(!messages(declared.warnings).some((w) => /run input's field/.test(w)), messages(declared.warnings).join('\n'));
     // A near miss of a known name is a typo, and `X.output` of no step is a step reference: neither is read from the input.
     const typo = validateWorkflowText('workflows: {w: [{id: a, tool: echo, args: {q: "${user_inpt}"}, output: {to: user}}]}');
