@@ -51,6 +51,32 @@ export function newSourceMap(): SourceMap {
   return { steps: new Map(), outputKeys: new Map(), routes: new Map(), unnamed: new Map(), refused: new Set() };
 }
 
+/**
+ * Keys LangSwarm's loader reads under another name: a tool step's `parameters` or `params` are
+ * its `args`, an agent step's `input_data` its `input`, `dependencies` is `depends_on`. Both
+ * spellings at once is an error naming the two.
+ */
+const SPELLINGS: readonly (readonly [from: string, to: string, when: 'tool' | 'agent' | 'any'])[] = [
+  ['parameters', 'args', 'tool'],
+  ['params', 'args', 'tool'],
+  ['input_data', 'input', 'agent'],
+  ['dependencies', 'depends_on', 'any'],
+];
+
+function langswarmSpellings(raw: Record<string, unknown>, path: string, issues: IssueList): Record<string, unknown> {
+  let out = raw;
+  for (const [from, to, when] of SPELLINGS) {
+    if (!(from in out) || (when !== 'any' && !(when in out))) continue;
+    if (to in out) {
+      issues.error(joinPath(path, from), `both "${from}" and "${to}": they are the same setting, keep one`);
+      continue;
+    }
+    const { [from]: value, ...rest } = out;
+    out = { ...rest, [to]: value };
+  }
+  return out;
+}
+
 /** Normalises a list of steps; invalid steps are reported and left out. */
 export function normalizeSteps(raw: unknown, path: string, issues: IssueList, src: SourceMap): Step[] {
   if (!Array.isArray(raw)) {
@@ -86,6 +112,7 @@ function normalizeStep(input: unknown, path: string, issues: IssueList, src: Sou
     if (typeof why === 'string') fault = why;
     raw = { ...rest, ...tool };
   }
+  raw = langswarmSpellings(raw, path, issues);
   if (raw.is_fan_in !== undefined && !('tool' in raw) && isPlainObject(raw.args) && Object.keys(raw.args).every((k) => k === 'steps')) {
     // LangSwarm's fan-in lists the steps it waits for in args.steps (an agent step ignores them).
     issues.warn(joinPath(path, 'args'), 'args.steps of a fan-in is not needed: a step that several routes lead to waits for every branch that was taken');

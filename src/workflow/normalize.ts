@@ -15,7 +15,7 @@ const TOP_KEYS = ['agents', 'tools', 'workflows', 'version', 'name', 'descriptio
 const TOOL_KEYS = ['id', 'type', 'description', 'settings', 'requires'];
 const WORKFLOW_KEYS = ['id', 'name', 'description', 'steps', 'inputs'];
 /** Workflow keys LangSwarm files carry that change nothing here. */
-const WORKFLOW_IGNORED = ['async', 'version', 'metadata', 'tags', 'timeout', 'output', 'settings', 'memory', 'session'];
+const WORKFLOW_IGNORED = ['async', 'version', 'metadata', 'tags', 'timeout', 'output', 'settings', 'memory', 'session', 'execution_mode', 'input_schema', 'output_schema'];
 
 export interface NormalizeOptions {
   readonly knownToolTypes: readonly string[];
@@ -116,6 +116,7 @@ function workflow(item: unknown, path: string, fallbackId: string, issues: Issue
   for (const key of Object.keys(raw)) {
     if (key === 'async') issues.warn(joinPath(path, key), '"async" is ignored: independent branches always run concurrently');
     else if (WORKFLOW_IGNORED.includes(key)) issues.warn(joinPath(path, key), `workflow key "${key}" is ignored`);
+    else if (key === 'continue_on_error') issues.error(joinPath(path, key), 'continue_on_error belongs to a step: set it on each step whose failure the workflow may outlive');
     else if (!WORKFLOW_KEYS.includes(key)) issues.error(joinPath(path, key), `unknown workflow key "${key}" (${WORKFLOW_KEYS.join(', ')})`);
   }
   let id = fallbackId;

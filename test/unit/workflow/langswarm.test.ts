@@ -356,3 +356,28 @@ workflows:
     has(yaml, /^line 3: YAML: .*\(and \d+ more YAML errors after it, most of them caused by this one\)/);
   });
 });
+
+describe("the spellings of LangSwarm's current loader", () => {
+  test('parameters or params are a tool step\'s args, input_data an agent\'s input, dependencies depends_on; both spellings at once is an error', () => {
+    const r = validateWorkflowText(`
+agents: [{id: writer, model: gpt-4o-mini}]
+workflows:
+  report:
+    execution_mode: parallel
+    input_schema: {type: string}
+    steps:
+      - {id: fetch, tool: echo, parameters: {url: "\${user_input}"}}
+      - {id: count, tool: transform, method: length, params: {value: "\${fetch.output.url}"}, dependencies: fetch}
+      - {id: write, agent: writer, input_data: "Write about \${fetch.output.url}", dependencies: [fetch, count], output: {to: user}}
+`);
+    const doc = valid(r);
+    const [fetch, count, write] = doc.workflows.report?.steps as [ToolStep, ToolStep, AgentStep];
+    assert.deepEqual(fetch.args, { url: '${user_input}' });
+    assert.deepEqual([count.args, count.depends_on], [{ value: '${fetch.output.url}' }, ['fetch']]);
+    assert.deepEqual([write.input, write.depends_on], ['Write about ${fetch.output.url}', ['fetch', 'count']]);
+    has(messages(r.warnings), /report\.execution_mode: workflow key "execution_mode" is ignored/);
+    const both = validateWorkflowText('workflows: {w: [{id: a, tool: echo, args: {x: 1}, params: {x: 2}, output: {to: user}}]}');
+    has(messages(both.errors), /steps\[0\]\.params: both "params" and "args": they are the same setting, keep one/);
+    has(messages(validateWorkflowText('workflows: {w: {continue_on_error: true, steps: [{id: a, tool: echo, args: {}}]}}').errors), /continue_on_error belongs to a step/);
+  });
+});
