@@ -327,7 +327,7 @@ function runVariables(steps: Step[], inputs: readonly string[], aliases: Readonl
         const keyed = keys.get(name);
         if (keyed !== undefined) return `${keyed}.output${tail}`;
         if (inputs.includes(name) && name !== 'user_input') return `inputs.${name}${tail}`;
-        if (name === 'user_query' && tail === '' && !ids.has(name)) {
+        if (name === 'user_query' && tail === '' && !known.includes(name)) {
           // LangSwarm's current loader reads an undeclared ${user_query} as the run's input.
           warnOnce(path, name, `\${${root}${rest}}: read as the run input, \${user_input}, as LangSwarm's loader reads it; list user_query under the workflow's inputs to read that field of a JSON input instead`);
           return 'user_input';
