@@ -2,7 +2,7 @@
  * Real nats-server processes for tests, on free loopback ports, stopped by PID when the test ends.
  * When NATS_URL is set, `startTestNats` uses that server instead of starting one.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -103,6 +103,28 @@ export async function holdPort(port: number): Promise<{ release(): Promise<void>
     holder.listen(port, '127.0.0.1', () => resolve());
   });
   return { release: () => new Promise<void>((resolve) => (holder.listening ? holder.close(() => resolve()) : resolve())) };
+}
+
+/**
+ * Stops `server` with SIGSTOP and returns once every thread of it stands still. The signal takes
+ * a moment to land on a loaded machine: a message published right after kill() returns could
+ * still go through a server that is about to stop (seen in one run of about twenty, eight test
+ * processes at once on two cores).
+ */
+export async function freezeServer(server: NatsServerProcess): Promise<void> {
+  server.kill('SIGSTOP');
+  const stopped = (): boolean => {
+    try {
+      // The state is the field after the command name (in parentheses): T when stopped.
+      return readdirSync(`/proc/${server.pid}/task`).every((tid) => /\) T /.test(readFileSync(`/proc/${server.pid}/task/${tid}/stat`, 'utf8')));
+    } catch {
+      return process.platform !== 'linux'; // no /proc: nothing to wait on
+    }
+  };
+  for (let i = 0; !stopped(); i++) {
+    if (i > 500) throw new Error(`nats-server ${server.pid} did not stop within 5 s of SIGSTOP`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 /** Kills `server` for good and holds its client port (see holdPort). */

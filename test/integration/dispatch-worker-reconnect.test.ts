@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import pino from 'pino';
 import { MeshStepRunner } from '../../src/dispatch/index.js';
 import type { StepCall } from '../../src/engine/types.js';
-import { killServerForGood, startTestCluster } from '../harness/nats.js';
+import { freezeServer, killServerForGood, startTestCluster } from '../harness/nats.js';
 import { startTestNode, stopAll } from '../harness/nodes.js';
 import { eventually } from '../harness/processes.js';
 
@@ -40,8 +40,11 @@ test('a step request lost with the worker’s server is sent again when the work
     const server = nats.servers[1]!;
 
     // The worker's server stands still: the request is routed to it and waits in its socket...
-    server.kill('SIGSTOP');
+    await freezeServer(server);
     const pending = runner.run(echoOn('w-lost', 'across a lost server'), new AbortController().signal);
+    // Awaited below; should a check before that fail, stopping the nodes rejects it: that must
+    // not hide the check that failed.
+    pending.catch(() => undefined);
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(worker.stepServer!.admitted, 0, 'the request has not reached the worker');
     // ...and dies with it. The worker reconnects to another server and announces itself again.
@@ -71,6 +74,7 @@ test('a step still running when its worker reconnects is sent again and joins th
     await eventually(() => coord.registry.list().some((p) => p.name === 'w-busy'), 'the coordinator sees the worker');
     const runner = new MeshStepRunner({ nc: coord.nc, registry: coord.registry, origin: 'coord', log: capture(lines) });
     const pending = runner.run(stepOn('w-busy', { kind: 'tool', tool_id: 'nap', tool_type: 'sleep', args: { ms: 5_000 } }), new AbortController().signal);
+    pending.catch(() => undefined); // as above
     await eventually(() => worker.stepServer!.inflight === 1, 'the worker runs the step');
     held = await killServerForGood(nats.servers[1]!);
     await eventually(() => lines.some((l) => l.msg === RESENT), 'the coordinator sends the step again when the worker is back');
