@@ -19,6 +19,8 @@ const WORKFLOW_IGNORED = ['async', 'version', 'metadata', 'tags', 'timeout', 'ou
 
 export interface NormalizeOptions {
   readonly knownToolTypes: readonly string[];
+  /** Whether an undeclared `${NAME}` reads the run input's field (see runVariables). */
+  readonly runKeywords: boolean;
 }
 
 export interface Normalized {
@@ -61,7 +63,7 @@ export function normalizeDocument(value: unknown, issues: IssueList, opts: Norma
   // readable by its siblings too (they are run with the same keyword arguments).
   const docInputs = new Set(listed.flatMap(([raw]) => (isPlainObject(raw) && Array.isArray(raw.inputs) ? raw.inputs.filter((x): x is string => typeof x === 'string') : [])));
   for (const [raw, path, fallbackId] of listed) {
-    const wf = workflow(raw, path, fallbackId, issues, sources, docInputs);
+    const wf = workflow(raw, path, fallbackId, issues, sources, docInputs, opts.runKeywords);
     if (wf) add(workflows, workflowPaths, wf.id, wf, path, 'workflow', issues);
   }
   const first = Object.keys(workflows)[0];
@@ -106,7 +108,7 @@ function workflowEntries(raw: unknown, issues: IssueList): [unknown, string, str
   return out;
 }
 
-function workflow(item: unknown, path: string, fallbackId: string, issues: IssueList, src: SourceMap, docInputs: ReadonlySet<string>): Workflow | undefined {
+function workflow(item: unknown, path: string, fallbackId: string, issues: IssueList, src: SourceMap, docInputs: ReadonlySet<string>, runKeywords: boolean): Workflow | undefined {
   const raw = typeof item === 'string' ? simpleSyntax(item, path, issues) : textWorkflowEntry(item, path, issues);
   if (raw === undefined) return undefined;
   if (!isPlainObject(raw)) {
@@ -131,7 +133,7 @@ function workflow(item: unknown, path: string, fallbackId: string, issues: Issue
   if (raw.description !== undefined && description === undefined) issues.error(joinPath(path, 'description'), 'description is text');
   assignIds(steps, issues, src);
   const names = aliases(steps);
-  runVariables(steps, [...inputNames(raw.inputs, joinPath(path, 'inputs'), issues), ...docInputs], names, src, issues);
+  runVariables(steps, [...inputNames(raw.inputs, joinPath(path, 'inputs'), issues), ...docInputs], runKeywords ? names : undefined, src, issues);
   routeByAlias(steps, names);
   return { id, ...(description !== undefined && { description }), steps, aliases: names };
 }
@@ -282,9 +284,10 @@ const RESERVED_ROOTS: ReadonlySet<string> = new Set(['user_input', 'input', 'inp
  * arguments into the context that `${NAME}` reads (`run_workflow("w", text, user_query=...)`),
  * and its own documentation writes `${user_data}` without declaring it. A name with fields
  * (`${process.env.HOME}`) is left to the check, which refuses it. An undeclared `${user_query}`
- * is the run input itself, as LangSwarm's current loader (V2) rewrites it.
+ * is the run input itself, as LangSwarm's current loader (V2) rewrites it. Without `aliases`
+ * (the validator's runKeywords off), undeclared names are left to the check too.
  */
-function runVariables(steps: Step[], inputs: readonly string[], aliases: Readonly<Record<string, string>>, src: SourceMap, issues: IssueList): void {
+function runVariables(steps: Step[], inputs: readonly string[], aliases: Readonly<Record<string, string>> | undefined, src: SourceMap, issues: IssueList): void {
   const keys = new Map<string, string>();
   const ids = new Set<string>();
   const loopVars = new Set<string>();
@@ -294,9 +297,10 @@ function runVariables(steps: Step[], inputs: readonly string[], aliases: Readonl
     const k = src.outputKeys.get(s);
     if (k !== undefined) keys.set(k, s.id);
   }
-  const known = [...ids, ...Object.keys(aliases), ...loopVars, ...RESERVED_ROOTS, ...inputs];
+  const known = [...ids, ...Object.keys(aliases ?? {}), ...loopVars, ...RESERVED_ROOTS, ...inputs];
   // A name a letter or two off a known one is a typo: left to the check, which names the near miss.
-  const keyword = (name: string, tail: string): boolean => tail === '' && !known.includes(name) && !(name in Object.prototype) && !isTypoOf(name, known);
+  const keyword = (name: string, tail: string): boolean =>
+    aliases !== undefined && tail === '' && !known.includes(name) && !(name in Object.prototype) && !isTypoOf(name, known);
   const warned = new Set<string>();
   /** One warning per variable name and step. */
   const warnOnce = (path: string, name: string, message: string): void => {
@@ -327,12 +331,12 @@ function runVariables(steps: Step[], inputs: readonly string[], aliases: Readonl
         const keyed = keys.get(name);
         if (keyed !== undefined) return `${keyed}.output${tail}`;
         if (inputs.includes(name) && name !== 'user_input') return `inputs.${name}${tail}`;
-        if (name === 'user_query' && tail === '' && !known.includes(name)) {
+        if (!keyword(name, tail)) return undefined;
+        if (name === 'user_query') {
           // LangSwarm's current loader reads an undeclared ${user_query} as the run's input.
           warnOnce(path, name, `\${${root}${rest}}: read as the run input, \${user_input}, as LangSwarm's loader reads it; list user_query under the workflow's inputs to read that field of a JSON input instead`);
           return 'user_input';
         }
-        if (!keyword(name, tail)) return undefined;
         warnOnce(path, name, `\${${root}${rest}}: "${name}" is not a step, a loop variable or one of the workflow's inputs: it is read as the run input's field "${name}" (\${inputs.${name}}, null when the input has none), as LangSwarm reads a run_workflow keyword; list it under the workflow's inputs to say so, or correct the name`);
         return `inputs.${name}${tail}`;
       };

@@ -23,6 +23,12 @@ export interface ValidateOptions {
    * which loads such files and fails when a run reaches the step.
    */
   readonly strict?: boolean;
+  /**
+   * An undeclared `${NAME}` is read from the run input's field, as LangSwarm reads a
+   * run_workflow keyword (with a warning). On by default; off, it is an error (a generated
+   * workflow declares its inputs).
+   */
+  readonly runKeywords?: boolean;
   /** Filled with work counters (tests check that validation is linear). */
   readonly stats?: ValidationStats;
 }
@@ -50,7 +56,7 @@ const RECENT_MAX_CHARS = 256 * 1024;
 /** Validates workflow YAML. Never throws: anything wrong, even internally, comes back as an error. */
 export function validateWorkflowText(text: string, opts: ValidateOptions = {}): ValidationResult {
   if (opts.stats || typeof text !== 'string' || text.length > RECENT_MAX_CHARS) return validateUncached(text, opts);
-  const key = `${opts.strict === true}\u0000${opts.workflow ?? ''}\u0000${(opts.allowedEnv ?? []).join(',')}\u0000${(opts.knownToolTypes ?? []).join(',')}\u0000${text}`;
+  const key = `${opts.strict === true}\u0000${opts.runKeywords !== false}\u0000${opts.workflow ?? ''}\u0000${(opts.allowedEnv ?? []).join(',')}\u0000${(opts.knownToolTypes ?? []).join(',')}\u0000${text}`;
   let result = recent.get(key);
   if (result) {
     recent.delete(key); // most recently used last
@@ -93,7 +99,7 @@ export function validateParsed(
   try {
     if (parsed) {
       const knownToolTypes = opts.knownToolTypes ?? BUILTIN_TOOL_TYPES;
-      const normalized = normalizeDocument(parsed.value, issues, { knownToolTypes });
+      const normalized = normalizeDocument(parsed.value, issues, { knownToolTypes, runKeywords: opts.runKeywords !== false });
       if (normalized) checkDocument(normalized, issues, { allowedEnv: opts.allowedEnv ?? [], knownToolTypes, ...(opts.stats && { stats: opts.stats }) });
       (opts.strict ? issues.errors : issues.warnings).push(...issues.faults);
       if (normalized) {

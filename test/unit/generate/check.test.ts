@@ -18,10 +18,10 @@ describe('the gate of a generated workflow', () => {
     assert.equal(c.validation.valid, false);
     assert.equal(c.document, undefined);
     assert.deepEqual(
-      c.validation.errors.map((e) => e.message),
-      ["${topic}: no such variable: read ${user_input}, a step's ${ID.output}, or list the name under the workflow's inputs"],
+      c.validation.errors.map((e) => `${e.path}: ${e.message}`),
+      ['workflows.main.steps[0].input: ${topic}: "topic" is not a variable here: use user_input, context.*, STEP.output, env.NAME'],
     );
-    assert.ok(!c.validation.warnings.some((w) => /run input's field/.test(w.message)), 'reported once, as the error');
+    assert.ok(!c.validation.warnings.some((w) => /run input's field/.test(w.message)), 'an error, not also a warning');
   });
 
   test('declared in inputs, or the run input itself: it passes', () => {
