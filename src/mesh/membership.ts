@@ -5,6 +5,7 @@ import { decodeJson, encodeJson } from '../protocol/codec.js';
 import { MemberEnvelopeSchema, type AliveEvent, type MemberEnvelope, type MemberEvent } from '../protocol/membership.js';
 import { memberSubjectSender, SERVICE_NAME, subjects } from '../protocol/subjects.js';
 import { MeshActivity } from './activity.js';
+import { ConnectionWatch } from './connection-watch.js';
 import { answerView, fetchMember, syncView } from './member-sync.js';
 import { Prober, membershipTimings, type MembershipTimings } from './prober.js';
 import { PeerRegistry } from './registry.js';
@@ -21,6 +22,8 @@ export interface MembershipOptions {
   deadAfterMs: number;
   /** How often a node probes one peer while nothing runs in the mesh (default: the busy rate, half the heartbeat). */
   idleProbeMs?: number;
+  /** How often an idle node probes its ring successor while a node watches the servers' connections (default 5 idle periods). */
+  watchedProbeMs?: number;
   /** Whether this node has work now (steps running here, executions it coordinates): read once a period. */
   busy?: () => boolean;
   /** Read when a probe is answered; must be cheap (no probing here). */
@@ -61,7 +64,7 @@ export class Membership {
     private readonly opts: MembershipOptions,
     readonly service: Service,
   ) {
-    this.timings = membershipTimings(opts.heartbeatMs, opts.deadAfterMs, opts.idleProbeMs);
+    this.timings = membershipTimings(opts.heartbeatMs, opts.deadAfterMs, opts.idleProbeMs, opts.watchedProbeMs);
     this.registry.suspicion = suspicionPolicy(this.timings.suspicionMs);
     // Six idle periods (12 s by default): told again every half of it while work lasts.
     this.activity = new MeshActivity(6 * this.timings.idleProbeIntervalMs);
@@ -103,6 +106,11 @@ export class Membership {
     return this.capabilities;
   }
 
+  /** Whether this node reads the servers' connection lists for the mesh now (it is the watcher in its own view). */
+  get watchingConnections(): boolean {
+    return this.prober?.watchingConnections ?? false;
+  }
+
   private start(): void {
     const { nc, log } = this.opts;
     this.registry.alive(this.capabilities, 0, this.opts.liveLoad().state, Date.now());
@@ -123,6 +131,10 @@ export class Membership {
       refreshSelf: () => this.refreshOwnLoad(),
       timings: this.timings,
       activity: this.activity,
+      ...(this.capabilities.watches_connections && {
+        // The servers answer within milliseconds: the jitter ends a read soon after the last one.
+        connections: new ConnectionWatch(nc, { maxWaitMs: Math.max(250, this.timings.probeTimeoutMs), jitterMs: 50 }),
+      }),
       onPeriod: () => {
         if (this.opts.busy?.()) this.noteBusy();
       },

@@ -6,6 +6,7 @@ import { ProbeAckSchema, ProbeSchema, type MemberEvent, type ProbeAck } from '..
 import { subjects } from '../protocol/subjects.js';
 import { Requester } from '../nats/requester.js';
 import type { MeshActivity } from './activity.js';
+import { connectionWatcher, unconnectedMembers, type ConnectionWatch } from './connection-watch.js';
 import type { PeerRegistry } from './registry.js';
 
 export interface MembershipTimings {
@@ -13,6 +14,11 @@ export interface MembershipTimings {
   probeIntervalMs: number;
   /** ... and this often while it is idle (nothing has run for the activity linger). */
   idleProbeIntervalMs: number;
+  /**
+   * Idle, while a node of the mesh watches the servers' connection lists (kills are noticed from
+   * them every idle period): how often the others probe their ring successors, for frozen nodes.
+   */
+  watchedProbeIntervalMs: number;
   /** A probe unanswered for this long is sent once more; unanswered again, its target becomes suspect. */
   probeTimeoutMs: number;
   /** A suspect that does not refute within this is declared dead (the shortest period: more when few nodes confirm). */
@@ -28,12 +34,14 @@ export interface MembershipTimings {
  * (`idleProbeMs`, never shorter than the busy one) changes only how soon a death is noticed
  * while nothing runs, never that minimum.
  */
-export function membershipTimings(heartbeatMs: number, deadAfterMs: number, idleProbeMs = heartbeatMs / 2): MembershipTimings {
+export function membershipTimings(heartbeatMs: number, deadAfterMs: number, idleProbeMs = heartbeatMs / 2, watchedProbeMs = 5 * idleProbeMs): MembershipTimings {
   const probeIntervalMs = Math.max(25, Math.round(heartbeatMs / 2));
   const probeTimeoutMs = Math.max(25, Math.min(probeIntervalMs, Math.round(deadAfterMs / 5)));
+  const idleProbeIntervalMs = Math.max(probeIntervalMs, Math.round(idleProbeMs));
   return {
     probeIntervalMs,
-    idleProbeIntervalMs: Math.max(probeIntervalMs, Math.round(idleProbeMs)),
+    idleProbeIntervalMs,
+    watchedProbeIntervalMs: Math.max(idleProbeIntervalMs, Math.round(watchedProbeMs)),
     probeTimeoutMs,
     suspicionMs: Math.max(50, deadAfterMs - 2 * probeTimeoutMs),
     lagToleranceMs: 250,
@@ -47,6 +55,9 @@ export function membershipTimings(heartbeatMs: number, deadAfterMs: number, idle
  */
 const MAX_HEALTH = 8;
 
+/** Members without a connection that the watcher probes after one read, at most (a read during a server's fall-over). */
+const MAX_WATCH_PROBES = 64;
+
 export interface ProberOptions {
   nc: NatsConnection;
   registry: PeerRegistry;
@@ -58,6 +69,8 @@ export interface ProberOptions {
   timings: MembershipTimings;
   /** Whether the mesh is busy: the prober keeps the busy period while it is, the idle one otherwise. */
   activity: MeshActivity;
+  /** Present when this node can read the servers' connection lists (it watches them while it is the mesh's watcher). */
+  connections?: ConnectionWatch;
   /** Called once a period, before the probe (the node tells the mesh it still has work). */
   onPeriod?: () => void;
   publish: (e: MemberEvent) => void;
@@ -103,7 +116,12 @@ export class Prober {
    */
   private health = 1;
   private quickAcks = 0;
-  private offJoins: (() => void) | undefined;
+  private offChanges: (() => void) | undefined;
+  /** When this node last probed its ring successor (the watcher does so at the watched period only). */
+  private ringProbedAt = 0;
+  private readingConnections = false;
+  /** Whether the last read of the connection lists failed (a failure is logged once per run). */
+  private connectionsFailing = false;
 
   constructor(private readonly opts: ProberOptions) {
     // Half a period: suspicions end within a quarter second of due.
@@ -111,17 +129,23 @@ export class Prober {
   }
 
   /**
-   * One timer wakes an idle node, once a period (the idle one while nothing runs in the mesh):
+   * One timer wakes an idle node, once a period (an idle one while nothing runs in the mesh):
    * it checks this node's own clock and open suspicions, then probes the next peer. (A second
    * timer for suspicions, always on, was most of an idle node's wake-ups.)
    */
   start(): void {
     this.running = true;
-    // SWIM puts a new member at a random place in the current round: waiting for the next round
-    // left a node that joined and died unprobed for up to a whole round. (Idle, the ring takes it
-    // in at once: its predecessor's next probe goes to it.)
-    this.offJoins = this.opts.registry.onChange((e) => {
-      if (e.kind !== 'joined' || !this.opts.activity.busy()) return;
+    this.offChanges = this.opts.registry.onChange((e) => {
+      if (e.kind === 'rejoined') return;
+      if (!this.opts.activity.busy()) {
+        // Idle, a join or a death may change the watcher or this node's successor, and so its period.
+        this.quicken();
+        return;
+      }
+      // SWIM puts a new member at a random place in the current round: waiting for the next round
+      // left a node that joined and died unprobed for up to a whole round. (Idle, the ring takes it
+      // in at once: its predecessor's next probe goes to it.)
+      if (e.kind !== 'joined') return;
       const r = this.round;
       const j = Math.floor(Math.random() * (r.length + 1));
       r.push(e.peer.id);
@@ -133,16 +157,34 @@ export class Prober {
 
   stop(): void {
     this.running = false;
-    this.offJoins?.();
+    this.offChanges?.();
     clearTimeout(this.periodTimer);
     this.periodTimer = undefined;
     this.stopExpiryTimer();
   }
 
-  /** The period now: the busy one while anything runs in the mesh, the idle one otherwise. */
+  /** The period now: the busy one while anything runs in the mesh, an idle one otherwise. */
   private period(): number {
     const { timings, activity } = this.opts;
-    return activity.busy() ? timings.probeIntervalMs : timings.idleProbeIntervalMs;
+    return activity.busy() ? timings.probeIntervalMs : this.idlePeriod();
+  }
+
+  /**
+   * Idle, with no watcher in the mesh, every node probes its ring successor every idle period. With
+   * one, the watcher reads the connection lists every idle period (a killed node is noticed from
+   * them), the watcher's own predecessor keeps probing it at that rate (nobody reads the lists for
+   * the watcher), and everyone else probes at the watched period, for frozen nodes only.
+   */
+  private idlePeriod(): number {
+    const { timings, registry } = this.opts;
+    const watcher = connectionWatcher(registry.list());
+    if (watcher === undefined || watcher.id === this.opts.self().id || this.successor() === watcher.id) return timings.idleProbeIntervalMs;
+    return timings.watchedProbeIntervalMs;
+  }
+
+  /** Whether this node is the mesh's watcher now (in its own view). */
+  get watchingConnections(): boolean {
+    return this.opts.connections !== undefined && connectionWatcher(this.opts.registry.list())?.id === this.opts.self().id;
   }
 
   /** Whether this node probes at the busy rate now (the mesh has work). */
@@ -159,17 +201,26 @@ export class Prober {
     if (!this.running) return;
     this.opts.onPeriod?.();
     if (this.expiryTimer === undefined) this.tick(Date.now() - this.periodDueAt);
-    this.probeNext();
+    const { activity, timings } = this.opts;
+    if (activity.busy()) this.probeNext();
+    else {
+      const watcher = this.watchingConnections;
+      if (watcher) this.readConnections();
+      // The watcher probes its own successor at the watched period, like everyone else.
+      if (!watcher || Date.now() - this.ringProbedAt >= timings.watchedProbeIntervalMs - timings.idleProbeIntervalMs / 2) this.probeNext();
+    }
     if (this.running) this.schedule(this.period());
   };
 
   /**
-   * The mesh turned busy: a prober waiting out its idle period probes within a busy one instead
-   * (a node that runs work wants its peers watched now, not in an idle period's time).
+   * The period got shorter: the mesh turned busy (a node that runs work wants its peers watched
+   * now, not in an idle period's time), or idle, the watcher or this node's successor changed. A
+   * prober waiting out a longer period then waits only the new one.
    */
   quicken(): void {
-    const every = this.opts.timings.probeIntervalMs;
-    if (!this.running || this.periodDueAt - Date.now() <= every) return;
+    if (!this.running) return;
+    const every = this.period();
+    if (this.periodDueAt - Date.now() <= every) return;
     clearTimeout(this.periodTimer);
     this.schedule(every);
   }
@@ -300,6 +351,7 @@ export class Prober {
     if (nc.isClosed()) return;
     this.opts.refreshSelf();
     const id = this.nextTarget();
+    if (!this.opts.activity.busy()) this.ringProbedAt = Date.now();
     if (id === undefined) {
       // Alone so far (the first node, or a view taken from a node that had just started): look again.
       if (Date.now() - this.lastSyncAt > 4 * timings.probeIntervalMs) {
@@ -309,6 +361,32 @@ export class Prober {
       return;
     }
     this.probe(registry.get(id)!, false);
+  }
+
+  /**
+   * The watcher's read of the servers' connection lists: every member the servers hold no
+   * connection for is probed now. A killed node's probe meets "no responders", which suspects it
+   * at once, without a second try; a member that answers was only moving to another server.
+   */
+  private readConnections(): void {
+    const { connections, registry, log } = this.opts;
+    if (connections === undefined || this.readingConnections) return;
+    this.readingConnections = true;
+    connections.read().then(
+      (census) => {
+        this.readingConnections = false;
+        if (this.connectionsFailing) log.info("reading the servers' connection lists again");
+        this.connectionsFailing = false;
+        if (census === undefined || !this.running || this.opts.nc.isClosed()) return;
+        const missing = unconnectedMembers(census, registry.list(), this.opts.self().id).filter((p) => !registry.isSuspected(p.id));
+        for (const peer of missing.slice(0, MAX_WATCH_PROBES)) this.probe(peer, false);
+      },
+      (err: Error) => {
+        this.readingConnections = false;
+        if (!this.connectionsFailing) log.warn({ err: err.message }, "cannot read the servers' connection lists: a killed node is noticed by the ring's probes only");
+        this.connectionsFailing = true;
+      },
+    );
   }
 
   /** Probes `peer`; a second try (`again`) follows a first that went unanswered. */

@@ -60,6 +60,7 @@ function toAdvertisement(caps: NodeCapabilities, state: NodeState, incarnation: 
     incarnation,
   };
   if (caps.os) ad.os = caps.os;
+  if (caps.watches_connections) ad.watches_connections = true;
   return ad;
 }
 

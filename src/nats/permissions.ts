@@ -1,11 +1,12 @@
-import { subjectScopes, subjectToken } from '../protocol/subjects.js';
+import { subjects, subjectScopes, subjectToken } from '../protocol/subjects.js';
 
 /**
  * NATS permissions for the two roles of a mesh, as nats-server `permissions` blocks.
  *
  * - A node publishes its own membership announcements only (`wfmesh.member.<name>.*`), probes any node, receives only the steps,
  *   executions and views addressed to its name, dispatches steps to any node, writes the KV
- *   buckets (JetStream API, `$KV.>`) and answers the micro services API.
+ *   buckets (JetStream API, `$KV.>`), answers the micro services API and reads the servers'
+ *   connection lists of its account (to notice killed nodes: src/mesh/connection-watch.ts).
  * - A client (`wfmesh run`, `nodes`, `executions`, `cancel`, a dashboard) asks nodes to execute,
  *   reads views and records, follows events and cancels; it can neither heart-beat, nor send a
  *   step, nor write or delete a record, nor answer service discovery (so it cannot pose as a node).
@@ -62,6 +63,7 @@ export function nodePermissions(name: string, inboxes: readonly string[]): NatsP
         subjectScopes.events(),
         subjectScopes.toolCalls(),
         subjectScopes.services(),
+        subjects.accountConnections(),
         '$JS.API.>',
         '$KV.>',
         '$JS.FC.>',

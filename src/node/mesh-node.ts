@@ -4,11 +4,13 @@ import type { StepServer } from '../dispatch/step-server.js';
 import type { ExecutionService } from '../executions/index.js';
 import { createStepExecutor } from '../executor/index.js';
 import type { ExecutorEnvironment, StepExecutor } from '../executor/types.js';
+import { canReadConnections, nodeConnectionName } from '../mesh/connection-watch.js';
 import { Membership } from '../mesh/membership.js';
 import { LiveLoadSampler, probeHardware, type Hardware } from '../mesh/probe.js';
 import type { PeerRegistry } from '../mesh/registry.js';
 import { connectNats } from '../nats/connection.js';
 import type { NodeCapabilities, NodeState } from '../protocol/advert.js';
+import { subjects } from '../protocol/subjects.js';
 import { VERSION } from '../version.js';
 import { NodeHttpServer } from './http-server.js';
 import { NodeMetrics, serveMetrics } from './metrics.js';
@@ -61,15 +63,19 @@ export class MeshNode {
     let nc: NatsConnection;
     let hardware: Hardware;
     try {
-      [nc, hardware] = await Promise.all([connectNats(options.nats, `wfmesh:${options.name}`), probeHardware(options.hardware)]);
+      [nc, hardware] = await Promise.all([connectNats(options.nats, nodeConnectionName(options.name)), probeHardware(options.hardware)]);
     } catch (err) {
       sampler.stop(); // wrong credentials and the like: release the shared sampler
       throw err;
     }
     for (const note of hardware.notes) log.info(note);
     let http: NodeHttpServer;
+    let watchesConnections: boolean;
     try {
-      http = await NodeHttpServer.create(options.http.host, options.http.port, log, options.http.portFallback);
+      [http, watchesConnections] = await Promise.all([
+        NodeHttpServer.create(options.http.host, options.http.port, log, options.http.portFallback),
+        options.connectionWatch ? canReadConnections(nc) : false,
+      ]);
     } catch (err) {
       sampler.stop();
       await nc.close();
@@ -89,7 +95,11 @@ export class MeshNode {
       mcp_url: options.http.mcp ? `${advertisedUrl(http.url, options.http.advertiseHost)}/mcp` : null,
       http_url: advertisedUrl(http.url, options.http.advertiseHost),
       started_at: new Date().toISOString(),
+      ...(watchesConnections && { watches_connections: true }),
     };
+    if (options.connectionWatch && !watchesConnections) {
+      log.info(`the NATS servers do not answer ${subjects.accountConnections()} for this node: it cannot watch connections for the mesh (docs/membership.md)`);
+    }
     let node: MeshNode | undefined;
     const membership = await Membership.create({
       nc,
@@ -98,6 +108,7 @@ export class MeshNode {
       heartbeatMs: options.heartbeatMs,
       deadAfterMs: options.deadAfterMs,
       idleProbeMs: options.idleProbeMs,
+      watchedProbeMs: options.watchedProbeMs,
       busy: () => node?.busy ?? false,
       log,
       liveLoad: () => ({

@@ -40,6 +40,13 @@ export interface NodeOptions {
   deadAfterMs: number;
   /** How often a node probes one peer while nothing runs in the mesh (default 2 heartbeats; half a heartbeat: always the busy rate). */
   idleProbeMs: number;
+  /**
+   * While a node of the mesh watches the NATS servers' connection lists (it notices kills within an
+   * idle period), how often an idle node probes its ring successor, for frozen nodes (default 5 idle periods).
+   */
+  watchedProbeMs: number;
+  /** Whether this node may watch the servers' connection lists for the mesh (default true: when the servers let it). */
+  connectionWatch: boolean;
   /** How long a stopping node waits for its in-flight steps (default 30 s). */
   drainTimeoutMs: number;
   nats: NatsConnectionSettings;
@@ -76,6 +83,13 @@ export function parseLabels(pairs: string[], source: string): Record<string, str
 function splitList(value: string | undefined): string[] | undefined {
   if (value === undefined) return undefined;
   return value.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+function onOff(value: string | undefined, name: string): boolean | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (/^(1|true|on|yes)$/i.test(value)) return true;
+  if (/^(0|false|off|no)$/i.test(value)) return false;
+  throw new MeshError('USAGE', `${name} must be on or off, got "${value}"`);
 }
 
 function positiveInt(value: string | undefined, name: string): number | undefined {
@@ -160,6 +174,7 @@ export function compileNodeOptions(flags: NodeFlags, env: NodeJS.ProcessEnv = pr
   const fsSource = env.WFMESH_FILESYSTEM_ROOT ? 'WFMESH_FILESYSTEM_ROOT' : fsFromFile ? `${flags.config}: allow.filesystem_root` : 'the filesystem root';
 
   const heartbeatMs = positiveInt(env.WFMESH_HEARTBEAT_MS, 'WFMESH_HEARTBEAT_MS') ?? file.heartbeat_ms ?? 1_000;
+  const idleProbeMs = positiveInt(env.WFMESH_IDLE_PROBE_MS, 'WFMESH_IDLE_PROBE_MS') ?? file.idle_probe_ms ?? heartbeatMs * 2;
   const name = flags.name ?? env.WFMESH_NAME ?? file.name ?? `${hostname().split('.')[0]}-${randomBytes(2).toString('hex')}`;
   // The name is a NATS subject token (wfmesh.member.<name>.<id>), which NATS permissions key on.
   if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new MeshError('USAGE', `--name "${name}": letters, digits, "_" and "-" only (it is part of NATS subjects)`);
@@ -176,7 +191,9 @@ export function compileNodeOptions(flags: NodeFlags, env: NodeJS.ProcessEnv = pr
     heartbeatMs,
     // 2.5 missed heartbeats: a dead or frozen node is dropped well within 3.5 s at the default 1 s.
     deadAfterMs: Math.round(heartbeatMs * 2.5),
-    idleProbeMs: positiveInt(env.WFMESH_IDLE_PROBE_MS, 'WFMESH_IDLE_PROBE_MS') ?? file.idle_probe_ms ?? heartbeatMs * 2,
+    idleProbeMs,
+    watchedProbeMs: positiveInt(env.WFMESH_WATCHED_PROBE_MS, 'WFMESH_WATCHED_PROBE_MS') ?? file.watched_probe_ms ?? idleProbeMs * 5,
+    connectionWatch: onOff(env.WFMESH_CONNECTION_WATCH, 'WFMESH_CONNECTION_WATCH') ?? file.connection_watch ?? true,
     drainTimeoutMs: Math.round(1000 * (flags.drainTimeoutS ?? positiveInt(env.WFMESH_DRAIN_TIMEOUT, 'WFMESH_DRAIN_TIMEOUT') ?? file.drain_timeout ?? 30)),
     nats,
     http: {

@@ -37,6 +37,11 @@ export const NodeCapabilitiesSchema = z.object({
   mcp_url: z.string().nullable(),
   http_url: z.string().nullable(),
   started_at: z.string(),
+  /**
+   * True when this node can read the NATS servers' connection lists and so may watch them for the
+   * mesh (src/mesh/connection-watch.ts); absent from nodes that cannot, and from older versions.
+   */
+  watches_connections: z.boolean().optional(),
 });
 export type NodeCapabilities = z.infer<typeof NodeCapabilitiesSchema>;
 

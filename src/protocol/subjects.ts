@@ -52,6 +52,8 @@ export const subjects = {
   serviceInfo: (instanceId?: string) =>
     instanceId ? `$SRV.INFO.${SERVICE_NAME}.${subjectToken(instanceId, 'node id')}` : `$SRV.INFO.${SERVICE_NAME}`,
   servicePing: () => `$SRV.PING.${SERVICE_NAME}`,
+  /** nats-server's connection lists of the asker's account, one answer per server (src/mesh/connection-watch.ts). */
+  accountConnections: () => '$SYS.REQ.ACCOUNT.PING.CONNZ',
 } as const;
 
 /** The node a membership subject (`subjects.members(name, id)`) belongs to; undefined for any other subject. */

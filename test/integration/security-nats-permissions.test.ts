@@ -18,6 +18,7 @@ import type { MeshNode } from '../../src/node/index.js';
 import { encodeJson } from '../../src/protocol/codec.js';
 import { subjects } from '../../src/protocol/subjects.js';
 import { cancelInMesh, EXECUTIONS_BUCKET, ExecutionStore, WORKFLOWS_BUCKET } from '../../src/store/index.js';
+import { canReadConnections } from '../../src/mesh/connection-watch.js';
 import { fetchMeshView } from '../../src/mesh/view-client.js';
 import { startTestNats, type TestNats } from '../harness/nats.js';
 import { startTestNode, stopAll } from '../harness/nodes.js';
@@ -207,5 +208,14 @@ describe('NATS permissions written by `wfmesh auth nats-config`', () => {
       }
     }
     assert.deepEqual(nodeWatches.flatMap((w) => w.violations()), []);
+  });
+
+  test("a node may read the servers' connection lists (the connection watch); a client may not", async () => {
+    for (const n of nodes) {
+      assert.ok(n.registry.list().every((p) => p.watches_connections === true), `${n.name} sees every node able to watch`);
+    }
+    assert.equal(await canReadConnections(client), false, 'the client is refused');
+    await waitFor('the refusal reported as a permissions violation', () => (clientWatch.violations().some((v) => v.includes(subjects.accountConnections())) ? true : undefined), 5_000);
+    assert.deepEqual(nodeWatches.flatMap((w) => w.violations()), [], 'the nodes never hit their own permissions');
   });
 });

@@ -69,6 +69,19 @@ test('the idle probe period defaults to two heartbeats; WFMESH_IDLE_PROBE_MS and
   assert.throws(() => compileNodeOptions({}, { WFMESH_IDLE_PROBE_MS: 'soon' }), /WFMESH_IDLE_PROBE_MS/);
 });
 
+test('the watched probe period defaults to five idle periods; the connection watch is on unless turned off', () => {
+  assert.equal(compileNodeOptions({}, {}).watchedProbeMs, 10_000);
+  assert.equal(compileNodeOptions({}, { WFMESH_IDLE_PROBE_MS: '500' }).watchedProbeMs, 2_500);
+  assert.equal(compileNodeOptions({}, { WFMESH_WATCHED_PROBE_MS: '30000' }).watchedProbeMs, 30_000);
+  assert.equal(parseNodeConfig('watched_probe_ms: 20000\n', 'node.yaml').watched_probe_ms, 20_000);
+  assert.equal(compileNodeOptions({}, {}).connectionWatch, true);
+  assert.equal(compileNodeOptions({}, { WFMESH_CONNECTION_WATCH: 'off' }).connectionWatch, false);
+  assert.equal(compileNodeOptions({}, { WFMESH_CONNECTION_WATCH: '1' }).connectionWatch, true);
+  assert.equal(parseNodeConfig('connection_watch: false\n', 'node.yaml').connection_watch, false);
+  assert.throws(() => compileNodeOptions({}, { WFMESH_CONNECTION_WATCH: 'maybe' }), /WFMESH_CONNECTION_WATCH must be on or off/);
+  assert.throws(() => parseNodeConfig('connection_watch: sometimes\n', 'node.yaml'), /connection_watch/);
+});
+
 test('--advertise-host (or WFMESH_ADVERTISE_HOST) names the host peers should use', () => {
   assert.equal(compileNodeOptions({ mcpHost: '0.0.0.0', advertiseHost: 'wfmesh-eu' }, {}).http.advertiseHost, 'wfmesh-eu');
   assert.equal(compileNodeOptions({}, { WFMESH_ADVERTISE_HOST: 'edge-1' }).http.advertiseHost, 'edge-1');
