@@ -72,8 +72,19 @@ export async function measureIdle(url: string, windowMs: number, meshSize: numbe
   // start-up used in both processes with a few full collections 8 s, or 16 s, after they start.
   const settle = () => new Promise((r) => setTimeout(r, 20_000));
   const plain = await startPair(url, 'bench-idle', 'bench-mol-idle', []);
+  // First by name: the mesh's connection watcher, in a process of its own so that its cost shows.
+  const watcher = await startNodeProcess(['--nats', url, '--name', 'bench-0-watcher', '--no-mcp'], []);
   const sameDetection: ChildProcess[] = [];
-  let cpu: { node: number; mol: number; mol1s: number; nodeRss: number; molRss: number; mol1sRss: number; wakes: { node: Wakes; mol: Wakes; mol1s: Wakes } };
+  let cpu: {
+    node: number;
+    mol: number;
+    mol1s: number;
+    watcher: number;
+    nodeRss: number;
+    molRss: number;
+    mol1sRss: number;
+    wakes: { node: Wakes; mol: Wakes; mol1s: Wakes; watcher: Wakes };
+  };
   try {
     for (let i = 0; i < meshSize; i++) sameDetection.push(await startMoleculerWorker(url, `bench-mol-1s-${i}`, [], MOLECULER_SAME_DETECTION));
     const mol1s = sameDetection[0]!;
@@ -81,19 +92,22 @@ export async function measureIdle(url: string, windowMs: number, meshSize: numbe
     const nodeCpu = cpuMeter([plain.node.pid]);
     const molCpu = cpuMeter([plain.mol.pid!]);
     const mol1sCpu = cpuMeter([mol1s.pid!]);
-    const wakes = [wakeMeter(plain.node.pid), wakeMeter(plain.mol.pid!), wakeMeter(mol1s.pid!)] as const;
+    const watcherCpu = cpuMeter([watcher.pid]);
+    const wakes = [wakeMeter(plain.node.pid), wakeMeter(plain.mol.pid!), wakeMeter(mol1s.pid!), wakeMeter(watcher.pid)] as const;
     await new Promise((r) => setTimeout(r, windowMs));
     cpu = {
       node: cpuPct(nodeCpu.stop()),
       mol: cpuPct(molCpu.stop()),
       mol1s: cpuPct(mol1sCpu.stop()),
+      watcher: cpuPct(watcherCpu.stop()),
       nodeRss: round(processRssMib(plain.node.pid)),
       molRss: round(processRssMib(plain.mol.pid!)),
       mol1sRss: round(processRssMib(mol1s.pid!)),
-      wakes: { node: wakes[0].stop(), mol: wakes[1].stop(), mol1s: wakes[2].stop() },
+      wakes: { node: wakes[0].stop(), mol: wakes[1].stop(), mol1s: wakes[2].stop(), watcher: wakes[3].stop() },
     };
   } finally {
     plain.stop();
+    watcher.kill('SIGKILL');
     for (const w of sameDetection) w.kill('SIGKILL');
   }
   const probed = await startPair(url, 'bench-idle-eld', 'bench-mol-idle-eld', ['--import', ELD_PROBE]);
@@ -108,6 +122,7 @@ export async function measureIdle(url: string, windowMs: number, meshSize: numbe
       idle_window_s: windowMs / 1000,
       idle_node: { rss_mib: cpu.nodeRss, cpu_pct: cpu.node, ...cpu.wakes.node, event_loop_stall_ms: { p99: nodeEld.p99_ms, max: nodeEld.max_ms, over_20ms: nodeEld.long } },
       idle_moleculer: { rss_mib: cpu.molRss, cpu_pct: cpu.mol, ...cpu.wakes.mol, event_loop_stall_ms: { p99: molEld.p99_ms, max: molEld.max_ms, over_20ms: molEld.long } },
+      idle_watcher: { cpu_pct: cpu.watcher, ...cpu.wakes.watcher, mesh_nodes: meshSize },
       idle_moleculer_same_detection: { rss_mib: cpu.mol1sRss, cpu_pct: cpu.mol1s, ...cpu.wakes.mol1s, mesh_nodes: meshSize, heartbeat_s: 1, dead_after_s: 2.5 },
     };
   } finally {

@@ -88,8 +88,8 @@ async function main(): Promise<void> {
     say(`an idle node and an idle Moleculer worker side by side for ${idleS} s (once nothing has run in the mesh for the activity linger)...`);
     await meshIdle(observer);
     // The Moleculer mesh with wfmesh's detection time gets as many nodes as the idle node's mesh:
-    // the coordinator, the workers and the idle node itself.
-    Object.assign(result, await measureIdle(cluster.urls[2]!, idleS * 1000, workers.length + 2));
+    // the coordinator, the workers, the connection watcher and the idle node itself.
+    Object.assign(result, await measureIdle(cluster.urls[2]!, idleS * 1000, workers.length + 3));
   } finally {
     for (const c of cleanups.reverse()) await c();
     await cluster.stop();

@@ -7,7 +7,7 @@ import { compileNatsSettings } from '../node/options.js';
  * connects with `--nats` (or NATS_URL and the credential variables), runs `use`, always closes.
  */
 export async function withNats<T>(natsFlag: string | undefined, clientName: string, use: (nc: NatsConnection) => Promise<T>): Promise<T> {
-  const nc = await connectNats(compileNatsSettings(natsFlag), `wfmesh:${clientName}`);
+  const nc = await connectNats(compileNatsSettings(natsFlag), `wfmesh-client:${clientName}`);
   try {
     return await use(nc);
   } finally {

@@ -25,6 +25,8 @@ export interface MembershipTimings {
   suspicionMs: number;
   /** A timer that fires this much late means this node stood still: it blames itself, not its peers. */
   lagToleranceMs: number;
+  /** The shortest time after which a silent node is declared dead; also how long this node waits for its own server's PONG. */
+  deadAfterMs: number;
 }
 
 /**
@@ -45,6 +47,7 @@ export function membershipTimings(heartbeatMs: number, deadAfterMs: number, idle
     probeTimeoutMs,
     suspicionMs: Math.max(50, deadAfterMs - 2 * probeTimeoutMs),
     lagToleranceMs: 250,
+    deadAfterMs,
   };
 }
 
@@ -122,6 +125,10 @@ export class Prober {
   private readingConnections = false;
   /** Whether the last read of the connection lists failed (a failure is logged once per run). */
   private connectionsFailing = false;
+  /** This node is asking its own server for a PONG (see checkServer). */
+  private checkingServer = false;
+  /** When this node last asked a node it declared dead to refute (see revive). */
+  private readonly revived = new Map<string, number>();
 
   constructor(private readonly opts: ProberOptions) {
     // Half a period: suspicions end within a quarter second of due.
@@ -265,7 +272,9 @@ export class Prober {
     // once per four periods): a full pull per stranger's probe was most of a cold start's load.
     if (probe.success && probe.data.id !== undefined && !this.opts.registry.has(probe.data.id)) {
       const stranger = { id: probe.data.id, name: probe.data.from };
-      if (!this.opts.learn(stranger) && Date.now() - this.lastSyncAt > 4 * this.opts.timings.probeIntervalMs) {
+      const dropped = this.opts.registry.droppedIncarnation(stranger.id);
+      if (dropped !== undefined) this.revive(stranger, dropped);
+      else if (!this.opts.learn(stranger) && Date.now() - this.lastSyncAt > 4 * this.opts.timings.probeIntervalMs) {
         this.lastSyncAt = Date.now();
         void this.opts.resync(stranger).catch(() => undefined);
       }
@@ -281,6 +290,22 @@ export class Prober {
       members: this.opts.registry.digest(),
     };
     msg.respond(encodeJson(ack));
+  }
+
+  /**
+   * A node this one declared dead probes it: it is alive, and never heard of its death (the news
+   * went out through a server that stood still, or it was cut off). Its entry would be refused at
+   * the incarnation it died at, so it is suspected at that incarnation: it refutes with a higher
+   * one, which every node takes (this one fetches its entry again). At most once a probe period
+   * per node; other nodes holding it alive see only a suspicion refuted at once.
+   */
+  private revive(node: { id: string; name: string }, incarnation: number): void {
+    const now = Date.now();
+    if (now - (this.revived.get(node.id) ?? 0) < this.opts.timings.probeIntervalMs) return;
+    if (this.revived.size >= 64) this.revived.clear();
+    this.revived.set(node.id, now);
+    this.opts.log.info({ peer: node.name, incarnation }, 'a peer declared dead probes this node: asking it to refute');
+    this.opts.publish({ type: 'wfmesh.member.v1', kind: 'suspect', id: node.id, name: node.name, incarnation, from: this.opts.self().name });
   }
 
   /**
@@ -403,6 +428,31 @@ export class Prober {
       );
   }
 
+  /**
+   * A probe went unanswered: perhaps this node's own server is what stands still (frozen, or cut
+   * off without its socket closing), which nats.js's pings would tell only after a minute. The
+   * server is asked for a PONG; without one within the dead timeout, this node moves to another
+   * server (and, reconnected, rejoins the mesh under a higher incarnation).
+   */
+  private checkServer(): void {
+    const { nc, timings, log } = this.opts;
+    if (this.checkingServer || nc.isClosed()) return;
+    this.checkingServer = true;
+    const dueAt = Date.now() + timings.deadAfterMs;
+    const timer = setTimeout(() => {
+      this.checkingServer = false;
+      // Late by more than the tolerance: this node stood still, and the PONG may be waiting unread.
+      if (!this.running || nc.isClosed() || Date.now() - dueAt > timings.lagToleranceMs) return;
+      log.warn({ server: nc.getServer(), waited_ms: timings.deadAfterMs }, 'the NATS server did not answer a ping: moving to another server');
+      nc.reconnect().catch(() => undefined);
+    }, timings.deadAfterMs);
+    const answered = () => {
+      clearTimeout(timer);
+      this.checkingServer = false;
+    };
+    nc.flush().then(answered, answered);
+  }
+
   /** This node looks slow (late timers, slow answers, suspected itself): it gives its peers more time. */
   slower(): void {
     this.quickAcks = 0;
@@ -443,6 +493,7 @@ export class Prober {
     if (now - sentAt > timeoutMs + timings.lagToleranceMs) return;
     if (now - this.lastStall.endedAt < timings.probeTimeoutMs + timings.lagToleranceMs) return;
     if (now - this.nextDueAt() > timings.lagToleranceMs) return; // a stall not yet ticked
+    if (!sure) this.checkServer();
     if (!sure && now - this.lastSlowAt < timings.probeTimeoutMs + timings.lagToleranceMs) return;
     const self = this.opts.self();
     if (!sure && !again && !registry.isSuspected(peer.id)) return this.probe(peer, true);

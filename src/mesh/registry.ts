@@ -131,6 +131,11 @@ export class PeerRegistry {
   }
 
   /** Whether an announcement of `id` at `incarnation` would add or update something here. */
+  /** The incarnation at which `id` was dropped (dead or departed), while it is remembered. */
+  droppedIncarnation(id: string): number | undefined {
+    return this.tombstones.get(id)?.incarnation;
+  }
+
   wouldTake(id: string, incarnation: number): boolean {
     const known = this.peers.get(id);
     if (known) return incarnation > known.incarnation;

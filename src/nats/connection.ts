@@ -21,8 +21,24 @@ export interface NatsConnectionSettings {
   inboxPrefix?: string;
 }
 
+/** How a connection checks that its server still answers when nothing else tells (nats.js pings). */
+export interface ConnectionLiveness {
+  pingIntervalMs: number;
+  maxPingOut: number;
+}
+
+/** A client's (`wfmesh run` and the like): a server that stopped answering is left within 15 s. */
+export const CLIENT_CONNECTION: ConnectionLiveness = { pingIntervalMs: 5_000, maxPingOut: 3 };
+
+/**
+ * A node's: its membership probes notice a server that stopped answering sooner (an unanswered
+ * probe makes it ask its server for a PONG: src/mesh/prober.ts), so nats.js's own pings are only
+ * the last resort, and rare: each wakes an idle node twice (the ping and its PONG).
+ */
+export const NODE_CONNECTION: ConnectionLiveness = { pingIntervalMs: 30_000, maxPingOut: 2 };
+
 /** Turns settings into nats.js options; reads the creds file here so a bad path fails early. */
-export function compileConnectionOptions(settings: NatsConnectionSettings, name: string): ConnectionOptions {
+export function compileConnectionOptions(settings: NatsConnectionSettings, name: string, liveness = CLIENT_CONNECTION): ConnectionOptions {
   if (settings.servers.length === 0) throw new MeshError('CONFIG_INVALID', 'nats.servers: at least one server URL is needed');
   const opts: ConnectionOptions = {
     servers: settings.servers,
@@ -31,8 +47,8 @@ export function compileConnectionOptions(settings: NatsConnectionSettings, name:
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
     reconnectJitter: 100,
-    pingInterval: 5_000,
-    maxPingOut: 3,
+    pingInterval: liveness.pingIntervalMs,
+    maxPingOut: liveness.maxPingOut,
     // Otherwise nats.js builds an Error with a stack trace for every request() (~30 µs each, a
     // third of a busy caller's CPU) just in case it fails; our failures name their step instead.
     noAsyncTraces: true,
@@ -79,8 +95,8 @@ export function compileConnectionOptions(settings: NatsConnectionSettings, name:
  * Connects, turning the first connection's failures into clear MeshErrors instead of hangs:
  * wrong credentials → NATS_AUTH, nobody listening or TLS trouble → NATS_CONNECT.
  */
-export async function connectNats(settings: NatsConnectionSettings, name: string): Promise<NatsConnection> {
-  const opts = compileConnectionOptions(settings, name);
+export async function connectNats(settings: NatsConnectionSettings, name: string, liveness = CLIENT_CONNECTION): Promise<NatsConnection> {
+  const opts = compileConnectionOptions(settings, name, liveness);
   const where = settings.servers.join(',');
   try {
     return await connect(opts);

@@ -8,5 +8,5 @@ export {
   type NatsCluster,
   type NatsClusterOptions,
 } from './server-launcher.js';
-export { connectNats, compileConnectionOptions, type NatsConnectionSettings } from './connection.js';
+export { CLIENT_CONNECTION, connectNats, compileConnectionOptions, NODE_CONNECTION, type NatsConnectionSettings } from './connection.js';
 export { clientPermissions, inboxPrefix, nodePermissions, type NatsPermissions } from './permissions.js';

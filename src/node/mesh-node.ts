@@ -8,7 +8,7 @@ import { canReadConnections, nodeConnectionName } from '../mesh/connection-watch
 import { Membership } from '../mesh/membership.js';
 import { LiveLoadSampler, probeHardware, type Hardware } from '../mesh/probe.js';
 import type { PeerRegistry } from '../mesh/registry.js';
-import { connectNats } from '../nats/connection.js';
+import { connectNats, NODE_CONNECTION } from '../nats/connection.js';
 import type { NodeCapabilities, NodeState } from '../protocol/advert.js';
 import { subjects } from '../protocol/subjects.js';
 import { VERSION } from '../version.js';
@@ -63,7 +63,7 @@ export class MeshNode {
     let nc: NatsConnection;
     let hardware: Hardware;
     try {
-      [nc, hardware] = await Promise.all([connectNats(options.nats, nodeConnectionName(options.name)), probeHardware(options.hardware)]);
+      [nc, hardware] = await Promise.all([connectNats(options.nats, nodeConnectionName(options.name), NODE_CONNECTION), probeHardware(options.hardware)]);
     } catch (err) {
       sampler.stop(); // wrong credentials and the like: release the shared sampler
       throw err;

@@ -9,7 +9,8 @@ import pino from 'pino';
 import { silentLogger } from '../../src/log/index.js';
 import { connect } from 'nats';
 import { Membership } from '../../src/mesh/membership.js';
-import { compileConnectionOptions } from '../../src/nats/connection.js';
+import { nodeConnectionName } from '../../src/mesh/connection-watch.js';
+import { compileConnectionOptions, NODE_CONNECTION } from '../../src/nats/connection.js';
 import { compileNodeOptions, startNode, type MeshNode } from '../../src/node/index.js';
 import type { NodeCapabilities } from '../../src/protocol/advert.js';
 import { VERSION } from '../../src/version.js';
@@ -70,7 +71,7 @@ async function startOne(url: string, name: string, region: string, full: boolean
   }
   // The node's own connection options, with a longer handshake: a host starting its share of a
   // thousand nodes is busy reading their announcements and may take longer than 5 s to answer.
-  const nc = await connect({ ...compileConnectionOptions({ servers: [url] }, `wfmesh:${name}`), timeout: 60_000 });
+  const nc = await connect({ ...compileConnectionOptions({ servers: [url] }, nodeConnectionName(name), NODE_CONNECTION), timeout: 60_000 });
   const membership = await Membership.create({
     nc,
     capabilities: peerCapabilities(name, region),

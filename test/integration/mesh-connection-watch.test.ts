@@ -38,6 +38,15 @@ describe('the connection watch on a real 3-server NATS cluster', () => {
   };
   const names = (node: MeshNode) => node.registry.list().map((p) => p.name);
 
+  /**
+   * A suspicion makes the mesh busy (random probes at the busy rate, by anyone) for the linger:
+   * waits it out, and two idle periods more for the probers to settle on their idle periods.
+   */
+  async function idleAgain(): Promise<void> {
+    await eventually(() => inProcess.every((n) => !n.membership.activity.busy()), 'the mesh idle again', 30_000);
+    await new Promise((r) => setTimeout(r, 2_000));
+  }
+
   /** Probes sent during `ms`, by sender (the probe's `from`). No subscriber may stay on probe subjects when a node is killed: it would hide "no responders". */
   async function probesDuring(ms: number): Promise<Map<string, number>> {
     const nc = await connect({ servers: nats.urls[1]! });
@@ -101,6 +110,7 @@ describe('the connection watch on a real 3-server NATS cluster', () => {
 
   test('kill -9 of the watcher: its predecessor notices, and the next by name takes the watch over', async () => {
     const [b, d] = inProcess as [MeshNode, MeshNode];
+    await idleAgain();
     procs[0]!.kill('SIGKILL');
     await eventually(() => !names(b).includes('cw-a') && !names(d).includes('cw-a'), 'cw-a dropped by cw-b and cw-d', 20_000);
     assert.equal(said.find((m) => m.kind === 'suspect' && m.name === 'cw-a')?.from, 'cw-d', "suspected by its ring predecessor");
@@ -109,10 +119,8 @@ describe('the connection watch on a real 3-server NATS cluster', () => {
     // The new watcher notices the next kill: a fresh node, killed at once.
     const e = await spawnNode('cw-e', 2);
     await eventually(() => names(b).includes('cw-e') && names(d).includes('cw-e'), 'cw-e seen');
-    // A suspicion makes the mesh busy (random probes at the busy rate) for the linger: wait it out,
-    // and for cw-d's probe of its new successor at its old period (its successor was the watcher).
-    await eventually(() => !b.membership.activity.busy() && !d.membership.activity.busy(), 'the mesh idle again', 30_000);
-    await new Promise((r) => setTimeout(r, 2_000));
+    // cw-d's probe of its new successor at its old period (its successor was the watcher) goes first.
+    await idleAgain();
     e.kill('SIGKILL');
     await eventually(() => !names(b).includes('cw-e') && !names(d).includes('cw-e'), 'cw-e dropped', 20_000);
     // cw-e's ring predecessor is cw-d, which probes it at the watched period (60 s).

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { freePort, startNatsServer } from '../../src/nats/index.js';
-import { holdPort } from '../harness/nats.js';
+import { freezeServer, holdPort, startTestCluster } from '../harness/nats.js';
 import { startTestNode, stopAll } from '../harness/nodes.js';
 import { eventually } from '../harness/processes.js';
 
@@ -34,5 +34,30 @@ test('losing the NATS server and getting it back: nodes reconnect and the mesh v
     await stopAll([a, b]);
     await server.stop();
     rmSync(workDir, { recursive: true, force: true });
+  }
+});
+
+test('a node whose server stops answering (frozen, its socket open) moves to another server: an unanswered probe makes it ask its server for a PONG; the views heal', async () => {
+  const nats = await startTestCluster();
+  // Heartbeat 200 ms: probes every 100-400 ms, a PONG awaited for 500 ms. nats.js's own pings
+  // (every 30 s, two missed) would take a minute.
+  const env = { WFMESH_HEARTBEAT_MS: '200' };
+  const a = await startTestNode(nats.urls[0]!, { name: 'frz-a', noMcp: true }, env);
+  const b = await startTestNode(nats.urls[1]!, { name: 'frz-b', noMcp: true }, env);
+  const frozen = nats.servers[1]!;
+  try {
+    const sees = (n: typeof a, name: string) => n.registry.list().some((p) => p.name === name);
+    await eventually(() => sees(a, 'frz-b') && sees(b, 'frz-a'), 'a and b see each other');
+    const was = b.nc.getServer();
+    await freezeServer(frozen);
+    await eventually(() => b.nc.getServer() !== was, 'b left its frozen server', 20_000);
+    // Each declared the other dead, through servers that did not pass it on: b rejoins under a higher
+    // incarnation; a, which never heard of its death, is asked to refute when it probes b.
+    await eventually(() => sees(a, 'frz-b') && sees(b, 'frz-a'), 'a and b see each other again', 20_000);
+    assert.notEqual(a.nc.getServer(), was, 'a was never on the frozen server');
+  } finally {
+    frozen.kill('SIGCONT');
+    await stopAll([a, b]);
+    await nats.stop();
   }
 });

@@ -13,7 +13,7 @@ export const UP_REGIONS = ['eu-west', 'us-east', 'eu-central', 'ap-southeast'] a
 
 async function natsAlreadyAnswers(url: string): Promise<boolean> {
   try {
-    const nc = await connectNats(compileNatsSettings(url), 'wfmesh:up-probe');
+    const nc = await connectNats(compileNatsSettings(url), 'wfmesh-client:up-probe');
     await nc.close();
     return true;
   } catch (err) {
