@@ -213,8 +213,10 @@ export class Prober {
     else {
       const watcher = this.watchingConnections;
       if (watcher) this.readConnections();
-      // The watcher probes its own successor at the watched period, like everyone else.
-      if (!watcher || Date.now() - this.ringProbedAt >= timings.watchedProbeIntervalMs - timings.idleProbeIntervalMs / 2) this.probeNext();
+      // The watcher probes its own successor at the watched period, like everyone else, unless it
+      // cannot read the lists (cut off from NATS, say): then every idle period.
+      const ringDue = Date.now() - this.ringProbedAt >= timings.watchedProbeIntervalMs - timings.idleProbeIntervalMs / 2;
+      if (!watcher || this.connectionsFailing || ringDue) this.probeNext();
     }
     if (this.running) this.schedule(this.period());
   };

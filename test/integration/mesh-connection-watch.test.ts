@@ -105,7 +105,7 @@ describe('the connection watch on a real 3-server NATS cluster', () => {
     assert.ok(suspicions.length >= 1, 'cw-c was suspected');
     assert.equal(suspicions[0]!.from, 'cw-a', 'by the watcher, whose read found no connection for it');
     assert.equal(suspicions[0]!.sure, true, 'its probe met no responders');
-    assert.ok(said.some((m) => m.kind === 'dead' && m.name === 'cw-c'), 'declared dead');
+    await eventually(() => said.some((m) => m.kind === 'dead' && m.name === 'cw-c'), 'cw-c declared dead (the monitor hears it)');
   });
 
   test('kill -9 of the watcher: its predecessor notices, and the next by name takes the watch over', async () => {
