@@ -10,7 +10,7 @@ import { MeshStepRunner } from '../src/dispatch/index.js';
 import { silentLogger } from '../src/log/index.js';
 import type { MeshNode } from '../src/node/index.js';
 import { startNodeProcess, type NodeProcess } from './node-process.js';
-import { cpuMeter, processRssMib, wakeMeter, type Wakes } from './proc.js';
+import { processRssMib, runMeter, type Wakes } from './proc.js';
 import { measureThroughput } from './raw-nats.js';
 import { round } from './stats.js';
 import { echoCall } from './steps.js';
@@ -47,6 +47,9 @@ async function askProbe<T>(pid: number, read: () => string, prefix: string): Pro
 
 const readEld = (pid: number, read: () => string) => askProbe<Eld>(pid, read, 'eld');
 
+type RunFigures = ReturnType<ReturnType<typeof runMeter>['stop']>;
+const wakesOf = ({ wakes_per_s, cpu_us_per_wake }: RunFigures): Wakes => ({ wakes_per_s, cpu_us_per_wake });
+
 /**
  * An idle wfmesh node (`wfmesh node --no-mcp`) and an idle Moleculer worker, started fresh, side by
  * side, twice over `windowMs`: first plain, for CPU and RSS (node_rss_mib is the node's RSS at the
@@ -56,18 +59,23 @@ const readEld = (pid: number, read: () => string) => askProbe<Eld>(pid, read, 'e
  *
  * Idle CPU is mostly failure detection: Moleculer's defaults notice a dead peer within 30 s (a
  * heartbeat every 10 s); a wfmesh node within about 3 s while the mesh has work (SWIM probes twice
- * a second) and within about 4 s in an idle mesh (its ring successor probed every 2 s), which is what this
- * measures: the caller waits until nothing has run for the activity linger. The plain window
+ * a second) and within about 4 s in an idle mesh, which is what this measures: the caller waits
+ * until nothing has run for the activity linger. Idle, one node (the watcher, first by name:
+ * `bench-0-watcher`, a process of its own so that its cost shows as `idle_watcher`) reads the
+ * servers' connection lists every 2 s for killed nodes, and the others, the idle node among them,
+ * probe their ring successors every 20 s for frozen ones (docs/membership.md). The plain window
  * also measures a Moleculer worker in a mesh of its own (a namespace) of `meshSize` workers that
  * all heartbeat every second and drop a peer after 2.5 s silent: a wfmesh mesh's busy-rate
  * detection time, with the same number of nodes as the wfmesh mesh around the idle node.
  *
- * Each process's wake-ups per second and CPU per wake-up over the same window (`wakes_per_s`,
- * `cpu_us_per_wake`, from the kernel's scheduler counts of all its threads) tell the two causes of
- * idle CPU apart: how often a process wakes (its failure detection's rate) and what each wake costs.
+ * CPU, wake-ups per second and CPU per wake-up over the same window (`cpu_pct`, `wakes_per_s`,
+ * `cpu_us_per_wake`) come from the kernel's scheduler counts of all its threads (ns; clock ticks of
+ * 10 ms are too coarse for a process that runs 0.3 ms at a time: see runMeter). Wakes and their
+ * cost tell the two causes of idle CPU apart: how often a process wakes (its failure detection's
+ * rate) and what each wake costs.
  */
 export async function measureIdle(url: string, windowMs: number, meshSize: number): Promise<Record<string, unknown>> {
-  const cpuPct = (us: number) => round((us / (windowMs * 1000)) * 100, 2);
+  const cpuPct = (us: number) => round((us / (windowMs * 1000)) * 100, 3);
   // Past start-up (probes, first heartbeats, JIT) and V8's memory reducer, which releases what
   // start-up used in both processes with a few full collections 8 s, or 16 s, after they start.
   const settle = () => new Promise((r) => setTimeout(r, 20_000));
@@ -89,21 +97,18 @@ export async function measureIdle(url: string, windowMs: number, meshSize: numbe
     for (let i = 0; i < meshSize; i++) sameDetection.push(await startMoleculerWorker(url, `bench-mol-1s-${i}`, [], MOLECULER_SAME_DETECTION));
     const mol1s = sameDetection[0]!;
     await settle();
-    const nodeCpu = cpuMeter([plain.node.pid]);
-    const molCpu = cpuMeter([plain.mol.pid!]);
-    const mol1sCpu = cpuMeter([mol1s.pid!]);
-    const watcherCpu = cpuMeter([watcher.pid]);
-    const wakes = [wakeMeter(plain.node.pid), wakeMeter(plain.mol.pid!), wakeMeter(mol1s.pid!), wakeMeter(watcher.pid)] as const;
+    const meters = [runMeter(plain.node.pid), runMeter(plain.mol.pid!), runMeter(mol1s.pid!), runMeter(watcher.pid)] as const;
     await new Promise((r) => setTimeout(r, windowMs));
+    const [node, mol, mol1sRun, watcherRun] = meters.map((m) => m.stop()) as [RunFigures, RunFigures, RunFigures, RunFigures];
     cpu = {
-      node: cpuPct(nodeCpu.stop()),
-      mol: cpuPct(molCpu.stop()),
-      mol1s: cpuPct(mol1sCpu.stop()),
-      watcher: cpuPct(watcherCpu.stop()),
+      node: cpuPct(node.cpu_us),
+      mol: cpuPct(mol.cpu_us),
+      mol1s: cpuPct(mol1sRun.cpu_us),
+      watcher: cpuPct(watcherRun.cpu_us),
       nodeRss: round(processRssMib(plain.node.pid)),
       molRss: round(processRssMib(plain.mol.pid!)),
       mol1sRss: round(processRssMib(mol1s.pid!)),
-      wakes: { node: wakes[0].stop(), mol: wakes[1].stop(), mol1s: wakes[2].stop(), watcher: wakes[3].stop() },
+      wakes: { node: wakesOf(node), mol: wakesOf(mol), mol1s: wakesOf(mol1sRun), watcher: wakesOf(watcherRun) },
     };
   } finally {
     plain.stop();

@@ -62,6 +62,23 @@ export interface Wakes {
   cpu_us_per_wake: number;
 }
 
+/**
+ * The CPU time of a process over a window, from the scheduler's own count (ns, every thread), next
+ * to its wake-ups. Idle processes need it: /proc/<pid>/stat counts 10 ms clock ticks, charged to
+ * whatever runs when the tick lands, so a process that runs 0.3 ms at a time gets 0, 1 or 2 ticks
+ * in a minute by chance (0.017% of a core each over 60 s).
+ */
+export function runMeter(pid: number): { stop(): Wakes & { cpu_us: number } } {
+  const wakes = wakeMeter(pid);
+  const before = processRuns(pid);
+  return {
+    stop: () => {
+      const after = processRuns(pid);
+      return { ...wakes.stop(), cpu_us: Math.round((after.ns - before.ns) / 1000) };
+    },
+  };
+}
+
 /** Wake-ups per second of a process between the call and `stop()`, and the CPU each one cost (µs). */
 export function wakeMeter(pid: number): { stop(): Wakes } {
   const before = processRuns(pid);

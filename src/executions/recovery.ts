@@ -6,6 +6,7 @@
  */
 import type { NatsConnection } from 'nats';
 import type { Logger } from 'pino';
+import { connectionWatcher } from '../mesh/connection-watch.js';
 import type { Advertisement } from '../protocol/advert.js';
 import { decodeJson, encodeJson } from '../protocol/codec.js';
 import { subjects } from '../protocol/subjects.js';
@@ -24,8 +25,14 @@ export interface RecoveryContext {
   readonly takeOver: (executionId: string, reason: string) => Promise<boolean>;
 }
 
-/** The live node with the smallest id scans for orphans (one scan per loss, not one per node). */
+/**
+ * The node that scans for orphans (one scan per loss, not one per node): the mesh's connection
+ * watcher while it runs (the node that already has the mesh's idle duties, so the others wake
+ * less), otherwise the live node with the smallest id.
+ */
 export function isSweeper(selfId: string, peers: readonly Advertisement[]): boolean {
+  const watcher = connectionWatcher(peers);
+  if (watcher?.state === 'RUNNING') return watcher.id === selfId;
   let first: string | undefined;
   for (const p of peers) if (p.state === 'RUNNING' && (first === undefined || p.id < first)) first = p.id;
   return first === selfId;

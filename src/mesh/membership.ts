@@ -22,7 +22,7 @@ export interface MembershipOptions {
   deadAfterMs: number;
   /** How often a node probes one peer while nothing runs in the mesh (default: the busy rate, half the heartbeat). */
   idleProbeMs?: number;
-  /** How often an idle node probes its ring successor while a node watches the servers' connections (default 5 idle periods). */
+  /** How often an idle node probes its ring successor while a node watches the servers' connections (default 10 idle periods). */
   watchedProbeMs?: number;
   /** Whether this node has work now (steps running here, executions it coordinates): read once a period. */
   busy?: () => boolean;

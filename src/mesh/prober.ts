@@ -36,7 +36,7 @@ export interface MembershipTimings {
  * (`idleProbeMs`, never shorter than the busy one) changes only how soon a death is noticed
  * while nothing runs, never that minimum.
  */
-export function membershipTimings(heartbeatMs: number, deadAfterMs: number, idleProbeMs = heartbeatMs / 2, watchedProbeMs = 5 * idleProbeMs): MembershipTimings {
+export function membershipTimings(heartbeatMs: number, deadAfterMs: number, idleProbeMs = heartbeatMs / 2, watchedProbeMs = 10 * idleProbeMs): MembershipTimings {
   const probeIntervalMs = Math.max(25, Math.round(heartbeatMs / 2));
   const probeTimeoutMs = Math.max(25, Math.min(probeIntervalMs, Math.round(deadAfterMs / 5)));
   const idleProbeIntervalMs = Math.max(probeIntervalMs, Math.round(idleProbeMs));
@@ -421,7 +421,11 @@ export class Prober {
     const { nc, timings } = this.opts;
     const sentAt = Date.now();
     const self = this.opts.self();
-    const timeout = timings.probeTimeoutMs * this.health;
+    // Idle, a first probe waits a whole period for its answer: its deadline then falls in the same
+    // wake-up as the next period (Node fires timers of one duration set in one callback together),
+    // where a 500 ms deadline cost an idle node a wake-up of its own per probe. A killed node's
+    // probe still fails at once (no responders); a frozen one is found a period later.
+    const timeout = again || this.opts.activity.busy() ? timings.probeTimeoutMs * this.health : this.period();
     Requester.for(nc)
       .request(subjects.probe(peer.name, peer.id), encodeJson({ type: 'wfmesh.probe.v1', from: self.name, id: self.id }), { timeout })
       .then(

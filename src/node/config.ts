@@ -15,7 +15,7 @@ export const NodeConfigFileSchema = z
     heartbeat_ms: z.number().int().min(50).optional(),
     /** How often a node probes one peer while nothing runs in the mesh (default 2 × heartbeat_ms). */
     idle_probe_ms: z.number().int().min(25).optional(),
-    /** How often an idle node probes its ring successor while a node watches the servers' connections (default 5 × idle_probe_ms). */
+    /** How often an idle node probes its ring successor while a node watches the servers' connections (default 10 × idle_probe_ms). */
     watched_probe_ms: z.number().int().min(25).optional(),
     /** Whether this node may watch the NATS servers' connection lists for the mesh (default true). */
     connection_watch: z.boolean().optional(),

@@ -42,7 +42,7 @@ export interface NodeOptions {
   idleProbeMs: number;
   /**
    * While a node of the mesh watches the NATS servers' connection lists (it notices kills within an
-   * idle period), how often an idle node probes its ring successor, for frozen nodes (default 5 idle periods).
+   * idle period), how often an idle node probes its ring successor, for frozen nodes (default 10 idle periods).
    */
   watchedProbeMs: number;
   /** Whether this node may watch the servers' connection lists for the mesh (default true: when the servers let it). */
@@ -192,7 +192,7 @@ export function compileNodeOptions(flags: NodeFlags, env: NodeJS.ProcessEnv = pr
     // 2.5 missed heartbeats: a dead or frozen node is dropped well within 3.5 s at the default 1 s.
     deadAfterMs: Math.round(heartbeatMs * 2.5),
     idleProbeMs,
-    watchedProbeMs: positiveInt(env.WFMESH_WATCHED_PROBE_MS, 'WFMESH_WATCHED_PROBE_MS') ?? file.watched_probe_ms ?? idleProbeMs * 5,
+    watchedProbeMs: positiveInt(env.WFMESH_WATCHED_PROBE_MS, 'WFMESH_WATCHED_PROBE_MS') ?? file.watched_probe_ms ?? idleProbeMs * 10,
     connectionWatch: onOff(env.WFMESH_CONNECTION_WATCH, 'WFMESH_CONNECTION_WATCH') ?? file.connection_watch ?? true,
     drainTimeoutMs: Math.round(1000 * (flags.drainTimeoutS ?? positiveInt(env.WFMESH_DRAIN_TIMEOUT, 'WFMESH_DRAIN_TIMEOUT') ?? file.drain_timeout ?? 30)),
     nats,

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { connect, type NatsConnection } from 'nats';
 import { ConnectionWatch, connectionWatcher, nodeConnectionName, readConnections, unconnectedMembers } from '../../../src/mesh/connection-watch.js';
+import { isSweeper } from '../../../src/executions/recovery.js';
 import { membershipTimings } from '../../../src/mesh/prober.js';
 import { PeerRegistry } from '../../../src/mesh/registry.js';
 import type { Advertisement } from '../../../src/protocol/advert.js';
@@ -24,6 +25,14 @@ test('the watcher is the first member by name (then id) of those that can read t
   assert.equal(view([['1', 'a', false]])[0]!.watches_connections, undefined);
 });
 
+test('the watcher also sweeps for orphaned executions while it runs; without one, the running node with the smallest id', () => {
+  const members = view([['9', 'a', true], ['1', 'b', false], ['5', 'c', true]]);
+  assert.deepEqual(['9', '1', '5'].filter((id) => isSweeper(id, members)), ['9']);
+  const draining = members.map((m) => (m.id === '9' ? { ...m, state: 'DRAINING' as const } : m));
+  assert.deepEqual(['9', '1', '5'].filter((id) => isSweeper(id, draining)), ['1']);
+  assert.deepEqual(['9', '1'].filter((id) => isSweeper(id, view([['9', 'a', false], ['1', 'b', false]]))), ['1']);
+});
+
 test('members without a connection under their name are found; a name with fewer connections than members gives all of them', () => {
   const members = view([['1', 'a', true], ['2', 'b', true], ['3', 'c', true], ['4', 'c', true], ['5', 'd', true]]);
   const census = { nodes: new Map([['a', 1], ['b', 1], ['c', 1]]), servers: new Set(['s1']) };
@@ -32,8 +41,8 @@ test('members without a connection under their name are found; a name with fewer
   assert.deepEqual(unconnectedMembers({ ...census, nodes: new Map([['b', 1], ['c', 2], ['d', 1]]) }, members, '1'), []);
 });
 
-test('idle timings: the watched period defaults to five idle periods and is never shorter than one', () => {
-  assert.equal(membershipTimings(1_000, 2_500, 2_000).watchedProbeIntervalMs, 10_000);
+test('idle timings: the watched period defaults to ten idle periods and is never shorter than one', () => {
+  assert.equal(membershipTimings(1_000, 2_500, 2_000).watchedProbeIntervalMs, 20_000);
   assert.equal(membershipTimings(1_000, 2_500, 2_000, 30_000).watchedProbeIntervalMs, 30_000);
   assert.equal(membershipTimings(1_000, 2_500, 2_000, 100).watchedProbeIntervalMs, 2_000);
 });

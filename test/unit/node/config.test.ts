@@ -69,9 +69,9 @@ test('the idle probe period defaults to two heartbeats; WFMESH_IDLE_PROBE_MS and
   assert.throws(() => compileNodeOptions({}, { WFMESH_IDLE_PROBE_MS: 'soon' }), /WFMESH_IDLE_PROBE_MS/);
 });
 
-test('the watched probe period defaults to five idle periods; the connection watch is on unless turned off', () => {
-  assert.equal(compileNodeOptions({}, {}).watchedProbeMs, 10_000);
-  assert.equal(compileNodeOptions({}, { WFMESH_IDLE_PROBE_MS: '500' }).watchedProbeMs, 2_500);
+test('the watched probe period defaults to ten idle periods; the connection watch is on unless turned off', () => {
+  assert.equal(compileNodeOptions({}, {}).watchedProbeMs, 20_000);
+  assert.equal(compileNodeOptions({}, { WFMESH_IDLE_PROBE_MS: '500' }).watchedProbeMs, 5_000);
   assert.equal(compileNodeOptions({}, { WFMESH_WATCHED_PROBE_MS: '30000' }).watchedProbeMs, 30_000);
   assert.equal(parseNodeConfig('watched_probe_ms: 20000\n', 'node.yaml').watched_probe_ms, 20_000);
   assert.equal(compileNodeOptions({}, {}).connectionWatch, true);
