@@ -52,6 +52,11 @@ export interface ReadOptions {
   jitterMs: number;
   /** Connections per server and page (default 1024, nats-server's own). */
   pageSize?: number;
+  /**
+   * How many servers answer, when known: the read then ends with the last of their answers (or
+   * at `maxWaitMs`) instead of waiting out the jitter after it, which cost a wake-up of its own.
+   */
+  servers?: number;
 }
 
 /**
@@ -64,7 +69,8 @@ export async function readConnections(nc: NatsConnection, opts: ReadOptions): Pr
   const limit = opts.pageSize ?? PAGE;
   for (let page = 0; page < MAX_PAGES; page++) {
     const offset = page * limit;
-    const replies = await nc.requestMany(subjects.accountConnections(), JSON.stringify({ offset, limit }), { strategy: RequestStrategy.JitterTimer, maxWait: opts.maxWaitMs, jitter: opts.jitterMs });
+    const ending = opts.servers ? { strategy: RequestStrategy.Count, maxMessages: opts.servers } : { strategy: RequestStrategy.JitterTimer, jitter: opts.jitterMs };
+    const replies = await nc.requestMany(subjects.accountConnections(), JSON.stringify({ offset, limit }), { ...ending, maxWait: opts.maxWaitMs });
     let more = false;
     let answered = 0;
     for await (const msg of replies) {
@@ -128,13 +134,19 @@ export function unconnectedMembers(census: ConnectionCensus, members: readonly A
   return missing;
 }
 
+/** Every this many reads, the watcher waits out the jitter to hear servers that joined the cluster. */
+const DISCOVER_EVERY = 15;
+
 /**
  * The watcher's reads, one after another: `read()` resolves to the census, or to undefined when
  * it cannot be trusted to tell a missing node (a server that answered the last read did not answer
- * this one: its connections are unknown, and its nodes are moving to other servers).
+ * this one: its connections are unknown, and its nodes are moving to other servers). A read ends
+ * with the answer of the last server the previous read heard; every 15th waits out the jitter
+ * instead, to hear a server that joined (until then, its nodes are probed for nothing: they answer).
  */
 export class ConnectionWatch {
   private lastServers = new Set<string>();
+  private reads = 0;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -142,7 +154,8 @@ export class ConnectionWatch {
   ) {}
 
   async read(): Promise<ConnectionCensus | undefined> {
-    const census = await readConnections(this.nc, this.opts);
+    const discover = this.lastServers.size === 0 || this.reads++ % DISCOVER_EVERY === 0;
+    const census = await readConnections(this.nc, discover ? this.opts : { ...this.opts, servers: this.lastServers.size });
     const lost = [...this.lastServers].some((s) => !census.servers.has(s));
     this.lastServers = census.servers;
     return lost ? undefined : census;

@@ -132,8 +132,10 @@ export class Membership {
       timings: this.timings,
       activity: this.activity,
       ...(this.capabilities.watches_connections && {
-        // The servers answer within milliseconds: the jitter ends a read soon after the last one.
-        connections: new ConnectionWatch(nc, { maxWaitMs: Math.max(250, this.timings.probeTimeoutMs), jitterMs: 50 }),
+        // The servers answer within milliseconds: the jitter ends a discovering read soon after
+        // the last one. The longest wait is one idle period, so that its timer fires in the
+        // wake-up of the next period (a read starts in the period's callback).
+        connections: new ConnectionWatch(nc, { maxWaitMs: this.timings.idleProbeIntervalMs, jitterMs: 50 }),
       }),
       onPeriod: () => {
         if (this.opts.busy?.()) this.noteBusy();
