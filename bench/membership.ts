@@ -18,11 +18,13 @@ export interface MembershipFigures {
 
 /**
  * join_visible_ms: from a node's own "joined" log line to the observer seeing it.
- * dead_detect_ms: from kill -9 to the observer dropping it, in an idle mesh (each node probes
- * its ring successor every `idle_probe_ms`); dead_detect_busy_ms: the same while an execution runs (a step sleeping on a
+ * dead_detect_ms: from kill -9 to the observer dropping it, in an idle mesh (nothing has run
+ * for the activity linger, waited out before each kill: the watcher reads the connection lists
+ * every `idle_probe_ms`); dead_detect_busy_ms: the same while an execution runs (a step sleeping on a
  * worker), when every node probes at the busy rate.
  * frozen_detect_ms, frozen_detect_busy_ms: from SIGSTOP to the observer dropping it (no goodbye,
- * no closed socket: only unanswered probes tell). (An idle node's RSS is measured in idle.ts.)
+ * no closed socket: only unanswered probes tell; idle, its ring predecessor probes it every
+ * `watched_probe_ms`). (An idle node's RSS is measured in idle.ts.)
  */
 export async function measureMembership(observer: MeshNode, url: string, rounds: number): Promise<MembershipFigures> {
   await meshIdle(observer);
@@ -60,6 +62,12 @@ async function detectionRounds(observer: MeshNode, url: string, rounds: number, 
     const proc = await startNodeProcess(['--nats', url, '--name', name, '--no-mcp']);
     while (!seenAt) await new Promise((r) => setTimeout(r, 5));
     joins.push(Math.max(0, seenAt - proc.joinedAt));
+    // Idle rounds wait out the busy spell the previous round's suspicion started, and one idle
+    // period more for the probers to settle on their idle periods.
+    if (tag === 'idle') {
+      await meshIdle(observer);
+      await new Promise((r) => setTimeout(r, observer.membership.timings.idleProbeIntervalMs));
+    }
     const stoppedAt = Date.now();
     proc.kill(freeze ? 'SIGSTOP' : 'SIGKILL');
     while (!leftAt) await new Promise((r) => setTimeout(r, 5));
