@@ -62,11 +62,11 @@ async function detectionRounds(observer: MeshNode, url: string, rounds: number, 
     const proc = await startNodeProcess(['--nats', url, '--name', name, '--no-mcp']);
     while (!seenAt) await new Promise((r) => setTimeout(r, 5));
     joins.push(Math.max(0, seenAt - proc.joinedAt));
-    // Idle rounds wait out the busy spell the previous round's suspicion started, and one idle
-    // period more for the probers to settle on their idle periods.
+    // Idle rounds wait out the busy spell the previous round's suspicion started, and the six idle
+    // periods after the join during which every node probes at the idle period (docs/membership.md).
     if (tag === 'idle') {
       await meshIdle(observer);
-      await new Promise((r) => setTimeout(r, observer.membership.timings.idleProbeIntervalMs));
+      await new Promise((r) => setTimeout(r, 7 * observer.membership.timings.idleProbeIntervalMs));
     }
     const stoppedAt = Date.now();
     proc.kill(freeze ? 'SIGSTOP' : 'SIGKILL');

@@ -5,6 +5,7 @@ import { decodeJson, encodeJson } from '../protocol/codec.js';
 import { ProbeAckSchema, ProbeSchema, type MemberEvent, type ProbeAck } from '../protocol/membership.js';
 import { subjects } from '../protocol/subjects.js';
 import { Requester } from '../nats/requester.js';
+import { ServerCheck } from '../nats/server-check.js';
 import type { MeshActivity } from './activity.js';
 import { connectionWatcher, unconnectedMembers, type ConnectionWatch } from './connection-watch.js';
 import type { PeerRegistry } from './registry.js';
@@ -57,6 +58,13 @@ export function membershipTimings(heartbeatMs: number, deadAfterMs: number, idle
  * stops suspecting peers for its own slowness.
  */
 const MAX_HEALTH = 8;
+
+/**
+ * Idle periods after a join or a departure during which every node keeps probing at the idle
+ * period, watcher or not: probe answers carry the digests that repair views (anti-entropy), and a
+ * cold start of 50 nodes did not converge in a minute at the watched period.
+ */
+const SETTLE_PERIODS = 6;
 
 /** Members without a connection that the watcher probes after one read, at most (a read during a server's fall-over). */
 const MAX_WATCH_PROBES = 64;
@@ -120,19 +128,22 @@ export class Prober {
   private health = 1;
   private quickAcks = 0;
   private offChanges: (() => void) | undefined;
+  /** When this node's view last gained or lost a member. */
+  private viewChangedAt = 0;
   /** When this node last probed its ring successor (the watcher does so at the watched period only). */
   private ringProbedAt = 0;
   private readingConnections = false;
   /** Whether the last read of the connection lists failed (a failure is logged once per run). */
   private connectionsFailing = false;
-  /** This node is asking its own server for a PONG (see checkServer). */
-  private checkingServer = false;
+  /** Asks this node's own server for a PONG when a probe goes unanswered (it may be the server that stands still). */
+  private readonly serverCheck: ServerCheck;
   /** When this node last asked a node it declared dead to refute (see revive). */
   private readonly revived = new Map<string, number>();
 
   constructor(private readonly opts: ProberOptions) {
     // Half a period: suspicions end within a quarter second of due.
     this.tickMs = Math.max(20, Math.floor(opts.timings.probeIntervalMs / 2));
+    this.serverCheck = new ServerCheck(opts.nc, opts.log);
   }
 
   /**
@@ -144,6 +155,7 @@ export class Prober {
     this.running = true;
     this.offChanges = this.opts.registry.onChange((e) => {
       if (e.kind === 'rejoined') return;
+      this.viewChangedAt = Date.now();
       if (!this.opts.activity.busy()) {
         // Idle, a join or a death may change the watcher or this node's successor, and so its period.
         this.quicken();
@@ -180,10 +192,12 @@ export class Prober {
    * Idle, with no watcher in the mesh, every node probes its ring successor every idle period. With
    * one, the watcher reads the connection lists every idle period (a killed node is noticed from
    * them), the watcher's own predecessor keeps probing it at that rate (nobody reads the lists for
-   * the watcher), and everyone else probes at the watched period, for frozen nodes only.
+   * the watcher), and everyone else probes at the watched period, for frozen nodes only, once the
+   * view has not changed for a few periods (SETTLE_PERIODS).
    */
   private idlePeriod(): number {
     const { timings, registry } = this.opts;
+    if (Date.now() - this.viewChangedAt < SETTLE_PERIODS * timings.idleProbeIntervalMs) return timings.idleProbeIntervalMs;
     const watcher = connectionWatcher(registry.list());
     if (watcher === undefined || watcher.id === this.opts.self().id || this.successor() === watcher.id) return timings.idleProbeIntervalMs;
     return timings.watchedProbeIntervalMs;
@@ -434,31 +448,6 @@ export class Prober {
       );
   }
 
-  /**
-   * A probe went unanswered: perhaps this node's own server is what stands still (frozen, or cut
-   * off without its socket closing), which nats.js's pings would tell only after a minute. The
-   * server is asked for a PONG; without one within the dead timeout, this node moves to another
-   * server (and, reconnected, rejoins the mesh under a higher incarnation).
-   */
-  private checkServer(): void {
-    const { nc, timings, log } = this.opts;
-    if (this.checkingServer || nc.isClosed()) return;
-    this.checkingServer = true;
-    const dueAt = Date.now() + timings.deadAfterMs;
-    const timer = setTimeout(() => {
-      this.checkingServer = false;
-      // Late by more than the tolerance: this node stood still, and the PONG may be waiting unread.
-      if (!this.running || nc.isClosed() || Date.now() - dueAt > timings.lagToleranceMs) return;
-      log.warn({ server: nc.getServer(), waited_ms: timings.deadAfterMs }, 'the NATS server did not answer a ping: moving to another server');
-      nc.reconnect().catch(() => undefined);
-    }, timings.deadAfterMs);
-    const answered = () => {
-      clearTimeout(timer);
-      this.checkingServer = false;
-    };
-    nc.flush().then(answered, answered);
-  }
-
   /** This node looks slow (late timers, slow answers, suspected itself): it gives its peers more time. */
   slower(): void {
     this.quickAcks = 0;
@@ -499,7 +488,9 @@ export class Prober {
     if (now - sentAt > timeoutMs + timings.lagToleranceMs) return;
     if (now - this.lastStall.endedAt < timings.probeTimeoutMs + timings.lagToleranceMs) return;
     if (now - this.nextDueAt() > timings.lagToleranceMs) return; // a stall not yet ticked
-    if (!sure) this.checkServer();
+    // Perhaps this node's own server is what stands still: without its PONG within the dead
+    // timeout, this node moves to another server (and rejoins the mesh from there).
+    if (!sure) this.serverCheck.check(timings.deadAfterMs, timings.lagToleranceMs);
     if (!sure && now - this.lastSlowAt < timings.probeTimeoutMs + timings.lagToleranceMs) return;
     const self = this.opts.self();
     if (!sure && !again && !registry.isSuspected(peer.id)) return this.probe(peer, true);

@@ -39,12 +39,12 @@ describe('the connection watch on a real 3-server NATS cluster', () => {
   const names = (node: MeshNode) => node.registry.list().map((p) => p.name);
 
   /**
-   * A suspicion makes the mesh busy (random probes at the busy rate, by anyone) for the linger:
-   * waits it out, and two idle periods more for the probers to settle on their idle periods.
+   * A suspicion makes the mesh busy (random probes at the busy rate, by anyone) for the linger, and
+   * a join or a death keeps every node at the idle period for six more: waits both out.
    */
   async function idleAgain(): Promise<void> {
     await eventually(() => inProcess.every((n) => !n.membership.activity.busy()), 'the mesh idle again', 30_000);
-    await new Promise((r) => setTimeout(r, 2_000));
+    await new Promise((r) => setTimeout(r, 7_000));
   }
 
   /** Probes sent during `ms`, by sender (the probe's `from`). No subscriber may stay on probe subjects when a node is killed: it would hide "no responders". */
@@ -88,8 +88,8 @@ describe('the connection watch on a real 3-server NATS cluster', () => {
       assert.equal(node.membership.watchingConnections, false, `${node.name} is not the watcher`);
       assert.ok(!node.membership.activity.busy(), 'nothing has run: the mesh is idle');
     }
-    // Past the first periods (a node alone at start watches itself for a moment).
-    await new Promise((r) => setTimeout(r, 2_500));
+    // Past the settling periods after the last join (six idle periods at the idle rate).
+    await new Promise((r) => setTimeout(r, 7_000));
     const sent = await probesDuring(4_000);
     assert.ok((sent.get('cw-d') ?? 0) >= 2, `cw-d probes the watcher every idle period (${sent.get('cw-d') ?? 0} in 4 s)`);
     for (const slow of ['cw-a', 'cw-b', 'cw-c']) assert.ok((sent.get(slow) ?? 0) <= 1, `${slow} probes at the watched period (${sent.get(slow) ?? 0} in 4 s)`);
