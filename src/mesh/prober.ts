@@ -488,9 +488,9 @@ export class Prober {
     if (now - sentAt > timeoutMs + timings.lagToleranceMs) return;
     if (now - this.lastStall.endedAt < timings.probeTimeoutMs + timings.lagToleranceMs) return;
     if (now - this.nextDueAt() > timings.lagToleranceMs) return; // a stall not yet ticked
-    // Perhaps this node's own server is what stands still: without its PONG within the dead
-    // timeout, this node moves to another server (and rejoins the mesh from there).
-    if (!sure) this.serverCheck.check(timings.deadAfterMs, timings.lagToleranceMs);
+    // Unanswered twice: perhaps this node's own server is what stands still. Without its PONG
+    // within the dead timeout, this node moves to another server (and rejoins from there).
+    if (!sure && again) this.serverCheck.check(timings.deadAfterMs, timings.lagToleranceMs);
     if (!sure && now - this.lastSlowAt < timings.probeTimeoutMs + timings.lagToleranceMs) return;
     const self = this.opts.self();
     if (!sure && !again && !registry.isSuspected(peer.id)) return this.probe(peer, true);

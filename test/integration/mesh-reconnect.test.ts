@@ -37,7 +37,7 @@ test('losing the NATS server and getting it back: nodes reconnect and the mesh v
   }
 });
 
-test('a node whose server stops answering (frozen, its socket open) moves to another server: an unanswered probe makes it ask its server for a PONG; the views heal', async () => {
+test('a node whose server stops answering (frozen, its socket open) moves to another server: a probe unanswered twice makes it ask its server for a PONG; the views heal', async () => {
   const nats = await startTestCluster();
   // Heartbeat 200 ms: probes every 100-400 ms, a PONG awaited for 500 ms. nats.js's own pings
   // (every 30 s, two missed) would take a minute.
