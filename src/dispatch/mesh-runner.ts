@@ -9,7 +9,8 @@ import { CallbackList, type Registration } from '../util/short-lived.js';
 import { AbortWatch } from './abort-watch.js';
 import { decodeJson, encodeJson } from '../protocol/codec.js';
 import { StepFailure } from '../protocol/errors.js';
-import { StepReplySchema, ToolCallNoteSchema, type StepReply, type StepRequest, type ToolCallRecord } from '../protocol/step.js';
+import { ToolCallNoteSchema, type StepReply, type StepRequest, type ToolCallRecord } from '../protocol/step.js';
+import { parseStepReply, type StepReplyParse } from '../protocol/step-reply.js';
 import { subjects } from '../protocol/subjects.js';
 
 export interface MeshRunnerOptions {
@@ -45,6 +46,9 @@ type Outcome =
   | { kind: 'done'; output: unknown; node: string; tool_calls?: ToolCallRecord[] }
   | { kind: 'failed'; failure: StepFailure }
   | { kind: 'next'; why: string };
+
+/** Told a dispatch's outcome as it is settled (the attempt's history entry). */
+type OutcomeHook = (outcome: Outcome) => void;
 
 /**
  * Distributed step dispatch: places each step on the best eligible peer and sends it by NATS
@@ -169,22 +173,21 @@ export class MeshStepRunner implements StepRunner {
       task: call.task,
     };
     this.inflightByPeer.set(peer.id, (this.inflightByPeer.get(peer.id) ?? 0) + 1);
-    call.track?.({ kind: 'sent', node: peer.name });
+    const track = call.track;
+    track?.({ kind: 'sent', node: peer.name });
+    // The history entry is written where the outcome is settled, not in a promise reaction of its
+    // own: each reaction between a reply and the next step's request is time the chain waits.
+    const ended = track && ((outcome: Outcome) => track(historyOf(outcome, peer.name)));
     const durable = call.awaitDurable?.();
-    const delivered = durable
-      ? durable.catch(() => undefined).then(() => this.deliverFollowing(peer, call, request, key, signal))
-      : this.deliverFollowing(peer, call, request, key, signal);
-    if (!call.track) return delivered;
-    return delivered.then((outcome) => {
-      call.track?.(historyOf(outcome, peer.name));
-      return outcome;
-    });
+    return durable
+      ? durable.catch(() => undefined).then(() => this.deliverFollowing(peer, call, request, key, signal, ended))
+      : this.deliverFollowing(peer, call, request, key, signal, ended);
   }
 
   /** Delivers the request; an agent step's live tool calls are followed meanwhile. */
-  private deliverFollowing(peer: Advertisement, call: StepCall, request: StepRequest, key: string, signal: AbortSignal): Promise<Outcome> {
+  private deliverFollowing(peer: Advertisement, call: StepCall, request: StepRequest, key: string, signal: AbortSignal, ended: OutcomeHook | undefined): Promise<Outcome> {
     const offNotes = this.followToolCalls(call, key);
-    const delivered = this.deliver(peer, call, request, key, signal);
+    const delivered = this.deliver(peer, call, request, key, signal, ended);
     return offNotes ? delivered.finally(offNotes) : delivered;
   }
 
@@ -203,10 +206,16 @@ export class MeshStepRunner implements StepRunner {
     return () => sub.unsubscribe();
   }
 
-  private deliver(peer: Advertisement, call: StepCall, request: StepRequest, key: string, signal: AbortSignal): Promise<Outcome> {
+  /** Sends the request and settles with its outcome; `ended` is told that outcome first. */
+  private deliver(peer: Advertisement, call: StepCall, request: StepRequest, key: string, signal: AbortSignal, ended: OutcomeHook | undefined): Promise<Outcome> {
     const { nc } = this.opts;
     const local = this.opts.local;
-    if (local && peer.id === local.id) return this.deliverHere(local, call, request, key, signal);
+    if (local && peer.id === local.id) return this.deliverHere(local, call, request, key, signal, ended);
+    const failed = (outcome: Outcome): Outcome => {
+      this.release(peer.id);
+      ended?.(outcome);
+      return outcome;
+    };
     // Over the server's limit the publish can never succeed on any node: fail now, naming it,
     // instead of trying every node until the deadline.
     let data: Uint8Array;
@@ -218,21 +227,35 @@ export class MeshStepRunner implements StepRunner {
     }
     const maxPayload = nc.info?.max_payload;
     if (maxPayload !== undefined && data.length > maxPayload) {
-      this.release(peer.id);
       const failure = new StepFailure('invalid_args', `step ${call.step_id}: its request is ${data.length} bytes, over the NATS payload limit of ${maxPayload} bytes (the server's max_payload); pass large data by reference (a file or a URL)`, false);
-      return Promise.resolve({ kind: 'failed', failure });
+      return Promise.resolve(failed({ kind: 'failed', failure }));
     }
     // One promise settled by whichever comes first: the reply, the peer leaving the mesh, or the
-    // execution's abort (a race of three promises cost more than the rest of the dispatch).
+    // execution's abort (a race of three promises cost more than the rest of the dispatch). What
+    // follows an outcome is done where it is settled, before the promise resolves: a promise
+    // reaction per step of the way costs the chain of steps its wait for each.
     let waiting: CallbackList<WaitingDispatch> | undefined;
     let leaving: Registration<WaitingDispatch> | undefined;
     let resend: (() => void) | undefined;
     let aborting: Registration<() => void> | undefined;
-    return new Promise<Outcome>((settle) => {
+    return new Promise<Outcome>((resolve) => {
+      let settled = false;
+      const settle = (outcome: Outcome): void => {
+        if (settled) return;
+        settled = true;
+        waiting!.remove(leaving!); // the list stays while the peer does: steps follow steps
+        if (aborting) this.aborts.unwatch(signal, aborting);
+        if (outcome.kind === 'next' && outcome.why.startsWith('left the mesh')) {
+          // Fence the lost node first: if it is only frozen, it aborts the step when it thaws.
+          this.cancelDispatch(call, key, `node ${peer.name} was declared lost; the step went to another node`);
+          this.opts.log.warn({ step: call.step_id, execution: call.execution_id, peer: peer.name }, 'node lost while running a step: dispatching it again');
+        }
+        resolve(failed(outcome));
+      };
       // Replies carry the request's key: one that does not is a stray for a reused reply token.
-      let parsed: ReturnType<typeof StepReplySchema.safeParse> | undefined;
+      let parsed: StepReplyParse | undefined;
       const match = (msg: Msg): boolean => {
-        parsed = StepReplySchema.safeParse(decodeJson(msg.data));
+        parsed = parseStepReply(decodeJson(msg.data));
         return !parsed.success || parsed.data.key === key;
       };
       Requester.for(nc)
@@ -263,31 +286,24 @@ export class MeshStepRunner implements StepRunner {
       };
       if (signal.aborted) onAbort();
       else aborting = this.aborts.watch(signal, onAbort);
-    }).then((outcome) => {
-      waiting!.remove(leaving!); // the list stays while the peer does: steps follow steps
-      if (aborting) this.aborts.unwatch(signal, aborting);
-      this.release(peer.id);
-      if (outcome.kind === 'next' && outcome.why.startsWith('left the mesh')) {
-        // Fence the lost node first: if it is only frozen, it aborts the step when it thaws.
-        this.cancelDispatch(call, key, `node ${peer.name} was declared lost; the step went to another node`);
-        this.opts.log.warn({ step: call.step_id, execution: call.execution_id, peer: peer.name }, 'node lost while running a step: dispatching it again');
-      }
-      return outcome;
     });
   }
 
   /** A step placed on this node: its own step server runs it, without the wire (same admission rules). */
-  private async deliverHere(local: NonNullable<MeshRunnerOptions['local']>, call: StepCall, request: StepRequest, key: string, signal: AbortSignal): Promise<Outcome> {
+  private async deliverHere(local: NonNullable<MeshRunnerOptions['local']>, call: StepCall, request: StepRequest, key: string, signal: AbortSignal, ended: OutcomeHook | undefined): Promise<Outcome> {
     const onLocalAbort = () => {
       if (!superseded(signal)) local.cancel(call.execution_id, key, 'cancelled by its coordinator');
     };
     const aborting = this.aborts.watch(signal, onLocalAbort);
+    let outcome: Outcome;
     try {
-      return outcomeOf(await local.serve(request), signal);
+      outcome = outcomeOf(await local.serve(request), signal);
     } finally {
       this.aborts.unwatch(signal, aborting);
       this.release(local.id);
     }
+    ended?.(outcome);
+    return outcome;
   }
 
   private cancelDispatch(call: StepCall, key: string, reason: string): void {

@@ -176,7 +176,9 @@ export class GraphRun {
       case 'agent':
       case 'tool': {
         const build = (key: string) => this.check(() => buildTask(ctx.document, step, this.scope, ctx.env, key));
-        return runAttempts(ctx, row, build, step.retry, step.timeout_ms ?? ctx.defaultTimeoutMs, this.ctl.signal);
+        // Awaited, not returned: an async function that returns a promise settles two microtask
+        // turns after it, and every turn between a step's reply and the next request is waited for.
+        return await runAttempts(ctx, row, build, step.retry, step.timeout_ms ?? ctx.defaultTimeoutMs, this.ctl.signal);
       }
       case 'invoke_workflow': {
         ctx.keeper.running(row, 1, ctx.coordinator);
