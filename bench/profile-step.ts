@@ -5,12 +5,15 @@
  * process as the caller on server 1. By default both are profiled (the worker with --cpu-prof, the
  * caller with the inspector) and the top self-time functions printed; with `--cpu`, nothing is
  * profiled and the CPU per call of caller, worker and nats-servers is printed next to Moleculer's,
- * three rounds, 64 calls in flight.
+ * three rounds, 64 calls in flight. With `--turnaround`, each process's own share of a sequential
+ * round trip (bench/turnaround-probe.mjs: from a socket's data to its next write, caller and
+ * worker) for wfmesh's dispatcher, its engine (a ten-step chain) and Moleculer, five rounds.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { MeshStepRunner } from '../src/dispatch/index.js';
 import { silentLogger } from '../src/log/index.js';
 import { startNatsCluster } from '../src/nats/index.js';
@@ -44,9 +47,14 @@ function top(file: string, n = 25): string[] {
 const workDir = mkdtempSync(join(tmpdir(), 'wfmesh-prof-nats-'));
 const cluster = await startNatsCluster({ workDir, size: 3, jetstream: true });
 const cpuOnly = process.argv.includes('--cpu');
+const turnaround = process.argv.includes('--turnaround');
+const PROBE = fileURLToPath(new URL('./turnaround-probe.mjs', import.meta.url));
+// Every child started from here (worker node, Moleculer worker) reports there on SIGUSR2.
+if (turnaround) process.env.TURNAROUND_OUT = join(workDir, 'turnaround.jsonl');
 // `--worker-env K=V,K=V`: the worker node's environment (e.g. WFMESH_LOG_LEVEL=warn).
 const workerEnv = Object.fromEntries(arg('--worker-env', '').split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
-const worker = await startNodeProcess(['--nats', cluster.urls[1] as string, '--name', 'prof-w2', '--no-mcp', '--max-concurrency', '64'], cpuOnly ? [] : ['--cpu-prof', '--cpu-prof-interval', '50', `--cpu-prof-dir=${out}`], workerEnv);
+const workerArgs = turnaround ? ['--import', PROBE] : cpuOnly ? [] : ['--cpu-prof', '--cpu-prof-interval', '50', `--cpu-prof-dir=${out}`];
+const worker = await startNodeProcess(['--nats', cluster.urls[1] as string, '--name', 'prof-w2', '--no-mcp', '--max-concurrency', '64'], workerArgs, workerEnv);
 const observer = await startNode(compileNodeOptions({ nats: cluster.urls[0], name: 'prof-caller', noMcp: true }, {}), silentLogger());
 while (observer.registry.size < 2) await new Promise((r) => setTimeout(r, 20));
 const runner = new MeshStepRunner({ nc: observer.nc, registry: observer.registry, origin: observer.name, log: silentLogger() });
@@ -54,6 +62,45 @@ const never = new AbortController().signal;
 const pinned = { node: 'prof-w2' }; // one object, as a workflow step's `requires` is
 const call = () => runner.run(echoCall(pinned), never);
 await measureThroughput(call, 2_000, 64); // warm up
+if (turnaround) {
+  const probe = (await import(PROBE)) as { report(): { pid: number; n: number; p25: number; p50: number; p75: number } };
+  const { runExecution } = await import('../src/engine/index.js');
+  const { stepRunners } = await import('../src/node/index.js');
+  const { loadWorkflowDocument } = await import('../src/workflow/index.js');
+  const { echoChainYaml } = await import('./steps.js');
+  const doc = loadWorkflowDocument(echoChainYaml(10, '{node: prof-w2}'));
+  const engineRunner = stepRunners(observer)('distributed');
+  const mol = await startMoleculer(cluster.urls[0] as string, cluster.urls[1] as string, 'prof-mol-w2', ['--import', PROBE]);
+  const systems = [
+    { name: 'wfmesh_dispatcher', run: call, steps: 1, workerPid: worker.pid },
+    { name: 'wfmesh_engine', run: () => runExecution({ document: doc, input: 'hi', runner: engineRunner, mode: 'distributed', coordinator: observer.name }), steps: 10, workerPid: worker.pid },
+    { name: 'moleculer', run: () => mol.call('bench.echo', { message: 'hello' }, { nodeID: 'prof-mol-w2' }), steps: 1, workerPid: mol.worker.pid as number },
+  ];
+  /** The worker's figures since its last report (it appends them to TURNAROUND_OUT on SIGUSR2). */
+  const workerReport = async (pid: number) => {
+    process.kill(pid, 'SIGUSR2');
+    await new Promise((r) => setTimeout(r, 200));
+    const lines = readFileSync(process.env.TURNAROUND_OUT as string, 'utf8').trim().split('\n');
+    return JSON.parse(lines.filter((l) => l.includes(`"pid":${pid},`)).pop() as string) as ReturnType<typeof probe.report>;
+  };
+  for (let round = 0; round < 5; round++) {
+    for (const sys of round % 2 === 0 ? systems : [...systems].reverse()) {
+      for (let i = 0; i < 20; i++) await sys.run();
+      await workerReport(sys.workerPid);
+      probe.report();
+      for (let i = 0; i < 2_000 / sys.steps; i++) await sys.run();
+      const { p25, p50, p75 } = probe.report();
+      const w = await workerReport(sys.workerPid);
+      process.stdout.write(`${JSON.stringify({ system: sys.name, turnaround_us: { caller: { p25, p50, p75 }, worker: { p25: w.p25, p50: w.p50, p75: w.p75 } } })}\n`);
+    }
+  }
+  await mol.stop();
+  worker.kill('SIGKILL');
+  await observer.stop();
+  await cluster.stop();
+  rmSync(workDir, { recursive: true, force: true });
+  process.exit(0);
+}
 if (process.argv.includes('--chain')) {
   // Ten sequential calls made directly, against the same ten steps through the engine.
   const { runExecution } = await import('../src/engine/index.js');
