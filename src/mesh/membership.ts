@@ -1,4 +1,4 @@
-import type { NatsConnection, Service, ServiceMsg, Subscription } from 'nats';
+import type { Msg, NatsConnection, Service, Subscription } from 'nats';
 import type { Logger } from 'pino';
 import { CAPABILITIES_METADATA_KEY, NodeCapabilitiesSchema, type Load, type NodeCapabilities, type NodeState } from '../protocol/advert.js';
 import { decodeJson, encodeJson } from '../protocol/codec.js';
@@ -48,6 +48,8 @@ export class Membership {
   readonly activity: MeshActivity;
   private incarnation = 0;
   private sub: Subscription | undefined;
+  /** The subscriptions of the subjects that name this node (see serveOwn). */
+  private readonly own: Subscription[] = [];
   private prober: Prober | undefined;
   private capabilities!: NodeCapabilities;
   private syncing: Promise<void> | undefined;
@@ -115,13 +117,13 @@ export class Membership {
     const { nc, log } = this.opts;
     this.registry.alive(this.capabilities, 0, this.opts.liveLoad().state, Date.now());
     this.sub = nc.subscribe(subjects.membersAll(), { callback: (err, msg) => !err && this.onEvent(msg.subject, msg.data) });
-    const view = (_err: unknown, msg: ServiceMsg) => {
+    const view = (msg: Msg) => {
       this.refreshOwnLoad();
       answerView(msg, this.registry, { name: this.capabilities.name, id: this.id }, nc.info?.max_payload);
     };
-    this.service.addEndpoint('view', { subject: subjects.view(this.capabilities.name, this.id), handler: view });
+    this.serveOwn(subjects.view(this.capabilities.name, this.id), view);
     // One node of the queue group answers: a joining node's first view costs one reply, not N.
-    this.service.addEndpoint('view-any', { subject: subjects.viewAny(), handler: view });
+    this.service.addEndpoint('view-any', { subject: subjects.viewAny(), handler: (_err, msg) => view(msg) });
     this.prober = new Prober({
       nc,
       registry: this.registry,
@@ -146,7 +148,7 @@ export class Membership {
       onStall: (lastedMs) => this.stalled(lastedMs),
       log,
     });
-    this.service.addEndpoint('probe', { subject: subjects.probe(this.capabilities.name, this.id), handler: (_err, msg) => this.prober?.answer(msg) });
+    this.serveOwn(subjects.probe(this.capabilities.name, this.id), (msg) => this.prober?.answer(msg));
     this.announce();
     log.info({ id: this.id }, 'announced to the mesh');
     this.prober.start();
@@ -155,6 +157,31 @@ export class Membership {
     void this.firstView.then(() => {
       this.followUp = setTimeout(() => void this.sync(), this.timings.probeIntervalMs * (1 + Math.random()));
     });
+  }
+
+  /**
+   * Answers requests on a subject that names this node (its probe, its view, its execute
+   * endpoint) through a plain subscription, not a micro service endpoint: an endpoint always
+   * joins a queue group, and a member of it left on a nats-server that froze stays in the other
+   * servers' interest until their routes to it time out (minutes). A server hands each request of
+   * a queue group to one member, so some went to the frozen server and were never answered: a
+   * node that had moved to another server missed probes and refuted suspicions twice a second. A
+   * plain subscription's stale interest only gets a copy. Ends when the membership stops.
+   */
+  serveOwn(subject: string, handle: (msg: Msg) => void): void {
+    const { nc, log } = this.opts;
+    this.own.push(
+      nc.subscribe(subject, {
+        callback: (err, msg) => {
+          if (err) return;
+          try {
+            handle(msg);
+          } catch (e) {
+            log.warn({ subject, err: (e as Error).message }, 'could not answer a request');
+          }
+        },
+      }),
+    );
   }
 
   /**
@@ -332,6 +359,7 @@ export class Membership {
       this.publish({ type: 'wfmesh.member.v1', kind: 'left', id: this.id, name: this.capabilities.name, incarnation: this.incarnation });
       this.stopped = true;
       this.sub?.unsubscribe();
+      for (const sub of this.own.splice(0)) sub.unsubscribe();
       await this.service.stop().catch(() => undefined);
     }
     this.stopped = true;

@@ -1,4 +1,4 @@
-import { ErrorCode, type NatsConnection, type ServiceMsg } from 'nats';
+import { ErrorCode, type Msg, type NatsConnection } from 'nats';
 import type { Logger } from 'pino';
 import type { Load, NodeState } from '../protocol/advert.js';
 import { decodeJson, encodeJson } from '../protocol/codec.js';
@@ -280,7 +280,7 @@ export class Prober {
   }
 
   /** Answers a probe of this node: alive, with its load and a digest of the members it knows. */
-  answer(msg: ServiceMsg): void {
+  answer(msg: Msg): void {
     const probe = ProbeSchema.safeParse(msg.data.length ? decodeJson(msg.data) : undefined);
     // A stranger probes this node: this node missed its announcement (a view pulled at join time
     // can come from a node that was itself joining). It asks the stranger for its entry, which is

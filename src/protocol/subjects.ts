@@ -28,9 +28,9 @@ export const subjects = {
   probe: (name: string, nodeId: string) => nodeSubject('probe', name, nodeId),
   /** Step requests addressed to one node (request-reply). */
   step: (name: string, nodeId: string) => nodeSubject('step', name, nodeId),
-  /** Starts an execution coordinated by one node (a micro service endpoint). */
+  /** Starts an execution coordinated by one node (request-reply). */
   execute: (name: string, nodeId: string) => nodeSubject('execute', name, nodeId),
-  /** A node's view of the mesh (its peer registry), a micro service endpoint. */
+  /** A node's view of the mesh (its peer registry), request-reply. */
   view: (name: string, nodeId: string) => nodeSubject('view', name, nodeId),
   /** The same view from any one node (a queue group: one node answers): how a new node learns the mesh. */
   viewAny: () => `${ROOT}.view.any`,

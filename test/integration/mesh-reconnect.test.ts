@@ -3,7 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { connect, Empty } from 'nats';
 import { freePort, startNatsServer } from '../../src/nats/index.js';
+import { subjects } from '../../src/protocol/subjects.js';
 import { freezeServer, holdPort, startTestCluster } from '../harness/nats.js';
 import { startTestNode, stopAll } from '../harness/nodes.js';
 import { eventually } from '../harness/processes.js';
@@ -55,6 +57,25 @@ test('a node whose server stops answering (frozen, its socket open) moves to ano
     // incarnation; a, which never heard of its death, is asked to refute when it probes b.
     await eventually(() => sees(a, 'frz-b') && sees(b, 'frz-a'), 'a and b see each other again', 20_000);
     assert.notEqual(a.nc.getServer(), was, 'a was never on the frozen server');
+
+    // The frozen server still holds b's old subscriptions, and the other servers its interest in
+    // them until their routes to it time out (minutes). Requests to b's own subjects from a third
+    // server are all answered all the same: none is handed to the frozen server alone (as a queue
+    // group member would be).
+    const port = (url: string) => new URL(url).port;
+    const third = nats.urls.find((u, i) => i !== 1 && !b.nc.getServer().endsWith(`:${port(u)}`))!;
+    const client = await connect({ servers: third });
+    try {
+      const lost: string[] = [];
+      for (let i = 0; i < 20; i++) {
+        for (const subject of [subjects.probe('frz-b', b.id), subjects.view('frz-b', b.id)]) {
+          await client.request(subject, Empty, { timeout: 1_000 }).catch(() => lost.push(subject));
+        }
+      }
+      assert.deepEqual(lost, [], 'every probe and view request to the node that moved is answered');
+    } finally {
+      await client.close();
+    }
   } finally {
     frozen.kill('SIGCONT');
     await stopAll([a, b]);
