@@ -62,18 +62,23 @@ const never = new AbortController().signal;
 const pinned = { node: 'prof-w2' }; // one object, as a workflow step's `requires` is
 const call = () => runner.run(echoCall(pinned), never);
 await measureThroughput(call, 2_000, 64); // warm up
-if (turnaround) {
-  const probe = (await import(PROBE)) as { report(): { pid: number; n: number; p25: number; p50: number; p75: number } };
+
+/** A ten-step workflow through the engine, every step on the worker (loaded only by the modes that use it). */
+async function engineChain(): Promise<() => Promise<unknown>> {
   const { runExecution } = await import('../src/engine/index.js');
   const { stepRunners } = await import('../src/node/index.js');
   const { loadWorkflowDocument } = await import('../src/workflow/index.js');
   const { echoChainYaml } = await import('./steps.js');
   const doc = loadWorkflowDocument(echoChainYaml(10, '{node: prof-w2}'));
   const engineRunner = stepRunners(observer)('distributed');
+  return () => runExecution({ document: doc, input: 'hi', runner: engineRunner, mode: 'distributed', coordinator: observer.name });
+}
+if (turnaround) {
+  const probe = (await import(PROBE)) as { report(): { pid: number; n: number; p25: number; p50: number; p75: number } };
   const mol = await startMoleculer(cluster.urls[0] as string, cluster.urls[1] as string, 'prof-mol-w2', ['--import', PROBE]);
   const systems = [
     { name: 'wfmesh_dispatcher', run: call, steps: 1, workerPid: worker.pid },
-    { name: 'wfmesh_engine', run: () => runExecution({ document: doc, input: 'hi', runner: engineRunner, mode: 'distributed', coordinator: observer.name }), steps: 10, workerPid: worker.pid },
+    { name: 'wfmesh_engine', run: await engineChain(), steps: 10, workerPid: worker.pid },
     { name: 'moleculer', run: () => mol.call('bench.echo', { message: 'hello' }, { nodeID: 'prof-mol-w2' }), steps: 1, workerPid: mol.worker.pid as number },
   ];
   /** The worker's figures since its last report (it appends them to TURNAROUND_OUT on SIGUSR2). */
@@ -103,12 +108,7 @@ if (turnaround) {
 }
 if (process.argv.includes('--chain')) {
   // Ten sequential calls made directly, against the same ten steps through the engine.
-  const { runExecution } = await import('../src/engine/index.js');
-  const { stepRunners } = await import('../src/node/index.js');
-  const { loadWorkflowDocument } = await import('../src/workflow/index.js');
-  const { echoChainYaml } = await import('./steps.js');
-  const doc = loadWorkflowDocument(echoChainYaml(10, '{node: prof-w2}'));
-  const engineRunner = stepRunners(observer)('distributed');
+  const chain = await engineChain();
   const p50 = async (f: () => Promise<unknown>): Promise<number> => {
     const samples: number[] = [];
     for (let i = 0; i < 200; i++) {
@@ -122,7 +122,7 @@ if (process.argv.includes('--chain')) {
     const direct = await p50(async () => {
       for (let i = 0; i < 10; i++) await call();
     });
-    const engine = await p50(() => runExecution({ document: doc, input: 'hi', runner: engineRunner, mode: 'distributed', coordinator: observer.name }));
+    const engine = await p50(chain);
     process.stdout.write(`${JSON.stringify({ chain10_ms: { direct_calls: direct, engine } })}\n`);
   }
   worker.kill('SIGKILL');
