@@ -63,6 +63,16 @@ const pinned = { node: 'prof-w2' }; // one object, as a workflow step's `require
 const call = () => runner.run(echoCall(pinned), never);
 await measureThroughput(call, 2_000, 64); // warm up
 
+/** Stops everything this run started and exits (the profiling mode waits for the worker's profile instead). */
+async function finish(mol?: { stop(): Promise<void> }): Promise<never> {
+  await mol?.stop();
+  worker.kill('SIGKILL');
+  await observer.stop();
+  await cluster.stop();
+  rmSync(workDir, { recursive: true, force: true });
+  process.exit(0);
+}
+
 /** A ten-step workflow through the engine, every step on the worker (loaded only by the modes that use it). */
 async function engineChain(): Promise<() => Promise<unknown>> {
   const { runExecution } = await import('../src/engine/index.js');
@@ -99,12 +109,7 @@ if (turnaround) {
       process.stdout.write(`${JSON.stringify({ system: sys.name, turnaround_us: { caller: { p25, p50, p75 }, worker: { p25: w.p25, p50: w.p50, p75: w.p75 } } })}\n`);
     }
   }
-  await mol.stop();
-  worker.kill('SIGKILL');
-  await observer.stop();
-  await cluster.stop();
-  rmSync(workDir, { recursive: true, force: true });
-  process.exit(0);
+  await finish(mol);
 }
 if (process.argv.includes('--chain')) {
   // Ten sequential calls made directly, against the same ten steps through the engine.
@@ -125,10 +130,7 @@ if (process.argv.includes('--chain')) {
     const engine = await p50(chain);
     process.stdout.write(`${JSON.stringify({ chain10_ms: { direct_calls: direct, engine } })}\n`);
   }
-  worker.kill('SIGKILL');
-  await observer.stop();
-  await cluster.stop();
-  process.exit(0);
+  await finish();
 }
 if (cpuOnly) {
   const mol = await startMoleculer(cluster.urls[0] as string, cluster.urls[1] as string, 'prof-mol-w2');
@@ -179,12 +181,7 @@ if (cpuOnly) {
       process.stdout.write(`${JSON.stringify({ system: name, per_s: perS, cpu_us_per_call: { caller: perCall(cu), worker: perCall(wu), nats: perCall(nu), total: perCall(cu + wu + nu) }, per_call_all_servers: wire, syscalls_per_call: { writes, reads } })}\n`);
     }
   }
-  await mol.stop();
-  worker.kill('SIGKILL');
-  await observer.stop();
-  await cluster.stop();
-  rmSync(workDir, { recursive: true, force: true });
-  process.exit(0);
+  await finish(mol);
 }
 const session = new Session();
 session.connect();
