@@ -211,7 +211,8 @@ export class MeshStepRunner implements StepRunner {
     const { nc } = this.opts;
     const local = this.opts.local;
     if (local && peer.id === local.id) return this.deliverHere(local, call, request, key, signal, ended);
-    const failed = (outcome: Outcome): Outcome => {
+    // Every outcome frees the peer's slot and is told to `ended` before it is handed on.
+    const conclude = (outcome: Outcome): Outcome => {
       this.release(peer.id);
       ended?.(outcome);
       return outcome;
@@ -228,7 +229,7 @@ export class MeshStepRunner implements StepRunner {
     const maxPayload = nc.info?.max_payload;
     if (maxPayload !== undefined && data.length > maxPayload) {
       const failure = new StepFailure('invalid_args', `step ${call.step_id}: its request is ${data.length} bytes, over the NATS payload limit of ${maxPayload} bytes (the server's max_payload); pass large data by reference (a file or a URL)`, false);
-      return Promise.resolve(failed({ kind: 'failed', failure }));
+      return Promise.resolve(conclude({ kind: 'failed', failure }));
     }
     // One promise settled by whichever comes first: the reply, the peer leaving the mesh, or the
     // execution's abort (a race of three promises cost more than the rest of the dispatch). What
@@ -250,7 +251,7 @@ export class MeshStepRunner implements StepRunner {
           this.cancelDispatch(call, key, `node ${peer.name} was declared lost; the step went to another node`);
           this.opts.log.warn({ step: call.step_id, execution: call.execution_id, peer: peer.name }, 'node lost while running a step: dispatching it again');
         }
-        resolve(failed(outcome));
+        resolve(conclude(outcome));
       };
       // Replies carry the request's key: one that does not is a stray for a reused reply token.
       let parsed: StepReplyParse | undefined;
