@@ -61,28 +61,48 @@ describe('the secured-mesh example (deploy/secure/nats-server.conf)', { timeout:
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'wfmesh-secure-example-'));
     pki = makeTestPki(join(dir, 'tls'));
-    const ports: Ports[] = [];
-    for (let i = 0; i < 3; i++) ports.push({ client: await freePort('127.0.0.1'), monitor: await freePort('127.0.0.1'), route: await freePort('127.0.0.1') });
     const example = readFileSync(EXAMPLE, 'utf8');
-    for (let i = 1; i <= 3; i++) {
-      const conf = join(dir, `nats-eu-${i}.conf`);
-      writeFileSync(conf, localise(example, i, ports, pki, join(dir, `js-${i}`)));
-      servers.push(spawn(findNatsServerBinary(), ['-c', conf, '-l', join(dir, `nats-eu-${i}.log`)], { stdio: 'ignore' }));
-    }
-    url = `tls://127.0.0.1:${ports[0]!.client}`;
-    monitor = `http://127.0.0.1:${ports[0]!.monitor}`;
-    for (const p of ports) {
-      await waitFor(`nats-server /healthz on ${p.monitor}`, async () => ((await fetch(`http://127.0.0.1:${p.monitor}/healthz`)).ok ? true : undefined), 60_000);
+    const logOf = (i: number) => join(dir, `nats-eu-${i}.log`);
+    // The ports are free a moment before the servers bind them, and a loopback connection of a test
+    // running beside this one can take one meanwhile: that server exits at once ("address already
+    // in use"), and the three start again on new ports.
+    for (let attempt = 1; ; attempt++) {
+      const ports: Ports[] = [];
+      for (let i = 0; i < 3; i++) ports.push({ client: await freePort('127.0.0.1'), monitor: await freePort('127.0.0.1'), route: await freePort('127.0.0.1') });
+      for (let i = 1; i <= 3; i++) {
+        const conf = join(dir, `nats-eu-${i}.conf`);
+        writeFileSync(conf, localise(example, i, ports, pki, join(dir, `js-${i}`)));
+        writeFileSync(logOf(i), '');
+        servers.push(spawn(findNatsServerBinary(), ['-c', conf, '-l', logOf(i)], { stdio: 'ignore' }));
+      }
+      url = `tls://127.0.0.1:${ports[0]!.client}`;
+      monitor = `http://127.0.0.1:${ports[0]!.monitor}`;
+      const healthy = (p: Ports) => fetch(`http://127.0.0.1:${p.monitor}/healthz`).then((r) => r.ok, () => false);
+      const outcome = await waitFor('the three nats-servers healthy (/healthz)', async () => {
+        if (servers.some((s) => s.exitCode !== null || s.signalCode !== null)) return 'exited';
+        for (const p of ports) if (!(await healthy(p))) return undefined;
+        return 'healthy';
+      }, 60_000);
+      if (outcome === 'healthy') return;
+      const logs = [1, 2, 3].map((i) => readFileSync(logOf(i), 'utf8')).join('\n');
+      await stopServers();
+      if (attempt >= 3 || !/address already in use/.test(logs)) throw new Error(`a nats-server of the example exited at start:\n${logs.slice(-2_000)}`);
+      for (let i = 1; i <= 3; i++) rmSync(join(dir, `js-${i}`), { recursive: true, force: true });
     }
   });
 
-  after(async () => {
-    await node?.stop();
+  /** Stops the servers started so far and waits for each to exit. */
+  async function stopServers(): Promise<void> {
     // Wait for each server to exit: one still flushing JetStream would race the folder's removal.
-    await Promise.all(servers.map((s) => (s.exitCode !== null || s.signalCode !== null ? undefined : new Promise((resolve) => {
+    await Promise.all(servers.splice(0).map((s) => (s.exitCode !== null || s.signalCode !== null ? undefined : new Promise((resolve) => {
       s.once('exit', resolve);
       s.kill('SIGTERM');
     }))));
+  }
+
+  after(async () => {
+    await node?.stop();
+    await stopServers();
     rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
   });
 
