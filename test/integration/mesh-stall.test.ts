@@ -43,7 +43,12 @@ test('50 nodes, 10 frozen for 4 s: no execution fails and no live node is droppe
   const plan = planNodes(NODES, HOSTS, 10, 'stall', ['eu-west', 'us-east']);
   hosts.push(...(await Promise.all(plan.map(() => MeshHost.spawn()))));
   await Promise.all(hosts.map((h, i) => h.start(nats.url, plan[i]!, 1_000)));
-  await waitFor('every node to see all 50', async () => (sumStats(await stats(hosts)).minView === NODES ? true : undefined), 60_000);
+  // This test is about the freeze below; the cold start before it is only its set-up. On 2 cores a
+  // 50-node cold start converged in 3-19 s in most runs and in 27-57 s in some (see
+  // docs/membership.md, "What is left"): the set-up waits up to two minutes and says how long it took.
+  const t0 = Date.now();
+  await waitFor('every node to see all 50', async () => (sumStats(await stats(hosts)).minView === NODES ? true : undefined), 120_000);
+  t.diagnostic(`converged in ${Date.now() - t0} ms`);
 
   const frozen = hosts[0]!;
   const running = hosts.slice(1);
