@@ -1,4 +1,5 @@
 /** One execution from start to its final record. */
+import { NEVER_ABORTED } from '../executor/failures.js';
 import { MeshError, StepFailure } from '../protocol/errors.js';
 import type { ExecutionRecord } from '../protocol/execution.js';
 import { pacer, StepError, type ExecutionContext } from './context.js';
@@ -61,7 +62,8 @@ export async function runExecution(opts: RunExecutionOptions): Promise<Execution
     ...(opts.beforeDispatch && { beforeDispatch: opts.beforeDispatch }),
     pace: pacer(),
   };
-  const signal = opts.signal ?? new AbortController().signal;
+  // Without a signal nothing can cancel the execution: a controller of its own would only cost.
+  const signal = opts.signal ?? NEVER_ABORTED;
   // A missing input reads as empty text, like an empty chat message.
   const given = resumed ? resumed.input : opts.input;
   const input = given === undefined ? '' : given;

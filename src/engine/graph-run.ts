@@ -23,6 +23,7 @@ import {
   type StepView,
   type VariableScope,
 } from '../workflow/index.js';
+import { NEVER_ABORTED } from '../executor/failures.js';
 import { buildTask, cancelled, runAttempts } from './attempts.js';
 import { linkedController, StepError, toStepError, type ExecutionContext } from './context.js';
 import { runLoop } from './loop.js';
@@ -67,9 +68,18 @@ export class GraphRun {
   /** Forward edges decided so far: taken (true) or dead (false), by the graph's own edge objects. */
   private readonly edges = new Map<Edge, boolean>();
   private readonly bounds: ReadonlyMap<string, number>;
-  private readonly ctl: AbortController;
+  /**
+   * The signal of steps that run beside others here: stop() aborts it, so that a failing step
+   * stops its siblings. Made on first need: a step that runs alone gets the outer signal (see
+   * launch), and an AbortController costs more than the engine's other work for a step.
+   */
+  private ctl: AbortController | undefined;
+  /** Steps activated in this turn of the graph, started together by launch(). */
+  private starting: { step: Step; row: string }[] = [];
   private inflight = 0;
   private settled = false;
+  /** Stopped by a failure or by the outer signal (not by finishing). */
+  private stopped = false;
   private resolve: (output: unknown) => void = () => undefined;
   private reject: (err: StepError) => void = () => undefined;
 
@@ -82,11 +92,6 @@ export class GraphRun {
     this.g = stepGraph(steps);
     this.bounds = cycleBounds(this.g, DEFAULT_CYCLE_BOUND);
     for (const id of this.g.order) this.states.set(id, { status: 'waiting', runs: 0, rows: 0, toUser: false });
-    // The steps' signal. stop() aborts it: on a step's failure, and on the outer signal's abort
-    // (onOuterAbort), so one listener on the outer signal stops both the steps and their rows.
-    this.ctl = new AbortController();
-    // Every in-flight step listens here: wide fan-outs are normal, not a leak.
-    setMaxListeners(0, this.ctl.signal);
     this.scope = {
       input: frame.input,
       step: (id) => this.view(id) ?? frame.parent?.(id),
@@ -103,9 +108,12 @@ export class GraphRun {
       this.resolve = resolve;
       this.reject = reject;
       if (this.signal.aborted) return this.abort(cancelled(this.signal));
-      this.signal.addEventListener('abort', this.onOuterAbort, { once: true });
+      // One listener on the outer signal stops both the steps and their rows (a signal that can
+      // never fire needs none).
+      if (this.signal !== NEVER_ABORTED) this.signal.addEventListener('abort', this.onOuterAbort, { once: true });
       this.ctx.keeper.addAll(this.g.order.map((id) => this.frame.prefix + id));
       for (const id of this.g.roots) this.activate(id);
+      this.launch();
       this.checkDone();
     });
   }
@@ -136,7 +144,39 @@ export class GraphRun {
     const row = this.frame.prefix + id + (st.rows > 1 ? `#${st.rows}` : '');
     st.row = row;
     this.inflight++;
-    this.execute(step, row).then(
+    this.starting.push({ step, row });
+  }
+
+  /**
+   * Starts the steps activated in this turn (by run, or by a step that finished). A step that
+   * starts alone, with nothing else in flight here, runs with the outer signal: no sibling can
+   * start while it runs (steps start only when one ends), so there is nothing for its failure to
+   * stop. Steps that run beside others share the list's own signal. Steps activated after the
+   * list stopped are not started (their rows ended cancelled with the rest).
+   */
+  private launch(): void {
+    const batch = this.starting;
+    if (batch.length === 0) return;
+    this.starting = [];
+    if (this.settled) {
+      this.inflight -= batch.length;
+      return;
+    }
+    const signal = batch.length === 1 && this.inflight === 1 ? this.signal : this.sharedSignal();
+    for (const { step, row } of batch) this.start(step, row, signal);
+  }
+
+  private sharedSignal(): AbortSignal {
+    if (!this.ctl) {
+      this.ctl = new AbortController();
+      // Every in-flight step listens here: wide fan-outs are normal, not a leak.
+      setMaxListeners(0, this.ctl.signal);
+    }
+    return this.ctl.signal;
+  }
+
+  private start(step: Step, row: string, signal: AbortSignal): void {
+    this.execute(step, row, signal).then(
       (outcome) => {
         this.inflight--;
         if (!this.settled) this.finished(step, row, outcome);
@@ -151,7 +191,7 @@ export class GraphRun {
     );
   }
 
-  private async execute(step: Step, row: string): Promise<Outcome> {
+  private async execute(step: Step, row: string, signal: AbortSignal): Promise<Outcome> {
     if (step.condition !== undefined && !this.check(() => evaluateCondition(step.condition as string, this.noting(row)))) {
       this.ctx.keeper.ended(row, 'skipped');
       return { skipped: true };
@@ -159,18 +199,18 @@ export class GraphRun {
     try {
       // Validation warned: LangSwarm loads such a step and fails when it is reached; so do we.
       if (step.fault !== undefined) throw new StepFailure('invalid_args', `step "${step.id}" cannot run: ${step.fault}`, false);
-      const { output, node } = await this.runKind(step, row);
+      const { output, node } = await this.runKind(step, row, signal);
       return { skipped: false, output, node };
     } catch (err) {
       const e = toStepError(err, row);
-      if (!step.continue_on_error || this.ctl.signal.aborted) throw e;
+      if (!step.continue_on_error || this.stopped) throw e;
       const node = (e.failure as { node?: string }).node;
       this.ctx.keeper.failed(row, e.failure, node);
       return { skipped: false, output: { error: { type: e.failure.type, message: e.failure.message } }, failure: e.failure };
     }
   }
 
-  private async runKind(step: Step, row: string): Promise<{ output: unknown; node?: string }> {
+  private async runKind(step: Step, row: string, signal: AbortSignal): Promise<{ output: unknown; node?: string }> {
     const { ctx } = this;
     switch (step.kind) {
       case 'agent':
@@ -178,18 +218,18 @@ export class GraphRun {
         const build = (key: string) => this.check(() => buildTask(ctx.document, step, this.scope, ctx.env, key));
         // Awaited, not returned: an async function that returns a promise settles two microtask
         // turns after it, and every turn between a step's reply and the next request is waited for.
-        return await runAttempts(ctx, row, build, step.retry, step.timeout_ms ?? ctx.defaultTimeoutMs, this.ctl.signal);
+        return await runAttempts(ctx, row, build, step.retry, step.timeout_ms ?? ctx.defaultTimeoutMs, signal);
       }
       case 'invoke_workflow': {
         ctx.keeper.running(row, 1, ctx.coordinator);
         const input = step.input === undefined ? this.frame.input : this.check(() => resolveTemplate(step.input, this.scope));
-        const output = await this.withTimeout(step.timeout_ms, row, (signal) => this.invoke(step.workflow, input, `${row}/`, signal));
+        const output = await this.withTimeout(step.timeout_ms, row, signal, (s) => this.invoke(step.workflow, input, `${row}/`, s));
         return { output, node: ctx.coordinator };
       }
       case 'loop': {
         ctx.keeper.running(row, 1, ctx.coordinator);
-        const output = await this.withTimeout(step.timeout_ms, row, (signal) =>
-          runLoop({ ctx, frame: this.frame, scope: this.scope, step, row, signal, check: (f) => this.check(f), invoke: (wf, input, prefix, s) => this.invoke(wf, input, prefix, s) }),
+        const output = await this.withTimeout(step.timeout_ms, row, signal, (s) =>
+          runLoop({ ctx, frame: this.frame, scope: this.scope, step, row, signal: s, check: (f) => this.check(f), invoke: (wf, input, prefix, s2) => this.invoke(wf, input, prefix, s2) }),
         );
         return { output, node: ctx.coordinator };
       }
@@ -207,14 +247,14 @@ export class GraphRun {
     return new GraphRun(this.ctx, wf.steps, frame, signal).run();
   }
 
-  private async withTimeout<T>(ms: number | undefined, row: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    if (ms === undefined) return work(this.ctl.signal);
-    const { ctl, dispose } = linkedController(this.ctl.signal);
+  private async withTimeout<T>(ms: number | undefined, row: string, signal: AbortSignal, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    if (ms === undefined) return work(signal);
+    const { ctl, dispose } = linkedController(signal);
     const timer = setTimeout(() => ctl.abort(new StepFailure('timeout', `step ${row} ran past its timeout of ${ms} ms`)), ms);
     try {
       return await work(ctl.signal);
     } catch (err) {
-      if (ctl.signal.aborted && !this.ctl.signal.aborted) throw new StepError(row, cancelled(ctl.signal));
+      if (ctl.signal.aborted && !signal.aborted) throw new StepError(row, cancelled(ctl.signal));
       throw err;
     } finally {
       clearTimeout(timer);
@@ -236,6 +276,7 @@ export class GraphRun {
     const st = this.states.get(step.id) as State;
     if (outcome.skipped) {
       this.skip(step.id);
+      this.launch();
       this.checkDone();
       return;
     }
@@ -262,6 +303,7 @@ export class GraphRun {
     }
     for (const e of out) if (!e.back) this.tryStart(e.to);
     for (const id of revisit) if (!this.settled) this.revisit(step.id, id);
+    this.launch();
     this.checkDone();
   }
 
@@ -361,7 +403,7 @@ export class GraphRun {
   private checkDone(): void {
     if (this.settled || this.inflight > 0) return;
     this.settled = true;
-    this.signal.removeEventListener('abort', this.onOuterAbort);
+    if (this.signal !== NEVER_ABORTED) this.signal.removeEventListener('abort', this.onOuterAbort);
     for (const [id, st] of this.states) {
       if (st.status === 'waiting' && st.rows === 0) this.ctx.keeper.ended(this.frame.prefix + id, 'skipped');
     }
@@ -397,8 +439,9 @@ export class GraphRun {
 
   private stop(reason: StepFailure, pending: 'skipped' | 'cancelled'): void {
     this.settled = true;
-    this.signal.removeEventListener('abort', this.onOuterAbort);
-    this.ctl.abort(reason);
+    this.stopped = true;
+    if (this.signal !== NEVER_ABORTED) this.signal.removeEventListener('abort', this.onOuterAbort);
+    this.ctl?.abort(reason);
     for (const [id, st] of this.states) {
       if (st.status === 'running' && st.row) this.ctx.keeper.ended(st.row, 'cancelled');
       else if (st.rows === 0 && st.status === 'waiting') this.ctx.keeper.ended(this.frame.prefix + id, pending);

@@ -1,6 +1,7 @@
 import { StepFailure } from '../protocol/errors.js';
 import type { StepExecutor, StepScope } from '../executor/types.js';
 import { ToolCallCollector, withToolCalls } from '../executor/agent-tools/collector.js';
+import { NEVER_ABORTED } from '../executor/failures.js';
 import type { StepCall, StepResult, StepRunner } from './types.js';
 
 /**
@@ -17,7 +18,7 @@ export class LocalStepRunner implements StepRunner {
     const ctl = new AbortController();
     const onAbort = (): void => ctl.abort(new StepFailure('cancelled', `step ${call.step_id} was cancelled`, false));
     if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
+    else if (signal !== NEVER_ABORTED) signal.addEventListener('abort', onAbort, { once: true });
     const timer = setTimeout(
       () => ctl.abort(new StepFailure('timeout', `step ${call.step_id} ran past its timeout of ${call.timeout_ms} ms`)),
       call.timeout_ms,

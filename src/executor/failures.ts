@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { z } from 'zod';
 import { StepFailure } from '../protocol/errors.js';
 
@@ -13,8 +14,12 @@ export function failureFromAbort(signal: AbortSignal): StepFailure {
   return new StepFailure('cancelled', why && why !== 'This operation was aborted' ? `step cancelled: ${why}` : 'step cancelled');
 }
 
-/** A signal that never fires: what instant tools run with (nothing could interrupt them). */
+/**
+ * A signal that never fires: what instant tools run with (nothing could interrupt them), and an
+ * execution started without a signal. Shared by every step that has it, so any number may listen.
+ */
 export const NEVER_ABORTED: AbortSignal = new AbortController().signal;
+setMaxListeners(0, NEVER_ABORTED);
 
 /** Throws the abort failure when the signal has already fired. */
 export function throwIfAborted(signal: AbortSignal): void {

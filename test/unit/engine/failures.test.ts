@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { backoffMs } from '../../../src/engine/index.js';
+import { backoffMs, runExecution, type StepRunner } from '../../../src/engine/index.js';
+import { loadWorkflowDocument } from '../../../src/workflow/index.js';
 import type { StepStatus } from '../../../src/protocol/execution.js';
 import { row, run, statuses } from './helpers.js';
 
@@ -138,6 +139,68 @@ workflows:
     assert.equal(row(record, 's2').status, 'cancelled');
     assert.equal(row(record, 's2[0].z').status, 'cancelled');
     assert.equal(row(record, 'after').status, 'cancelled');
+  });
+
+  test('aborting the signal stops a step that runs alone, and what follows it never starts', async () => {
+    const ctl = new AbortController();
+    setTimeout(() => ctl.abort(new Error('user asked')), 300); // while s sleeps (10 s), the only step in flight
+    const { record, executor } = await run(`
+workflows:
+  w:
+    steps:
+      - {id: a, tool: echo, args: {}, output: {to: s}}
+      - {id: s, tool: sleep, args: {tag: s, ms: 10000}, output: {to: b}}
+      - {id: b, tool: echo, args: {tag: b}}
+`, 'x', { signal: ctl.signal });
+    assert.equal(record.status, 'cancelled');
+    assert.equal(record.error?.message, 'user asked');
+    assert.ok(executor.events.includes('abort s'));
+    assert.ok(!executor.events.includes('start b'));
+    assert.deepEqual(statuses(record), { a: 'completed', s: 'cancelled', b: 'cancelled' });
+  });
+
+  test('steps that run one at a time share the outer signal; steps beside others get one controller for the list', async () => {
+    // An AbortController costs more than the engine's other work for a step: count them.
+    const Original = globalThis.AbortController;
+    let made = 0;
+    globalThis.AbortController = class extends Original {
+      constructor() {
+        super();
+        made++;
+      }
+    };
+    const signals: AbortSignal[] = [];
+    const runner: StepRunner = {
+      run: async (call, signal) => {
+        signals.push(signal);
+        return { output: call.task.kind === 'tool' ? call.task.args : null, node: 'n' };
+      },
+    };
+    const outer = new Original();
+    const go = (yaml: string) => runExecution({ document: loadWorkflowDocument(yaml), input: 'x', runner, mode: 'distributed', coordinator: 'n', signal: outer.signal });
+    try {
+      const chain = await go('workflows: {w: [{id: a, tool: echo, args: {}}, {id: b, tool: echo, args: {}}, {id: c, tool: echo, args: {}}]}');
+      assert.equal(chain.status, 'completed');
+      assert.equal(made, 0);
+      assert.deepEqual(signals, [outer.signal, outer.signal, outer.signal]);
+      signals.length = 0;
+      const fanOut = await go(`
+workflows:
+  w:
+    steps:
+      - {id: a, tool: echo, args: {}, output: {to: [b, c]}}
+      - {id: b, tool: echo, args: {}, output: {to: d}}
+      - {id: c, tool: echo, args: {}, output: {to: d}}
+      - {id: d, tool: echo, args: {}}
+`);
+      assert.equal(fanOut.status, 'completed');
+      assert.equal(made, 1);
+      assert.equal(signals[0], outer.signal, 'a runs alone');
+      assert.ok(signals[1] !== outer.signal && signals[1] === signals[2], 'b and c share the list signal');
+      assert.equal(signals[3], outer.signal, 'd runs alone again');
+    } finally {
+      globalThis.AbortController = Original;
+    }
   });
 
   test('an already aborted signal cancels before any step runs', async () => {

@@ -29,12 +29,16 @@ export class TestExecutor implements StepExecutor {
         case 'sleep': {
           const ms = Number(args.ms ?? 0);
           await new Promise<void>((resolve, reject) => {
-            const t = setTimeout(resolve, ms);
-            signal.addEventListener('abort', () => {
+            const onAbort = (): void => {
               clearTimeout(t);
               this.events.push(`abort ${tag}`);
               reject(new StepFailure('cancelled', 'aborted'));
-            }, { once: true });
+            };
+            const t = setTimeout(() => {
+              signal.removeEventListener('abort', onAbort);
+              resolve();
+            }, ms);
+            signal.addEventListener('abort', onAbort, { once: true });
           });
           return { slept_ms: ms };
         }
