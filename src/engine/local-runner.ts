@@ -15,6 +15,7 @@ export class LocalStepRunner implements StepRunner {
   ) {}
 
   async run(call: StepCall, signal: AbortSignal): Promise<StepResult> {
+    if (this.executor.runNow && this.executor.isInstant?.(call.task) === true) return this.runNow(call, signal);
     const ctl = new AbortController();
     const onAbort = (): void => ctl.abort(new StepFailure('cancelled', `step ${call.step_id} was cancelled`, false));
     if (signal.aborted) onAbort();
@@ -42,6 +43,22 @@ export class LocalStepRunner implements StepRunner {
     } finally {
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /**
+   * An instant tool (echo, transform: pure and synchronous) runs here and now: it finishes in this
+   * turn, so there is no deadline to enforce and nothing to abort, and the controller, timer and
+   * listeners of the usual way cost more than the tool itself (as in the step server).
+   */
+  private async runNow(call: StepCall, signal: AbortSignal): Promise<StepResult> {
+    const durable = call.awaitDurable?.();
+    if (durable) await durable;
+    if (signal.aborted) throw new StepFailure('cancelled', `step ${call.step_id} was cancelled`, false);
+    try {
+      return { output: this.executor.runNow!(call.task), node: this.nodeName };
+    } catch (err) {
+      throw StepFailure.from(err);
     }
   }
 

@@ -1,0 +1,81 @@
+/**
+ * LocalStepRunner with the real executor: instant tools (echo, transform) run at once, without the
+ * controller, timer and listeners of the usual way, and end exactly as the usual way ends them.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { LocalStepRunner, runExecution, type StepCall } from '../../../src/engine/index.js';
+import { createStepExecutor } from '../../../src/executor/index.js';
+import { StepFailure } from '../../../src/protocol/errors.js';
+import { loadWorkflowDocument } from '../../../src/workflow/index.js';
+import { testEnv, toolTask } from '../executor/helpers.js';
+
+const executor = createStepExecutor(testEnv());
+const runner = new LocalStepRunner(executor, 'here');
+const call = (task: StepCall['task'], extra: Partial<StepCall> = {}): StepCall => ({ execution_id: 'e', step_id: 's', attempt: 1, task, timeout_ms: 1_000, isolation: 'in_process', ...extra });
+
+/** Counts the AbortControllers made while `f` runs. */
+async function countControllers(f: () => Promise<unknown>): Promise<number> {
+  const Original = globalThis.AbortController;
+  let made = 0;
+  globalThis.AbortController = class extends Original {
+    constructor() {
+      super();
+      made++;
+    }
+  };
+  try {
+    await f();
+  } finally {
+    globalThis.AbortController = Original;
+  }
+  return made;
+}
+
+test('a sync chain of instant tools runs without an AbortController, with the outputs of the usual way', async () => {
+  const doc = loadWorkflowDocument(`
+workflows:
+  w:
+    steps:
+      - {id: a, tool: echo, args: {message: "\${user_input}"}}
+      - {id: b, tool: transform, method: template, args: {template: "got {{m}}", values: {m: "\${a.output.message}"}}}
+`);
+  let record: Awaited<ReturnType<typeof runExecution>> | undefined;
+  const signal = new AbortController().signal;
+  const made = await countControllers(async () => {
+    record = await runExecution({ document: doc, input: 'hi', runner, mode: 'sync', coordinator: 'here', signal });
+  });
+  assert.equal(made, 0);
+  assert.equal(record?.status, 'completed');
+  assert.equal(record?.output, 'got hi');
+  assert.deepEqual(record?.steps.map((s) => [s.id, s.status, s.node]), [['a', 'completed', 'here'], ['b', 'completed', 'here']]);
+});
+
+test('an instant tool that fails ends with the failure its usual way gives', async () => {
+  const task = toolTask('transform', 'json_parse', { text: 'not json' });
+  const usual = await executor.execute(task, new AbortController().signal).then(() => undefined, (err: unknown) => err as StepFailure);
+  await assert.rejects(runner.run(call(task), new AbortController().signal), (err: unknown) => {
+    assert.ok(err instanceof StepFailure);
+    assert.equal(err.type, usual?.type);
+    assert.equal(err.message, usual?.message);
+    assert.equal(err.retryable, usual?.retryable);
+    return true;
+  });
+});
+
+test('an instant step of an aborted execution is cancelled and does not run; its durable write comes first', async () => {
+  await assert.rejects(runner.run(call(toolTask('echo', undefined, { x: 1 })), AbortSignal.abort()), (err: unknown) => err instanceof StepFailure && err.type === 'cancelled');
+  const order: string[] = [];
+  const result = await runner.run(
+    call(toolTask('echo', undefined, { x: 2 }), {
+      awaitDurable: () => new Promise<void>((resolve) => setTimeout(() => {
+        order.push('durable');
+        resolve();
+      }, 20)),
+    }),
+    new AbortController().signal,
+  );
+  order.push('ran');
+  assert.deepEqual(order, ['durable', 'ran']);
+  assert.deepEqual(result, { output: { x: 2 }, node: 'here' });
+});
