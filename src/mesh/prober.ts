@@ -2,7 +2,7 @@ import { ErrorCode, type Msg, type NatsConnection } from 'nats';
 import type { Logger } from 'pino';
 import type { Load, NodeState } from '../protocol/advert.js';
 import { decodeJson, encodeJson } from '../protocol/codec.js';
-import { ProbeAckSchema, ProbeSchema, type MemberEvent, type ProbeAck } from '../protocol/membership.js';
+import { ProbeAckSchema, ProbeSchema, type MemberEvent, type MembersDigest, type ProbeAck } from '../protocol/membership.js';
 import { subjects } from '../protocol/subjects.js';
 import { Requester } from '../nats/requester.js';
 import { ServerCheck } from '../nats/server-check.js';
@@ -290,10 +290,13 @@ export class Prober {
       const stranger = { id: probe.data.id, name: probe.data.from };
       const dropped = this.opts.registry.droppedIncarnation(stranger.id);
       if (dropped !== undefined) this.revive(stranger, dropped);
-      else if (!this.opts.learn(stranger) && Date.now() - this.lastSyncAt > 4 * this.opts.timings.probeIntervalMs) {
-        this.lastSyncAt = Date.now();
-        void this.opts.resync(stranger).catch(() => undefined);
-      }
+      else if (!this.opts.learn(stranger)) this.pullFrom(stranger);
+    } else if (probe.success && probe.data.id !== undefined && probe.data.members && this.knowsMore(probe.data.members)) {
+      // Anti-entropy the other way round: the prober knows more (or other) members than this
+      // node, which pulls its view. A member whose announcement this node missed is otherwise
+      // learnt only from this node's own probes of its successor, which an idle mesh sends once
+      // a watched period (20 s), and not at all while the successor missed it too.
+      this.pullFrom({ id: probe.data.id, name: probe.data.from });
     }
     const live = this.opts.live();
     const ack: ProbeAck = {
@@ -441,7 +444,7 @@ export class Prober {
     // probe still fails at once (no responders); a frozen one is found a period later.
     const timeout = again || this.opts.activity.busy() ? timings.probeTimeoutMs * this.health : this.period();
     Requester.for(nc)
-      .request(subjects.probe(peer.name, peer.id), encodeJson({ type: 'wfmesh.probe.v1', from: self.name, id: self.id }), { timeout })
+      .request(subjects.probe(peer.name, peer.id), encodeJson({ type: 'wfmesh.probe.v1', from: self.name, id: self.id, members: this.opts.registry.digest() }), { timeout })
       .then(
         (msg) => this.acked(peer, decodeJson(msg.data), Date.now() - sentAt),
         (err: { code?: string }) => this.unanswered(peer, sentAt, timeout, again, err.code === ErrorCode.NoResponders ? 'nobody listens on its probe subject' : undefined),
@@ -469,13 +472,22 @@ export class Prober {
     }
     const now = Date.now();
     this.opts.registry.heardFrom(peer.id, now, ack.data);
-    const mine = this.opts.registry.digest();
-    const theirs = ack.data.members;
     // Anti-entropy: a peer that knows more (or other) members is asked for its view, now and then.
-    if ((theirs.count !== mine.count || theirs.hash !== mine.hash) && theirs.count >= mine.count && now - this.lastSyncAt > 4 * this.opts.timings.probeIntervalMs) {
-      this.lastSyncAt = now;
-      void this.opts.resync(peer).catch(() => undefined);
-    }
+    if (this.knowsMore(ack.data.members)) this.pullFrom(peer);
+  }
+
+  /** Whether a node with digest `theirs` knows more members than this one, or as many but others. */
+  private knowsMore(theirs: MembersDigest): boolean {
+    const mine = this.opts.registry.digest();
+    return (theirs.count !== mine.count || theirs.hash !== mine.hash) && theirs.count >= mine.count;
+  }
+
+  /** Pulls `peer`'s view into this node's, at most once per four busy periods (a pull is a whole view). */
+  private pullFrom(peer: { id: string; name: string }): void {
+    const now = Date.now();
+    if (now - this.lastSyncAt <= 4 * this.opts.timings.probeIntervalMs) return;
+    this.lastSyncAt = now;
+    void this.opts.resync(peer).catch(() => undefined);
   }
 
   private unanswered(peer: { id: string; name: string }, sentAt: number, timeoutMs: number, again: boolean, why = 'no answer to a probe'): void {

@@ -53,8 +53,12 @@ export type AliveEvent = z.infer<typeof AliveEventSchema>;
 export const MembersDigestSchema = z.object({ count: z.number().int().nonnegative(), hash: z.number().int().nonnegative() });
 export type MembersDigest = z.infer<typeof MembersDigestSchema>;
 
-/** A probe names its sender: a node probed by a node it does not know pulls that node's view. */
-export const ProbeSchema = z.object({ type: z.literal('wfmesh.probe.v1'), from: z.string(), id: z.string().optional() });
+/**
+ * A probe names its sender: a node probed by a node it does not know pulls that node's view. It
+ * carries the sender's digest too (older nodes send none): a node probed by one that knows more
+ * members pulls that node's view, as a prober does from an answer that knows more.
+ */
+export const ProbeSchema = z.object({ type: z.literal('wfmesh.probe.v1'), from: z.string(), id: z.string().optional(), members: MembersDigestSchema.optional() });
 export type Probe = z.infer<typeof ProbeSchema>;
 
 /** The probed node's answer: it is alive at this incarnation, with this load, knowing these members. */

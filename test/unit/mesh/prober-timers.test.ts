@@ -19,8 +19,8 @@ const until = async (what: string, ok: () => boolean): Promise<void> => {
   assert.ok(ok(), what);
 };
 
-/** A prober of node `self` with one live peer that answers its probes (counted). */
-async function proberWithLivePeer(timings: MembershipTimings, activity: MeshActivity) {
+/** A prober of node `self` with one live peer that answers its probes (counted, their payloads kept). */
+async function proberWithLivePeer(timings: MembershipTimings, activity: MeshActivity, resync: (peer: { id: string; name: string }) => Promise<void> = async () => {}) {
   const registry = new PeerRegistry();
   registry.suspicion = suspicionPolicy(timings.suspicionMs);
   const published: MemberEvent[] = [];
@@ -34,7 +34,7 @@ async function proberWithLivePeer(timings: MembershipTimings, activity: MeshActi
     timings,
     activity,
     publish: (e) => published.push(e),
-    resync: async () => {},
+    resync,
     learn: () => true,
     onStall: () => {},
     log: silentLogger(),
@@ -42,14 +42,16 @@ async function proberWithLivePeer(timings: MembershipTimings, activity: MeshActi
   registry.alive(caps('self'), 0, 'RUNNING', Date.now());
   registry.alive(caps('live'), 0, 'RUNNING', Date.now());
   const probes: number[] = [];
+  const payloads: unknown[] = [];
   const sub = shared.nc.subscribe(subjects.probe('n-live', 'live'), {
     callback: (_e, m) => {
       probes.push(Date.now());
+      payloads.push(JSON.parse(new TextDecoder().decode(m.data)));
       m.respond(new TextEncoder().encode(JSON.stringify({ type: 'wfmesh.probe.ack.v1', id: 'live', incarnation: 0, state: 'RUNNING', load: { inflight: 0, max_concurrency: 8, cpu_pct: 0 }, memory_free_mib: 512, members: registry.digest() })));
     },
   });
   await shared.nc.flush();
-  return { registry, published, prober, probes, sub };
+  return { registry, published, prober, probes, payloads, sub };
 }
 
 test('the suspicion timer runs only while a suspicion is open: an idle prober wakes once a period', async () => {
@@ -168,5 +170,35 @@ test('while the mesh is idle a node probes only its successor in the name-sorted
     prober.stop();
     sub.unsubscribe();
     for (const s of subs) s.unsubscribe();
+  }
+});
+
+test('a probe carries the prober\'s digest, and a node probed by one that knows more members pulls its view', async () => {
+  const timings = membershipTimings(100, 600, 100);
+  const pulls: string[] = [];
+  const { registry, prober, payloads, sub } = await proberWithLivePeer(timings, new MeshActivity(60_000), async (peer) => {
+    pulls.push(`${peer.name}/${peer.id}`);
+  });
+  // This node answers probes here (membership serves its own probe subject the same way).
+  const answering = shared.nc.subscribe('test.answer.self', { callback: (_e, m) => prober.answer(m) });
+  const probeFrom = (members: { count: number; hash: number }) =>
+    shared.nc.request('test.answer.self', new TextEncoder().encode(JSON.stringify({ type: 'wfmesh.probe.v1', from: 'n-live', id: 'live', members })), { timeout: 2_000 });
+  prober.start();
+  try {
+    await until('a probe of the successor', () => payloads.length > 0);
+    assert.deepEqual((payloads[0] as { members?: unknown }).members, registry.digest(), 'the probe names what its sender knows');
+
+    const mine = registry.digest();
+    await probeFrom(mine);
+    await probeFrom({ count: mine.count - 1, hash: 1 });
+    assert.deepEqual(pulls, [], 'a prober that knows the same members, or fewer, is not asked for its view');
+    await probeFrom({ count: mine.count + 2, hash: 7 });
+    assert.deepEqual(pulls, ['n-live/live'], 'a prober that knows more is asked for its view');
+    await probeFrom({ count: mine.count + 2, hash: 7 });
+    assert.equal(pulls.length, 1, 'at most one pull per four busy periods');
+  } finally {
+    prober.stop();
+    sub.unsubscribe();
+    answering.unsubscribe();
   }
 });
