@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { backoffMs, runExecution, type StepRunner } from '../../../src/engine/index.js';
 import { loadWorkflowDocument } from '../../../src/workflow/index.js';
 import type { StepStatus } from '../../../src/protocol/execution.js';
-import { row, run, statuses } from './helpers.js';
+import { countingAbortControllers, row, run, statuses } from './helpers.js';
 
 describe('retry', () => {
   test('retryable failures are retried; attempts are counted on one row', async () => {
@@ -160,15 +160,6 @@ workflows:
   });
 
   test('steps that run one at a time share the outer signal; steps beside others get one controller for the list', async () => {
-    // An AbortController costs more than the engine's other work for a step: count them.
-    const Original = globalThis.AbortController;
-    let made = 0;
-    globalThis.AbortController = class extends Original {
-      constructor() {
-        super();
-        made++;
-      }
-    };
     const signals: AbortSignal[] = [];
     const runner: StepRunner = {
       run: async (call, signal) => {
@@ -176,15 +167,14 @@ workflows:
         return { output: call.task.kind === 'tool' ? call.task.args : null, node: 'n' };
       },
     };
-    const outer = new Original();
-    const go = (yaml: string) => runExecution({ document: loadWorkflowDocument(yaml), input: 'x', runner, mode: 'distributed', coordinator: 'n', signal: outer.signal });
-    try {
-      const chain = await go('workflows: {w: [{id: a, tool: echo, args: {}}, {id: b, tool: echo, args: {}}, {id: c, tool: echo, args: {}}]}');
-      assert.equal(chain.status, 'completed');
-      assert.equal(made, 0);
-      assert.deepEqual(signals, [outer.signal, outer.signal, outer.signal]);
-      signals.length = 0;
-      const fanOut = await go(`
+    const outer = new AbortController();
+    const go = (yaml: string) => countingAbortControllers(() => runExecution({ document: loadWorkflowDocument(yaml), input: 'x', runner, mode: 'distributed', coordinator: 'n', signal: outer.signal }));
+    const chain = await go('workflows: {w: [{id: a, tool: echo, args: {}}, {id: b, tool: echo, args: {}}, {id: c, tool: echo, args: {}}]}');
+    assert.equal(chain.value.status, 'completed');
+    assert.equal(chain.made, 0);
+    assert.deepEqual(signals, [outer.signal, outer.signal, outer.signal]);
+    signals.length = 0;
+    const fanOut = await go(`
 workflows:
   w:
     steps:
@@ -193,14 +183,11 @@ workflows:
       - {id: c, tool: echo, args: {}, output: {to: d}}
       - {id: d, tool: echo, args: {}}
 `);
-      assert.equal(fanOut.status, 'completed');
-      assert.equal(made, 1);
-      assert.equal(signals[0], outer.signal, 'a runs alone');
-      assert.ok(signals[1] !== outer.signal && signals[1] === signals[2], 'b and c share the list signal');
-      assert.equal(signals[3], outer.signal, 'd runs alone again');
-    } finally {
-      globalThis.AbortController = Original;
-    }
+    assert.equal(fanOut.value.status, 'completed');
+    assert.equal(fanOut.made, 1);
+    assert.equal(signals[0], outer.signal, 'a runs alone');
+    assert.ok(signals[1] !== outer.signal && signals[1] === signals[2], 'b and c share the list signal');
+    assert.equal(signals[3], outer.signal, 'd runs alone again');
   });
 
   test('an already aborted signal cancels before any step runs', async () => {

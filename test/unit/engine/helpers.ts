@@ -96,3 +96,24 @@ export function row(record: ExecutionRecord, id: string): ExecutionRecord['steps
   if (!r) throw new Error(`no row ${id} in ${record.steps.map((s) => s.id).join(', ')}`);
   return r;
 }
+
+/**
+ * Runs `f` counting the AbortControllers made meanwhile (one costs more than the engine's other
+ * work for a step): what it resolved with, and the count.
+ */
+export async function countingAbortControllers<T>(f: () => Promise<T>): Promise<{ value: T; made: number }> {
+  const Original = globalThis.AbortController;
+  let made = 0;
+  globalThis.AbortController = class extends Original {
+    constructor() {
+      super();
+      made++;
+    }
+  };
+  try {
+    const value = await f();
+    return { value, made };
+  } finally {
+    globalThis.AbortController = Original;
+  }
+}

@@ -9,28 +9,11 @@ import { createStepExecutor } from '../../../src/executor/index.js';
 import { StepFailure } from '../../../src/protocol/errors.js';
 import { loadWorkflowDocument } from '../../../src/workflow/index.js';
 import { testEnv, toolTask } from '../executor/helpers.js';
+import { countingAbortControllers } from './helpers.js';
 
 const executor = createStepExecutor(testEnv());
 const runner = new LocalStepRunner(executor, 'here');
 const call = (task: StepCall['task'], extra: Partial<StepCall> = {}): StepCall => ({ execution_id: 'e', step_id: 's', attempt: 1, task, timeout_ms: 1_000, isolation: 'in_process', ...extra });
-
-/** Counts the AbortControllers made while `f` runs. */
-async function countControllers(f: () => Promise<unknown>): Promise<number> {
-  const Original = globalThis.AbortController;
-  let made = 0;
-  globalThis.AbortController = class extends Original {
-    constructor() {
-      super();
-      made++;
-    }
-  };
-  try {
-    await f();
-  } finally {
-    globalThis.AbortController = Original;
-  }
-  return made;
-}
 
 test('a sync chain of instant tools runs without an AbortController, with the outputs of the usual way', async () => {
   const doc = loadWorkflowDocument(`
@@ -40,15 +23,12 @@ workflows:
       - {id: a, tool: echo, args: {message: "\${user_input}"}}
       - {id: b, tool: transform, method: template, args: {template: "got {{m}}", values: {m: "\${a.output.message}"}}}
 `);
-  let record: Awaited<ReturnType<typeof runExecution>> | undefined;
   const signal = new AbortController().signal;
-  const made = await countControllers(async () => {
-    record = await runExecution({ document: doc, input: 'hi', runner, mode: 'sync', coordinator: 'here', signal });
-  });
+  const { value: record, made } = await countingAbortControllers(() => runExecution({ document: doc, input: 'hi', runner, mode: 'sync', coordinator: 'here', signal }));
   assert.equal(made, 0);
-  assert.equal(record?.status, 'completed');
-  assert.equal(record?.output, 'got hi');
-  assert.deepEqual(record?.steps.map((s) => [s.id, s.status, s.node]), [['a', 'completed', 'here'], ['b', 'completed', 'here']]);
+  assert.equal(record.status, 'completed');
+  assert.equal(record.output, 'got hi');
+  assert.deepEqual(record.steps.map((s) => [s.id, s.status, s.node]), [['a', 'completed', 'here'], ['b', 'completed', 'here']]);
 });
 
 test('an instant tool that fails ends with the failure its usual way gives', async () => {

@@ -20,7 +20,7 @@ const until = async (what: string, ok: () => boolean): Promise<void> => {
 };
 
 /** A prober of node `self` with one live peer that answers its probes (counted, their payloads kept). */
-async function proberWithLivePeer(timings: MembershipTimings, activity: MeshActivity, resync: (peer: { id: string; name: string }) => Promise<void> = async () => {}) {
+async function proberWithLivePeer(timings: MembershipTimings, activity: MeshActivity, resync: (peer?: { id: string; name: string }) => Promise<void> = async () => {}) {
   const registry = new PeerRegistry();
   registry.suspicion = suspicionPolicy(timings.suspicionMs);
   const published: MemberEvent[] = [];
@@ -177,7 +177,7 @@ test('a probe carries the prober\'s digest, and a node probed by one that knows 
   const timings = membershipTimings(100, 600, 100);
   const pulls: string[] = [];
   const { registry, prober, payloads, sub } = await proberWithLivePeer(timings, new MeshActivity(60_000), async (peer) => {
-    pulls.push(`${peer.name}/${peer.id}`);
+    pulls.push(peer ? `${peer.name}/${peer.id}` : '(any)');
   });
   // This node answers probes here (membership serves its own probe subject the same way).
   const answering = shared.nc.subscribe('test.answer.self', { callback: (_e, m) => prober.answer(m) });
