@@ -208,6 +208,16 @@ export async function measureVersus(ctx: VersusContext, mol: MoleculerPeer, say:
   const raw = fig('raw_nats');
   const mol10 = fig('moleculer');
   const wf = fig('wfmesh');
+  // The same ratios taken round by round: in every round Moleculer and wfmesh are measured one
+  // right after the other, so a machine that slows down or speeds up between rounds moves both.
+  const molRounds = rounds.get('moleculer')!;
+  const byRound = (f: (wf: Round, mol: Round) => number) => rounds.get('wfmesh')!.map((r, i) => round(f(r, molRounds[i]!), 2));
+  const paired = {
+    rtt: byRound((w, m) => w.rtt.p50 / m.rtt.p50),
+    throughput: byRound((w, m) => w.tput / m.tput),
+    chain10: byRound((w, m) => w.chain.p50 / m.chain.p50),
+    direct_chain10: byRound((w, m) => (w.directChain?.p50 ?? Number.NaN) / m.chain.p50),
+  };
   return {
     raw_nats_rtt_us: raw.rtt,
     raw_nats_throughput_per_s: raw.tput,
@@ -226,5 +236,7 @@ export async function measureVersus(ctx: VersusContext, mol: MoleculerPeer, say:
     wfmesh_direct_chain10_ms: wf.directChain,
     wfmesh_direct_over_moleculer_chain10: wf.directChain && round(wf.directChain.p50 / mol10.chain.p50, 2),
     cpu_per_call_us: { raw_nats: raw.cpu, moleculer: mol10.cpu, wfmesh: wf.cpu },
+    // Each round's ratio and their median (the ratios above divide medians taken over all rounds).
+    wfmesh_over_moleculer_by_round: Object.fromEntries(Object.entries(paired).map(([k, v]) => [k, { median: round(median(v), 2), rounds: v }])),
   };
 }
