@@ -95,7 +95,7 @@ export async function syncView(nc: NatsConnection, registry: PeerRegistry, selfN
     for (let i = 0; i < missing.length; i += IDS_CHUNK) {
       const view = await ask({ type: 'wfmesh.view.request.v1', ids: missing.slice(i, i + IDS_CHUNK) });
       const now = Date.now();
-      for (const ad of view?.nodes ?? []) if (registry.alive(capabilitiesOf(ad), ad.incarnation ?? 0, ad.state, now)) added++;
+      for (const ad of view?.nodes ?? []) if (learn(registry, ad, now)) added++;
     }
     log.debug({ from: subject, missing: missing.length, added, members: registry.size }, 'pulled a peer view');
   } catch (err) {
@@ -113,6 +113,13 @@ export async function fetchMember(nc: NatsConnection, registry: PeerRegistry, ta
   const view = MeshViewSchema.safeParse(decodeJson(msg.data));
   const ad = view.success ? view.data.nodes.find((n) => n.id === target.id && n.name === target.name) : undefined;
   if (!ad) return false;
-  registry.alive(capabilitiesOf(ad), ad.incarnation ?? 0, ad.state, Date.now());
+  learn(registry, ad, Date.now());
+  return true;
+}
+
+/** A member as a view tells it: its capabilities, and its load and free memory (second hand) until it is heard from itself. */
+function learn(registry: PeerRegistry, ad: Advertisement, now: number): boolean {
+  if (!registry.alive(capabilitiesOf(ad), ad.incarnation ?? 0, ad.state, now)) return false;
+  registry.seedLive(ad.id, ad.load, ad.memory.free_mib);
   return true;
 }

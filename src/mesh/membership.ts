@@ -190,12 +190,15 @@ export class Membership {
    */
   announce(withCapabilities = true): void {
     if (this.opts.nc.isClosed() || this.stopped) return;
-    const state = this.opts.liveLoad().state;
+    const live = this.opts.liveLoad();
     // Its own entry too: the views it hands out must show its current incarnation.
-    this.registry.alive(this.capabilities, this.incarnation, state, Date.now());
+    this.registry.alive(this.capabilities, this.incarnation, live.state, Date.now());
     this.refreshOwnLoad();
-    const event: AliveEvent = { type: 'wfmesh.member.v1', kind: 'alive', id: this.id, name: this.capabilities.name, incarnation: this.incarnation, state };
-    if (withCapabilities) event.caps = this.capabilities;
+    const event: AliveEvent = { type: 'wfmesh.member.v1', kind: 'alive', id: this.id, name: this.capabilities.name, incarnation: this.incarnation, state: live.state };
+    if (withCapabilities) {
+      event.caps = this.capabilities;
+      event.live = { load: live.load, memory_free_mib: live.memory_free_mib };
+    }
     this.publish(event);
   }
 
@@ -260,7 +263,8 @@ export class Membership {
           this.prober?.quicken();
         }
         if (known) {
-          this.registry.alive(known, e.incarnation, e.state, now); // an id's capabilities do not change
+          // An id's capabilities do not change; its load, told by the node itself, is news.
+          if (this.registry.alive(known, e.incarnation, e.state, now) && e.live) this.heardLive(e, e.live, now);
           return;
         }
         if (!this.registry.wouldTake(e.id, e.incarnation)) return;
@@ -269,8 +273,9 @@ export class Membership {
           return;
         }
         const caps = NodeCapabilitiesSchema.safeParse(e.caps);
-        if (caps.success && caps.data.id === e.id && caps.data.name === e.name) this.registry.alive(caps.data, e.incarnation, e.state, now);
-        else this.opts.log.warn({ subject, about: e.name }, 'ignored an announcement without valid capabilities');
+        if (caps.success && caps.data.id === e.id && caps.data.name === e.name) {
+          if (this.registry.alive(caps.data, e.incarnation, e.state, now) && e.live) this.heardLive(e, e.live, now);
+        } else this.opts.log.warn({ subject, about: e.name }, 'ignored an announcement without valid capabilities');
         return;
       }
       case 'suspect':
@@ -286,6 +291,11 @@ export class Membership {
       case 'left':
         this.registry.remove(e.id, 'stopped', e.incarnation, now);
     }
+  }
+
+  /** An announcement's own load and free memory: the node's entry shows them until a probe's answer brings newer. */
+  private heardLive(e: Pick<AliveEvent, 'id' | 'incarnation' | 'state'>, live: NonNullable<AliveEvent['live']>, now: number): void {
+    this.registry.heardFrom(e.id, now, { incarnation: e.incarnation, state: e.state, load: live.load, memory_free_mib: live.memory_free_mib });
   }
 
   /**

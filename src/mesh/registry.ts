@@ -19,6 +19,8 @@ interface PeerEntry {
   incarnation: number;
   lastSeenMs: number;
   suspect?: Suspicion;
+  /** Its load and free memory came from the node itself (a probe's answer, its announcement); until then they are placeholders. */
+  heardLive?: boolean;
 }
 
 /** How long a dead or departed id is remembered, so that a stale announcement cannot bring it back. */
@@ -150,6 +152,7 @@ export class PeerRegistry {
     entry.lastSeenMs = nowMs;
     entry.ad.last_seen = isoTime(nowMs);
     if (!live) return;
+    entry.heardLive = true;
     if (entry.suspect && live.incarnation >= entry.suspect.incarnation) this.clearSuspicion(id, entry);
     // A refutation this node missed: its next suspicion of the peer must name the current incarnation.
     const rejoined = live.incarnation > entry.incarnation;
@@ -172,12 +175,27 @@ export class PeerRegistry {
     if (!entry) return;
     entry.ad.load = load;
     entry.ad.memory.free_mib = memoryFreeMib;
+    entry.heardLive = true;
     entry.lastSeenMs = nowMs;
+    // What views show (`wfmesh nodes`, the dashboard): a node's own entry is seen now, not when it last changed state.
+    entry.ad.last_seen = isoTime(nowMs);
     if (entry.ad.state !== state) {
       entry.ad.state = state;
       this.version++;
     }
   }
+  /**
+   * Load and free memory as another node's view tells them (second hand), for an entry that has
+   * nothing better than placeholders: a member learnt from a view shows its real concurrency and
+   * memory until the node itself is heard from, not `0/1` and 0 MiB free.
+   */
+  seedLive(id: string, load: Load, memoryFreeMib: number): void {
+    const entry = this.peers.get(id);
+    if (!entry || entry.heardLive) return;
+    entry.ad.load = load;
+    entry.ad.memory.free_mib = memoryFreeMib;
+  }
+
 
   /**
    * Records that `from` suspects a peer: a new suspicion period, or one more confirmation of the

@@ -1,7 +1,10 @@
 /**
  * Membership on the wire (SWIM-style, see docs/membership.md): announcements of joins, state
  * changes, suspicions and deaths on `subjects.members(sender)`, and probes between two nodes.
- * Load is never broadcast: a probe's answer carries the probed node's load.
+ * Load is not broadcast as it changes: a probe's answer carries the probed node's load. A joining
+ * node's announcement carries its load and free memory at that moment, once, so that the mesh's
+ * entry for it is not a placeholder until someone probes it (in an idle mesh, only its ring
+ * predecessor does).
  */
 import { z } from 'zod';
 import { LoadSchema, NodeCapabilitiesSchema, NodeStateSchema } from './advert.js';
@@ -19,6 +22,8 @@ export const AliveEventSchema = z.object({
   ...about,
   state: NodeStateSchema,
   caps: NodeCapabilitiesSchema.optional(),
+  /** With `caps`: the node's load and free memory as it announces itself (older versions send none). */
+  live: z.object({ load: LoadSchema, memory_free_mib: z.number().int().nonnegative() }).optional(),
   /** The node has work: the mesh probes at its busy rate for the activity linger (see mesh/activity.ts). */
   busy: z.literal(true).optional(),
 });

@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { probeHardware } from '../../src/mesh/probe.js';
 import { freePort } from '../../src/nats/index.js';
-import type { Advertisement } from '../../src/protocol/advert.js';
+import { connect } from 'nats';
+import type { Advertisement, MeshView } from '../../src/protocol/advert.js';
+import { subjects } from '../../src/protocol/subjects.js';
 import { spawnCli } from '../harness/processes.js';
 
 function alive(pid: number): boolean {
@@ -42,6 +44,29 @@ test('wfmesh up: its own nats-server and N nodes; `nodes --json` lists them; Ctr
       for (const g of n.gpus) assert.ok(g.vendor && g.model && g.vram_mib > 0, JSON.stringify(g));
     }
     assert.equal(listed[0]?.mcp_url, `http://127.0.0.1:${mcpPort}/mcp`);
+
+    // Every node's own view, not only the one that answered: a member it learnt from another
+    // node's view or from its announcement shows that member's real concurrency and free memory
+    // (an idle mesh probes only each node's ring successor, so nothing else brings them soon).
+    const nc = await connect({ servers: `nats://127.0.0.1:${natsPort}` });
+    try {
+      const own = new Map<string, Advertisement>();
+      const views = new Map<string, Advertisement[]>();
+      for (const n of listed) {
+        const view = JSON.parse(new TextDecoder().decode((await nc.request(subjects.view(n.name, n.id), new Uint8Array(0), { timeout: 5_000 })).data)) as MeshView;
+        views.set(n.name, view.nodes);
+        own.set(n.name, view.nodes.find((m) => m.id === n.id)!);
+      }
+      for (const [viewer, nodes] of views) {
+        assert.equal(nodes.length, 3, `${viewer} knows every node`);
+        for (const m of nodes) {
+          assert.equal(m.load.max_concurrency, own.get(m.name)?.load.max_concurrency, `${viewer}'s entry for ${m.name}: ${JSON.stringify(m.load)}`);
+          assert.ok(m.memory.free_mib > 0, `${viewer}'s entry for ${m.name} has free memory: ${JSON.stringify(m.memory)}`);
+        }
+      }
+    } finally {
+      await nc.close();
+    }
 
     up.kill('SIGINT');
     assert.equal((await up.exited).code, 0, up.stderr());

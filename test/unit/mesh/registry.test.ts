@@ -146,3 +146,26 @@ test('pages: filtered by region and labels, each page after the cursor, total on
   assert.deepEqual(fast.nodes.map((p) => p.name), ['n-p00', 'n-p05', 'n-p10', 'n-p15', 'n-p20']);
   assert.equal(fast.next_cursor, undefined);
 });
+
+test("a node's own entry, refreshed with its load, is seen at that moment (what `wfmesh nodes` shows)", () => {
+  const r = new PeerRegistry();
+  r.alive(caps('self'), 0, 'RUNNING', 1_000);
+  r.setOwnLoad(caps('self').id, 'RUNNING', { inflight: 2, max_concurrency: 16, cpu_pct: 3 }, 900, 91_000);
+  const own = r.get(caps('self').id);
+  assert.equal(own?.last_seen, new Date(91_000).toISOString());
+  assert.equal(own?.load.max_concurrency, 16);
+  assert.equal(own?.memory.free_mib, 900);
+});
+
+test("a member learnt from another node's view shows the load it told, until the node itself is heard from", () => {
+  const r = new PeerRegistry();
+  r.alive(caps('a'), 0, 'RUNNING', 0);
+  assert.equal(r.get(caps('a').id)?.load.max_concurrency, 1, 'a placeholder before anything is known');
+  r.seedLive(caps('a').id, { inflight: 1, max_concurrency: 16, cpu_pct: 4 }, 700);
+  assert.equal(r.get(caps('a').id)?.load.max_concurrency, 16);
+  assert.equal(r.get(caps('a').id)?.memory.free_mib, 700);
+  r.heardFrom(caps('a').id, 10, live(2));
+  r.seedLive(caps('a').id, { inflight: 9, max_concurrency: 16, cpu_pct: 90 }, 1);
+  assert.equal(r.get(caps('a').id)?.load.inflight, 2, 'second-hand news never replaces what the node said itself');
+  assert.equal(r.get(caps('a').id)?.memory.free_mib, 512);
+});
