@@ -184,6 +184,7 @@ export class PeerRegistry {
       this.version++;
     }
   }
+
   /**
    * Load and free memory as another node's view tells them (second hand), for an entry that has
    * nothing better than placeholders: a member learnt from a view shows its real concurrency and
@@ -195,7 +196,6 @@ export class PeerRegistry {
     entry.ad.load = load;
     entry.ad.memory.free_mib = memoryFreeMib;
   }
-
 
   /**
    * Records that `from` suspects a peer: a new suspicion period, or one more confirmation of the
