@@ -264,7 +264,7 @@ export class Membership {
         }
         if (known) {
           // An id's capabilities do not change; its load, told by the node itself, is news.
-          if (this.registry.alive(known, e.incarnation, e.state, now) && e.live) this.heardLive(e, e.live, now);
+          if (this.registry.alive(known, e.incarnation, e.state, now) && e.live) this.registry.heardFrom(e.id, now, { incarnation: e.incarnation, state: e.state, ...e.live });
           return;
         }
         if (!this.registry.wouldTake(e.id, e.incarnation)) return;
@@ -274,7 +274,8 @@ export class Membership {
         }
         const caps = NodeCapabilitiesSchema.safeParse(e.caps);
         if (caps.success && caps.data.id === e.id && caps.data.name === e.name) {
-          if (this.registry.alive(caps.data, e.incarnation, e.state, now) && e.live) this.heardLive(e, e.live, now);
+          // Its load as it announced itself: the entry shows that until a probe's answer brings newer.
+          if (this.registry.alive(caps.data, e.incarnation, e.state, now) && e.live) this.registry.heardFrom(e.id, now, { incarnation: e.incarnation, state: e.state, ...e.live });
         } else this.opts.log.warn({ subject, about: e.name }, 'ignored an announcement without valid capabilities');
         return;
       }
@@ -291,11 +292,6 @@ export class Membership {
       case 'left':
         this.registry.remove(e.id, 'stopped', e.incarnation, now);
     }
-  }
-
-  /** An announcement's own load and free memory: the node's entry shows them until a probe's answer brings newer. */
-  private heardLive(e: Pick<AliveEvent, 'id' | 'incarnation' | 'state'>, live: NonNullable<AliveEvent['live']>, now: number): void {
-    this.registry.heardFrom(e.id, now, { incarnation: e.incarnation, state: e.state, load: live.load, memory_free_mib: live.memory_free_mib });
   }
 
   /**
