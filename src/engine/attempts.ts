@@ -38,7 +38,7 @@ export function buildTask(
     const tool = declared ?? { id: step.tool, type: step.tool };
     const settings = tool.settings && settingsOf(tool.settings);
     // The tool's own constraints hold for every step that uses it; the step may only narrow them.
-    const placed = combineRequires(declared?.requires, step.requires);
+    const placed = placementOf(step, declared?.requires);
     if (placed.conflict !== undefined) throw new StepFailure('infeasible', `step ${step.id}: tool "${tool.id}" and the step's requires conflict (${placed.conflict})`, false);
     const task: StepTask = {
       kind: 'tool',
@@ -55,6 +55,18 @@ export function buildTask(
     if (err instanceof AgentToolConflict) throw new StepFailure('invalid_args', err.message, false);
     throw err;
   }
+}
+
+/**
+ * A tool step's constraints with its tool's, worked out once per step: the same object on every
+ * run, so that placement's caches (keyed by it) hit instead of serialising a fresh one each time.
+ */
+const placements = new WeakMap<ToolStep, ReturnType<typeof combineRequires>>();
+
+function placementOf(step: ToolStep, toolRequires: Requires | undefined): ReturnType<typeof combineRequires> {
+  let placed = placements.get(step);
+  if (!placed) placements.set(step, (placed = combineRequires(toolRequires, step.requires)));
+  return placed;
 }
 
 /** The idempotency key of one attempt: stable across re-dispatch and takeover. */

@@ -17,10 +17,12 @@ import {
   stepGraph,
   USER_TARGET,
   VariableError,
+  type AgentStep,
   type Edge,
   type Step,
   type StepGraph,
   type StepView,
+  type ToolStep,
   type VariableScope,
 } from '../workflow/index.js';
 import { NEVER_ABORTED } from '../executor/failures.js';
@@ -53,7 +55,9 @@ interface State {
   toUser: boolean;
   row?: string;
 }
-type Outcome = { skipped: true } | { skipped: false; output: unknown; node?: string; failure?: StepFailure };
+/** A step's outcome: skipped, or what it gave (the attempts' own result, for an agent or tool step that runs plainly). */
+type Outcome = { skipped: true } | { skipped?: false; output: unknown; node?: string; failure?: StepFailure };
+const SKIPPED: Outcome = { skipped: true };
 
 /** Steps whose routes are all plain `to`: what they choose never changes (a step belongs to one list). */
 const plainTargets = new WeakMap<Step, ReadonlySet<string>>();
@@ -191,35 +195,59 @@ export class GraphRun {
     );
   }
 
-  private async execute(step: Step, row: string, signal: AbortSignal): Promise<Outcome> {
-    if (step.condition !== undefined && !this.check(() => evaluateCondition(step.condition as string, this.noting(row)))) {
-      this.ctx.keeper.ended(row, 'skipped');
-      return { skipped: true };
+  /**
+   * Runs one activation of a step. An agent or tool step with nothing to catch (no fault, no
+   * continue_on_error) settles with its attempts' own promise: each async layer between a step's
+   * reply and the next step's request is a promise and a turn the chain waits for.
+   */
+  private execute(step: Step, row: string, signal: AbortSignal): Promise<Outcome> {
+    if (step.condition !== undefined) {
+      let met: boolean;
+      try {
+        met = this.check(() => evaluateCondition(step.condition as string, this.noting(row)));
+      } catch (err) {
+        return Promise.reject(err as Error);
+      }
+      if (!met) {
+        this.ctx.keeper.ended(row, 'skipped');
+        return Promise.resolve(SKIPPED);
+      }
     }
+    if ((step.kind === 'agent' || step.kind === 'tool') && step.fault === undefined && !step.continue_on_error) return this.attempts(step, row, signal);
+    return this.executeCaught(step, row, signal);
+  }
+
+  /** execute's way for a step with a fault to report, failures to continue past, or a kind the engine runs itself. */
+  private async executeCaught(step: Step, row: string, signal: AbortSignal): Promise<Outcome> {
     try {
       // Validation warned: LangSwarm loads such a step and fails when it is reached; so do we.
       if (step.fault !== undefined) throw new StepFailure('invalid_args', `step "${step.id}" cannot run: ${step.fault}`, false);
       const { output, node } = await this.runKind(step, row, signal);
-      return { skipped: false, output, node };
+      return { output, node };
     } catch (err) {
       const e = toStepError(err, row);
       if (!step.continue_on_error || this.stopped) throw e;
       const node = (e.failure as { node?: string }).node;
       this.ctx.keeper.failed(row, e.failure, node);
-      return { skipped: false, output: { error: { type: e.failure.type, message: e.failure.message } }, failure: e.failure };
+      return { output: { error: { type: e.failure.type, message: e.failure.message } }, failure: e.failure };
     }
+  }
+
+  /** The attempts of an agent or tool step. */
+  private attempts(step: AgentStep | ToolStep, row: string, signal: AbortSignal): Promise<{ output: unknown; node: string }> {
+    const { ctx } = this;
+    const build = (key: string) => this.check(() => buildTask(ctx.document, step, this.scope, ctx.env, key));
+    return runAttempts(ctx, row, build, step.retry, step.timeout_ms ?? ctx.defaultTimeoutMs, signal);
   }
 
   private async runKind(step: Step, row: string, signal: AbortSignal): Promise<{ output: unknown; node?: string }> {
     const { ctx } = this;
     switch (step.kind) {
       case 'agent':
-      case 'tool': {
-        const build = (key: string) => this.check(() => buildTask(ctx.document, step, this.scope, ctx.env, key));
+      case 'tool':
         // Awaited, not returned: an async function that returns a promise settles two microtask
         // turns after it, and every turn between a step's reply and the next request is waited for.
-        return await runAttempts(ctx, row, build, step.retry, step.timeout_ms ?? ctx.defaultTimeoutMs, signal);
-      }
+        return await this.attempts(step, row, signal);
       case 'invoke_workflow': {
         ctx.keeper.running(row, 1, ctx.coordinator);
         const input = step.input === undefined ? this.frame.input : this.check(() => resolveTemplate(step.input, this.scope));

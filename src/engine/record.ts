@@ -33,6 +33,13 @@ export class RecordKeeper {
   private readonly callsAttempt = new Map<string, number>();
   private done = 0;
   private sealed = false;
+  /**
+   * A dispatch that ended completed, not yet written into its row: the row's own change follows in
+   * the same turn (completed, or failed by its routes, or cancelled by a sibling's failure), and
+   * `completed` writes both in one copy of the row. Anything else that reads or changes rows
+   * writes it first.
+   */
+  private completedDispatch: { i: number; attempt: number; node: string; at: string } | undefined;
 
   constructor(
     readonly record: ExecutionRecord,
@@ -55,6 +62,7 @@ export class RecordKeeper {
 
   /** The row with `id`, if any. */
   row(id: string): StepRecord | undefined {
+    this.writeCompletedDispatch();
     const i = this.index.get(id);
     return i === undefined ? undefined : this.record.steps[i];
   }
@@ -64,12 +72,12 @@ export class RecordKeeper {
     if (this.sealed) return;
     const before = this.record.steps.length;
     for (const id of ids) this.add(id);
-    if (this.record.steps.length !== before) this.emit(undefined);
+    if (this.record.steps.length !== before) this.emit(undefined, now());
   }
 
   /** A row starts running (or starts another attempt). */
   running(id: string, attempt: number, node?: string): void {
-    this.change(id, (row) => patched(row, runs(row, attempt, now()), node !== undefined ? { node } : {}));
+    this.change(id, (row, at) => patched(row, runs(row, attempt, at), node !== undefined ? { node } : {}));
   }
 
   /**
@@ -78,22 +86,29 @@ export class RecordKeeper {
    * instead of `running` then `dispatched` (see runAttempts).
    */
   dispatched(id: string, attempt: number, node: string): void {
-    const at = now();
-    const entry: AttemptRecord = { attempt, node, epoch: this.opts.epoch ?? 0, status: 'running', started_at: at };
-    this.change(id, (row) => patched(row, runs(row, attempt, at), { node, history: [...(row.history ?? []), entry] }));
+    this.change(id, (row, at) => {
+      const entry: AttemptRecord = { attempt, node, epoch: this.opts.epoch ?? 0, status: 'running', started_at: at };
+      // One patch (not runs() and a second): each source of a copy costs it another pass.
+      return patched(row, { status: 'running', attempts: Math.max(row.attempts, attempt), started_at: row.started_at ?? at, node, history: row.history ? [...row.history, entry] : [entry] });
+    });
   }
 
   /** How the dispatch of `attempt` to `node` ended (the latest open entry for it); a refusal (busy) leaves no entry. */
   dispatchEnded(id: string, attempt: number, node: string, status: Exclude<AttemptStatus, 'running'> | 'refused', error?: string): void {
+    this.writeCompletedDispatch();
     const i = this.index.get(id);
     const row = i === undefined ? undefined : this.record.steps[i];
-    if (!row?.history || this.sealed) return;
-    const history = status === 'refused' ? dropEntry(row.history, attempt, node) : closeEntry(row.history, attempt, node, status, error);
+    if (!row?.history || i === undefined || this.sealed) return;
+    // A completed dispatch is followed at once by the row's own change, which tells observers of
+    // both: it is written with that change (see completedDispatch).
+    if (status === 'completed') {
+      if (openEntryAt(row.history, attempt, node) >= 0) this.completedDispatch = { i, attempt, node, at: now() };
+      return;
+    }
+    const history = status === 'refused' ? dropEntry(row.history, attempt, node) : closeEntry(row.history, attempt, node, status, now(), error);
     if (history === row.history) return;
-    this.record.steps[i as number] = patched(row, { history });
-    // A completed dispatch is followed at once by the row's own change (completed, or failed by
-    // its routes, or cancelled by a sibling's failure), which tells observers of both.
-    if (status !== 'completed') this.emit(i);
+    this.record.steps[i] = patched(row, { history });
+    this.emit(i, now());
   }
 
   /** A tool call of an agent step started or ended (live): kept by round and index, latest attempt only. */
@@ -111,6 +126,7 @@ export class RecordKeeper {
   }
 
   private changeCalls(id: string, attempt: number, next: (calls: ToolCallRecord[]) => ToolCallRecord[]): void {
+    this.writeCompletedDispatch();
     const i = this.index.get(id);
     const row = i === undefined ? undefined : this.record.steps[i];
     if (!row || i === undefined || this.sealed) return;
@@ -119,16 +135,26 @@ export class RecordKeeper {
     if (attempt < known) return;
     this.callsAttempt.set(id, attempt);
     this.record.steps[i] = patched(row, { tool_calls: next(attempt > known ? [] : (row.tool_calls ?? [])) });
-    this.emit(i);
+    this.emit(i, now());
   }
 
   completed(id: string, output: unknown, node?: string): void {
-    this.change(id, (row) => patched(row, ended(row), { status: 'completed', output, ...(node !== undefined && { node }) }, closeLast(row, node, 'completed')));
+    // The row's completed dispatch, if that is what is waiting, is closed in this same copy.
+    const d = this.completedDispatch;
+    const dispatch = d && this.index.get(id) === d.i && !this.sealed && !FINAL_STEP.has((this.record.steps[d.i] as StepRecord).status) ? d : undefined;
+    if (dispatch) this.completedDispatch = undefined;
+    this.change(id, (row, at) => {
+      const history = dispatch && row.history ? closeEntry(row.history, dispatch.attempt, dispatch.node, 'completed', dispatch.at) : closeLast(row, node, 'completed', at).history;
+      const patch: Partial<StepRecord> = { status: 'completed', started_at: row.started_at ?? at, ended_at: at, output };
+      if (node !== undefined) patch.node = node;
+      if (history !== undefined) patch.history = history;
+      return patched(row, patch);
+    });
   }
 
   failed(id: string, failure: StepFailure, node?: string): void {
-    this.change(id, (row) =>
-      patched(row, ended(row), { status: 'failed', error: failure.toWire(), ...(node !== undefined && { node }) }, closeLast(row, node, 'failed', failure.message), closeCalls(row, `the step failed while the call ran (${failure.type}: ${failure.message})`)),
+    this.change(id, (row, at) =>
+      patched(row, ended(row, at), { status: 'failed', error: failure.toWire(), ...(node !== undefined && { node }) }, closeLast(row, node, 'failed', at, failure.message), closeCalls(row, `the step failed while the call ran (${failure.type}: ${failure.message})`)),
     );
   }
 
@@ -141,23 +167,26 @@ export class RecordKeeper {
 
   /** Skipped (its branch was not taken) or cancelled. */
   ended(id: string, status: 'skipped' | 'cancelled'): void {
-    this.change(id, (row) => (row.started_at ? patched(row, { status, ended_at: now() }, closeCalls(row, `${status}: the step ended while the call ran`)) : patched(row, { status })));
+    this.change(id, (row, at) => (row.started_at ? patched(row, { status, ended_at: at }, closeCalls(row, `${status}: the step ended while the call ran`)) : patched(row, { status })));
   }
 
   /** No further change reaches observers (a coordinator handing the execution on stops here). */
   seal(): void {
+    this.writeCompletedDispatch();
     this.sealed = true;
   }
 
   /** Ends the execution: open rows end as `open` (running ones as cancelled); one last update. */
   finish(status: Extract<ExecutionStatus, 'completed' | 'failed' | 'cancelled'>, fields: Partial<ExecutionRecord>, open: 'skipped' | 'cancelled'): ExecutionRecord {
     if (this.sealed) return this.record;
+    this.writeCompletedDispatch();
     const steps = this.record.steps;
+    const at = now();
     steps.forEach((row, i) => {
       if (FINAL_STEP.has(row.status)) return;
       this.done++;
       steps[i] = row.status === 'running'
-        ? patched(row, { status: 'cancelled', ended_at: now() }, closeLast(row, undefined, 'cancelled'), closeCalls(row, 'cancelled: the step ended while the call ran'))
+        ? patched(row, { status: 'cancelled', ended_at: at }, closeLast(row, undefined, 'cancelled', at), closeCalls(row, 'cancelled: the step ended while the call ran'))
         : patched(row, { status: open });
       try {
         this.opts.onChange?.(this.record, i);
@@ -167,8 +196,8 @@ export class RecordKeeper {
     });
     Object.assign(this.record, fields);
     this.record.status = status;
-    this.record.ended_at = now();
-    this.emit(undefined);
+    this.record.ended_at = at;
+    this.emit(undefined, at);
     this.sealed = true;
     return this.record;
   }
@@ -182,20 +211,34 @@ export class RecordKeeper {
     return i;
   }
 
-  private change(id: string, next: (row: StepRecord) => StepRecord): void {
+  /** Changes row `id` (added if new) to what `next` makes of it, stamped `at`, unless it is final. */
+  private change(id: string, next: (row: StepRecord, at: string) => StepRecord): void {
     if (this.sealed) return;
+    this.writeCompletedDispatch();
     const i = this.add(id);
     const row = this.record.steps[i] as StepRecord;
     if (FINAL_STEP.has(row.status)) return;
-    const changed = next(row);
+    const at = now();
+    const changed = next(row, at);
     if (FINAL_STEP.has(changed.status)) this.done++;
     this.record.steps[i] = changed;
-    this.emit(i);
+    this.emit(i, at);
   }
 
-  private emit(row: number | undefined): void {
+  /** Writes the completed dispatch still waiting for its row's change (no observer is told: the row's change tells). */
+  private writeCompletedDispatch(): void {
+    const d = this.completedDispatch;
+    if (!d) return;
+    this.completedDispatch = undefined;
+    const row = this.record.steps[d.i];
+    if (!row?.history) return;
+    const history = closeEntry(row.history, d.attempt, d.node, 'completed', d.at);
+    if (history !== row.history) this.record.steps[d.i] = patched(row, { history });
+  }
+
+  private emit(row: number | undefined, at: string): void {
     const r = this.record;
-    r.updated_at = now();
+    r.updated_at = at;
     r.steps_total = r.steps.length;
     r.steps_done = this.done;
     if (this.sealed) return;
@@ -220,35 +263,37 @@ function closeCalls(row: StepRecord, error: string): Partial<StepRecord> {
 }
 
 /** The open history entry of the row's latest attempt, closed as `status` (in a partial row). */
-function closeLast(row: StepRecord, node: string | undefined, status: Exclude<AttemptStatus, 'running'>, error?: string): Partial<StepRecord> {
+function closeLast(row: StepRecord, node: string | undefined, status: Exclude<AttemptStatus, 'running'>, at: string, error?: string): Partial<StepRecord> {
   const history = row.history;
   if (!history?.length) return {};
   // Usually already closed by its dispatch's end: then nothing is copied.
   for (let k = history.length - 1; k >= 0; k--) {
     const h = history[k] as AttemptRecord;
-    if (h.status === 'running' && (node === undefined || h.node === node)) return { history: closeEntry(history, h.attempt, h.node, status, error) };
+    if (h.status === 'running' && (node === undefined || h.node === node)) return { history: closeEntry(history, h.attempt, h.node, status, at, error) };
   }
   return {};
 }
 
-function closeEntry(history: AttemptRecord[], attempt: number, node: string, status: Exclude<AttemptStatus, 'running'>, error?: string): AttemptRecord[] {
+/** Where in `history` the open entry of `attempt` on `node` is (the latest one), or -1. */
+function openEntryAt(history: readonly AttemptRecord[], attempt: number, node: string): number {
   for (let k = history.length - 1; k >= 0; k--) {
     const h = history[k] as AttemptRecord;
-    if (h.attempt === attempt && h.node === node && h.status === 'running') {
-      const copy = history.slice();
-      copy[k] = patched(h, { status, ended_at: now(), ...(error !== undefined && { error: error.slice(0, 500) }) });
-      return copy;
-    }
+    if (h.attempt === attempt && h.node === node && h.status === 'running') return k;
   }
-  return history;
+  return -1;
+}
+
+function closeEntry(history: AttemptRecord[], attempt: number, node: string, status: Exclude<AttemptStatus, 'running'>, at: string, error?: string): AttemptRecord[] {
+  const k = openEntryAt(history, attempt, node);
+  if (k < 0) return history;
+  const copy = history.slice();
+  copy[k] = patched(history[k] as AttemptRecord, { status, ended_at: at, ...(error !== undefined && { error: error.slice(0, 500) }) });
+  return copy;
 }
 
 function dropEntry(history: AttemptRecord[], attempt: number, node: string): AttemptRecord[] {
-  for (let k = history.length - 1; k >= 0; k--) {
-    const h = history[k] as AttemptRecord;
-    if (h.attempt === attempt && h.node === node && h.status === 'running') return [...history.slice(0, k), ...history.slice(k + 1)];
-  }
-  return history;
+  const k = openEntryAt(history, attempt, node);
+  return k < 0 ? history : [...history.slice(0, k), ...history.slice(k + 1)];
 }
 
 /** A row running `attempt` (a patch): started at `at` unless it started before. */
@@ -257,9 +302,8 @@ function runs(row: StepRecord, attempt: number, at: string): Partial<StepRecord>
 }
 
 /** The start and end stamps of a row that ends now (a patch). */
-function ended(row: StepRecord): Partial<StepRecord> {
-  const t = now();
-  return { started_at: row.started_at ?? t, ended_at: t };
+function ended(row: StepRecord, at: string): Partial<StepRecord> {
+  return { started_at: row.started_at ?? at, ended_at: at };
 }
 
 /**

@@ -156,7 +156,9 @@ export type Lookup = { found: true; value: unknown } | { found: false; reason: s
 
 /** Looks a variable up; a miss says why. Only an invalid path throws. */
 export function lookupVariable(path: readonly PathSegment[], scope: VariableScope): Lookup {
-  const [root, ...rest] = path;
+  // slice, not `[root, ...rest]`: a rest pattern walks the array through its iterator (every step's templates come here).
+  const root = path[0];
+  const rest = path.slice(1);
   const name = typeof root === 'string' ? root : String(root);
   const locals = scope.locals;
   if (locals && Object.hasOwn(locals, name)) return dig(locals[name], rest, name);
@@ -191,12 +193,12 @@ export function lookupVariable(path: readonly PathSegment[], scope: VariableScop
     if (!Object.hasOwn(env, key)) return miss(`environment variable ${key} is not allowed on this node`);
     return { found: true, value: env[key] };
   }
-  const [field, ...fields] = rest;
+  const field = rest[0];
   if (scope.step(name) === undefined && !(scope.aliases && Object.hasOwn(scope.aliases, name))) {
     return miss(`"${name}" is not a step, the loop variable, user_input, context or env in this scope`);
   }
   if (field !== 'output') return miss(`use \${${name}.output} for the output of step "${name}"`);
-  return stepOutput(name, fields, scope, `${name}.output`);
+  return stepOutput(name, rest.slice(1), scope, `${name}.output`);
 }
 
 /** Resolves one variable or throws VariableError. */
@@ -268,8 +270,9 @@ function render(v: unknown): string {
 }
 
 function stepOutput(id: string, fields: readonly PathSegment[], scope: VariableScope, label: string): Lookup {
-  const target = scope.step(id) ? id : (scope.aliases?.[id] ?? id);
-  const view = scope.step(target);
+  const own = scope.step(id);
+  const target = own ? id : (scope.aliases?.[id] ?? id);
+  const view = own ?? scope.step(target);
   if (!view) return miss(`no step "${id}" in this scope`);
   if (view.status === 'completed' || view.status === 'failed') return dig(view.output, fields, label);
   const why = view.status === 'skipped' ? 'was skipped' : view.status === 'cancelled' ? 'was cancelled' : 'has not run yet';
@@ -278,13 +281,13 @@ function stepOutput(id: string, fields: readonly PathSegment[], scope: VariableS
 
 function dig(value: unknown, fields: readonly PathSegment[], label: string): Lookup {
   let cur = value;
-  let at = label;
-  for (const f of fields) {
+  for (let k = 0; k < fields.length; k++) {
+    const f = fields[k] as PathSegment;
     cur = fromJsonText(cur);
     if (Array.isArray(cur)) {
       const i = typeof f === 'number' ? f : /^\d+$/.test(f) ? Number(f) : NaN;
       if (!Number.isInteger(i) || i >= cur.length) {
-        return miss(`${at} is a list of ${cur.length}; it has no item ${typeof f === 'number' ? `[${f}]` : `"${f}"`}`);
+        return miss(`${reached(label, fields, k)} is a list of ${cur.length}; it has no item ${typeof f === 'number' ? `[${f}]` : `"${f}"`}`);
       }
       cur = cur[i];
     } else if (isPlainObject(cur) && Object.hasOwn(cur, String(f))) {
@@ -292,13 +295,17 @@ function dig(value: unknown, fields: readonly PathSegment[], label: string): Loo
     } else if (isPlainObject(cur)) {
       const keys = Object.keys(cur);
       const shown = keys.length ? `; it has ${keys.slice(0, 10).join(', ')}${keys.length > 10 ? ', ...' : ''}` : '; it is empty';
-      return miss(`${at} has no field "${String(f)}"${shown}`);
+      return miss(`${reached(label, fields, k)} has no field "${String(f)}"${shown}`);
     } else {
-      return miss(`${at} is ${describe(cur)}, so it has no field "${String(f)}"`);
+      return miss(`${reached(label, fields, k)} is ${describe(cur)}, so it has no field "${String(f)}"`);
     }
-    at = typeof f === 'number' ? `${at}[${f}]` : `${at}.${f}`;
   }
   return { found: true, value: cur };
+}
+
+/** The name of what `fields` reached before field `k`, for a miss: `label`, then `.field` or `[i]` each. */
+function reached(label: string, fields: readonly PathSegment[], k: number): string {
+  return k === 0 ? label : label + formatPath(['', ...fields.slice(0, k)]);
 }
 
 /**
