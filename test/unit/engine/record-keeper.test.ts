@@ -5,9 +5,12 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { runExecution, type StepCall, type StepRunner } from '../../../src/engine/index.js';
 import { RecordKeeper } from '../../../src/engine/record.js';
 import { StepFailure } from '../../../src/protocol/errors.js';
 import type { ExecutionRecord, StepRecord } from '../../../src/protocol/execution.js';
+import type { Requires } from '../../../src/protocol/step.js';
+import { loadWorkflowDocument } from '../../../src/workflow/index.js';
 
 function keeper(): { keeper: RecordKeeper; seen: StepRecord[] } {
   const record: ExecutionRecord = {
@@ -109,5 +112,31 @@ describe('RecordKeeper: a completed dispatch', () => {
     const row = k.row('a');
     assert.deepEqual(row?.history?.map((h) => [h.node, h.status]), [['w2', 'lost'], ['w3', 'completed']]);
     assert.equal(row?.node, 'w3');
+  });
+});
+
+describe('a tool step whose tool declares requires too', () => {
+  test('places every attempt with the same combined constraints (one object: placement caches by it)', async () => {
+    const seen: (Requires | undefined)[] = [];
+    const runner: StepRunner = {
+      async run(call: StepCall) {
+        seen.push(call.requires);
+        if (seen.length < 3) throw new StepFailure('tool_error', 'not yet', true);
+        return { output: 'ok', node: 'w2' };
+      },
+    };
+    const document = loadWorkflowDocument(`
+tools:
+  - {id: gpu_echo, type: echo, requires: {gpu: true}}
+workflows:
+  w:
+    steps:
+      - {id: a, tool: gpu_echo, args: {}, requires: {region: eu-west}, retry: {count: 2, backoff_ms: 1}}
+`);
+    const record = await runExecution({ document, input: 'x', runner, mode: 'distributed', coordinator: 'here' });
+    assert.equal(record.status, 'completed');
+    assert.equal(seen.length, 3);
+    assert.deepEqual(seen[0], { gpu: true, region: 'eu-west' });
+    assert.ok(seen.every((r) => r === seen[0]), 'a fresh constraints object per attempt');
   });
 });
