@@ -14,15 +14,20 @@ const MILLIS = Array.from({ length: 1000 }, (_, i) => `${String(i).padStart(3, '
 
 export function isoTime(ms: number): string {
   if (ms === lastMs) return lastIso;
-  lastMs = ms;
   const frac = ms % 1000;
   // No digits for a fraction of a millisecond, or before 1970 (a negative remainder): the slow way.
   const digits = MILLIS[frac];
-  if (digits !== undefined && ms - frac === secondStart) return (lastIso = secondText + digits);
-  lastIso = new Date(ms).toISOString();
-  // Years past 9999 change the text's width: those seconds are not kept.
-  const standard = digits !== undefined && lastIso.length === 24;
-  secondStart = standard ? ms - frac : Number.NaN;
-  secondText = standard ? lastIso.slice(0, 20) : '';
+  if (digits !== undefined && ms - frac === secondStart) {
+    lastIso = secondText + digits;
+  } else {
+    // Out of range it throws, and nothing is remembered.
+    const text = new Date(ms).toISOString();
+    // Years past 9999 change the text's width: those seconds are not kept.
+    const standard = digits !== undefined && text.length === 24;
+    secondStart = standard ? ms - frac : Number.NaN;
+    secondText = standard ? text.slice(0, 20) : '';
+    lastIso = text;
+  }
+  lastMs = ms;
   return lastIso;
 }
