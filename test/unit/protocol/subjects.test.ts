@@ -9,7 +9,6 @@ test('subjects are built from checked tokens', () => {
   assert.equal(subjects.members('node-1', 'ABC123'), 'wfmesh.member.node-1.ABC123');
   assert.equal(subjects.probe('node-1', 'ABC123'), 'wfmesh.probe.node-1.ABC123');
   assert.equal(subjects.viewAny(), 'wfmesh.view.any');
-  assert.equal(subjects.step('eu_1', 'n1'), 'wfmesh.step.eu_1.n1');
   assert.equal(subjects.membersAll(), 'wfmesh.member.*.*');
   assert.equal(subjectScopes.ofNode('member', 'node-1'), 'wfmesh.member.node-1.*');
   // A membership subject names its sender, and nothing else parses as one.
@@ -27,9 +26,27 @@ test('subjects are built from checked tokens', () => {
   assert.throws(() => subjects.toolCalls('a.>'), /execution id/);
 });
 
+test("a node's step subject names it, and tags its id in 8 characters", () => {
+  const id = 'Qx7kP2mN9vB4cL8dR1tY6w'; // a micro service instance id (a NUID)
+  const subject = subjects.step('eu_1', id);
+  assert.match(subject, /^wfmesh\.step\.eu_1\.[A-Za-z0-9_-]{8}$/);
+  // The same node always gets the same subject; the permission scope of its name covers it.
+  assert.equal(subjects.step('eu_1', id), subject);
+  assert.equal(subjectScopes.ofNode('step', 'eu_1').replace('*', subject.split('.')[3]!), subject);
+  // Another incarnation of the name (a restart: a new id) has another subject, and so does
+  // another node with the same id under another name.
+  const next = subjects.step('eu_1', 'Qx7kP2mN9vB4cL8dR1tY6x');
+  assert.notEqual(next, subject);
+  assert.equal(subjects.step('eu_2', id).split('.')[2], 'eu_2');
+  // Ten thousand ids of one process (one NUID prefix, sequential ends): no tag twice.
+  const tags = new Set(Array.from({ length: 10_000 }, (_, i) => subjects.step('n', `Qx7kP2mN9vB4${String(i).padStart(10, '0')}`).split('.')[3]));
+  assert.equal(tags.size, 10_000);
+});
+
 test('a token with wildcards, dots or spaces is refused', () => {
   for (const bad of ['*', '>', 'a.b', 'a b', '', 'a\nb']) assert.throws(() => subjectToken(bad, 'id'), /not a valid subject token/);
   assert.throws(() => subjects.step('n', 'x.>'), /node id/);
+  assert.throws(() => subjects.step('a.b', 'X'), /node name "a\.b"/);
   assert.throws(() => subjects.members('a.b', 'X'), /node name "a\.b"/);
 });
 
