@@ -38,8 +38,11 @@ for (const mode of ['batched', 'sync']) {
     lines.forEach((line, i) => {
       assert.equal(line.audit, true);
       assert.equal(line.execution_id, `ex-${i}`, `line ${i} in order`);
-      assert.equal(line.msg, `audit: step ex-${i}/s1 completed`);
+      assert.equal(line.msg, `audit: step ex-${i}/s1 ${i === 250 ? 'failed' : 'completed'}`);
+      // Multi-byte text arrives intact, wherever it fell in a batch.
+      if (i < count) assert.equal(line.requested_by, i % 7 === 0 ? `clé-✓-😀-${i}` : 'test');
     });
+    assert.equal((lines[250]!.error as { message: string }).message, 'é'.repeat(20_000));
   });
 }
 
