@@ -6,7 +6,7 @@ export type { Logger } from 'pino';
 
 /**
  * How log lines (audit lines included) reach stderr, from WFMESH_LOG_WRITE:
- * - `batched` (default): lines gather in memory and go out in one write per 12 KiB or 50 ms, never
+ * - `batched` (default): lines gather in memory and go out in one write per 60 KiB or 50 ms, never
  *   in front of a reply (an audit line per step used to cost a write per step). Writes are
  *   synchronous, so lines stay whole and in order, and a clean exit writes the rest; a kill -9 may
  *   lose the last 50 ms.
@@ -28,10 +28,10 @@ export function logWriteMode(env: NodeJS.ProcessEnv = process.env): LogWriteMode
 }
 
 /** Bytes gathered before a batched write, and the longest a line waits. */
-const BATCH_BYTES = 12_288;
+const BATCH_BYTES = 61_440;
 const BATCH_MS = 50;
 /** Room for a batch: a line is encoded in only when its worst case (3 bytes a UTF-16 unit) fits. */
-const CHUNK_BYTES = 16_384;
+const CHUNK_BYTES = 65_536;
 
 /** What BatchedLines needs of its writer: pino's destination (sonic-boom) in buffer mode. */
 interface ByteWriter {

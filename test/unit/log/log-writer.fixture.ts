@@ -11,7 +11,7 @@ const log = createLogger({ node: 'fixture' });
 for (let i = 0; i < count; i++) {
   // Some lines carry text of 2, 3 and 4 bytes a character, one of them longer than a whole batch.
   const requestedBy = i % 7 === 0 ? `clé-✓-😀-${i}` : 'test';
-  const error = i === 250 ? { type: 'tool_error', message: 'é'.repeat(20_000) } : undefined;
+  const error = i === 250 ? { type: 'tool_error', message: 'é'.repeat(40_000) } : undefined;
   auditLog(log, { event: 'step', execution_id: `ex-${i}`, step_id: 's1', requested_by: requestedBy, node: 'fixture', outcome: error ? 'failed' : 'completed', attempt: 1, ...(error && { error }) });
 }
 await new Promise((r) => setTimeout(r, 400));
