@@ -132,17 +132,19 @@ export function connectionInbox(nc: NatsConnection): string {
   return createInbox(inboxPrefixOf(nc));
 }
 
-/** Random bytes in the one inbox token of shortInbox (64 bits, from the operating system's CSPRNG). */
-const SHORT_INBOX_BYTES = 8;
+/** Random bytes in the one inbox token of shortInbox (40 bits, from the operating system's CSPRNG). */
+const SHORT_INBOX_BYTES = 5;
 
 /**
  * A new inbox under the connection's own prefix, like connectionInbox, with a shorter unique part:
- * 11 characters (64 random bits) instead of nats.js's 22-character NUID. For a subscription that
+ * 7 characters (40 random bits) instead of nats.js's 22-character NUID. For a subscription that
  * lives as long as its connection and whose subject every message carries (the Requester's
- * replies): each request's reply subject and each reply's subject are 11 bytes shorter, which the
- * client's parser and every nats-server on the way read byte by byte (a request-reply over three
- * servers: ~5% more calls/s with 12 characters fewer, measured). Connections sharing a prefix
- * (`_INBOX` by default) collide with odds of about n² / 2^65.
+ * replies): a request's reply subject is read six times on its way (by the client's parser and
+ * by every nats-server, byte by byte: once as the request's reply, once as the reply's subject).
+ * Measured over three servers, 64 in flight, a node's inbox (`_INBOX_<name>`): 11 characters
+ * instead of 22 gave ~5% more calls/s, 7 instead of 11 took 0.76 µs of CPU off each
+ * request-reply (15.54 against 16.30). Connections sharing a prefix (`_INBOX` when none is set;
+ * a node's own name otherwise) collide with odds of about n² / 2^41.
  */
 export function shortInbox(nc: NatsConnection): string {
   return `${inboxPrefixOf(nc) ?? '_INBOX'}.${randomBytes(SHORT_INBOX_BYTES).toString('base64url')}`;

@@ -139,7 +139,7 @@ test("replies come back under the connection's own inbox prefix, on an inbox of 
   assert.equal(rp![0], '_INBOX', 'the default prefix without one');
   for (const r of [ra!, rb!, rp!]) {
     assert.equal(r.length, 3, `prefix, connection, token: ${r.join('.')}`);
-    assert.match(r[1]!, /^[A-Za-z0-9_-]{11}$/, 'a short per-connection part (64 random bits), not a 22-character NUID');
+    assert.match(r[1]!, /^[A-Za-z0-9_-]{7}$/, 'a short per-connection part (40 random bits), not a 22-character NUID');
   }
   assert.notEqual(ra![1], rb![1], 'two connections with one prefix never share an inbox');
   sub.unsubscribe();
