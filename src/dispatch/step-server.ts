@@ -87,7 +87,7 @@ export class StepServer {
     this.stepSub = nc.subscribe(subjects.step(nodeName, nodeId), {
       callback: (err, msg) => {
         if (err) return;
-        void this.handle(msg);
+        this.handle(msg);
       },
     });
     this.cancelSub = nc.subscribe(subjects.cancelAll(), {
@@ -136,7 +136,8 @@ export class StepServer {
     }, this.inflight === 0);
   }
 
-  private async handle(msg: Msg): Promise<void> {
+  /** One step request off the wire: an instant step is answered in this turn, without a promise. */
+  private handle(msg: Msg): void {
     const { nodeName, log } = this.opts;
     const parsed = parseStepRequest(decodeJson(msg.data));
     if (!parsed.success) {
@@ -151,8 +152,17 @@ export class StepServer {
       });
       return;
     }
-    const reply = this.instantReply(parsed.data) ?? (await this.admitAndRun(parsed.data));
-    this.reply(msg, reply);
+    const instant = this.instantReply(parsed.data);
+    if (instant) this.reply(msg, instant);
+    else {
+      const req = parsed.data;
+      void this.admitAndRun(req).then(
+        (reply) => this.reply(msg, reply),
+        // Only the result store can throw here (a step's own failure is its reply): the step is not
+        // lost, its coordinator reads why and may try again.
+        (err: unknown) => this.reply(msg, { type: 'wfmesh.step.reply.v1', key: req.key, ok: false, node: nodeName, failure: StepFailure.from(err).toWire() }),
+      );
+    }
   }
 
   /**

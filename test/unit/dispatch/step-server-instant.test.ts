@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { StepServer } from '../../../src/dispatch/index.js';
+import { existsSync } from 'node:fs';
+import { StepServer, type StepServerOptions } from '../../../src/dispatch/index.js';
 import { createStepExecutor } from '../../../src/executor/index.js';
 import { silentLogger } from '../../../src/log/index.js';
 import { decodeJson, encodeJson } from '../../../src/protocol/codec.js';
@@ -19,7 +20,7 @@ const request = (over: Partial<StepRequest> = {}): StepRequest => {
 };
 
 /** A step server over NATS whose ended steps are counted, as metrics and the audit line count them. */
-function server(opts: { accepting?: () => boolean; maxConcurrency?: number } = {}) {
+function server(opts: { accepting?: () => boolean; maxConcurrency?: number; results?: StepServerOptions['results'] } = {}) {
   const ended: { key: string; ok: boolean }[] = [];
   /** Every slot taken or given back: an instant step takes none. */
   const loads: number[] = [];
@@ -34,6 +35,7 @@ function server(opts: { accepting?: () => boolean; maxConcurrency?: number } = {
     onLoadChange: (inflight) => void loads.push(inflight),
     onStepEnd: (req, reply) => ended.push({ key: req.key, ok: reply.ok }),
     log: silentLogger(),
+    ...(opts.results && { results: opts.results }),
   });
   s.start();
   const send = async (req: StepRequest): Promise<StepReply> => decodeJson((await shared.nc.request(subjects.step('n', id), encodeJson(req), { timeout: 5_000 })).data) as StepReply;
@@ -76,4 +78,29 @@ test('a draining node refuses instant steps as busy, as any other', async () => 
   accepting = false;
   const refused = await send(request());
   assert.equal(!refused.ok && refused.failure.type, 'busy');
+});
+
+test('a step whose stored result cannot be read is answered with why, and the node serves the next steps', async () => {
+  let reads = 0;
+  const results: StepServerOptions['results'] = {
+    get: async () => {
+      reads++;
+      throw new Error('results bucket unavailable');
+    },
+    put: async () => undefined,
+  };
+  const { send } = server({ results });
+  // A step with an effect looks its key up before it runs; the lookup fails, so it does not run.
+  const write = () => request({ task: { kind: 'tool', tool_id: 'fs', tool_type: 'filesystem', method: 'write_file', args: { path: 'never-written.txt', content: 'x' } } });
+  const failed = await send(write());
+  assert.equal(reads, 1);
+  assert.equal(failed.ok, false);
+  assert.equal(!failed.ok && failed.failure.type, 'internal');
+  assert.equal(!failed.ok && failed.failure.retryable, true);
+  assert.match(!failed.ok ? failed.failure.message : '', /results bucket unavailable/);
+  // The same server goes on: an instant step, then another lookup that fails the same way.
+  assert.equal((await send(request())).ok, true);
+  assert.equal((await send(write())).ok, false);
+  assert.equal(reads, 2);
+  assert.equal(existsSync('never-written.txt'), false);
 });
