@@ -136,33 +136,30 @@ export class StepServer {
     }, this.inflight === 0);
   }
 
+  /** The reply of a step (or request, keyed '') that failed or was refused here. */
+  private failedReply(key: string, failure: StepFailure): StepReply {
+    return { type: 'wfmesh.step.reply.v1', key, ok: false, node: this.opts.nodeName, failure: failure.toWire() };
+  }
+
   /** One step request off the wire: an instant step is answered in this turn, without a promise. */
   private handle(msg: Msg): void {
-    const { nodeName, log } = this.opts;
+    const { log } = this.opts;
     const parsed = parseStepRequest(decodeJson(msg.data));
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       log.warn({ issue: issue?.message, path: issue?.path.join('.') }, 'refused a malformed step request');
-      this.reply(msg, {
-        type: 'wfmesh.step.reply.v1',
-        key: '',
-        ok: false,
-        node: nodeName,
-        failure: new StepFailure('invalid_args', `malformed step request at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`, false).toWire(),
-      });
+      this.reply(msg, this.failedReply('', new StepFailure('invalid_args', `malformed step request at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`, false)));
       return;
     }
-    const instant = this.instantReply(parsed.data);
-    if (instant) this.reply(msg, instant);
-    else {
-      const req = parsed.data;
-      void this.admitAndRun(req).then(
-        (reply) => this.reply(msg, reply),
-        // Only the result store can throw here (a step's own failure is its reply): the step is not
-        // lost, its coordinator reads why and may try again.
-        (err: unknown) => this.reply(msg, { type: 'wfmesh.step.reply.v1', key: req.key, ok: false, node: nodeName, failure: StepFailure.from(err).toWire() }),
-      );
-    }
+    const req = parsed.data;
+    const instant = this.instantReply(req);
+    if (instant) return this.reply(msg, instant);
+    void this.admitAndRun(req).then(
+      (reply) => this.reply(msg, reply),
+      // Only the result store can throw here (a step's own failure is its reply): the step is not
+      // lost, its coordinator reads why and may try again.
+      (err: unknown) => this.reply(msg, this.failedReply(req.key, StepFailure.from(err))),
+    );
   }
 
   /**
@@ -177,7 +174,7 @@ export class StepServer {
   /** serve's way for any step: the checks, then the step run with a slot, a signal and its deadline. */
   private async admitAndRun(req: StepRequest): Promise<StepReply> {
     const { nodeName } = this.opts;
-    const refuse = (failure: StepFailure): StepReply => ({ type: 'wfmesh.step.reply.v1', key: req.key, ok: false, node: nodeName, failure: failure.toWire() });
+    const refuse = (failure: StepFailure): StepReply => this.failedReply(req.key, failure);
     if (this.staleEpoch(req)) {
       return refuse(new StepFailure('superseded', `execution ${req.execution_id} has a newer coordinator than epoch ${req.epoch}: the request of an older one is refused`));
     }
@@ -231,7 +228,7 @@ export class StepServer {
 
   private async run(req: StepRequest, storeResult: boolean): Promise<StepReply> {
     const { nodeName } = this.opts;
-    const refuse = (failure: StepFailure): StepReply => ({ type: 'wfmesh.step.reply.v1', key: req.key, ok: false, node: nodeName, failure: failure.toWire() });
+    const refuse = (failure: StepFailure): StepReply => this.failedReply(req.key, failure);
     const executor = req.isolation === 'child_process' ? this.opts.isolatedExecutor?.() : this.opts.executor;
     if (!executor) return refuse(new StepFailure('unsupported', `node ${nodeName} does not run isolated steps`));
 
@@ -255,7 +252,7 @@ export class StepServer {
       reply = { type: 'wfmesh.step.reply.v1', key: req.key, ok: true, node: nodeName, output };
     } catch (err) {
       const failure = controller?.signal.aborted && controller.signal.reason instanceof StepFailure ? controller.signal.reason : StepFailure.from(err);
-      reply = { type: 'wfmesh.step.reply.v1', key: req.key, ok: false, node: nodeName, failure: failure.toWire() };
+      reply = this.failedReply(req.key, failure);
     } finally {
       clearTimeout(timer);
       if (controller) {
@@ -292,7 +289,7 @@ export class StepServer {
     try {
       reply = { type: 'wfmesh.step.reply.v1', key: req.key, ok: true, node: nodeName, output: executor.runNow(req.task) };
     } catch (err) {
-      reply = { type: 'wfmesh.step.reply.v1', key: req.key, ok: false, node: nodeName, failure: StepFailure.from(err).toWire() };
+      reply = this.failedReply(req.key, StepFailure.from(err));
     }
     this.stepEnded(req, reply, startedAt);
     return reply;
