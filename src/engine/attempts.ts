@@ -4,7 +4,7 @@
  */
 import { StepFailure } from '../protocol/errors.js';
 import type { Requires, StepTask } from '../protocol/step.js';
-import { AgentToolConflict, combineRequires, resolveAgentTools, resolveTemplate, VariableError, type AgentStep, type Retry, type ToolStep, type VariableScope, type WorkflowDocument } from '../workflow/index.js';
+import { AgentToolConflict, combineRequires, resolveAgentTools, resolveTemplate, templateVariables, VariableError, type AgentStep, type Retry, type ToolStep, type VariableScope, type WorkflowDocument } from '../workflow/index.js';
 import type { StepCall } from './types.js';
 import { toolCallsOf } from '../executor/agent-tools/collector.js';
 import type { ExecutionContext } from './context.js';
@@ -21,7 +21,7 @@ export function buildTask(
   idempotencyKey?: string,
 ): { task: StepTask; requires?: Requires } {
   // Object.assign, not a spread: the scope's shape varies by frame, and V8 copies those slowly.
-  const scope: VariableScope = idempotencyKey === undefined ? outer : Object.assign({}, outer, { idempotencyKey });
+  const scope: VariableScope = idempotencyKey === undefined || !readsIdempotencyKey(step) ? outer : Object.assign({}, outer, { idempotencyKey });
   const key = idempotencyKey === undefined ? {} : { idempotency_key: idempotencyKey };
   try {
     // Tool settings may only read ${env.*}: they belong to the tool, not to one step's data.
@@ -55,6 +55,22 @@ export function buildTask(
     if (err instanceof AgentToolConflict) throw new StepFailure('invalid_args', err.message, false);
     throw err;
   }
+}
+
+/** Whether a step's templates read `${context.idempotency_key}`, worked out once per step. */
+const keyReaders = new WeakMap<AgentStep | ToolStep, boolean>();
+
+function readsIdempotencyKey(step: AgentStep | ToolStep): boolean {
+  let reads = keyReaders.get(step);
+  if (reads === undefined) {
+    try {
+      reads = templateVariables(step.kind === 'agent' ? step.input : step.args).some((v) => v.path[0] === 'context' && v.path[1] === 'idempotency_key');
+    } catch {
+      reads = true; // an invalid template: resolving it fails as it always did
+    }
+    keyReaders.set(step, reads);
+  }
+  return reads;
 }
 
 /**

@@ -194,11 +194,12 @@ export function lookupVariable(path: readonly PathSegment[], scope: VariableScop
     return { found: true, value: env[key] };
   }
   const field = rest[0];
-  if (scope.step(name) === undefined && !(scope.aliases && Object.hasOwn(scope.aliases, name))) {
+  const own = scope.step(name);
+  if (own === undefined && !(scope.aliases && Object.hasOwn(scope.aliases, name))) {
     return miss(`"${name}" is not a step, the loop variable, user_input, context or env in this scope`);
   }
   if (field !== 'output') return miss(`use \${${name}.output} for the output of step "${name}"`);
-  return stepOutput(name, rest.slice(1), scope, `${name}.output`);
+  return stepOutput(name, rest.slice(1), scope, `${name}.output`, own);
 }
 
 /** Resolves one variable or throws VariableError. */
@@ -213,7 +214,11 @@ export function resolveVariable(path: readonly PathSegment[], scope: VariableSco
  * JSON type; variables inside longer strings are rendered (objects as JSON). Throws VariableError.
  */
 export function resolveTemplate(value: unknown, scope: VariableScope): unknown {
-  return mapValue(value, 0, scope);
+  if (typeof value === 'string') return resolveString(value, scope);
+  if (value === null || typeof value !== 'object') return value;
+  let resolver = compiledTemplates.get(value);
+  if (resolver === undefined) compiledTemplates.set(value, (resolver = compileValue(value, 0)));
+  return resolver(scope);
 }
 
 /** `a.b[0]` form of a path. */
@@ -221,16 +226,57 @@ export function formatPath(path: readonly PathSegment[]): string {
   return path.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`)).join('');
 }
 
-function mapValue(value: unknown, depth: number, scope: VariableScope): unknown {
-  if (depth > 64) throw new VariableError('value nests too deeply');
-  if (typeof value === 'string') return resolveString(value, scope);
-  if (Array.isArray(value)) return value.map((v) => mapValue(v, depth + 1, scope));
-  if (isPlainObject(value)) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = mapValue(v, depth + 1, scope);
-    return out;
+/** A value's templates, compiled: resolves them against a scope into a fresh copy of the value. */
+type Resolver = (scope: VariableScope) => unknown;
+
+/**
+ * Compiled templates by the object or list they were written in: a step's args are resolved on
+ * every run of the step, and walking them afresh (the type of every value, the keys of every
+ * object, the text of every string) was the larger part of building its task. Documents are not
+ * changed once loaded, so an object's compiled form stays right for as long as it lives.
+ */
+const compiledTemplates = new WeakMap<object, Resolver>();
+
+/**
+ * `value` compiled. The resolver makes what resolving the value afresh made: new objects and
+ * lists, strings resolved by resolveString. A string that is not a valid template throws when it
+ * is resolved (in its turn among its siblings), not when it is compiled.
+ */
+function compileValue(value: unknown, depth: number): Resolver {
+  if (depth > 64) return fails(new VariableError('value nests too deeply'));
+  if (typeof value === 'string') {
+    if (!value.includes('${')) return () => value;
+    let parts: readonly TemplatePart[];
+    try {
+      parts = parseTemplate(value);
+    } catch (err) {
+      return fails(err);
+    }
+    const only = parts.length === 1 ? parts[0] : undefined;
+    if (only && 'ref' in only) return (scope) => resolveVariable(only.ref.path, scope);
+    return (scope) => parts.map((p) => ('ref' in p ? render(resolveVariable(p.ref.path, scope)) : p.text)).join('');
   }
-  return value;
+  if (Array.isArray(value)) {
+    const items = value.map((v) => compileValue(v, depth + 1));
+    return (scope) => items.map((item) => item(scope));
+  }
+  if (isPlainObject(value)) {
+    const keys = Object.keys(value);
+    const fields = keys.map((k) => compileValue(value[k], depth + 1));
+    return (scope) => {
+      const out: Record<string, unknown> = {};
+      for (let i = 0; i < keys.length; i++) out[keys[i] as string] = (fields[i] as Resolver)(scope);
+      return out;
+    };
+  }
+  return () => value;
+}
+
+/** A resolver that throws `err`. */
+function fails(err: unknown): Resolver {
+  return () => {
+    throw err;
+  };
 }
 
 /**
@@ -269,8 +315,8 @@ function render(v: unknown): string {
   return String(v);
 }
 
-function stepOutput(id: string, fields: readonly PathSegment[], scope: VariableScope, label: string): Lookup {
-  const own = scope.step(id);
+/** `own`: the scope's step `id`, when the caller has looked it up already. */
+function stepOutput(id: string, fields: readonly PathSegment[], scope: VariableScope, label: string, own = scope.step(id)): Lookup {
   const target = own ? id : (scope.aliases?.[id] ?? id);
   const view = own ?? scope.step(target);
   if (!view) return miss(`no step "${id}" in this scope`);

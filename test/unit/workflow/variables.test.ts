@@ -63,6 +63,18 @@ describe('resolveTemplate', () => {
     assert.throws(() => resolveTemplate(args, scope({})), /a/, 'a step out of scope is still an error after the template was kept');
   });
 
+  test('the same object resolved again: a fresh copy each time, and its errors in the order written', () => {
+    const args = { list: ['${user_input}', { n: '${a.output.n}' }], fixed: { k: 'v' } };
+    const first = resolveTemplate(args, scope({ a: done({ n: 1 }) })) as { list: unknown[]; fixed: Record<string, string> };
+    first.list.push('changed');
+    first.fixed.k = 'changed';
+    assert.deepEqual(resolveTemplate(args, scope({ a: done({ n: 2 }) })), { list: ['hello', { n: 2 }], fixed: { k: 'v' } }, 'a change to one result is not in the next');
+    assert.deepEqual(args, { list: ['${user_input}', { n: '${a.output.n}' }], fixed: { k: 'v' } }, 'the template itself is unchanged');
+    const invalid = { first: '${missing.output}', second: 'x ${a.output' };
+    for (let i = 0; i < 3; i++) assert.throws(() => resolveTemplate(invalid, scope({})), /missing/, 'the first field fails first, every time');
+    assert.throws(() => resolveTemplate(invalid, scope({ missing: done('ok') })), /unterminated/, 'then the invalid one');
+  });
+
   test('a whole-string variable keeps its JSON type', () => {
     assert.deepEqual(resolveTemplate('${fetch.output.items}', s), [{ name: 'a' }, { name: 'b' }]);
     assert.equal(resolveTemplate('${fetch.output.count}', s), 2);
