@@ -125,8 +125,8 @@ export async function measureIdle(url: string, windowMs: number, meshSize: numbe
     return {
       node_rss_mib: cpu.nodeRss,
       idle_window_s: windowMs / 1000,
-      idle_node: { rss_mib: cpu.nodeRss, cpu_pct: cpu.node, ...cpu.wakes.node, event_loop_stall_ms: { p99: nodeEld.p99_ms, max: nodeEld.max_ms, over_20ms: nodeEld.long } },
-      idle_moleculer: { rss_mib: cpu.molRss, cpu_pct: cpu.mol, ...cpu.wakes.mol, event_loop_stall_ms: { p99: molEld.p99_ms, max: molEld.max_ms, over_20ms: molEld.long } },
+      idle_node: { rss_mib: cpu.nodeRss, cpu_pct: cpu.node, ...cpu.wakes.node, event_loop_stall_ms: { p99: nodeEld.p99_ms, max: nodeEld.max_ms, over_5ms: nodeEld.long } },
+      idle_moleculer: { rss_mib: cpu.molRss, cpu_pct: cpu.mol, ...cpu.wakes.mol, event_loop_stall_ms: { p99: molEld.p99_ms, max: molEld.max_ms, over_5ms: molEld.long } },
       idle_watcher: { cpu_pct: cpu.watcher, ...cpu.wakes.watcher, mesh_nodes: meshSize },
       idle_moleculer_same_detection: { rss_mib: cpu.mol1sRss, cpu_pct: cpu.mol1s, ...cpu.wakes.mol1s, mesh_nodes: meshSize, heartbeat_s: 1, dead_after_s: 2.5 },
     };
