@@ -157,8 +157,10 @@ async function startPair(url: string, nodeName: string, molName: string, nodeArg
  * full collection at both points (the worker runs bench/heap-probe.mjs): flat live heap means no
  * leak. RSS grows on its own under load: V8 grows the young generation towards its cap (32 MiB of
  * semi-spaces) as objects survive scavenges, and old-space garbage waits for the next mark-compact.
+ * With `longRunSteps`, the worker goes on for that many more steps and its RSS is taken after every
+ * `steps` of them: where the rise ends (`second_half_growth`: over the long run's second half).
  */
-export async function measureRssUnderSteps(observer: MeshNode, worker: NodeProcess & { name: string }, steps: number): Promise<Record<string, unknown>> {
+export async function measureRssUnderSteps(observer: MeshNode, worker: NodeProcess & { name: string }, steps: number, longRunSteps = 0): Promise<Record<string, unknown>> {
   const runner = new MeshStepRunner({ nc: observer.nc, registry: observer.registry, origin: observer.name, log: silentLogger() });
   const never = new AbortController().signal;
   const pinned = { node: worker.name };
@@ -171,9 +173,19 @@ export async function measureRssUnderSteps(observer: MeshNode, worker: NodeProce
   await measureThroughput(() => runner.run(echoCall(pinned), never), steps / 2, 64);
   const after = processRssMib(worker.pid);
   const heapAfter = await liveHeapMib(worker);
+  // Where the rise ends: the same worker on for `longRunSteps` more, its RSS after every `steps`.
+  const longRun = [after];
+  for (let done = 0; done < longRunSteps; done += steps) {
+    await measureThroughput(() => runner.run(echoCall(pinned), never), steps, 64);
+    longRun.push(processRssMib(worker.pid));
+  }
+  const secondHalf = longRun.slice(Math.floor(longRun.length / 2));
   return {
     node_rss_under_steps_mib: { steps, before, half: half, after, growth: round(after - before) },
     node_live_heap_under_steps_mib: { steps, before: heapBefore, after: heapAfter, growth: round(heapAfter - heapBefore) },
+    ...(longRunSteps > 0 && {
+      node_rss_long_run_mib: { steps_between: steps, rss: longRun, growth: round((longRun.at(-1) as number) - after), second_half_growth: round((secondHalf.at(-1) as number) - (secondHalf[0] as number)) },
+    }),
   };
 }
 

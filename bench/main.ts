@@ -73,8 +73,8 @@ async function main(): Promise<void> {
     result.mcp_engine_paired_ms = mcp.engine;
     result.mcp_over_engine_paired = Math.round((mcp.warm.p50 / mcp.engine.p50) * 100) / 100;
 
-    say(`memory of a worker node under ${quick ? '10k' : '100k'} steps...`);
-    Object.assign(result, await measureRssUnderSteps(observer, w2, quick ? 10_000 : 100_000));
+    say(`memory of a worker node under ${quick ? '10k' : '100k'} steps, then ${quick ? '40k' : '900k'} more...`);
+    Object.assign(result, await measureRssUnderSteps(observer, w2, quick ? 10_000 : 100_000, quick ? 40_000 : 900_000));
 
     say('membership: join visibility, dead-node detection...');
     Object.assign(result, await measureMembership(observer, s2, quick ? 2 : 3));
