@@ -317,7 +317,8 @@ function runVariables(steps: Step[], inputs: readonly string[], aliases: Readonl
         let tail = rest;
         if (root === 'context') {
           const m = /^\.([A-Za-z_][A-Za-z0-9_-]*)(.*)$/.exec(rest);
-          if (!m || m[1] === 'user_input' || m[1] === 'step_outputs') return undefined;
+          // The context's own fields (the check knows them) are never run keywords.
+          if (!m || m[1] === 'user_input' || m[1] === 'step_outputs' || m[1] === 'idempotency_key') return undefined;
           name = m[1] as string;
           tail = m[2] ?? '';
         }

@@ -59,3 +59,24 @@ test('an instant step of an aborted execution is cancelled and does not run; its
   assert.deepEqual(order, ['durable', 'ran']);
   assert.deepEqual(result, { output: { x: 2 }, node: 'here' });
 });
+
+test("${context.idempotency_key} resolves to each attempt's own key, alone or inside text; steps that do not read it resolve as before", async () => {
+  const doc = loadWorkflowDocument(`
+workflows:
+  w:
+    steps:
+      - {id: a, tool: echo, args: {message: "\${context.idempotency_key}"}, retry: {count: 1, backoff_ms: 1}}
+      - {id: b, tool: echo, args: {message: "key=\${context.idempotency_key} after \${a.output.message}"}}
+      - {id: c, tool: echo, args: {message: "\${b.output.message}"}}
+`);
+  // The first attempt of a fails (retryably): its second attempt has a key of its own.
+  const flaky = {
+    run: (c: StepCall, signal: AbortSignal) => (c.step_id === 'a' && c.attempt === 1 ? Promise.reject(new StepFailure('node_lost', 'not yet', true)) : runner.run(c, signal)),
+  };
+  const record = await runExecution({ document: doc, input: 'hi', runner: flaky, mode: 'sync', coordinator: 'here', execution_id: 'x1' });
+  assert.equal(record.status, 'completed');
+  const out = (id: string) => (record.steps.find((s) => s.id === id)?.output as { message: string }).message;
+  assert.equal(out('a'), 'x1:a:2');
+  assert.equal(out('b'), 'key=x1:b:1 after x1:a:2');
+  assert.equal(out('c'), 'key=x1:b:1 after x1:a:2');
+});

@@ -191,6 +191,10 @@ workflows:
     const declared = validateWorkflowText('workflows: {w: {inputs: [user_query], steps: [{id: a, tool: echo, args: {q: "${user_query}"}, output: {to: user}}]}}');
     assert.deepEqual((valid(declared).workflows.w?.steps[0] as ToolStep).args, { q: '${inputs.user_query}' });
     assert.ok(!messages(declared.warnings).some((w) => /run input's field/.test(w)), messages(declared.warnings).join('\n'));
+    // The context's own fields are never keywords: ${context.idempotency_key} stays the attempt's key, quietly.
+    const keyed = validateWorkflowText('workflows: {w: [{id: a, tool: echo, args: {k: "${context.idempotency_key}", t: "key ${context.idempotency_key}"}, output: {to: user}}]}');
+    assert.deepEqual((valid(keyed).workflows.w?.steps[0] as ToolStep).args, { k: '${context.idempotency_key}', t: 'key ${context.idempotency_key}' });
+    assert.deepEqual(messages(keyed.warnings), []);
     // A near miss of a known name is a typo, and `X.output` of no step is a step reference: neither is read from the input.
     const typo = validateWorkflowText('workflows: {w: [{id: a, tool: echo, args: {q: "${user_inpt}"}, output: {to: user}}]}');
     has(messages(typo.errors), /\$\{user_inpt\}: "user_inpt" is not a variable here.*did you mean "user_input"/);
