@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { LocalStepRunner, runExecution, type StepCall } from '../../../src/engine/index.js';
 import { createStepExecutor } from '../../../src/executor/index.js';
 import { StepFailure } from '../../../src/protocol/errors.js';
-import { loadWorkflowDocument } from '../../../src/workflow/index.js';
+import { loadWorkflowDocument, validateWorkflowText } from '../../../src/workflow/index.js';
 import { testEnv, toolTask } from '../executor/helpers.js';
 import { countingAbortControllers } from './helpers.js';
 
@@ -79,4 +79,42 @@ workflows:
   assert.equal(out('a'), 'x1:a:2');
   assert.equal(out('b'), 'key=x1:b:1 after x1:a:2');
   assert.equal(out('c'), 'key=x1:b:1 after x1:a:2');
+});
+
+test('every documented variable form, loaded as a workflow file and run: no warning, each resolved', async () => {
+  const text = `
+workflows:
+  w:
+    steps:
+      - {id: a, tool: echo, args: {message: "\${user_input}"}}
+      - id: b
+        tool: echo
+        args:
+          input: "\${user_input}"
+          context_input: "\${context.user_input}"
+          outputs_a: "\${context.step_outputs.a}"
+          outputs_a_field: "\${context.step_outputs.a.message}"
+          a: "\${a.output}"
+          a_field: "\${a.output.message}"
+          in_text: "a said \${a.output.message}"
+          env: "\${env.REGION_NAME}"
+          key: "\${context.idempotency_key}"
+`;
+  const checked = validateWorkflowText(text, { allowedEnv: ['REGION_NAME'] });
+  assert.deepEqual(checked.warnings, []);
+  assert.deepEqual(checked.errors, []);
+  const document = loadWorkflowDocument(text, { allowedEnv: ['REGION_NAME'] });
+  const record = await runExecution({ document, input: 'hi', runner, mode: 'sync', coordinator: 'here', execution_id: 'x2', env: { REGION_NAME: 'eu-west' } });
+  assert.equal(record.status, 'completed', JSON.stringify(record.error));
+  assert.deepEqual(record.output, {
+    input: 'hi',
+    context_input: 'hi',
+    outputs_a: { message: 'hi' },
+    outputs_a_field: 'hi',
+    a: { message: 'hi' },
+    a_field: 'hi',
+    in_text: 'a said hi',
+    env: 'eu-west',
+    key: 'x2:b:1',
+  });
 });
