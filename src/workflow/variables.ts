@@ -239,7 +239,7 @@ const compiledTemplates = new WeakMap<object, Resolver>();
 
 /**
  * `value` compiled. The resolver makes what resolving the value afresh made: new objects and
- * lists, strings resolved by resolveString. A string that is not a valid template throws when it
+ * lists, and strings resolved as resolveString resolves them. A string that is not a valid template throws when it
  * is resolved (in its turn among its siblings), not when it is compiled.
  */
 function compileValue(value: unknown, depth: number): Resolver {
@@ -252,9 +252,7 @@ function compileValue(value: unknown, depth: number): Resolver {
     } catch (err) {
       return fails(err);
     }
-    const only = parts.length === 1 ? parts[0] : undefined;
-    if (only && 'ref' in only) return (scope) => resolveVariable(only.ref.path, scope);
-    return (scope) => parts.map((p) => ('ref' in p ? render(resolveVariable(p.ref.path, scope)) : p.text)).join('');
+    return (scope) => resolveParts(parts, scope);
   }
   if (Array.isArray(value)) {
     const items = value.map((v) => compileValue(v, depth + 1));
@@ -301,8 +299,11 @@ function parsedTemplate(s: string): readonly TemplatePart[] {
 }
 
 function resolveString(s: string, scope: VariableScope): unknown {
-  if (!s.includes('${')) return s;
-  const parts = parsedTemplate(s);
+  return s.includes('${') ? resolveParts(parsedTemplate(s), scope) : s;
+}
+
+/** A parsed template resolved: one whole-string variable keeps its JSON type, anything else is text. */
+function resolveParts(parts: readonly TemplatePart[], scope: VariableScope): unknown {
   const only = parts.length === 1 ? parts[0] : undefined;
   if (only && 'ref' in only) return resolveVariable(only.ref.path, scope);
   return parts.map((p) => ('ref' in p ? render(resolveVariable(p.ref.path, scope)) : p.text)).join('');
