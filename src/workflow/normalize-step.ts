@@ -25,11 +25,20 @@ const IGNORED_STEP_KEYS: Record<string, string> = {
   async: '"async" is ignored: independent branches always run concurrently',
 };
 const KIND_KEYS = { agent: ['agent', 'input'], tool: ['tool', 'method', 'args'], invoke_workflow: ['invoke_workflow', 'input'], loop: ['loop'] } as const;
+const V2_CONDITION = 'a condition step (true_step/false_step, LangSwarm V2) is not supported: route from the step before it with output.to: {condition: {if: ..., then: STEP, else: STEP}}';
+const V2_TRANSFORM = 'a transform step (transform/transformer, LangSwarm V2, a Python expression) is not supported: use a tool step of type transform (pick, template, json_parse, concat, split, length)';
 const UNSUPPORTED: Record<string, string> = {
   script: 'inline `script` steps are not supported: use a tool step (transform, shell)',
   no_mcp: '`no_mcp` (an agent that picks among tools itself) is not supported: give the agent `tools:` or write one tool step per tool',
   navigation: '`navigation` (an agent choosing the next step) is not supported: route on its reply with output.to: [{condition: {switch: ..., cases: ...}}]',
   rollback_to: '`rollback_to` is not supported: route back with output.to and bound the cycle with max_visits',
+  // LangSwarm V2's YAML parser: a condition step that only routes, and a transform step that runs a Python lambda.
+  true_step: V2_CONDITION,
+  false_step: V2_CONDITION,
+  if_true: V2_CONDITION,
+  if_false: V2_CONDITION,
+  transform: V2_TRANSFORM,
+  transformer: V2_TRANSFORM,
 };
 const MAX_RETRIES = 100;
 const MAX_CONCURRENCY = 256;

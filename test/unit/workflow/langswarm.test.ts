@@ -384,4 +384,24 @@ workflows:
     has(messages(both.errors), /steps\[0\]\.params: both "params" and "args": they are the same setting, keep one/);
     has(messages(validateWorkflowText('workflows: {w: {continue_on_error: true, steps: [{id: a, tool: echo, args: {}}]}}').errors), /continue_on_error belongs to a step/);
   });
+
+  test("V2's condition and transform steps are errors that name the wfmesh way, once per key, and nothing cascades from them", () => {
+    const r = validateWorkflowText(`
+workflows:
+  w:
+    steps:
+      - {id: check, condition: "\${user_input} != ''", true_step: get, false_step: done}
+      - {id: get, tool: echo, args: {m: "\${user_input}"}, dependencies: [check]}
+      - {id: shape, transform: to_json, input_source: get}
+      - {id: lam, transformer: "lambda x, ctx: x"}
+      - {id: done, tool: echo, args: {}, if_true: get, output: {to: user}}
+`);
+    const errs = messages(r.errors);
+    has(errs, /steps\[0\]\.true_step: a condition step \(true_step\/false_step, LangSwarm V2\) is not supported: route from the step before it with output\.to: \{condition: \{if/);
+    has(errs, /steps\[0\]\.false_step: a condition step/);
+    has(errs, /steps\[2\]\.transform: a transform step \(transform\/transformer, LangSwarm V2, a Python expression\) is not supported: use a tool step of type transform/);
+    has(errs, /steps\[3\]\.transformer: a transform step/);
+    has(errs, /steps\[4\]\.if_true: a condition step/);
+    assert.equal(errs.length, 5, errs.join('\n'));
+  });
 });
