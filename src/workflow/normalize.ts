@@ -109,7 +109,7 @@ function workflowEntries(raw: unknown, issues: IssueList): [unknown, string, str
 }
 
 function workflow(item: unknown, path: string, fallbackId: string, issues: IssueList, src: SourceMap, docInputs: ReadonlySet<string>, runKeywords: boolean): Workflow | undefined {
-  const raw = typeof item === 'string' ? simpleSyntax(item, path, issues) : textWorkflowEntry(item, path, issues);
+  const raw = typeof item === 'string' ? simpleSyntax(item, path, issues) : agentNameSteps(textWorkflowEntry(item, path, issues), path, issues);
   if (raw === undefined) return undefined;
   if (!isPlainObject(raw)) {
     issues.error(path, 'a workflow is a mapping with steps');
@@ -149,6 +149,22 @@ function textWorkflowEntry(item: unknown, path: string, issues: IssueList): unkn
   const { [key]: text, ...rest } = item;
   const generated = simpleSyntax(text as string, joinPath(path, key), issues);
   return generated && { ...rest, ...generated };
+}
+
+/**
+ * LangSwarm's YAML loader takes `steps` as a list of agent names too (`steps: [reader, analyst]`):
+ * a chain, each agent fed the previous one's reply, as the text workflow `reader -> analyst` is.
+ * A list that mixes names and step mappings is an error: written as steps, each says what it reads.
+ */
+function agentNameSteps(raw: unknown, path: string, issues: IssueList): unknown {
+  if (!isPlainObject(raw) || !Array.isArray(raw.steps) || !raw.steps.some((s) => typeof s === 'string')) return raw;
+  const stepsPath = joinPath(path, 'steps');
+  if (!raw.steps.every((s) => typeof s === 'string')) {
+    issues.error(stepsPath, 'steps are either all agent names (a chain) or all step mappings, not both: write the names as steps ({id, agent, input})');
+    return undefined;
+  }
+  const generated = simpleSyntax(raw.steps.join(' -> '), stepsPath, issues);
+  return generated && { ...raw, ...generated };
 }
 
 /**
@@ -276,7 +292,8 @@ const RESERVED_ROOTS: ReadonlySet<string> = new Set(['user_input', 'input', 'inp
 /**
  * LangSwarm's run variables, rewritten into wfmesh paths: an `output_key` name → that step's
  * output; `${previous_output}` → the output of the step before (in list order); a name listed
- * in `inputs` → `${inputs.NAME}` (a field of the run's input); `${context.NAME}` → `${NAME}`.
+ * in `inputs` → `${inputs.NAME}` (a field of the run's input); `${context.NAME}` → `${NAME}`;
+ * `${STEP}` and `${STEP.field}` (LangSwarm's YAML loader) → `${STEP.output}`, `${STEP.output.field}`.
  *
  * Any other bare name (`${NAME}`, `${context.NAME}`: no fields) that is not a step, an agent or
  * tool used by one step, a loop variable, nor a letter or two off one (a typo stays an error), is
@@ -329,6 +346,8 @@ function runVariables(steps: Step[], inputs: readonly string[], aliases: Readonl
           }
           return `${prev.id}.output${tail}`;
         }
+        // LangSwarm's YAML loader: `${STEP}` is that step's output, `${STEP.field}` a field of it.
+        if (root !== 'context' && ids.has(name) && !RESERVED_ROOTS.has(name) && !loopVars.has(name) && !/^\.output(?![A-Za-z0-9_-])/.test(tail)) return `${name}.output${tail}`;
         const keyed = keys.get(name);
         if (keyed !== undefined) return `${keyed}.output${tail}`;
         if (inputs.includes(name) && name !== 'user_input') return `inputs.${name}${tail}`;

@@ -21,7 +21,7 @@ import {
   type VariableScope,
 } from '../../../src/workflow/index.js';
 
-import { LocalStepRunner, runExecution } from '../../../src/engine/index.js';
+import { LocalStepRunner, runExecution, type StepCall } from '../../../src/engine/index.js';
 import { TestExecutor } from '../engine/helpers.js';
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/langswarm/', import.meta.url));
@@ -202,8 +202,10 @@ workflows:
     has(messages(validateWorkflowText('workflows: {w: [{id: a, tool: echo, args: {q: "${process.env.HOME}"}, output: {to: user}}]}').errors), /\$\{process\.env\.HOME\}: "process" is not a variable here/);
     const missing = validateWorkflowText('workflows: {w: [{id: a, tool: echo, args: {q: "${nothere.output}"}, output: {to: user}}]}');
     has(messages([...missing.errors, ...missing.warnings]), /no step "nothere"/);
-    // A bare step id still asks for its output; a loop variable is the loop's.
-    has(messages(validateWorkflowText('workflows: {w: [{id: a, tool: echo, args: {}, output: {to: b}}, {id: b, tool: echo, args: {q: "${a}"}, output: {to: user}}]}').errors), /use \$\{a\.output\}/);
+    // A bare step id is that step's output (LangSwarm's YAML loader), never a run keyword.
+    const bare = validateWorkflowText('workflows: {w: [{id: a, tool: echo, args: {}, output: {to: b}}, {id: b, tool: echo, args: {q: "${a}"}, output: {to: user}}]}');
+    assert.deepEqual((valid(bare).workflows.w?.steps[1] as ToolStep).args, { q: '${a.output}' });
+    assert.deepEqual(messages(bare.warnings), []);
   });
 
   test('fan_key / is_fan_in are warnings; navigation, rollback_to, no_mcp name the wfmesh way', () => {
@@ -383,6 +385,49 @@ workflows:
     const both = validateWorkflowText('workflows: {w: [{id: a, tool: echo, args: {x: 1}, params: {x: 2}, output: {to: user}}]}');
     has(messages(both.errors), /steps\[0\]\.params: both "params" and "args": they are the same setting, keep one/);
     has(messages(validateWorkflowText('workflows: {w: {continue_on_error: true, steps: [{id: a, tool: echo, args: {}}]}}').errors), /continue_on_error belongs to a step/);
+  });
+
+  test('steps as a list of agent names are a chain, as the text workflow is; names mixed with step mappings are an error', () => {
+    const doc = valid(validateWorkflowText('agents: [{id: reader, model: m}, {id: critic, model: m}]\nworkflows:\n  review:\n    name: Review\n    steps: [reader, critic]\n'));
+    const steps = doc.workflows.review?.steps as AgentStep[];
+    assert.deepEqual(steps.map((s) => [s.id, s.agent, s.input]), [['step_1_reader', 'reader', '${user_input}'], ['step_2_critic', 'critic', '${step_1_reader.output}']]);
+    assert.deepEqual(steps[1]?.routes, [{ kind: 'goto', targets: ['user'] }]);
+    const mixed = validateWorkflowText('agents: [{id: reader, model: m}]\nworkflows: {w: {steps: [reader, {id: b, tool: echo, args: {}}]}}');
+    has(messages(mixed.errors), /w\.steps: steps are either all agent names \(a chain\) or all step mappings, not both/);
+  });
+
+  test('${STEP} is that step\'s output and ${STEP.field} a field of it, in inputs and conditions; ${STEP.output} and the reserved names are left alone', async () => {
+    const r = validateWorkflowText(`
+agents: [{id: extractor, model: m}, {id: checker, model: m}, {id: analyst, model: m}, {id: rejecter, model: m}]
+workflows:
+  pipeline:
+    steps:
+      - {id: extract, agent: extractor, input: "From: \${input}"}
+      - {id: check, agent: checker, input: "\${extract}", depends_on: [extract]}
+      - {id: analyse, agent: analyst, input: "\${check.output}", depends_on: [check], condition: "\${check.ok} == true"}
+      - {id: reject, agent: rejecter, input: "Rejected: \${check.why}", depends_on: [check], condition: "\${check.ok} == false"}
+`);
+    assert.deepEqual(messages(r.warnings), []);
+    const doc = valid(r);
+    const steps = doc.workflows.pipeline?.steps as AgentStep[];
+    assert.deepEqual(steps.map((s) => [s.input, s.condition]), [
+      ['From: ${input}', undefined],
+      ['${extract.output}', undefined],
+      ['${check.output}', '${check.output.ok} == true'],
+      ['Rejected: ${check.output.why}', '${check.output.ok} == false'],
+    ]);
+    for (const ok of [true, false]) {
+      const runner = {
+        run: async (c: StepCall) => {
+          const task = c.task as { agent: { id: string }; input: unknown };
+          return { node: 'n', output: task.agent.id === 'checker' ? { ok, why: 'too short' } : `${task.agent.id}: ${JSON.stringify(task.input)}` };
+        },
+      };
+      const rec = await runExecution({ document: doc, input: 'the data', runner, mode: 'sync', coordinator: 'n' });
+      assert.equal(rec.status, 'completed', JSON.stringify(rec.error));
+      assert.deepEqual(rec.steps.map((s) => [s.id, s.status]), [['extract', 'completed'], ['check', 'completed'], ['analyse', ok ? 'completed' : 'skipped'], ['reject', ok ? 'skipped' : 'completed']]);
+      assert.equal(rec.output, ok ? 'analyst: {"ok":true,"why":"too short"}' : 'rejecter: "Rejected: too short"');
+    }
   });
 
   test("V2's condition and transform steps are errors that name the wfmesh way, once per key, and nothing cascades from them", () => {

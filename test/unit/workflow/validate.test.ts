@@ -223,7 +223,8 @@ workflows:
     assertHas(errors, /steps\[0\]\.args: \$\{later\.output\}: step "later" is not upstream of step "first"/);
     assertHas(errors, /steps\[0\]\.args: \$\{nope\.output\}: no step "nope"/);
     assertHas(errors, /steps\[0\]\.args: \$\{env\.SECRET\}: environment variable SECRET is not allowed here \(allowed: none\)/);
-    assertHas(errors, /steps\[0\]\.args: \$\{first\}: use \$\{first\.output\}/);
+    // ${first} is the step's own output (LangSwarm's ${STEP}), which it cannot read.
+    assertHas(errors, /steps\[0\]\.args: \$\{first\.output\}: step "first" is not upstream of step "first"/);
     assertHas(errors, /steps\[0\]\.args: \$\{context\.config\.path\}: context has user_input, step_outputs and idempotency_key only/);
     assertHas(errors, /steps\[1\]\.args: \$\{loop\.index\}: \$\{loop\.\*\} is only defined inside a loop body/);
     assertHas(errors, /steps\[1\]\.args: \$\{sq\.output\}: step "sq" is inside the body of loop "each"; outside it, use \$\{each\.output\}/);
