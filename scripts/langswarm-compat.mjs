@@ -6,9 +6,10 @@
 // Extracts, from a bare git snapshot of aekdahl/LangSwarm, the workflow files and config folders
 // LangSwarm itself loads (the `workflows.yaml` + `agents.yaml` folder of every MCP tool, the
 // examples, the templates), then runs `wfmesh validate --json` once over all of them and prints
-// how many are accepted and, for every one that is not, why. Nothing is copied into the project.
+// how many are accepted and, for every one that is not, why. Then the same for the YAML blocks of
+// LangSwarm's documentation that hold a workflow. Nothing is copied into the project.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -82,6 +83,28 @@ for (const f of failures) {
   console.log(`\nFAIL ${f.name}${f.note}`);
   for (const e of f.errors.slice(0, 8)) console.log(`  ${e.file ? `${e.file}:` : ''}${e.line ?? ''} ${e.path}: ${e.message}`);
   if (f.errors.length > 8) console.log(`  ... ${f.errors.length - 8} more`);
+}
+// The YAML blocks of LangSwarm's documentation (Markdown at HEAD) that hold a workflow: the forms
+// its docs teach, which users copy. Many are fragments (tools named but not defined), so this is a
+// second figure beside the files above, not part of them.
+const blocks = [];
+for (const p of list(head, '.').filter((f) => /\.mdx?$/.test(f))) {
+  for (const m of git('show', `${head}:${p}`).matchAll(/```ya?ml\n([\s\S]*?)```/g)) {
+    if (!/^workflows:/m.test(m[1]) || !/steps:|main_workflow/.test(m[1])) continue;
+    const file = join(work, 'docs-blocks', `${p.replaceAll('/', '__')}__${blocks.length + 1}.yaml`);
+    blocks.push({ doc: p, file, text: m[1] });
+  }
+}
+if (blocks.length > 0) {
+  mkdirSync(join(work, 'docs-blocks'), { recursive: true });
+  for (const b of blocks) writeFileSync(b.file, b.text);
+  const docRun = spawnSync(process.execPath, ['--import', 'tsx', '-e', `import(${JSON.stringify(cli)}).then(async (m) => { process.exitCode = await m.main(process.argv.slice(1)); })`, 'validate', '--json', ...blocks.map((b) => b.file)], { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const docResults = JSON.parse(docRun.stdout);
+  console.log(`\nYAML blocks with a workflow in LangSwarm's docs: ${docResults.filter((r) => r.valid).length} of ${docResults.length} accepted`);
+  for (const r of docResults.filter((x) => !x.valid)) {
+    const b = blocks.find((x) => x.file === r.file);
+    console.log(`  FAIL ${b.doc} (block ${blocks.indexOf(b) + 1}): ${r.errors[0]?.message ?? ''}`);
+  }
 }
 if (keep) console.log(`\nfiles kept in ${work}`);
 else if (existsSync(work)) rmSync(work, { recursive: true, force: true });
