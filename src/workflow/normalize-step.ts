@@ -25,6 +25,16 @@ const IGNORED_STEP_KEYS: Record<string, string> = {
   async: '"async" is ignored: independent branches always run concurrently',
 };
 const KIND_KEYS = { agent: ['agent', 'input'], tool: ['tool', 'method', 'args'], invoke_workflow: ['invoke_workflow', 'input'], loop: ['loop'] } as const;
+/** What a step key that wfmesh does not know most likely meant. */
+const UNKNOWN_KEY_HINTS: Record<string, string> = {
+  args: 'agent steps take `input`',
+  input: 'tool steps take `args`',
+  'depends-on': 'did you mean depends_on?',
+  dependsOn: 'did you mean depends_on?',
+  output_to: 'write output: {to: STEP}',
+  intent: "an intent-based tool call goes through an agent: list the tool under the agent's tools and put the intent in its input",
+  context: "an intent-based tool call goes through an agent: list the tool under the agent's tools and put the intent in its input",
+};
 const V2_CONDITION = 'a condition step (true_step/false_step, LangSwarm V2) is not supported: route from the step before it with output.to: {condition: {if: ..., then: STEP, else: STEP}}';
 const V2_TRANSFORM = 'a transform step (transform/transformer, LangSwarm V2, a Python expression) is not supported: use a tool step of type transform (pick, template, json_parse, concat, split, length)';
 const UNSUPPORTED: Record<string, string> = {
@@ -147,7 +157,7 @@ function normalizeStep(input: unknown, path: string, issues: IssueList, src: Sou
   const allowed = new Set<string>([...COMMON_KEYS, ...KIND_KEYS[kind]]);
   for (const key of Object.keys(raw)) {
     if (allowed.has(key) || UNSUPPORTED[key] || Object.hasOwn(IGNORED_STEP_KEYS, key)) continue;
-    const hint = key === 'args' ? ' (agent steps take `input`)' : key === 'input' ? ' (tool steps take `args`)' : key === 'depends-on' || key === 'dependsOn' ? ' (did you mean depends_on?)' : '';
+    const hint = Object.hasOwn(UNKNOWN_KEY_HINTS, key) ? ` (${UNKNOWN_KEY_HINTS[key]})` : '';
     issues.error(joinPath(path, key), `unknown step key "${key}"${hint}`);
   }
 

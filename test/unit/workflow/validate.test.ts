@@ -271,8 +271,11 @@ workflows:
       - {id: g, tool: echo, depends-on: [a]}
       - {id: h, loop: {body: []}}
       - {id: i, invoke_workflow: w, retry: 2}
+      - {id: j, tool: echo, args: {}, intent: "find the slow queries", output_to: a}
 `);
     assertHas(errors, /steps\[0\]: a step needs exactly one of agent, tool, invoke_workflow or loop/);
+    assertHas(errors, /steps\[10\]\.intent: unknown step key "intent" \(an intent-based tool call goes through an agent: list the tool under the agent's tools/);
+    assertHas(errors, /steps\[10\]\.output_to: unknown step key "output_to" \(write output: \{to: STEP\}\)/);
     assertHas(errors, /steps\[1\]: a step has exactly one of .* not agent and tool/);
     assertHas(errors, /steps\[2\]\.input: unknown step key "input" \(tool steps take `args`\)/);
     assertHas(errors, /steps\[3\]\.function: Python function "my\.module\.fn" cannot run in wfmesh/);
