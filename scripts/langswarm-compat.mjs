@@ -53,18 +53,21 @@ for (const prefix of ['archived/examples', 'templates/deprecated', 'example_conf
 }
 
 const cli = join(root, 'src/cli/main.ts');
-const run = spawnSync(process.execPath, ['--import', 'tsx', '-e', `import(${JSON.stringify(cli)}).then(async (m) => { process.exitCode = await m.main(process.argv.slice(1)); })`, 'validate', '--json', ...targets.map((t) => join(work, t))], {
-  cwd: root,
-  encoding: 'utf8',
-  maxBuffer: 64 << 20,
-});
-let results;
-try {
-  results = JSON.parse(run.stdout);
-} catch {
-  process.stderr.write(`wfmesh validate did not print JSON (exit ${run.status}):\n${run.stdout}\n${run.stderr}\n`);
-  process.exit(2);
-}
+/** `wfmesh validate --json` over `files`, from the source: one result per file. */
+const validate = (files) => {
+  const run = spawnSync(process.execPath, ['--import', 'tsx', '-e', `import(${JSON.stringify(cli)}).then(async (m) => { process.exitCode = await m.main(process.argv.slice(1)); })`, 'validate', '--json', ...files], {
+    cwd: root,
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
+  try {
+    return JSON.parse(run.stdout);
+  } catch {
+    process.stderr.write(`wfmesh validate did not print JSON (exit ${run.status}):\n${run.stdout}\n${run.stderr}\n`);
+    process.exit(2);
+  }
+};
+const results = validate(targets.map((t) => join(work, t)));
 let ok = 0;
 const failures = [];
 // PyYAML's safe_load, which LangSwarm reads configs with, refuses a file of several documents.
@@ -98,8 +101,7 @@ for (const p of list(head, '.').filter((f) => /\.mdx?$/.test(f))) {
 if (blocks.length > 0) {
   mkdirSync(join(work, 'docs-blocks'), { recursive: true });
   for (const b of blocks) writeFileSync(b.file, b.text);
-  const docRun = spawnSync(process.execPath, ['--import', 'tsx', '-e', `import(${JSON.stringify(cli)}).then(async (m) => { process.exitCode = await m.main(process.argv.slice(1)); })`, 'validate', '--json', ...blocks.map((b) => b.file)], { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 });
-  const docResults = JSON.parse(docRun.stdout);
+  const docResults = validate(blocks.map((b) => b.file));
   console.log(`\nYAML blocks with a workflow in LangSwarm's docs: ${docResults.filter((r) => r.valid).length} of ${docResults.length} accepted`);
   for (const r of docResults.filter((x) => !x.valid)) {
     const b = blocks.find((x) => x.file === r.file);
