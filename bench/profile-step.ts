@@ -147,7 +147,7 @@ if (cpuOnly) {
     return sum;
   };
   const perCall = (us: number) => Math.round((us / calls) * 10) / 10;
-  const per2 = (n: number) => Math.round((n / calls) * 100) / 100;
+  const per2 = (n: number) => Math.round((n / calls) * 10_000) / 10_000;
   /** Read and write system calls a process made so far (/proc/<pid>/io). */
   const syscalls = (pid: number) => {
     const io = readFileSync(`/proc/${pid}/io`, 'utf8');

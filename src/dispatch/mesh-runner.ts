@@ -4,13 +4,14 @@ import type { DispatchEvent, StepCall, StepResult, StepRunner } from '../engine/
 import { EligibilityCache, placementOrder, type PlacementNeed } from '../mesh/placement.js';
 import type { PeerRegistry } from '../mesh/registry.js';
 import type { Advertisement } from '../protocol/advert.js';
-import { Requester } from '../nats/requester.js';
+import { Requester, type Coalescer } from '../nats/requester.js';
 import { CallbackList, type Registration } from '../util/short-lived.js';
 import { AbortWatch } from './abort-watch.js';
 import { decodeJson, encodeJson } from '../protocol/codec.js';
 import { StepFailure } from '../protocol/errors.js';
 import { ToolCallNoteSchema, type StepReply, type StepRequest, type ToolCallRecord } from '../protocol/step.js';
 import { parseStepReply, type StepReplyParse } from '../protocol/step-reply.js';
+import { joinStepRequests } from '../protocol/step-batch.js';
 import { subjects } from '../protocol/subjects.js';
 
 export interface MeshRunnerOptions {
@@ -24,6 +25,9 @@ export interface MeshRunnerOptions {
   /** This node's own step server: steps placed here skip the network (same admission rules). */
   local?: { id: string; serve(req: StepRequest): Promise<StepReply>; cancel(executionId: string, key?: string, reason?: string): number };
 }
+
+/** How step requests to one peer are joined (Requester's coalescing). */
+const STEP_BATCHES: Coalescer = { join: joinStepRequests };
 
 /** What placement needs to know about a call. */
 export function placementNeed(call: StepCall): PlacementNeed {
@@ -260,7 +264,13 @@ export class MeshStepRunner implements StepRunner {
         return !parsed.success || parsed.data.key === key;
       };
       Requester.for(nc)
-        .request(subjects.step(peer.name, peer.id), data, { timeout: Math.max(1, request.deadline - Date.now()), match, resender: (r) => (resend = r) })
+        .request(subjects.step(peer.name, peer.id), data, {
+          timeout: Math.max(1, request.deadline - Date.now()),
+          match,
+          resender: (r) => (resend = r),
+          // Steps to this peer made in this same turn leave as one message (protocol/step-batch.ts).
+          ...(peer.takes_step_batches && { coalesce: STEP_BATCHES }),
+        })
         .then(
           () => {
             if (!parsed?.success) settle({ kind: 'failed', failure: new StepFailure('internal', `node ${peer.name} sent a malformed step reply`) });

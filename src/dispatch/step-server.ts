@@ -12,6 +12,7 @@ import { decodeJson, encodeJson } from '../protocol/codec.js';
 import { StepFailure } from '../protocol/errors.js';
 import { CancelMessageSchema, type StepReply, type StepRequest, type ToolCallNote } from '../protocol/step.js';
 import { parseStepRequest } from '../protocol/step-request.js';
+import { readStepBatch } from '../protocol/step-batch.js';
 import { subjects } from '../protocol/subjects.js';
 
 export interface StepServerOptions {
@@ -67,6 +68,8 @@ export class StepServer {
   private idleWaiters: (() => void)[] = [];
   /** Replies leave together, one socket write per turn of the event loop (see SendBatch). */
   private readonly replies = new SendBatch();
+  /** Handling the requests of a batch: their replies wait for the end of the turn, to leave together. */
+  private inBatch = false;
   /** onStepEnd callbacks, run together at the end of the turn (SendBatch keeps the order). */
   private readonly ended = new SendBatch();
 
@@ -115,7 +118,9 @@ export class StepServer {
     return n;
   }
 
-  private reply(msg: Msg, reply: StepReply): void {
+  /** Sends `reply` to `to` (a request's reply subject); with none, there is nobody to tell. */
+  private reply(to: string | undefined, reply: StepReply): void {
+    if (!to) return;
     let data = encodeJson(reply);
     const max = this.opts.nc.info?.max_payload ?? 1 << 20;
     if (data.length > max && reply.ok) {
@@ -129,11 +134,11 @@ export class StepServer {
     // The only step here: nothing to batch its reply with, so it leaves at once.
     this.replies.send(() => {
       try {
-        msg.respond(data);
+        this.opts.nc.publish(to, data);
       } catch (err) {
         this.opts.log.warn({ err: (err as Error).message }, 'could not send a step reply');
       }
-    }, this.inflight === 0);
+    }, this.inflight === 0 && !this.inBatch);
   }
 
   /** The reply of a step (or request, keyed '') that failed or was refused here. */
@@ -141,24 +146,45 @@ export class StepServer {
     return { type: 'wfmesh.step.reply.v1', key, ok: false, node: this.opts.nodeName, failure: failure.toWire() };
   }
 
-  /** One step request off the wire: an instant step is answered in this turn, without a promise. */
+  /** A message off the wire: one step request, or a batch of them (protocol/step-batch.ts). */
   private handle(msg: Msg): void {
+    const value = decodeJson(msg.data);
+    const batch = readStepBatch(value);
+    if (!batch) return this.handleOne(value, msg.reply);
+    const inbox = msg.reply?.slice(0, msg.reply.lastIndexOf('.') + 1);
+    if (!batch.ok || !inbox) {
+      this.opts.log.warn({ error: batch.ok ? 'no reply inbox' : batch.error }, 'refused a malformed step batch');
+      this.reply(msg.reply, this.failedReply('', new StepFailure('invalid_args', `malformed step batch: ${batch.ok ? 'it has no reply inbox' : batch.error}`, false)));
+      return;
+    }
+    // Each request as if it came alone, answered under the batch's inbox with its own token; the
+    // replies of this turn leave together.
+    this.inBatch = true;
+    try {
+      for (const { token, request } of batch.items) this.handleOne(request, inbox + token);
+    } finally {
+      this.inBatch = false;
+    }
+  }
+
+  /** One step request: an instant step is answered in this turn, without a promise. */
+  private handleOne(value: unknown, replyTo: string | undefined): void {
     const { log } = this.opts;
-    const parsed = parseStepRequest(decodeJson(msg.data));
+    const parsed = parseStepRequest(value);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       log.warn({ issue: issue?.message, path: issue?.path.join('.') }, 'refused a malformed step request');
-      this.reply(msg, this.failedReply('', new StepFailure('invalid_args', `malformed step request at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`, false)));
+      this.reply(replyTo, this.failedReply('', new StepFailure('invalid_args', `malformed step request at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`, false)));
       return;
     }
     const req = parsed.data;
     const instant = this.instantReply(req);
-    if (instant) return this.reply(msg, instant);
+    if (instant) return this.reply(replyTo, instant);
     void this.admitAndRun(req).then(
-      (reply) => this.reply(msg, reply),
+      (reply) => this.reply(replyTo, reply),
       // Only the result store can throw here (a step's own failure is its reply): the step is not
       // lost, its coordinator reads why and may try again.
-      (err: unknown) => this.reply(msg, this.failedReply(req.key, StepFailure.from(err))),
+      (err: unknown) => this.reply(replyTo, this.failedReply(req.key, StepFailure.from(err))),
     );
   }
 

@@ -63,6 +63,7 @@ function toAdvertisement(caps: NodeCapabilities, state: NodeState, incarnation: 
   };
   if (caps.os) ad.os = caps.os;
   if (caps.watches_connections) ad.watches_connections = true;
+  if (caps.takes_step_batches) ad.takes_step_batches = true;
   return ad;
 }
 

@@ -17,6 +17,33 @@ interface Pending {
   /** Sent more than once (a reconnect): a second reply may still come, so its token is never reused. */
   resent: boolean;
   match: ((msg: Msg) => boolean) | undefined;
+  coalesce: Coalescer | undefined;
+  /** The tokens of the joined message it went out in (see Coalescer); shared by them all. */
+  batch: string[] | undefined;
+}
+
+/**
+ * Joins requests to one subject made in one turn of the event loop into one message. The message
+ * goes out under the first request's reply token; its receiver answers each request on its own,
+ * under that token's inbox with the request's own token (so every reply finds its request as
+ * before). What the message looks like is the receiver's protocol: the requester only hands over
+ * the encoded requests and their tokens, in the order made.
+ */
+export interface Coalescer {
+  /** One message for `items` (two or more). It may add at most JOIN_OVERHEAD bytes, and JOIN_ITEM_OVERHEAD per item besides its token. */
+  join(items: readonly { token: string; data: Uint8Array }[]): Uint8Array;
+}
+
+/** Bytes a Coalescer may add to a joined message, beyond each request and its token: for the max payload. */
+export const JOIN_OVERHEAD = 128;
+export const JOIN_ITEM_OVERHEAD = 8;
+
+/** Requests to one subject coalesced in this turn. */
+interface TurnGroup {
+  subject: string;
+  coalesce: Coalescer;
+  items: { token: string; p: Pending }[];
+  bytes: number;
 }
 
 export interface RequestOptions {
@@ -31,6 +58,13 @@ export interface RequestOptions {
    * (the first reply wins): for a caller that learns its receiver reconnected and may have lost it.
    */
   resender?: (resend: () => void) => void;
+  /**
+   * Coalesce with the other requests to this subject made in the same turn (the receiver must
+   * take joined messages: see Coalescer). A request that is the only one out still leaves alone
+   * and at once. Each request keeps its own deadline, reply and outcome; nobody listening fails
+   * every request of the message.
+   */
+  coalesce?: Coalescer;
 }
 
 /**
@@ -72,6 +106,8 @@ export class Requester {
    * leave together in the end-of-run write, not the first on its own and the rest in a second.
    */
   private afterBurst = false;
+  /** Requests to coalesce made in this turn, by subject; sent by sendTurn at the end of the turn's microtasks. */
+  private turn: TurnGroup[] = [];
 
   /** The requester of `nc` (made on first use; it lives as long as the connection). */
   static for(nc: NatsConnection): Requester {
@@ -114,7 +150,7 @@ export class Requester {
     const token = this.freeTokens.pop() ?? (++this.seq).toString(36);
     return new Promise<Msg>((resolve, reject) => {
       const deadline = performance.now() + opts.timeout;
-      const p: Pending = { resolve, reject, deadline, subject, data, resent: false, match: opts.match };
+      const p: Pending = { resolve, reject, deadline, subject, data, resent: false, match: opts.match, coalesce: opts.coalesce, batch: undefined };
       this.pending.set(token, p);
       if (deadline < this.timerAt) this.armFor(deadline);
       opts.resender?.(() => this.resend(token, p));
@@ -155,15 +191,69 @@ export class Requester {
   };
 
   private send(token: string, p: Pending): void {
+    // Alone, and not made in answer to a burst of replies (the callers of many requests at
+    // once make their next ones together): written now, not at the end of the run (write-now.ts).
+    const alone = this.pending.size === 1 && !this.afterBurst;
+    if (p.coalesce && !alone) return this.addToTurn(token, p, p.coalesce);
     try {
       this.nc.publish(p.subject, p.data, { reply: this.prefix + token });
       RideAlong.board(this.nc);
-      // Alone, and not made in answer to a burst of replies (the callers of many requests at
-      // once make their next ones together): written now, not at the end of the run (write-now.ts).
-      if (this.pending.size === 1 && !this.afterBurst) writeNow(this.nc);
+      if (alone) writeNow(this.nc);
     } catch (err) {
       this.pending.delete(token);
       p.reject(err as NatsError);
+    }
+  }
+
+  /**
+   * Holds a request to coalesce until the end of this turn's microtasks, with the others to its
+   * subject. nats.js writes what was published once per run of microtasks, so the requests made
+   * in answer to one read of replies leave in one write either way: here they also leave as one
+   * message, which each nats-server on the way handles once instead of once per request. A group
+   * that would pass the server's max payload goes out first.
+   */
+  private addToTurn(token: string, p: Pending, coalesce: Coalescer): void {
+    if (this.turn.length === 0) queueMicrotask(this.sendTurn);
+    let group = this.turn.find((g) => g.subject === p.subject && g.coalesce === coalesce);
+    const size = p.data.length + token.length + JOIN_ITEM_OVERHEAD;
+    const max = (this.nc.info?.max_payload ?? 1 << 20) - JOIN_OVERHEAD;
+    if (group && group.bytes + size > max) {
+      this.turn.splice(this.turn.indexOf(group), 1);
+      this.sendGroup(group); // the turn's own send, queued with its first group, takes what follows
+      group = undefined;
+    }
+    if (!group) this.turn.push((group = { subject: p.subject, coalesce, items: [], bytes: 0 }));
+    group.items.push({ token, p });
+    group.bytes += size;
+  }
+
+  private readonly sendTurn = (): void => {
+    const groups = this.turn;
+    this.turn = [];
+    for (const group of groups) this.sendGroup(group);
+    RideAlong.board(this.nc);
+  };
+
+  /** One request goes out as it is; two or more as one joined message under the first one's token. */
+  private sendGroup({ subject, coalesce, items }: TurnGroup): void {
+    // Answered, timed out or sent again meanwhile: no longer waiting here, so not sent.
+    const waiting = items.filter(({ token, p }) => this.pending.get(token) === p && !p.resent);
+    if (waiting.length === 0) return;
+    const first = waiting[0]!;
+    try {
+      if (waiting.length === 1) {
+        this.nc.publish(subject, first.p.data, { reply: this.prefix + first.token });
+        return;
+      }
+      const batch = waiting.map((w) => w.token);
+      const data = coalesce.join(waiting.map(({ token, p }) => ({ token, data: p.data })));
+      for (const { p } of waiting) p.batch = batch;
+      this.nc.publish(subject, data, { reply: this.prefix + first.token });
+    } catch (err) {
+      for (const { token, p } of waiting) {
+        this.pending.delete(token);
+        p.reject(err as NatsError);
+      }
     }
   }
 
@@ -177,10 +267,25 @@ export class Requester {
     // The server answers a request nobody listens to with an empty 503 status message.
     const noResponders = msg.data.length === 0 && msg.headers?.code === 503;
     if (!noResponders && p.match && !p.match(msg)) return; // not this request's reply
+    if (noResponders && p.batch) return this.failBatch(p.batch);
     this.pending.delete(token);
     if (!p.resent) this.freeTokens.push(token);
     if (noResponders) p.reject(NatsError.errorForCode(ErrorCode.NoResponders));
     else p.resolve(msg);
+  }
+
+  /**
+   * Nobody listens where a joined message went (the server answers its first token): every
+   * request in it fails so. Their tokens are free again: no reply can come to any of them.
+   */
+  private failBatch(batch: string[]): void {
+    for (const token of batch) {
+      const p = this.pending.get(token);
+      if (p?.batch !== batch) continue; // answered already (a resend), its token since reused
+      this.pending.delete(token);
+      if (!p.resent) this.freeTokens.push(token);
+      p.reject(NatsError.errorForCode(ErrorCode.NoResponders));
+    }
   }
 
   private failAll(err: NatsError): void {

@@ -96,6 +96,7 @@ export class MeshNode {
       http_url: advertisedUrl(http.url, options.http.advertiseHost),
       started_at: new Date().toISOString(),
       ...(watchesConnections && { watches_connections: true }),
+      takes_step_batches: true,
     };
     if (options.connectionWatch && !watchesConnections) {
       log.info(`the NATS servers do not answer ${subjects.accountConnections()} for this node: it cannot watch connections for the mesh (docs/membership.md)`);

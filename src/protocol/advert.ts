@@ -42,6 +42,8 @@ export const NodeCapabilitiesSchema = z.object({
    * mesh (src/mesh/connection-watch.ts); absent from nodes that cannot, and from older versions.
    */
   watches_connections: z.boolean().optional(),
+  /** True when this node takes step requests joined into one message (protocol/step-batch.ts); absent from older versions. */
+  takes_step_batches: z.boolean().optional(),
 });
 export type NodeCapabilities = z.infer<typeof NodeCapabilitiesSchema>;
 

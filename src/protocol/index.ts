@@ -6,3 +6,4 @@ export * from './advert.js';
 export * from './codec.js';
 export * from './execute.js';
 export * from './membership.js';
+export * from './step-batch.js';

@@ -53,6 +53,7 @@ describe('placement over a real 3-server cluster', () => {
 
   test('the node declared with an NVIDIA GPU gets every gpu step, shown as declared', async () => {
     const gpuPeer = nodes[0]!.registry.list().find((p) => p.name === 'gpu-1')!;
+    assert.ok(nodes[0]!.registry.list().every((p) => p.takes_step_batches === true), 'every node says it takes step batches (steps to one node in one turn leave joined)');
     assert.deepEqual(gpuPeer.gpus, [{ vendor: 'NVIDIA', model: 'NVIDIA H100 80GB HBM3', vram_mib: 81559, declared: true }]);
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => runner.run(call('echo', { i }, { gpu: true }), new AbortController().signal)));
     assert.deepEqual(new Set(results.map((r) => r.node)), new Set(['gpu-1']));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { connect, ErrorCode, type NatsError } from 'nats';
-import { Requester } from '../../../src/nats/requester.js';
+import { connect, ErrorCode, type NatsConnection, type NatsError } from 'nats';
+import { Requester, type Coalescer } from '../../../src/nats/requester.js';
 import { natsForTests } from '../../harness/nats.js';
 
 const shared = natsForTests();
@@ -144,4 +144,73 @@ test("replies come back under the connection's own inbox prefix, on an inbox of 
   assert.notEqual(ra![1], rb![1], 'two connections with one prefix never share an inbox');
   sub.unsubscribe();
   await Promise.all([a!, b!, plain].map((nc) => nc.close()));
+});
+
+/** A test coalescer: the tokens and the requests' texts, tab-separated, one per line. */
+const lines: Coalescer = { join: (items) => te.encode(items.map((i) => `${i.token}\t${td.decode(i.data)}`).join('\n')) };
+
+/** Answers each request of a joined message under the message's inbox with its own token, and a lone one as usual. */
+function answerJoined(nc: NatsConnection, subject: string, seen: { messages: number; requests: number; sizes: number[] }) {
+  return nc.subscribe(subject, {
+    callback: (_e, m) => {
+      seen.messages++;
+      seen.sizes.push(m.data.length);
+      const text = td.decode(m.data);
+      if (!text.includes('\t')) {
+        seen.requests++;
+        m.respond(te.encode(`re:${text}`));
+        return;
+      }
+      const inbox = m.reply!.slice(0, m.reply!.lastIndexOf('.') + 1);
+      for (const line of text.split('\n')) {
+        const [token, body] = line.split('\t') as [string, string];
+        seen.requests++;
+        nc.publish(inbox + token, te.encode(`re:${body.slice(0, 20)}`));
+      }
+    },
+  });
+}
+
+test('requests to one subject made in one turn with `coalesce` leave as one message, and each gets its own reply', async () => {
+  const seen = { messages: 0, requests: 0, sizes: [] as number[] };
+  const sub = answerJoined(shared.nc, 'req.joined', seen);
+  await shared.nc.flush();
+  const r = Requester.for(shared.nc);
+  const replies = await Promise.all(Array.from({ length: 30 }, (_, i) => r.request('req.joined', te.encode(String(i)), { timeout: 5_000, coalesce: lines })));
+  replies.forEach((m, i) => assert.equal(td.decode(m.data), `re:${i}`));
+  assert.equal(seen.requests, 30);
+  // All together; or the first on its own, when it was made alone (it leaves at once then).
+  assert.ok(seen.messages <= 2, `30 requests in ${seen.messages} messages`);
+  // Without `coalesce`, every request is a message of its own.
+  seen.messages = 0;
+  await Promise.all(Array.from({ length: 10 }, (_, i) => r.request('req.joined', te.encode(String(i)), { timeout: 5_000 })));
+  assert.equal(seen.messages, 10);
+  sub.unsubscribe();
+});
+
+test('nobody listening where a joined message went fails every request in it with NoResponders, and its tokens serve again', async () => {
+  const r = Requester.for(shared.nc);
+  const outcomes = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => r.request('req.joined-nobody', te.encode(String(i)), { timeout: 5_000, coalesce: lines })));
+  for (const o of outcomes) assert.ok(o.status === 'rejected' && (o.reason as NatsError).code === ErrorCode.NoResponders, 'each one fails as NoResponders, none waits for its timeout');
+  const seen = { messages: 0, requests: 0, sizes: [] as number[] };
+  const sub = answerJoined(shared.nc, 'req.joined-after', seen);
+  await shared.nc.flush();
+  const replies = await Promise.all(Array.from({ length: 12 }, (_, i) => r.request('req.joined-after', te.encode(String(i)), { timeout: 5_000, coalesce: lines })));
+  replies.forEach((m, i) => assert.equal(td.decode(m.data), `re:${i}`));
+  sub.unsubscribe();
+});
+
+test("joined messages stay under the server's max payload: a turn's requests that would pass it leave in several", async () => {
+  const seen = { messages: 0, requests: 0, sizes: [] as number[] };
+  const sub = answerJoined(shared.nc, 'req.joined-big', seen);
+  await shared.nc.flush();
+  const max = shared.nc.info!.max_payload;
+  const big = (i: number) => te.encode(`${i}:${'x'.repeat(Math.floor(max / 3))}`);
+  const r = Requester.for(shared.nc);
+  const replies = await Promise.all(Array.from({ length: 9 }, (_, i) => r.request('req.joined-big', big(i), { timeout: 5_000, coalesce: lines })));
+  replies.forEach((m, i) => assert.ok(td.decode(m.data).startsWith(`re:${i}:x`)));
+  assert.equal(seen.requests, 9);
+  assert.ok(seen.sizes.every((n) => n <= max), `every message within ${max} bytes: ${seen.sizes.join(', ')}`);
+  assert.ok(seen.messages >= 4 && seen.messages < 9, `joined two at a time at most (${seen.messages} messages)`);
+  sub.unsubscribe();
 });

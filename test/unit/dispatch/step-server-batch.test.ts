@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { StepServer } from '../../../src/dispatch/index.js';
+import { createStepExecutor } from '../../../src/executor/index.js';
+import { silentLogger } from '../../../src/log/index.js';
+import { decodeJson, encodeJson } from '../../../src/protocol/codec.js';
+import { joinStepRequests, readStepBatch, STEP_BATCH_TYPE } from '../../../src/protocol/step-batch.js';
+import type { StepReply, StepRequest } from '../../../src/protocol/step.js';
+import { subjects } from '../../../src/protocol/subjects.js';
+import { natsForTests } from '../../harness/nats.js';
+import { stepRequest } from './step-requests.js';
+
+const shared = natsForTests();
+const env = { node_name: 'b', allow: { filesystem_root: process.cwd(), http_hosts: [], shell_commands: [], env_vars: [] }, llm: { models: [], timeout_ms: 1_000 }, max_output_bytes: 1 << 20 };
+
+let n = 0;
+const echo = (): StepRequest => stepRequest(++n, { kind: 'tool', tool_id: 'echo', tool_type: 'echo', args: { n } });
+const sleep = (): StepRequest => stepRequest(++n, { kind: 'tool', tool_id: 's', tool_type: 'sleep', args: { ms: 5 } });
+
+function server() {
+  const ended: string[] = [];
+  const id = `id-${Math.random().toString(36).slice(2, 8)}`;
+  const s = new StepServer({
+    nc: shared.nc,
+    nodeId: id,
+    nodeName: 'b',
+    maxConcurrency: 2,
+    executor: createStepExecutor(env),
+    accepting: () => true,
+    onLoadChange: () => undefined,
+    onStepEnd: (req) => ended.push(req.key),
+    log: silentLogger(),
+  });
+  s.start();
+  return { s, ended, subject: subjects.step('b', id) };
+}
+
+/** Publishes `data` to `subject` with a reply inbox of its own, and gathers what comes back under that inbox by token. */
+async function sendTo(subject: string, data: Uint8Array, firstToken: string, expect: number): Promise<Map<string, StepReply[]>> {
+  const inbox = `_INBOX.batch${++n}`;
+  const got = new Map<string, StepReply[]>();
+  let count = 0;
+  let done: () => void = () => undefined;
+  const all = new Promise<void>((resolve) => (done = resolve));
+  const sub = shared.nc.subscribe(`${inbox}.*`, {
+    callback: (_e, m) => {
+      const token = m.subject.slice(inbox.length + 1);
+      got.set(token, [...(got.get(token) ?? []), decodeJson(m.data) as StepReply]);
+      if (++count === expect) done();
+    },
+  });
+  await shared.nc.flush();
+  shared.nc.publish(subject, data, { reply: `${inbox}.${firstToken}` });
+  await Promise.race([all, new Promise((r) => setTimeout(r, 3_000))]);
+  await new Promise((r) => setTimeout(r, 50)); // and nothing more comes
+  sub.unsubscribe();
+  return got;
+}
+
+test('a batch of step requests is answered request by request, each under its own token, and each step runs once', async () => {
+  const { s, ended, subject } = server();
+  const reqs = [echo(), sleep(), echo(), { ...echo(), attempt: 0 }, sleep(), sleep(), echo()];
+  const tokens = reqs.map((_, i) => `t${i}`);
+  const data = joinStepRequests(reqs.map((r, i) => ({ token: tokens[i]!, data: encodeJson(r) })));
+  const got = await sendTo(subject, data, tokens[0]!, reqs.length);
+  assert.deepEqual([...got.keys()].sort(), [...tokens].sort(), 'one reply per token');
+  for (const [i, req] of reqs.entries()) {
+    const replies = got.get(tokens[i]!)!;
+    assert.equal(replies.length, 1, `token ${tokens[i]}: one reply`);
+    const reply = replies[0]!;
+    if (i === 3) {
+      // The malformed one is refused alone, naming its field; the others are not held up by it.
+      assert.equal(reply.ok, false);
+      assert.match(!reply.ok ? reply.failure.message : '', /malformed step request at attempt/);
+      continue;
+    }
+    if (i >= 5) {
+      // Two slots: what came after two sleeps took them is refused as busy (its coordinator tries elsewhere).
+      assert.equal(!reply.ok && reply.failure.type, 'busy');
+      continue;
+    }
+    assert.equal(reply.key, req.key);
+    assert.equal(reply.ok, true, JSON.stringify(reply));
+  }
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual([...ended].sort(), reqs.filter((_, i) => i !== 3 && i < 5).map((r) => r.key).sort(), 'each admitted step ended (and was audited) once');
+  assert.equal(s.admitted, 4);
+});
+
+test('a malformed batch is refused with the field named, on its reply subject, and the node serves on', async () => {
+  const { subject } = server();
+  const req = echo();
+  const bad = Buffer.from(JSON.stringify({ type: STEP_BATCH_TYPE, reply_tokens: ['a', 'b.c'], requests: [req, req] }));
+  const got = await sendTo(subject, bad, 'a', 1);
+  const reply = got.get('a')?.[0];
+  assert.equal(reply?.ok, false);
+  assert.match(reply && !reply.ok ? reply.failure.message : '', /malformed step batch: reply_tokens\.1: not a reply token/);
+  assert.equal(got.get('b.c'), undefined, 'nothing went to a subject named by the batch');
+  const good = await sendTo(subject, encodeJson(echo()), 'x', 1);
+  assert.equal(good.get('x')?.[0]?.ok, true);
+});
+
+test('readStepBatch names what is wrong, and leaves a lone request alone', () => {
+  assert.equal(readStepBatch(echo()), undefined);
+  assert.equal(readStepBatch(undefined), undefined);
+  const read = (v: object) => readStepBatch({ type: STEP_BATCH_TYPE, ...v });
+  assert.deepEqual(read({ reply_tokens: ['a'] }), { ok: false, error: 'requests: expected a list of step requests' });
+  assert.deepEqual(read({ requests: [] }), { ok: false, error: 'reply_tokens: expected a list of reply tokens' });
+  assert.deepEqual(read({ reply_tokens: ['a'], requests: [1, 2] }), { ok: false, error: 'reply_tokens: 1 tokens for 2 requests' });
+  assert.deepEqual(read({ reply_tokens: ['a', '*'], requests: [1, 2] }), { ok: false, error: 'reply_tokens.1: not a reply token (1 to 64 of A-Z, a-z, 0-9, _ and -)' });
+  // Joined from the bytes of encoded requests, it reads back as they were.
+  const reqs = [echo(), echo()];
+  const joined = joinStepRequests(reqs.map((r, i) => ({ token: `k${i}`, data: encodeJson(r) })));
+  assert.deepEqual(readStepBatch(decodeJson(joined)), { ok: true, items: reqs.map((request, i) => ({ token: `k${i}`, request })) });
+});
