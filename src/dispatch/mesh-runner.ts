@@ -11,7 +11,7 @@ import { decodeJson, encodeJson } from '../protocol/codec.js';
 import { StepFailure } from '../protocol/errors.js';
 import { ToolCallNoteSchema, type StepReply, type StepRequest, type ToolCallRecord } from '../protocol/step.js';
 import { parseStepReply, type StepReplyParse } from '../protocol/step-reply.js';
-import { joinStepRequests } from '../protocol/step-batch.js';
+import { joinStepRequests, splitStepReplies } from '../protocol/step-batch.js';
 import { subjects } from '../protocol/subjects.js';
 
 export interface MeshRunnerOptions {
@@ -27,7 +27,7 @@ export interface MeshRunnerOptions {
 }
 
 /** How step requests to one peer are joined (Requester's coalescing). */
-const STEP_BATCHES: Coalescer = { join: joinStepRequests };
+const STEP_BATCHES: Coalescer = { join: joinStepRequests, split: splitStepReplies };
 
 /** What placement needs to know about a call. */
 export function placementNeed(call: StepCall): PlacementNeed {

@@ -12,7 +12,7 @@ import { decodeJson, encodeJson } from '../protocol/codec.js';
 import { StepFailure } from '../protocol/errors.js';
 import { CancelMessageSchema, type StepReply, type StepRequest, type ToolCallNote } from '../protocol/step.js';
 import { parseStepRequest } from '../protocol/step-request.js';
-import { readStepBatch } from '../protocol/step-batch.js';
+import { JOINED_REPLIES_OVERHEAD, joinedReplySize, joinStepReplies, readStepBatch } from '../protocol/step-batch.js';
 import { subjects } from '../protocol/subjects.js';
 
 export interface StepServerOptions {
@@ -46,6 +46,12 @@ export interface ResultLookup {
   put(idempotencyKey: string, reply: StepReply): Promise<void>;
 }
 
+/**
+ * Where a step's reply goes: a request's reply subject, or, for a request that came in a batch,
+ * the batch's inbox and the request's token (its reply may leave joined with others to that inbox).
+ */
+type ReplyTo = string | { inbox: string; token: string } | undefined;
+
 /** Executions whose newest lease epoch this node remembers (older requests are refused). */
 const EPOCHS_REMEMBERED = 10_000;
 
@@ -70,6 +76,8 @@ export class StepServer {
   private readonly replies = new SendBatch();
   /** Handling the requests of a batch: their replies wait for the end of the turn, to leave together. */
   private inBatch = false;
+  /** Replies to requests of batches made in this turn, by inbox: each inbox's leave joined at the end of the turn. */
+  private joined: { inbox: string; items: { token: string; data: Uint8Array }[] }[] = [];
   /** onStepEnd callbacks, run together at the end of the turn (SendBatch keeps the order). */
   private readonly ended = new SendBatch();
 
@@ -118,11 +126,11 @@ export class StepServer {
     return n;
   }
 
-  /** Sends `reply` to `to` (a request's reply subject); with none, there is nobody to tell. */
-  private reply(to: string | undefined, reply: StepReply): void {
+  /** Sends `reply` to `to`; with no reply subject, there is nobody to tell. */
+  private reply(to: ReplyTo, reply: StepReply): void {
     if (!to) return;
     let data = encodeJson(reply);
-    const max = this.opts.nc.info?.max_payload ?? 1 << 20;
+    const max = this.maxPayload();
     if (data.length > max && reply.ok) {
       data = encodeJson({
         ...reply,
@@ -132,14 +140,52 @@ export class StepServer {
       });
     }
     // The only step here: nothing to batch its reply with, so it leaves at once.
-    this.replies.send(() => {
-      try {
-        this.opts.nc.publish(to, data);
-      } catch (err) {
-        this.opts.log.warn({ err: (err as Error).message }, 'could not send a step reply');
-      }
-    }, this.inflight === 0 && !this.inBatch);
+    const alone = this.inflight === 0 && !this.inBatch;
+    if (typeof to === 'string' || alone) {
+      const subject = typeof to === 'string' ? to : to.inbox + to.token;
+      return this.replies.send(() => this.publish(subject, data), alone);
+    }
+    let group = this.joined.find((g) => g.inbox === to.inbox);
+    if (!group) {
+      if (this.joined.length === 0) this.replies.add(this.sendJoined);
+      this.joined.push((group = { inbox: to.inbox, items: [] }));
+    }
+    group.items.push({ token: to.token, data });
   }
+
+  private maxPayload(): number {
+    return this.opts.nc.info?.max_payload ?? 1 << 20;
+  }
+
+  private publish(subject: string, data: Uint8Array): void {
+    try {
+      this.opts.nc.publish(subject, data);
+    } catch (err) {
+      this.opts.log.warn({ err: (err as Error).message }, 'could not send a step reply');
+    }
+  }
+
+  /**
+   * The replies of this turn to requests of batches: one message per inbox (protocol/step-batch.ts),
+   * or several where one would pass the max payload; a reply alone goes as it is.
+   */
+  private readonly sendJoined = (): void => {
+    const groups = this.joined;
+    this.joined = [];
+    const room = this.maxPayload() - JOINED_REPLIES_OVERHEAD;
+    for (const { inbox, items } of groups) {
+      let from = 0;
+      while (from < items.length) {
+        let to = from;
+        let bytes = 0;
+        while (to < items.length && (to === from || bytes + joinedReplySize(items[to]!) <= room)) bytes += joinedReplySize(items[to++]!);
+        const first = items[from]!;
+        if (to - from === 1) this.publish(inbox + first.token, first.data);
+        else this.publish(inbox + first.token, joinStepReplies(items.slice(from, to)));
+        from = to;
+      }
+    }
+  };
 
   /** The reply of a step (or request, keyed '') that failed or was refused here. */
   private failedReply(key: string, failure: StepFailure): StepReply {
@@ -161,14 +207,14 @@ export class StepServer {
     // replies of this turn leave together.
     this.inBatch = true;
     try {
-      for (const { token, request } of batch.items) this.handleOne(request, inbox + token);
+      for (const { token, request } of batch.items) this.handleOne(request, { inbox, token });
     } finally {
       this.inBatch = false;
     }
   }
 
   /** One step request: an instant step is answered in this turn, without a promise. */
-  private handleOne(value: unknown, replyTo: string | undefined): void {
+  private handleOne(value: unknown, replyTo: ReplyTo): void {
     const { log } = this.opts;
     const parsed = parseStepRequest(value);
     if (!parsed.success) {

@@ -32,6 +32,30 @@ interface Pending {
 export interface Coalescer {
   /** One message for `items` (two or more). It may add at most JOIN_OVERHEAD bytes, and JOIN_ITEM_OVERHEAD per item besides its token. */
   join(items: readonly { token: string; data: Uint8Array }[]): Uint8Array;
+  /**
+   * The replies in a message that joins several (the receiver's replies to requests of joined
+   * messages, made in one turn, may come so), by token; undefined for a reply that came alone.
+   * Each is then taken as if it had come alone under its token.
+   */
+  split?(data: Uint8Array): { token: string; data: Uint8Array }[] | undefined;
+}
+
+/** One reply of a message that joined several (Coalescer.split): read as a message of its own. */
+class JoinedReply implements Msg {
+  constructor(
+    readonly subject: string,
+    readonly sid: number,
+    readonly data: Uint8Array,
+  ) {}
+  respond(): boolean {
+    return false;
+  }
+  json<T>(): T {
+    return JSON.parse(this.string()) as T;
+  }
+  string(): string {
+    return Buffer.from(this.data.buffer, this.data.byteOffset, this.data.length).toString('utf8');
+  }
 }
 
 /** Bytes a Coalescer may add to a joined message, beyond each request and its token: for the max payload. */
@@ -108,6 +132,8 @@ export class Requester {
   private afterBurst = false;
   /** Requests to coalesce made in this turn, by subject; sent by sendTurn at the end of the turn's microtasks. */
   private turn: TurnGroup[] = [];
+  /** The coalescers used so far that split joined replies: every reply is offered to them. */
+  private readonly splitters: Coalescer[] = [];
 
   /** The requester of `nc` (made on first use; it lives as long as the connection). */
   static for(nc: NatsConnection): Requester {
@@ -213,6 +239,7 @@ export class Requester {
    * that would pass the server's max payload goes out first.
    */
   private addToTurn(token: string, p: Pending, coalesce: Coalescer): void {
+    if (coalesce.split && !this.splitters.includes(coalesce)) this.splitters.push(coalesce);
     if (this.turn.length === 0) queueMicrotask(this.sendTurn);
     let group = this.turn.find((g) => g.subject === p.subject && g.coalesce === coalesce);
     const size = p.data.length + token.length + JOIN_ITEM_OVERHEAD;
@@ -259,9 +286,20 @@ export class Requester {
 
   private onReply(err: NatsError | null, msg: Msg): void {
     if (err) return this.failAll(err);
+    // A message joining several replies: each as if it had come alone under its token.
+    for (const splitter of this.splitters) {
+      const parts = msg.data.length > 0 ? splitter.split!(msg.data) : undefined;
+      if (!parts) continue;
+      for (const part of parts) this.answer(part.token, new JoinedReply(this.prefix + part.token, msg.sid, part.data));
+      return;
+    }
+    this.answer(msg.subject.slice(this.prefix.length), msg);
+  }
+
+  /** `msg` came for the request waiting under `token`, if any. */
+  private answer(token: string, msg: Msg): void {
     // Before the reply's callers run: the microtask sees how many replies this read brought.
     if (this.repliesInRead++ === 0) queueMicrotask(this.endRead);
-    const token = msg.subject.slice(this.prefix.length);
     const p = this.pending.get(token);
     if (!p) return; // late: it already timed out
     // The server answers a request nobody listens to with an empty 503 status message.

@@ -53,3 +53,43 @@ export function readStepBatch(value: unknown): StepBatchRead | undefined {
   if (bad >= 0) return { ok: false, error: `reply_tokens.${bad}: not a reply token (1 to 64 of A-Z, a-z, 0-9, _ and -)` };
   return { ok: true, items: requests.map((request, k) => ({ token: tokens[k] as string, request })) };
 }
+
+export const STEP_REPLIES_TYPE = 'wfmesh.step.replies.v1';
+
+const REPLIES_HEAD = Buffer.from(`${STEP_REPLIES_TYPE}\n`);
+const SPACE = 0x20;
+const NEWLINE = 0x0a;
+const LINE_END = Buffer.from('\n');
+
+/** Bytes joinStepReplies adds: its first line, and per reply its token, a space and a line break. */
+export const JOINED_REPLIES_OVERHEAD = REPLIES_HEAD.length;
+export const joinedReplySize = (item: { token: string; data: Uint8Array }): number => item.token.length + 2 + item.data.length;
+
+/**
+ * Replies to requests that came in batches, to one inbox, joined into one message: a first line
+ * `wfmesh.step.replies.v1`, then a line `<token> <reply>` per reply, the reply as encodeJson wrote
+ * it. JSON.stringify escapes every line break inside a value, so the lines split without parsing
+ * (splitStepReplies), and each reply is read as if it had come alone.
+ */
+export function joinStepReplies(items: readonly { token: string; data: Uint8Array }[]): Uint8Array {
+  const parts: Uint8Array[] = [REPLIES_HEAD];
+  for (const item of items) parts.push(Buffer.from(`${item.token} `, 'latin1'), item.data, LINE_END);
+  return Buffer.concat(parts);
+}
+
+/** The replies of a joinStepReplies message, by token (views of `data`, not copies); undefined for anything else. */
+export function splitStepReplies(data: Uint8Array): { token: string; data: Uint8Array }[] | undefined {
+  if (data.length < REPLIES_HEAD.length || data[0] !== REPLIES_HEAD[0]) return undefined;
+  const bytes = Buffer.from(data.buffer, data.byteOffset, data.length);
+  if (bytes.compare(REPLIES_HEAD, 0, REPLIES_HEAD.length, 0, REPLIES_HEAD.length) !== 0) return undefined;
+  const out: { token: string; data: Uint8Array }[] = [];
+  let at = REPLIES_HEAD.length;
+  while (at < bytes.length) {
+    const space = bytes.indexOf(SPACE, at);
+    const end = bytes.indexOf(NEWLINE, at);
+    if (space < 0 || end < 0 || space > end) break; // a torn line: what came before it stands
+    out.push({ token: bytes.toString('latin1', at, space), data: bytes.subarray(space + 1, end) });
+    at = end + 1;
+  }
+  return out;
+}

@@ -4,7 +4,7 @@ import { StepServer } from '../../../src/dispatch/index.js';
 import { createStepExecutor } from '../../../src/executor/index.js';
 import { silentLogger } from '../../../src/log/index.js';
 import { decodeJson, encodeJson } from '../../../src/protocol/codec.js';
-import { joinStepRequests, readStepBatch, STEP_BATCH_TYPE } from '../../../src/protocol/step-batch.js';
+import { joinStepReplies, joinStepRequests, readStepBatch, splitStepReplies, STEP_BATCH_TYPE } from '../../../src/protocol/step-batch.js';
 import type { StepReply, StepRequest } from '../../../src/protocol/step.js';
 import { subjects } from '../../../src/protocol/subjects.js';
 import { natsForTests } from '../../harness/nats.js';
@@ -35,18 +35,25 @@ function server() {
   return { s, ended, subject: subjects.step('b', id) };
 }
 
-/** Publishes `data` to `subject` with a reply inbox of its own, and gathers what comes back under that inbox by token. */
-async function sendTo(subject: string, data: Uint8Array, firstToken: string, expect: number): Promise<Map<string, StepReply[]>> {
+/**
+ * Publishes `data` to `subject` with a reply inbox of its own, and gathers what comes back under
+ * that inbox by token (joined replies split), with the number of messages they came in.
+ */
+async function sendTo(subject: string, data: Uint8Array, firstToken: string, expect: number): Promise<Map<string, StepReply[]> & { messages?: number }> {
   const inbox = `_INBOX.batch${++n}`;
-  const got = new Map<string, StepReply[]>();
+  const got: Map<string, StepReply[]> & { messages?: number } = new Map();
+  got.messages = 0;
   let count = 0;
   let done: () => void = () => undefined;
   const all = new Promise<void>((resolve) => (done = resolve));
   const sub = shared.nc.subscribe(`${inbox}.*`, {
     callback: (_e, m) => {
-      const token = m.subject.slice(inbox.length + 1);
-      got.set(token, [...(got.get(token) ?? []), decodeJson(m.data) as StepReply]);
-      if (++count === expect) done();
+      got.messages!++;
+      const parts = splitStepReplies(m.data) ?? [{ token: m.subject.slice(inbox.length + 1), data: m.data }];
+      for (const { token, data: reply } of parts) {
+        got.set(token, [...(got.get(token) ?? []), decodeJson(reply) as StepReply]);
+        if (++count === expect) done();
+      }
     },
   });
   await shared.nc.flush();
@@ -64,6 +71,8 @@ test('a batch of step requests is answered request by request, each under its ow
   const data = joinStepRequests(reqs.map((r, i) => ({ token: tokens[i]!, data: encodeJson(r) })));
   const got = await sendTo(subject, data, tokens[0]!, reqs.length);
   assert.deepEqual([...got.keys()].sort(), [...tokens].sort(), 'one reply per token');
+  // The replies made in the batch's own turn (all but the two sleeps') left joined, in one message.
+  assert.equal(got.messages, 3, `${reqs.length} replies in ${got.messages} messages`);
   for (const [i, req] of reqs.entries()) {
     const replies = got.get(tokens[i]!)!;
     assert.equal(replies.length, 1, `token ${tokens[i]}: one reply`);
@@ -112,4 +121,11 @@ test('readStepBatch names what is wrong, and leaves a lone request alone', () =>
   const reqs = [echo(), echo()];
   const joined = joinStepRequests(reqs.map((r, i) => ({ token: `k${i}`, data: encodeJson(r) })));
   assert.deepEqual(readStepBatch(decodeJson(joined)), { ok: true, items: reqs.map((request, i) => ({ token: `k${i}`, request })) });
+});
+
+test('joined replies split back into the replies as encoded, a line break inside a value included', () => {
+  const replies = [{ key: 'a', text: 'two\nlines' }, { key: 'b', text: 'ünïcødé 🙂' }, { key: 'c', text: '' }].map((r) => ({ token: r.key, data: encodeJson(r) }));
+  const split = splitStepReplies(joinStepReplies(replies));
+  assert.deepEqual(split?.map((r) => ({ token: r.token, value: decodeJson(r.data) })), replies.map((r) => ({ token: r.token, value: decodeJson(r.data) })));
+  assert.equal(splitStepReplies(encodeJson({ type: 'wfmesh.step.reply.v1' })), undefined, 'a reply that came alone is not split');
 });
