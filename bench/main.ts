@@ -60,7 +60,8 @@ async function main(): Promise<void> {
 
     say('raw NATS, Moleculer and wfmesh side by side (caller on server 1, worker on server 2)...');
     const natsPids = cluster.servers.map((s) => s.pid);
-    Object.assign(result, await measureVersus({ observer, nc, responderPid: responder.pid!, worker: w2, urls: cluster.urls, natsPids, rounds, quick }, moleculerPeer, say));
+    const monitorUrls = cluster.servers.map((s) => s.monitorUrl);
+    Object.assign(result, await measureVersus({ observer, nc, responderPid: responder.pid!, worker: w2, urls: cluster.urls, natsPids, monitorUrls, rounds, quick }, moleculerPeer, say));
 
     Object.assign(result, await measureSteps({ observer, rounds, quick, say, raw: result }));
 

@@ -40,6 +40,8 @@ export interface VersusContext {
   worker: { pid: number; name: string };
   urls: string[];
   natsPids: number[];
+  /** The servers' monitoring URLs (/varz: the messages they handled). */
+  monitorUrls: string[];
   rounds: number;
   quick: boolean;
 }
@@ -131,6 +133,8 @@ interface Round {
   rtt: Summary;
   tput: number;
   cpuPerCall: number;
+  /** NATS messages the servers took in per call at 64 in flight (a call is 4 when alone: request and reply, each over a route). */
+  msgsPerCall: number;
   chain: Summary;
   directChain?: Summary;
 }
@@ -155,9 +159,11 @@ async function measureRound(sys: System, ctx: VersusContext, round: number): Pro
     if (i >= 50) rttSamples.push(nowUs() - t0); // the first 50 warm up
   }
   const total = quick ? 5_000 : 20_000;
+  const msgs0 = await serverMessagesIn(ctx.monitorUrls);
   const cpu = cpuMeter([process.pid, ...sys.workerPids, ...ctx.natsPids]);
   const tput = await measureThroughput(sys.call, total, 64);
   const cpuPerCall = cpu.stop() / total;
+  const msgsPerCall = ((await serverMessagesIn(ctx.monitorUrls)) - msgs0) / total;
   const chains = quick ? 30 : 200;
   // The first chain after the burst above pays for its garbage and its log writes: the engine's
   // chain and the dispatcher's take turns at going first, round by round.
@@ -165,7 +171,14 @@ async function measureRound(sys: System, ctx: VersusContext, round: number): Pro
   const directFirst = direct && round % 2 === 1 ? await chainSummary(direct, chains) : undefined;
   const chain = await chainSummary(() => sys.chain10(), chains);
   const directChain = directFirst ?? (direct && (await chainSummary(direct, chains)));
-  return { rtt: summary(rttSamples), tput, cpuPerCall, chain, ...(directChain && { directChain }) };
+  return { rtt: summary(rttSamples), tput, cpuPerCall, msgsPerCall, chain, ...(directChain && { directChain }) };
+}
+
+/** Messages every server has taken in so far (clients and routes), from /varz. */
+async function serverMessagesIn(monitorUrls: readonly string[]): Promise<number> {
+  let sum = 0;
+  for (const url of monitorUrls) sum += ((await (await fetch(`${url}/varz`)).json()) as { in_msgs: number }).in_msgs;
+  return sum;
 }
 
 /**
@@ -201,6 +214,7 @@ export async function measureVersus(ctx: VersusContext, mol: MoleculerPeer, say:
       rtt: medianSummary(rs.map((x) => x.rtt)),
       tput: Math.round(median(rs.map((x) => x.tput))),
       cpu: round(median(rs.map((x) => x.cpuPerCall))),
+      msgs: round(median(rs.map((x) => x.msgsPerCall)), 2),
       chain: medianSummary(rs.map((x) => x.chain), 2),
       directChain: rs[0]?.directChain && medianSummary(rs.map((x) => x.directChain!), 2),
     };
@@ -236,6 +250,8 @@ export async function measureVersus(ctx: VersusContext, mol: MoleculerPeer, say:
     wfmesh_direct_chain10_ms: wf.directChain,
     wfmesh_direct_over_moleculer_chain10: wf.directChain && round(wf.directChain.p50 / mol10.chain.p50, 2),
     cpu_per_call_us: { raw_nats: raw.cpu, moleculer: mol10.cpu, wfmesh: wf.cpu },
+    // wfmesh joins the step requests (and replies) made in one turn to one node into one message.
+    nats_msgs_per_call_at_64: { raw_nats: raw.msgs, moleculer: mol10.msgs, wfmesh: wf.msgs },
     // Each round's ratio and their median (the ratios above divide medians taken over all rounds).
     wfmesh_over_moleculer_by_round: Object.fromEntries(Object.entries(paired).map(([k, v]) => [k, { median: round(median(v), 2), rounds: v }])),
   };

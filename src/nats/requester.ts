@@ -102,6 +102,8 @@ export interface RequestOptions {
  *   only after exactly one reply to exactly one send; one that timed out or was sent again is
  *   retired, so a late reply can never reach a later request. (Holding requests back to leave
  *   in one write, as the step server does with replies, raised the servers' CPU per call.)
+ * - requests made with `coalesce` (step requests) leave as one message per subject and turn, and
+ *   replies that come joined are split: at 64 in flight, 0.06 messages a call instead of 4.
  */
 export class Requester {
   private static readonly byConnection = new PerConnection((nc) => new Requester(nc));

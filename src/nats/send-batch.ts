@@ -21,11 +21,15 @@ export class SendBatch {
 
   /**
    * Runs `send` now when nothing is queued and `alone` (no other work in flight that could join a
-   * batch: waiting a hop would only add latency), else queues it like `add`.
+   * batch: waiting a hop would only add latency), else queues it like `add`. True when it ran now.
    */
-  send(send: () => void, alone: boolean): void {
-    if (alone && this.queue.length === 0) send();
-    else this.add(send);
+  send(send: () => void, alone: boolean): boolean {
+    if (alone && this.queue.length === 0) {
+      send();
+      return true;
+    }
+    this.add(send);
+    return false;
   }
 
   /**

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { StepServer } from '../../../src/dispatch/index.js';
 import { createStepExecutor } from '../../../src/executor/index.js';
 import { silentLogger } from '../../../src/log/index.js';
+import { JOIN_ITEM_OVERHEAD, JOIN_OVERHEAD } from '../../../src/nats/requester.js';
 import { decodeJson, encodeJson } from '../../../src/protocol/codec.js';
 import { joinStepReplies, joinStepRequests, readStepBatch, splitStepReplies, STEP_BATCH_TYPE } from '../../../src/protocol/step-batch.js';
 import type { StepReply, StepRequest } from '../../../src/protocol/step.js';
@@ -121,6 +122,9 @@ test('readStepBatch names what is wrong, and leaves a lone request alone', () =>
   const reqs = [echo(), echo()];
   const joined = joinStepRequests(reqs.map((r, i) => ({ token: `k${i}`, data: encodeJson(r) })));
   assert.deepEqual(readStepBatch(decodeJson(joined)), { ok: true, items: reqs.map((request, i) => ({ token: `k${i}`, request })) });
+  // Within what the requester allows for when it keeps a batch under the max payload.
+  const items = reqs.map((r, i) => ({ token: `k${i}`, data: encodeJson(r) }));
+  assert.ok(joined.length <= JOIN_OVERHEAD + items.reduce((n, i) => n + i.data.length + i.token.length + JOIN_ITEM_OVERHEAD, 0));
 });
 
 test('joined replies split back into the replies as encoded, a line break inside a value included', () => {
