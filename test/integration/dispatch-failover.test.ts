@@ -94,6 +94,19 @@ describe('surviving dead and frozen nodes (real child processes on a 3-server cl
     await spawnWorker(victim, 1); // back to two workers
   });
 
+  test('kill -9 of a node holding steps that reached it joined in one message: each completes once, on the survivor', async () => {
+    // Made in one turn: the steps to each worker leave joined (protocol/step-batch.ts).
+    const ids = Array.from({ length: 6 }, (_, i) => `joined${i}`);
+    const pending = ids.map((id) => runner.run(longSleep(id, 3_000), new AbortController().signal));
+    const victim = await holder();
+    procs.get(victim)!.kill('SIGKILL');
+    const results = await Promise.all(pending);
+    assert.ok(results.every((r) => r.node !== victim && ['w1', 'w2'].includes(r.node)), results.map((r) => r.node).join(', '));
+    await eventually(() => ids.every((id) => completions(id) >= 1), 'the survivor audits every step');
+    assert.deepEqual(ids.map(completions), ids.map(() => 1), 'each step ran to completion once');
+    await spawnWorker(victim, 1); // back to two workers
+  });
+
   test('a frozen node (SIGSTOP): the step moves on and the late reply is ignored', async () => {
     const pending = runner.run(longSleep('frozen', 3_000), new AbortController().signal);
     const victim = await holder();
