@@ -13,7 +13,7 @@ import { decodeJson, encodeJson } from '../protocol/codec.js';
 import { StepFailure } from '../protocol/errors.js';
 import { CancelMessageSchema, type StepReply, type StepRequest, type ToolCallNote } from '../protocol/step.js';
 import { parseStepRequest } from '../protocol/step-request.js';
-import { JOINED_REPLIES_OVERHEAD, joinedReplySize, joinStepReplies, readStepBatch } from '../protocol/step-batch.js';
+import { readStepBatch, repliesToSend } from '../protocol/step-batch.js';
 import { subjects } from '../protocol/subjects.js';
 
 export interface StepServerOptions {
@@ -181,19 +181,7 @@ export class StepServer {
   private readonly sendJoined = (): void => {
     const groups = this.joined;
     this.joined = [];
-    const room = this.maxPayload() - JOINED_REPLIES_OVERHEAD;
-    for (const { inbox, items } of groups) {
-      let from = 0;
-      while (from < items.length) {
-        let to = from;
-        let bytes = 0;
-        while (to < items.length && (to === from || bytes + joinedReplySize(items[to]!) <= room)) bytes += joinedReplySize(items[to++]!);
-        const first = items[from]!;
-        if (to - from === 1) this.publish(inbox + first.token, first.data);
-        else this.publish(inbox + first.token, joinStepReplies(items.slice(from, to)));
-        from = to;
-      }
-    }
+    for (const { inbox, items } of groups) for (const { token, data } of repliesToSend(items, this.maxPayload())) this.publish(inbox + token, data);
   };
 
   /** The reply of a step (or request, keyed '') that failed or was refused here. */

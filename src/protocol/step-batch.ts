@@ -61,9 +61,6 @@ const SPACE = 0x20;
 const NEWLINE = 0x0a;
 const LINE_END = Buffer.from('\n');
 
-/** Bytes joinStepReplies adds: its first line, and per reply its token, a space and a line break. */
-export const JOINED_REPLIES_OVERHEAD = REPLIES_HEAD.length;
-export const joinedReplySize = (item: { token: string; data: Uint8Array }): number => item.token.length + 2 + item.data.length;
 
 /**
  * Replies to requests that came in batches, to one inbox, joined into one message: a first line
@@ -90,6 +87,23 @@ export function splitStepReplies(data: Uint8Array): { token: string; data: Uint8
     if (space < 0 || end < 0 || space > end) break; // a torn line: what came before it stands
     out.push({ token: bytes.toString('latin1', at, space), data: bytes.subarray(space + 1, end) });
     at = end + 1;
+  }
+  return out;
+}
+
+/**
+ * The messages that carry `replies` (to one inbox) within `maxPayload` bytes each: runs of them
+ * joined, in order, each sent under its first reply's token; a reply alone goes as it is.
+ */
+export function repliesToSend(replies: readonly { token: string; data: Uint8Array }[], maxPayload: number): { token: string; data: Uint8Array }[] {
+  const room = maxPayload - REPLIES_HEAD.length;
+  const size = (r: { token: string; data: Uint8Array }): number => r.token.length + 2 + r.data.length;
+  const out: { token: string; data: Uint8Array }[] = [];
+  for (let from = 0; from < replies.length; ) {
+    let to = from + 1;
+    for (let bytes = size(replies[from]!); to < replies.length && bytes + size(replies[to]!) <= room; to++) bytes += size(replies[to]!);
+    out.push(to - from === 1 ? replies[from]! : { token: replies[from]!.token, data: joinStepReplies(replies.slice(from, to)) });
+    from = to;
   }
   return out;
 }

@@ -5,7 +5,7 @@ import { createStepExecutor } from '../../../src/executor/index.js';
 import { silentLogger } from '../../../src/log/index.js';
 import { JOIN_ITEM_OVERHEAD, JOIN_OVERHEAD } from '../../../src/nats/requester.js';
 import { decodeJson, encodeJson } from '../../../src/protocol/codec.js';
-import { joinStepReplies, joinStepRequests, readStepBatch, splitStepReplies, STEP_BATCH_TYPE } from '../../../src/protocol/step-batch.js';
+import { joinStepReplies, joinStepRequests, readStepBatch, repliesToSend, splitStepReplies, STEP_BATCH_TYPE } from '../../../src/protocol/step-batch.js';
 import type { StepReply, StepRequest } from '../../../src/protocol/step.js';
 import { subjects } from '../../../src/protocol/subjects.js';
 import { natsForTests } from '../../harness/nats.js';
@@ -132,4 +132,17 @@ test('joined replies split back into the replies as encoded, a line break inside
   const split = splitStepReplies(joinStepReplies(replies));
   assert.deepEqual(split?.map((r) => ({ token: r.token, value: decodeJson(r.data) })), replies.map((r) => ({ token: r.token, value: decodeJson(r.data) })));
   assert.equal(splitStepReplies(encodeJson({ type: 'wfmesh.step.reply.v1' })), undefined, 'a reply that came alone is not split');
+});
+
+test("joined replies stay under the max payload: runs of them in order, each under its first token, one that fills a message alone", () => {
+  const reply = (token: string, bytes: number) => ({ token, data: Buffer.from(JSON.stringify({ key: token, pad: 'z'.repeat(bytes) })) });
+  const replies = [reply('a', 100), reply('b', 100), reply('c', 900), reply('d', 100), reply('e', 100), reply('f', 100)];
+  const max = 400;
+  const messages = repliesToSend(replies, max);
+  assert.deepEqual(messages.map((m) => m.token), ['a', 'c', 'd'], 'a and b joined, c alone (over the max by itself: the node checked it against the max already), d to f joined');
+  for (const m of messages) if (m.token !== 'c') assert.ok(m.data.length <= max, `${m.token}: ${m.data.length} bytes`);
+  const back = messages.flatMap((m) => splitStepReplies(m.data) ?? [{ token: m.token, data: m.data }]);
+  assert.deepEqual(back.map((r) => [r.token, Buffer.from(r.data).toString()]), replies.map((r) => [r.token, Buffer.from(r.data).toString()]), 'every reply once, in order, as encoded');
+  const one = reply('x', 10);
+  assert.deepEqual(repliesToSend([one], max), [one], 'one reply goes as it is');
 });
