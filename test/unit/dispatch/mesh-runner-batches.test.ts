@@ -1,18 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MeshStepRunner, StepServer } from '../../../src/dispatch/index.js';
+import { MeshStepRunner } from '../../../src/dispatch/index.js';
 import type { StepCall } from '../../../src/engine/types.js';
-import { createStepExecutor } from '../../../src/executor/index.js';
 import { silentLogger } from '../../../src/log/index.js';
 import { PeerRegistry } from '../../../src/mesh/registry.js';
 import { decodeJson } from '../../../src/protocol/codec.js';
 import { STEP_BATCH_TYPE } from '../../../src/protocol/step-batch.js';
-import { subjects } from '../../../src/protocol/subjects.js';
 import { testCapabilities } from '../../harness/capabilities.js';
 import { natsForTests } from '../../harness/nats.js';
+import { startStepServer } from './step-requests.js';
 
 const shared = natsForTests();
-const env = { node_name: 'w', allow: { filesystem_root: process.cwd(), http_hosts: [], shell_commands: [], env_vars: [] }, llm: { models: [], timeout_ms: 1_000 }, max_output_bytes: 1 << 20 };
 
 let seq = 0;
 const echo = (i: number): StepCall => ({
@@ -26,27 +24,14 @@ const echo = (i: number): StepCall => ({
 
 /** One peer `name` (a step server on the shared connection) known to a coordinator's registry as taking batches or not; the messages on its step subject are counted. */
 async function peer(name: string, takesBatches: boolean) {
-  const id = `${name}-${Math.random().toString(36).slice(2, 8)}`;
-  const ran: string[] = [];
-  const server = new StepServer({
-    nc: shared.nc,
-    nodeId: id,
-    nodeName: name,
-    maxConcurrency: 64,
-    executor: createStepExecutor(env),
-    accepting: () => true,
-    onLoadChange: () => undefined,
-    onStepEnd: (req) => ran.push(req.execution_id),
-    log: silentLogger(),
-  });
-  server.start();
+  const { id, subject, ended } = startStepServer(shared.nc, name, 64);
   const messages: { batch: boolean }[] = [];
-  const tap = shared.nc.subscribe(subjects.step(name, id), { callback: (_e, m) => messages.push({ batch: (decodeJson(m.data) as { type?: string }).type === STEP_BATCH_TYPE }) });
+  const tap = shared.nc.subscribe(subject, { callback: (_e, m) => messages.push({ batch: (decodeJson(m.data) as { type?: string }).type === STEP_BATCH_TYPE }) });
   await shared.nc.flush();
   const registry = new PeerRegistry();
   registry.alive(testCapabilities(id, { name, ...(takesBatches && { takes_step_batches: true }) }), 0, 'RUNNING', Date.now());
   const runner = new MeshStepRunner({ nc: shared.nc, registry, origin: 'coord', log: silentLogger() });
-  return { runner, ran, messages, stop: () => tap.unsubscribe() };
+  return { runner, ran: () => ended.map((r) => r.execution_id), messages, stop: () => tap.unsubscribe() };
 }
 
 test('steps dispatched together to a peer that takes batches leave joined, and each runs once with its own result', async () => {
@@ -54,7 +39,7 @@ test('steps dispatched together to a peer that takes batches leave joined, and e
   const calls = Array.from({ length: 40 }, (_, i) => echo(i));
   const results = await Promise.all(calls.map((c) => p.runner.run(c, new AbortController().signal)));
   assert.deepEqual(results.map((r) => (r.output as { i: number }).i), calls.map((_, i) => i), 'each call got its own output');
-  assert.deepEqual([...p.ran].sort(), calls.map((c) => c.execution_id).sort(), 'each step ran once');
+  assert.deepEqual(p.ran().sort(), calls.map((c) => c.execution_id).sort(), 'each step ran once');
   assert.ok(p.messages.length <= 2, `40 steps in ${p.messages.length} messages`);
   assert.ok(p.messages.some((m) => m.batch));
   // One step alone goes as a plain request.
@@ -70,6 +55,6 @@ test('a peer that does not say it takes batches (an older version) gets every st
   assert.equal(results.length, 20);
   assert.equal(p.messages.length, 20);
   assert.ok(p.messages.every((m) => !m.batch));
-  assert.equal(p.ran.length, 20);
+  assert.equal(p.ran().length, 20);
   p.stop();
 });
