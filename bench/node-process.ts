@@ -24,6 +24,10 @@ export interface NodeProcess {
  * itself (e.g. `--import` of a bench probe).
  */
 export async function startNodeProcess(args: string[], nodeArgs: string[] = [], env: Record<string, string> = {}): Promise<NodeProcess> {
+  // Readiness is read from the node's info lines: a higher level would leave this waiting forever.
+  if (env.WFMESH_LOG_LEVEL !== undefined && !['trace', 'debug', 'info'].includes(env.WFMESH_LOG_LEVEL)) {
+    throw new Error(`WFMESH_LOG_LEVEL=${env.WFMESH_LOG_LEVEL}: a bench node logs at info at least (its start is read from its "node joined the mesh" line)`);
+  }
   const logFile = join(logDir, `${args[args.indexOf('--name') + 1] ?? 'node'}-${Date.now()}.log`);
   const fd = openSync(logFile, 'w');
   const child = spawn(process.execPath, [...nodeArgs, BIN, 'node', ...args], {

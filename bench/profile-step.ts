@@ -51,7 +51,7 @@ const turnaround = process.argv.includes('--turnaround');
 const PROBE = fileURLToPath(new URL('./turnaround-probe.mjs', import.meta.url));
 // Every child started from here (worker node, Moleculer worker) reports there on SIGUSR2.
 if (turnaround) process.env.TURNAROUND_OUT = join(workDir, 'turnaround.jsonl');
-// `--worker-env K=V,K=V`: the worker node's environment (e.g. WFMESH_LOG_LEVEL=warn).
+// `--worker-env K=V,K=V`: the worker node's environment (e.g. WFMESH_LOG_WRITE=sync).
 const workerEnv = Object.fromEntries(arg('--worker-env', '').split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
 const workerArgs = turnaround ? ['--import', PROBE] : cpuOnly ? [] : ['--cpu-prof', '--cpu-prof-interval', '50', `--cpu-prof-dir=${out}`];
 const worker = await startNodeProcess(['--nats', cluster.urls[1] as string, '--name', 'prof-w2', '--no-mcp', '--max-concurrency', '64'], workerArgs, workerEnv);
