@@ -269,7 +269,7 @@ export class MeshStepRunner implements StepRunner {
           match,
           resender: (r) => (resend = r),
           // Steps to this peer made in this same turn leave as one message (protocol/step-batch.ts).
-          ...(peer.takes_step_batches && { coalesce: STEP_BATCHES }),
+          coalesce: peer.takes_step_batches ? STEP_BATCHES : undefined,
         })
         .then(
           () => {

@@ -7,6 +7,7 @@ import { ToolCallCollector } from '../executor/agent-tools/collector.js';
 import { agentStepOf } from '../executor/agent-tools/call-id.js';
 import type { StallWatch } from '../mesh/stall-watch.js';
 import { SendBatch } from '../nats/send-batch.js';
+import { ReadCount } from '../nats/read-count.js';
 import { writeNow } from '../nats/write-now.js';
 import { ShortLivedTable } from '../util/short-lived.js';
 import { decodeJson, encodeJson } from '../protocol/codec.js';
@@ -75,11 +76,8 @@ export class StepServer {
   private idleWaiters: (() => void)[] = [];
   /** Replies leave together, one socket write per turn of the event loop (see SendBatch). */
   private readonly replies = new SendBatch();
-  /** Step messages handled in the current read of the socket (nats.js calls back for each before any microtask runs). */
-  private handledInRead = 0;
-  private readonly endRead = (): void => {
-    this.handledInRead = 0;
-  };
+  /** Step messages per read of the socket. */
+  private readonly reads = new ReadCount();
   /** Handling the requests of a batch: their replies wait for the end of the turn, to leave together. */
   private inBatch = false;
   /** Replies to requests of batches made in this turn, by inbox: each inbox's leave joined at the end of the turn. */
@@ -151,7 +149,7 @@ export class StepServer {
       const subject = typeof to === 'string' ? to : to.inbox + to.token;
       // Sent now, and the first of its read (or of none): written now too, not after the rest of
       // the read's handling (write-now.ts). Later ones of a read leave together at its end.
-      if (this.replies.send(() => this.publish(subject, data), alone) && this.handledInRead <= 1) writeNow(this.opts.nc);
+      if (this.replies.send(() => this.publish(subject, data), alone) && this.reads.inRead <= 1) writeNow(this.opts.nc);
       return;
     }
     let group = this.joined.find((g) => g.inbox === to.inbox);
@@ -191,7 +189,7 @@ export class StepServer {
 
   /** A message off the wire: one step request, or a batch of them (protocol/step-batch.ts). */
   private handle(msg: Msg): void {
-    if (this.handledInRead++ === 0) queueMicrotask(this.endRead);
+    this.reads.note();
     const value = decodeJson(msg.data);
     const batch = readStepBatch(value);
     if (!batch) return this.handleOne(value, msg.reply);

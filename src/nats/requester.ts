@@ -1,6 +1,7 @@
 import { ErrorCode, NatsError, type Msg, type NatsConnection, type Subscription } from 'nats';
 import { shortInbox } from './connection.js';
 import { PerConnection } from './per-connection.js';
+import { ReadCount } from './read-count.js';
 import { Reconnects } from './reconnects.js';
 import { RideAlong } from './ride-along.js';
 import { ShortLivedTable } from '../util/short-lived.js';
@@ -17,7 +18,6 @@ interface Pending {
   /** Sent more than once (a reconnect): a second reply may still come, so its token is never reused. */
   resent: boolean;
   match: ((msg: Msg) => boolean) | undefined;
-  coalesce: Coalescer | undefined;
   /** The tokens of the joined message it went out in (see Coalescer); shared by them all. */
   batch: string[] | undefined;
 }
@@ -124,14 +124,13 @@ export class Requester {
    */
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
-  /** Replies read from the socket in one go so far (nats.js calls back for each before any microtask runs). */
-  private repliesInRead = 0;
   /**
-   * Whether the last read brought more than one reply. Then the requests made in answer are many
-   * (64 callers each sending their next) even when the first of them is alone for a moment: they
-   * leave together in the end-of-run write, not the first on its own and the rest in a second.
+   * Replies per read of the socket. After a read that brought more than one, the requests made in
+   * answer are many (64 callers each sending their next) even when the first of them is alone for
+   * a moment: they leave together in the end-of-run write, not the first on its own and the rest
+   * in a second.
    */
-  private afterBurst = false;
+  private readonly replies = new ReadCount();
   /** Requests to coalesce made in this turn, by subject; sent by sendTurn at the end of the turn's microtasks. */
   private turn: TurnGroup[] = [];
   /** The coalescers used so far that split joined replies: every reply is offered to them. */
@@ -178,11 +177,11 @@ export class Requester {
     const token = this.freeTokens.pop() ?? (++this.seq).toString(36);
     return new Promise<Msg>((resolve, reject) => {
       const deadline = performance.now() + opts.timeout;
-      const p: Pending = { resolve, reject, deadline, subject, data, resent: false, match: opts.match, coalesce: opts.coalesce, batch: undefined };
+      const p: Pending = { resolve, reject, deadline, subject, data, resent: false, match: opts.match, batch: undefined };
       this.pending.set(token, p);
       if (deadline < this.timerAt) this.armFor(deadline);
       opts.resender?.(() => this.resend(token, p));
-      this.send(token, p);
+      this.send(token, p, opts.coalesce);
     });
   }
 
@@ -198,10 +197,6 @@ export class Requester {
    * for the earliest deadline still pending. Answered requests leave it armed (it fires at most
    * once per earliest deadline, and finds little to do); with none left pending it is not armed again.
    */
-  private readonly endRead = (): void => {
-    this.afterBurst = this.repliesInRead > 1;
-    this.repliesInRead = 0;
-  };
 
   private readonly expireDue = (): void => {
     this.timer = undefined;
@@ -218,11 +213,11 @@ export class Requester {
     if (next < Infinity) this.armFor(next);
   };
 
-  private send(token: string, p: Pending): void {
+  private send(token: string, p: Pending, coalesce: Coalescer | undefined): void {
     // Alone, and not made in answer to a burst of replies (the callers of many requests at
     // once make their next ones together): written now, not at the end of the run (write-now.ts).
-    const alone = this.pending.size === 1 && !this.afterBurst;
-    if (p.coalesce && !alone) return this.addToTurn(token, p, p.coalesce);
+    const alone = this.pending.size === 1 && this.replies.lastRead <= 1;
+    if (coalesce && !alone) return this.addToTurn(token, p, coalesce);
     try {
       this.nc.publish(p.subject, p.data, { reply: this.prefix + token });
       RideAlong.board(this.nc);
@@ -300,8 +295,8 @@ export class Requester {
 
   /** `msg` came for the request waiting under `token`, if any. */
   private answer(token: string, msg: Msg): void {
-    // Before the reply's callers run: the microtask sees how many replies this read brought.
-    if (this.repliesInRead++ === 0) queueMicrotask(this.endRead);
+    // Before the reply's callers run: they see how many replies this read brought.
+    this.replies.note();
     const p = this.pending.get(token);
     if (!p) return; // late: it already timed out
     // The server answers a request nobody listens to with an empty 503 status message.
