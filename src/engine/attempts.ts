@@ -22,11 +22,11 @@ export function buildTask(
 ): { task: StepTask; requires?: Requires } {
   // Object.assign, not a spread: the scope's shape varies by frame, and V8 copies those slowly.
   const scope: VariableScope = idempotencyKey === undefined || !readsIdempotencyKey(step) ? outer : Object.assign({}, outer, { idempotencyKey });
-  const key = idempotencyKey === undefined ? {} : { idempotency_key: idempotencyKey };
   try {
     // Tool settings may only read ${env.*}: they belong to the tool, not to one step's data.
     const settingsOf = (s: Record<string, unknown>) => resolveTemplate(s, { input: undefined, step: () => undefined, env }) as Record<string, unknown>;
     if (step.kind === 'agent') {
+      const key = idempotencyKey === undefined ? {} : { idempotency_key: idempotencyKey };
       const declaredAgent = doc.agents[step.agent] as NonNullable<WorkflowDocument['agents'][string]>;
       const { requires: agentRequires, tools: _refs, ...agent } = declaredAgent;
       const requires = agentRequires || step.requires ? { ...agentRequires, ...step.requires } : undefined;
@@ -40,16 +40,13 @@ export function buildTask(
     // The tool's own constraints hold for every step that uses it; the step may only narrow them.
     const placed = placementOf(step, declared?.requires);
     if (placed.conflict !== undefined) throw new StepFailure('infeasible', `step ${step.id}: tool "${tool.id}" and the step's requires conflict (${placed.conflict})`, false);
-    const task: StepTask = {
-      kind: 'tool',
-      tool_id: tool.id,
-      tool_type: tool.type,
-      ...(step.method !== undefined && { method: step.method }),
-      args: resolveTemplate(step.args, scope),
-      ...(settings && { settings }),
-      ...key,
-    };
-    return { task, ...(placed.requires && { requires: placed.requires }) };
+    // Optional fields are added, not spread in: a step's task is built on every attempt, and a
+    // spread of a small object costs more than the rest of it.
+    const task: Extract<StepTask, { kind: 'tool' }> = { kind: 'tool', tool_id: tool.id, tool_type: tool.type, args: resolveTemplate(step.args, scope) };
+    if (step.method !== undefined) task.method = step.method;
+    if (settings) task.settings = settings;
+    if (idempotencyKey !== undefined) task.idempotency_key = idempotencyKey;
+    return placed.requires ? { task, requires: placed.requires } : { task };
   } catch (err) {
     if (err instanceof VariableError) throw new StepFailure('invalid_args', err.message, false);
     if (err instanceof AgentToolConflict) throw new StepFailure('invalid_args', err.message, false);
@@ -120,17 +117,16 @@ export async function runAttempts(
       const built = build(key);
       const preferNode = ctx.journal?.dispatchedTo(rowId, attempt);
       let sent = false;
-      const call: StepCall = {
+      // Optional fields are added after, not spread in (see buildTask).
+      const call: { -readonly [K in keyof StepCall]: StepCall[K] } = {
         execution_id: ctx.executionId,
         step_id: rowId,
         attempt,
         task: built.task,
-        ...(built.requires && { requires: built.requires }),
         timeout_ms: timeoutMs,
         isolation: ctx.isolation,
         idempotency_key: key,
         epoch: ctx.epoch,
-        ...(preferNode !== undefined && { redelivery: true, ...(preferNode && { prefer_node: preferNode }) }),
         track: (e) => {
           if (e.kind === 'sent') {
             sent = true;
@@ -138,8 +134,13 @@ export async function runAttempts(
           } else if (e.kind === 'ended') ctx.keeper.dispatchEnded(rowId, attempt, e.node, e.status, e.error);
           else ctx.keeper.toolCall(rowId, attempt, e.call);
         },
-        awaitDurable: () => ctx.beforeDispatch?.(call),
+        awaitDurable: () => ctx.beforeDispatch?.(call, () => ctx.keeper.release()),
       };
+      if (built.requires) call.requires = built.requires;
+      if (preferNode !== undefined) {
+        call.redelivery = true;
+        if (preferNode) call.prefer_node = preferNode;
+      }
       try {
         // The runner awaits call.awaitDurable once it knows where the attempt goes (one write).
         const running = ctx.runner.run(call, signal);
