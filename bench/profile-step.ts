@@ -84,7 +84,7 @@ async function engineChain(): Promise<() => Promise<unknown>> {
   return () => runExecution({ document: doc, input: 'hi', runner: engineRunner, mode: 'distributed', coordinator: observer.name });
 }
 if (turnaround) {
-  const probe = (await import(PROBE)) as { report(): { pid: number; n: number; p25: number; p50: number; p75: number } };
+  const probe = (await import(PROBE)) as { report(): { pid: number; n: number; p25: number; p50: number; p75: number; away_p50: number } };
   const mol = await startMoleculer(cluster.urls[0] as string, cluster.urls[1] as string, 'prof-mol-w2', ['--import', PROBE]);
   const systems = [
     { name: 'wfmesh_dispatcher', run: call, steps: 1, workerPid: worker.pid },
@@ -104,9 +104,9 @@ if (turnaround) {
       await workerReport(sys.workerPid);
       probe.report();
       for (let i = 0; i < 2_000 / sys.steps; i++) await sys.run();
-      const { p25, p50, p75 } = probe.report();
+      const { p25, p50, p75, away_p50 } = probe.report();
       const w = await workerReport(sys.workerPid);
-      process.stdout.write(`${JSON.stringify({ system: sys.name, turnaround_us: { caller: { p25, p50, p75 }, worker: { p25: w.p25, p50: w.p50, p75: w.p75 } } })}\n`);
+      process.stdout.write(`${JSON.stringify({ system: sys.name, turnaround_us: { caller: { p25, p50, p75 }, worker: { p25: w.p25, p50: w.p50, p75: w.p75 } }, caller_away_p50_us: away_p50 })}\n`);
     }
   }
   await finish(mol);
