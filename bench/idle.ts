@@ -92,6 +92,7 @@ export async function measureIdle(url: string, windowMs: number, meshSize: numbe
     molRss: number;
     mol1sRss: number;
     wakes: { node: Wakes; mol: Wakes; mol1s: Wakes; watcher: Wakes };
+    views: { node: MeshViewFigures; watcher: MeshViewFigures };
   };
   try {
     for (let i = 0; i < meshSize; i++) sameDetection.push(await startMoleculerWorker(url, `bench-mol-1s-${i}`, [], MOLECULER_SAME_DETECTION));
@@ -109,6 +110,7 @@ export async function measureIdle(url: string, windowMs: number, meshSize: numbe
       molRss: round(processRssMib(plain.mol.pid!)),
       mol1sRss: round(processRssMib(mol1s.pid!)),
       wakes: { node: wakesOf(node), mol: wakesOf(mol), mol1s: wakesOf(mol1sRun), watcher: wakesOf(watcherRun) },
+      views: { node: await meshViewOf(plain.node), watcher: await meshViewOf(watcher) },
     };
   } finally {
     plain.stop();
@@ -125,13 +127,34 @@ export async function measureIdle(url: string, windowMs: number, meshSize: numbe
     return {
       node_rss_mib: cpu.nodeRss,
       idle_window_s: windowMs / 1000,
-      idle_node: { rss_mib: cpu.nodeRss, cpu_pct: cpu.node, ...cpu.wakes.node, event_loop_stall_ms: { p99: nodeEld.p99_ms, max: nodeEld.max_ms, over_5ms: nodeEld.long } },
+      idle_node: { rss_mib: cpu.nodeRss, cpu_pct: cpu.node, ...cpu.wakes.node, ...cpu.views.node, event_loop_stall_ms: { p99: nodeEld.p99_ms, max: nodeEld.max_ms, over_5ms: nodeEld.long } },
       idle_moleculer: { rss_mib: cpu.molRss, cpu_pct: cpu.mol, ...cpu.wakes.mol, event_loop_stall_ms: { p99: molEld.p99_ms, max: molEld.max_ms, over_5ms: molEld.long } },
-      idle_watcher: { cpu_pct: cpu.watcher, ...cpu.wakes.watcher, mesh_nodes: meshSize },
+      idle_watcher: { cpu_pct: cpu.watcher, ...cpu.wakes.watcher, ...cpu.views.watcher, mesh_nodes: meshSize },
       idle_moleculer_same_detection: { rss_mib: cpu.mol1sRss, cpu_pct: cpu.mol1s, ...cpu.wakes.mol1s, mesh_nodes: meshSize, heartbeat_s: 1, dead_after_s: 2.5 },
     };
   } finally {
     probed.stop();
+  }
+}
+
+/** What a node sees at the end of an idle window: how many nodes, and whether it reads the connection lists for the mesh. */
+interface MeshViewFigures {
+  sees_nodes?: number;
+  reads_connection_lists?: boolean;
+}
+
+/**
+ * A node's view, from its /metrics: an idle node that wakes like the watcher (about four times a
+ * second) shows here whether it believed it was the watcher, and from how many nodes it chose.
+ */
+async function meshViewOf(node: NodeProcess): Promise<MeshViewFigures> {
+  if (!node.httpUrl) return {};
+  try {
+    const text = await (await fetch(`${node.httpUrl}/metrics`)).text();
+    const gauge = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1]);
+    return { sees_nodes: gauge('wfmesh_peers'), reads_connection_lists: gauge('wfmesh_connection_watcher') === 1 };
+  } catch {
+    return {};
   }
 }
 

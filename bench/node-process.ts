@@ -13,6 +13,8 @@ export interface NodeProcess {
   pid: number;
   /** Epoch ms at which the node announced itself to the mesh (its first heartbeat). */
   joinedAt: number;
+  /** The node's HTTP endpoint (/healthz, /metrics), from its "node joined the mesh" line. */
+  httpUrl: string | undefined;
   /** The node's log so far (stderr goes to a file, as a deployed node's would, not through a pipe to the bench). */
   log(): string;
   rssMib(): number;
@@ -44,10 +46,13 @@ export async function startNodeProcess(args: string[], nodeArgs: string[] = [], 
     if (text.includes('node joined the mesh')) {
       const announced = text.split('\n').find((line) => line.includes('announced to the mesh'));
       const joinedAt = (JSON.parse(announced ?? '{"time":0}') as { time: number }).time;
+      const joined = text.split('\n').find((line) => line.includes('node joined the mesh'));
+      const httpUrl = (JSON.parse(joined ?? '{}') as { http?: string }).http;
       return {
         child,
         pid: child.pid!,
         joinedAt,
+        httpUrl,
         log,
         rssMib: () => Math.round(processRssMib(child.pid!)),
         kill: (signal = 'SIGKILL') => {

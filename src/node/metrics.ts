@@ -21,6 +21,8 @@ export interface LiveGauges {
   inflight: number;
   maxConcurrency: number;
   peers: number;
+  /** Whether this node reads the servers' connection lists for the mesh now (in its own view). */
+  watchingConnections: boolean;
   natsConnected: boolean;
   state: string;
 }
@@ -156,6 +158,8 @@ export class NodeMetrics {
     sample('wfmesh_peers_joined_total', this.peersJoined);
     family('wfmesh_peers_left_total', 'counter', 'Nodes seen leaving the mesh, by reason (stopped: clean exit; dead: heartbeats stopped).');
     for (const [reason, n] of this.peersLeft) sample('wfmesh_peers_left_total', n, { reason });
+    family('wfmesh_connection_watcher', 'gauge', "1 while this node is the one that reads the NATS servers' connection lists for the idle mesh (docs/membership.md).");
+    sample('wfmesh_connection_watcher', live.watchingConnections ? 1 : 0);
 
     family('wfmesh_nats_connected', 'gauge', '1 while the NATS connection is up.');
     sample('wfmesh_nats_connected', live.natsConnected ? 1 : 0);
@@ -192,6 +196,7 @@ export interface MetricsSource {
   readonly http: NodeHttpServer;
   readonly nc: NatsConnection;
   readonly registry: PeerRegistry;
+  readonly membership: { readonly watchingConnections: boolean };
   readonly options: { name: string; region: string; maxConcurrency: number };
   readonly inflight: number;
   readonly state: string;
@@ -210,6 +215,7 @@ export function serveMetrics(node: MetricsSource): void {
         inflight: node.inflight,
         maxConcurrency: node.options.maxConcurrency,
         peers: node.registry.size,
+        watchingConnections: node.membership.watchingConnections,
         natsConnected: node.metrics.natsUp && !node.nc.isClosed(),
         state: node.state,
       },

@@ -94,6 +94,13 @@ describe('the connection watch on a real 3-server NATS cluster', () => {
     assert.ok((sent.get('cw-d') ?? 0) >= 2, `cw-d probes the watcher every idle period (${sent.get('cw-d') ?? 0} in 4 s)`);
     for (const slow of ['cw-a', 'cw-b', 'cw-c']) assert.ok((sent.get(slow) ?? 0) <= 1, `${slow} probes at the watched period (${sent.get(slow) ?? 0} in 4 s)`);
     assert.deepEqual(names(b), names(d));
+    // Each node says on /metrics whether it reads the lists: the watcher alone does.
+    const watching: Record<string, string | undefined> = {};
+    for (const peer of b.registry.list()) {
+      const text = await (await fetch(`${peer.http_url}/metrics`)).text();
+      watching[peer.name] = /^wfmesh_connection_watcher (\d)$/m.exec(text)?.[1];
+    }
+    assert.deepEqual(watching, { 'cw-a': '1', 'cw-b': '0', 'cw-c': '0', 'cw-d': '0' });
   });
 
   test('kill -9 of a node whose predecessor probes slowly: the watcher notices it from the connection lists, and every view drops it', async () => {
