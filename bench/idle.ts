@@ -141,18 +141,20 @@ export async function measureIdle(url: string, windowMs: number, meshSize: numbe
 interface MeshViewFigures {
   sees_nodes?: number;
   reads_connection_lists?: boolean;
+  sees_work?: boolean;
 }
 
 /**
  * A node's view, from its /metrics: an idle node that wakes like the watcher (about four times a
- * second) shows here whether it believed it was the watcher, and from how many nodes it chose.
+ * second) shows here whether it believed it was the watcher, from how many nodes it chose, and
+ * whether it saw work in the mesh (probes at the busy rate wake it as often).
  */
 async function meshViewOf(node: NodeProcess): Promise<MeshViewFigures> {
   if (!node.httpUrl) return {};
   try {
     const text = await (await fetch(`${node.httpUrl}/metrics`)).text();
     const gauge = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1]);
-    return { sees_nodes: gauge('wfmesh_peers'), reads_connection_lists: gauge('wfmesh_connection_watcher') === 1 };
+    return { sees_nodes: gauge('wfmesh_peers'), reads_connection_lists: gauge('wfmesh_connection_watcher') === 1, sees_work: gauge('wfmesh_mesh_busy') === 1 };
   } catch {
     return {};
   }

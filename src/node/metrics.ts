@@ -23,6 +23,8 @@ export interface LiveGauges {
   peers: number;
   /** Whether this node reads the servers' connection lists for the mesh now (in its own view). */
   watchingConnections: boolean;
+  /** Whether this node sees work in the mesh now (its membership probes at the busy rate). */
+  meshBusy: boolean;
   natsConnected: boolean;
   state: string;
 }
@@ -160,6 +162,8 @@ export class NodeMetrics {
     for (const [reason, n] of this.peersLeft) sample('wfmesh_peers_left_total', n, { reason });
     family('wfmesh_connection_watcher', 'gauge', "1 while this node is the one that reads the NATS servers' connection lists for the idle mesh (docs/membership.md).");
     sample('wfmesh_connection_watcher', live.watchingConnections ? 1 : 0);
+    family('wfmesh_mesh_busy', 'gauge', '1 while this node sees work running in the mesh (its failure detection then runs at the busy rate).');
+    sample('wfmesh_mesh_busy', live.meshBusy ? 1 : 0);
 
     family('wfmesh_nats_connected', 'gauge', '1 while the NATS connection is up.');
     sample('wfmesh_nats_connected', live.natsConnected ? 1 : 0);
@@ -196,7 +200,7 @@ export interface MetricsSource {
   readonly http: NodeHttpServer;
   readonly nc: NatsConnection;
   readonly registry: PeerRegistry;
-  readonly membership: { readonly watchingConnections: boolean };
+  readonly membership: { readonly watchingConnections: boolean; readonly activity: { busy(): boolean } };
   readonly options: { name: string; region: string; maxConcurrency: number };
   readonly inflight: number;
   readonly state: string;
@@ -216,6 +220,7 @@ export function serveMetrics(node: MetricsSource): void {
         maxConcurrency: node.options.maxConcurrency,
         peers: node.registry.size,
         watchingConnections: node.membership.watchingConnections,
+        meshBusy: node.membership.activity.busy(),
         natsConnected: node.metrics.natsUp && !node.nc.isClosed(),
         state: node.state,
       },

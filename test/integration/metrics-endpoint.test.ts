@@ -93,6 +93,8 @@ describe('GET /metrics', { timeout: 120_000 }, () => {
     assert.equal(value(s, 'wfmesh_max_concurrency'), node.options.maxConcurrency);
     assert.equal(value(s, 'wfmesh_nats_connected'), 1);
     assert.equal(value(s, 'wfmesh_nats_reconnects_total'), 0);
+    assert.equal(value(s, 'wfmesh_mesh_busy'), 0, 'nothing has run in the mesh yet');
+    assert.ok([0, 1].includes(value(s, 'wfmesh_connection_watcher')));
     assert.ok(value(s, 'process_resident_memory_bytes') > 0);
   });
 
