@@ -130,11 +130,7 @@ export class Coordination {
         signal: this.controller.signal,
         env: this.opts.env,
         resume: record,
-        beforeDispatch: (call, recordNow) => {
-          if (!hasSideEffects(call.task)) return undefined;
-          recordNow();
-          return this.writer.flushed();
-        },
+        beforeDispatch: (call) => (hasSideEffects(call.task) ? this.writer.flushed() : undefined),
         onChange: (r, row) => {
           if (this.leaving) return; // the next holder writes from here on
           this.live = r;
