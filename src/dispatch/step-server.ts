@@ -14,7 +14,7 @@ import { decodeJson, encodeJson } from '../protocol/codec.js';
 import { StepFailure } from '../protocol/errors.js';
 import { CancelMessageSchema, type StepReply, type StepRequest, type ToolCallNote } from '../protocol/step.js';
 import { parseStepRequest } from '../protocol/step-request.js';
-import { readStepBatch, repliesToSend } from '../protocol/step-batch.js';
+import { readStepBatch, repliesToSend, type TokenedData } from '../protocol/step-batch.js';
 import { subjects } from '../protocol/subjects.js';
 
 export interface StepServerOptions {
@@ -81,7 +81,7 @@ export class StepServer {
   /** Handling the requests of a batch: their replies wait for the end of the turn, to leave together. */
   private inBatch = false;
   /** Replies to requests of batches made in this turn, by inbox: each inbox's leave joined at the end of the turn. */
-  private joined: { inbox: string; items: { token: string; data: Uint8Array }[] }[] = [];
+  private joined: { inbox: string; items: TokenedData[] }[] = [];
   /** onStepEnd callbacks, run together at the end of the turn (SendBatch keeps the order). */
   private readonly ended = new SendBatch();
 
@@ -143,7 +143,7 @@ export class StepServer {
         failure: new StepFailure('tool_error', `step output is ${data.length} bytes, over the NATS max payload of ${max} bytes`, false).toWire(),
       });
     }
-    // The only step here: nothing to batch its reply with, so it leaves at once.
+    // The only step here, and not one of a batch: nothing to join its reply with, so it leaves at once.
     const alone = this.inflight === 0 && !this.inBatch;
     if (typeof to === 'string' || alone) {
       const subject = typeof to === 'string' ? to : to.inbox + to.token;

@@ -12,10 +12,10 @@ export class ReadCount {
     this.current = 0;
   };
 
-  /** Counts one message of the read under way; returns its place in it (1 for the first). */
-  note(): number {
+  /** Counts one message of the read under way. */
+  note(): void {
     if (this.current === 0) queueMicrotask(this.end);
-    return ++this.current;
+    this.current++;
   }
 
   /** Messages counted so far in the read under way (0 between reads). */

@@ -20,12 +20,18 @@ const MIDDLE = Buffer.from('],"requests":[');
 const TAIL = Buffer.from(']}');
 const COMMA = Buffer.from(',');
 
+/** One request or reply of a joined message: its encoded JSON and the reply token it goes under. */
+export interface TokenedData {
+  token: string;
+  data: Uint8Array;
+}
+
 /**
  * The batch of encoded requests (JSON each) with their reply tokens, built from their bytes as
  * they are (no request is decoded or encoded again). Adds 64 bytes and, per request, its token
  * and 4 bytes (quotes and commas).
  */
-export function joinStepRequests(items: readonly { token: string; data: Uint8Array }[]): Uint8Array {
+export function joinStepRequests(items: readonly TokenedData[]): Uint8Array {
   const tokens = Buffer.from(items.map((i) => `"${i.token}"`).join(','));
   const parts: Uint8Array[] = [HEAD, tokens, MIDDLE];
   items.forEach((item, k) => {
@@ -61,25 +67,24 @@ const SPACE = 0x20;
 const NEWLINE = 0x0a;
 const LINE_END = Buffer.from('\n');
 
-
 /**
  * Replies to requests that came in batches, to one inbox, joined into one message: a first line
  * `wfmesh.step.replies.v1`, then a line `<token> <reply>` per reply, the reply as encodeJson wrote
  * it. JSON.stringify escapes every line break inside a value, so the lines split without parsing
  * (splitStepReplies), and each reply is read as if it had come alone.
  */
-export function joinStepReplies(items: readonly { token: string; data: Uint8Array }[]): Uint8Array {
+export function joinStepReplies(items: readonly TokenedData[]): Uint8Array {
   const parts: Uint8Array[] = [REPLIES_HEAD];
   for (const item of items) parts.push(Buffer.from(`${item.token} `, 'latin1'), item.data, LINE_END);
   return Buffer.concat(parts);
 }
 
 /** The replies of a joinStepReplies message, by token (views of `data`, not copies); undefined for anything else. */
-export function splitStepReplies(data: Uint8Array): { token: string; data: Uint8Array }[] | undefined {
+export function splitStepReplies(data: Uint8Array): TokenedData[] | undefined {
   if (data.length < REPLIES_HEAD.length || data[0] !== REPLIES_HEAD[0]) return undefined;
   const bytes = Buffer.from(data.buffer, data.byteOffset, data.length);
   if (bytes.compare(REPLIES_HEAD, 0, REPLIES_HEAD.length, 0, REPLIES_HEAD.length) !== 0) return undefined;
-  const out: { token: string; data: Uint8Array }[] = [];
+  const out: TokenedData[] = [];
   let at = REPLIES_HEAD.length;
   while (at < bytes.length) {
     const space = bytes.indexOf(SPACE, at);
@@ -95,10 +100,10 @@ export function splitStepReplies(data: Uint8Array): { token: string; data: Uint8
  * The messages that carry `replies` (to one inbox) within `maxPayload` bytes each: runs of them
  * joined, in order, each sent under its first reply's token; a reply alone goes as it is.
  */
-export function repliesToSend(replies: readonly { token: string; data: Uint8Array }[], maxPayload: number): { token: string; data: Uint8Array }[] {
+export function repliesToSend(replies: readonly TokenedData[], maxPayload: number): TokenedData[] {
   const room = maxPayload - REPLIES_HEAD.length;
-  const size = (r: { token: string; data: Uint8Array }): number => r.token.length + 2 + r.data.length;
-  const out: { token: string; data: Uint8Array }[] = [];
+  const size = (r: TokenedData): number => r.token.length + 2 + r.data.length;
+  const out: TokenedData[] = [];
   for (let from = 0; from < replies.length; ) {
     let to = from + 1;
     for (let bytes = size(replies[from]!); to < replies.length && bytes + size(replies[to]!) <= room; to++) bytes += size(replies[to]!);
