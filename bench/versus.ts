@@ -139,7 +139,10 @@ interface Round {
   directChain?: Summary;
 }
 
-/** p50 and p99 of `f` in ms over `n` runs after 5 to warm up. */
+/** Chains each system runs before the first round, unmeasured (see measureVersus). */
+const warmChains = (quick: boolean) => (quick ? 50 : 300);
+
+/** p50 and p99 of `f` in ms over `n` runs after 5 to warm up (after the burst of calls before them). */
 async function chainSummary(f: () => Promise<unknown>, n: number): Promise<Summary> {
   const samples: number[] = [];
   for (let i = 0; i < n + 5; i++) {
@@ -197,6 +200,17 @@ async function settle(): Promise<void> {
 export async function measureVersus(ctx: VersusContext, mol: MoleculerPeer, say: (msg: string) => void): Promise<Record<string, unknown>> {
   const all = systems(ctx, mol);
   const rounds = new Map<System['name'], Round[]>(all.map((s) => [s.name, []]));
+  // Code that only a chain runs is warmed by chains: the calls measured first in each round run
+  // Moleculer's chain code (a chain is ten of its calls) but not wfmesh's engine. With five chains
+  // to warm up, the engine's first round ran on code V8 had not optimised yet: blocks of 50 chains
+  // in a first round went 4.52, 4.16, 3.75, 3.54 ms, and later rounds stayed near the last of them.
+  say(`${warmChains(ctx.quick)} unmeasured chains of each system to warm up...`);
+  for (const sys of all) {
+    for (let i = 0; i < warmChains(ctx.quick); i++) {
+      await sys.chain10();
+      await sys.directChain10?.();
+    }
+  }
   for (let r = 0; r < ctx.rounds; r++) {
     // Forward in even rounds, backward in odd ones: each system measured as often right after
     // each other one, so each pays as often for another's garbage (the callers share this

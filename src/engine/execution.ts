@@ -2,6 +2,7 @@
 import { NEVER_ABORTED } from '../executor/failures.js';
 import { MeshError, StepFailure } from '../protocol/errors.js';
 import type { ExecutionRecord } from '../protocol/execution.js';
+import { isoTime } from '../protocol/iso-time.js';
 import { pacer, StepError, type ExecutionContext } from './context.js';
 import { Journal } from './journal.js';
 import { GraphRun } from './graph-run.js';
@@ -23,7 +24,7 @@ export async function runExecution(opts: RunExecutionOptions): Promise<Execution
   if (!workflow) {
     throw new MeshError('WORKFLOW_NOT_FOUND', `no workflow "${workflowId}" (workflows: ${Object.keys(document.workflows).join(', ')})`);
   }
-  const created = new Date().toISOString();
+  const created = isoTime(Date.now());
   const resumed = opts.resume;
   const epoch = opts.epoch ?? resumed?.epoch ?? 0;
   const record: ExecutionRecord = resumed

@@ -440,15 +440,18 @@ export class GraphRun {
 
   /** The list's output: the step routed to `user` (several: an object by step id), else the last step that ran. */
   private output(): unknown {
-    const done = (st: State): boolean => st.status === 'completed' || st.status === 'failed';
-    const toUser = this.g.order.filter((id) => {
+    // One pass in step order (it runs once per list, at its end, right before the caller hears).
+    let toUser: string[] | undefined;
+    let last: State | undefined;
+    for (const id of this.g.order) {
       const st = this.states.get(id) as State;
-      return st.toUser && done(st);
-    });
-    if (toUser.length === 1) return this.states.get(toUser[0] as string)?.output;
-    if (toUser.length > 1) return Object.fromEntries(toUser.map((id) => [id, this.states.get(id)?.output]));
-    const last = [...this.g.order].reverse().find((id) => done(this.states.get(id) as State));
-    return last === undefined ? null : this.states.get(last)?.output;
+      if (st.status !== 'completed' && st.status !== 'failed') continue;
+      last = st;
+      if (st.toUser) (toUser ??= []).push(id);
+    }
+    if (toUser?.length === 1) return this.states.get(toUser[0] as string)?.output;
+    if (toUser) return Object.fromEntries(toUser.map((id) => [id, this.states.get(id)?.output]));
+    return last === undefined ? null : last.output;
   }
 
   /** A step failed: stop everything still running here and report the failure. */

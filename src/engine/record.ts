@@ -182,8 +182,10 @@ export class RecordKeeper {
     this.writeCompletedDispatch();
     const steps = this.record.steps;
     const at = now();
-    steps.forEach((row, i) => {
-      if (FINAL_STEP.has(row.status)) return;
+    // Usually every row has ended already (the done count says so): then there is nothing to look at.
+    for (let i = 0; this.done < steps.length && i < steps.length; i++) {
+      const row = steps[i] as StepRecord;
+      if (FINAL_STEP.has(row.status)) continue;
       this.done++;
       steps[i] = row.status === 'running'
         ? patched(row, { status: 'cancelled', ended_at: at }, closeLast(row, undefined, 'cancelled', at), closeCalls(row, 'cancelled: the step ended while the call ran'))
@@ -193,7 +195,7 @@ export class RecordKeeper {
       } catch {
         // An observer's failure must not change the execution.
       }
-    });
+    }
     Object.assign(this.record, fields);
     this.record.status = status;
     this.record.ended_at = at;

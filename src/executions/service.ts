@@ -3,6 +3,7 @@ import { newExecutionId } from '../engine/index.js';
 import type { PeerEvent } from '../mesh/registry.js';
 import { decodeJson, encodeJson } from '../protocol/codec.js';
 import { MeshError } from '../protocol/errors.js';
+import { isoTime } from '../protocol/iso-time.js';
 import type { CancelReply, ExecutionMode, ExecutionRecord, ExecutionStatus } from '../protocol/execution.js';
 import { CancelMessageSchema, type CancelMessage } from '../protocol/step.js';
 import { subjects } from '../protocol/subjects.js';
@@ -131,7 +132,8 @@ export class ExecutionService {
     if (!Object.hasOwn(document.workflows, workflowId)) {
       throw new MeshError('WORKFLOW_NOT_FOUND', `no workflow "${workflowId}" in the document (it has: ${Object.keys(document.workflows).join(', ')})`);
     }
-    const now = new Date();
+    const now = Date.now();
+    const at = isoTime(now);
     const initial: ExecutionRecord = {
       type: 'wfmesh.execution.v1',
       execution_id: req.execution_id ?? newExecutionId(),
@@ -142,10 +144,10 @@ export class ExecutionService {
       steps: [],
       coordinator: this.deps.self.name,
       epoch: 1,
-      ...(req.timeout_s !== undefined && { deadline_at: now.getTime() + Math.round(req.timeout_s * 1000) }),
+      ...(req.timeout_s !== undefined && { deadline_at: now + Math.round(req.timeout_s * 1000) }),
       ...(req.requested_by !== undefined && { requested_by: req.requested_by }),
-      created_at: now.toISOString(),
-      updated_at: now.toISOString(),
+      created_at: at,
+      updated_at: at,
     };
     const created = this.deps.store.create(initial, { yaml: text, ...(req.workflow_name !== undefined && { workflow_name: req.workflow_name }) });
     created.catch(() => undefined); // awaited below, after a turn: a quick failure is not unhandled meanwhile
