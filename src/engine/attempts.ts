@@ -134,7 +134,7 @@ export async function runAttempts(
           } else if (e.kind === 'ended') ctx.keeper.dispatchEnded(rowId, attempt, e.node, e.status, e.error);
           else ctx.keeper.toolCall(rowId, attempt, e.call);
         },
-        awaitDurable: () => ctx.beforeDispatch?.(call),
+        awaitDurable: () => ctx.beforeDispatch?.(call, () => ctx.keeper.release()),
       };
       if (built.requires) call.requires = built.requires;
       if (preferNode !== undefined) {

@@ -4,7 +4,7 @@ import type { Isolation } from '../protocol/step.js';
 import type { WorkflowDocument } from '../workflow/index.js';
 import type { Journal } from './journal.js';
 import type { RecordKeeper } from './record.js';
-import type { StepCall, StepRunner } from './types.js';
+import type { RunExecutionOptions, StepRunner } from './types.js';
 
 /** What every part of one execution shares. */
 export interface ExecutionContext {
@@ -20,7 +20,7 @@ export interface ExecutionContext {
   readonly epoch: number;
   /** Outcomes known from before a takeover (empty for a fresh start). */
   readonly journal?: Journal;
-  readonly beforeDispatch?: (call: StepCall) => Promise<void> | undefined;
+  readonly beforeDispatch?: RunExecutionOptions['beforeDispatch'];
   /** Yields to the event loop now and then, so that long runs of in-process steps never starve timers. */
   readonly pace: () => Promise<void> | undefined;
 }

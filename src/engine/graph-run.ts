@@ -300,7 +300,22 @@ export class GraphRun {
     }
   }
 
+  /**
+   * A step ended: record it and start what follows. The record is held meanwhile: the next step's
+   * request is written (the mesh runner sends in this same turn) before the ended row, the new
+   * dispatch and their observers' work, which a chain of steps would otherwise wait for each time.
+   */
   private finished(step: Step, row: string, outcome: Outcome): void {
+    const { keeper } = this.ctx;
+    keeper.hold();
+    try {
+      this.advance(step, row, outcome);
+    } finally {
+      keeper.release();
+    }
+  }
+
+  private advance(step: Step, row: string, outcome: Outcome): void {
     const st = this.states.get(step.id) as State;
     if (outcome.skipped) {
       this.skip(step.id);

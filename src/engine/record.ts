@@ -40,6 +40,8 @@ export class RecordKeeper {
    * writes it first.
    */
   private completedDispatch: { i: number; attempt: number; node: string; at: string } | undefined;
+  /** Changes made while the record is held (see hold), in the order made. */
+  private held: (() => void)[] | undefined;
 
   constructor(
     readonly record: ExecutionRecord,
@@ -60,8 +62,27 @@ export class RecordKeeper {
     record.steps_done = this.done;
   }
 
+  /**
+   * Holds every change made from here until release(), which makes them, in the order made. The
+   * engine holds the record while a step that ended starts the next: that step's row, the next
+   * one's dispatch and what their observers do (the durable writer, progress events) then come
+   * after the next step's request is written, not before it (see GraphRun.finished).
+   */
+  hold(): void {
+    this.held ??= [];
+  }
+
+  /** Makes the changes held since hold(), in order; changes from here on are made at once. */
+  release(): void {
+    const ops = this.held;
+    if (!ops) return;
+    this.held = undefined;
+    for (const op of ops) op();
+  }
+
   /** The row with `id`, if any. */
   row(id: string): StepRecord | undefined {
+    this.release();
     this.writeCompletedDispatch();
     const i = this.index.get(id);
     return i === undefined ? undefined : this.record.steps[i];
@@ -69,6 +90,7 @@ export class RecordKeeper {
 
   /** Adds pending rows (idempotent) with one update. */
   addAll(ids: readonly string[]): void {
+    if (this.held) return void this.held.push(() => this.addAll(ids));
     if (this.sealed) return;
     const before = this.record.steps.length;
     for (const id of ids) this.add(id);
@@ -77,6 +99,7 @@ export class RecordKeeper {
 
   /** A row starts running (or starts another attempt). */
   running(id: string, attempt: number, node?: string): void {
+    if (this.held) return void this.held.push(() => this.running(id, attempt, node));
     this.change(id, (row, at) => patched(row, runs(row, attempt, at), node !== undefined ? { node } : {}));
   }
 
@@ -86,6 +109,7 @@ export class RecordKeeper {
    * instead of `running` then `dispatched` (see runAttempts).
    */
   dispatched(id: string, attempt: number, node: string): void {
+    if (this.held) return void this.held.push(() => this.dispatched(id, attempt, node));
     this.change(id, (row, at) => {
       const entry: AttemptRecord = { attempt, node, epoch: this.opts.epoch ?? 0, status: 'running', started_at: at };
       // One patch (not runs() and a second): each source of a copy costs it another pass.
@@ -95,6 +119,7 @@ export class RecordKeeper {
 
   /** How the dispatch of `attempt` to `node` ended (the latest open entry for it); a refusal (busy) leaves no entry. */
   dispatchEnded(id: string, attempt: number, node: string, status: Exclude<AttemptStatus, 'running'> | 'refused', error?: string): void {
+    if (this.held) return void this.held.push(() => this.dispatchEnded(id, attempt, node, status, error));
     this.writeCompletedDispatch();
     const i = this.index.get(id);
     const row = i === undefined ? undefined : this.record.steps[i];
@@ -113,6 +138,7 @@ export class RecordKeeper {
 
   /** A tool call of an agent step started or ended (live): kept by round and index, latest attempt only. */
   toolCall(id: string, attempt: number, call: ToolCallRecord): void {
+    if (this.held) return void this.held.push(() => this.toolCall(id, attempt, call));
     this.changeCalls(id, attempt, (calls) => {
       const at = calls.findIndex((c) => c.round === call.round && c.index === call.index);
       if (at >= 0) return calls.map((c, k) => (k === at ? call : c));
@@ -122,6 +148,7 @@ export class RecordKeeper {
 
   /** The final list of an attempt's tool calls (from the step's reply): replaces what was told live. */
   toolCalls(id: string, attempt: number, calls: ToolCallRecord[]): void {
+    if (this.held) return void this.held.push(() => this.toolCalls(id, attempt, calls));
     this.changeCalls(id, attempt, () => calls);
   }
 
@@ -139,6 +166,7 @@ export class RecordKeeper {
   }
 
   completed(id: string, output: unknown, node?: string): void {
+    if (this.held) return void this.held.push(() => this.completed(id, output, node));
     // The row's completed dispatch, if that is what is waiting, is closed in this same copy.
     const d = this.completedDispatch;
     const dispatch = d && this.index.get(id) === d.i && !this.sealed && !FINAL_STEP.has((this.record.steps[d.i] as StepRecord).status) ? d : undefined;
@@ -153,6 +181,7 @@ export class RecordKeeper {
   }
 
   failed(id: string, failure: StepFailure, node?: string): void {
+    if (this.held) return void this.held.push(() => this.failed(id, failure, node));
     this.change(id, (row, at) =>
       patched(row, ended(row, at), { status: 'failed', error: failure.toWire(), ...(node !== undefined && { node }) }, closeLast(row, node, 'failed', at, failure.message), closeCalls(row, `the step failed while the call ran (${failure.type}: ${failure.message})`)),
     );
@@ -160,6 +189,7 @@ export class RecordKeeper {
 
   /** Notes something the run did not fail for; repeats are kept once, and at most a few. */
   warn(id: string, message: string): void {
+    if (this.held) return void this.held.push(() => this.warn(id, message));
     const row = this.row(id);
     if (!row || row.warnings?.includes(message) || (row.warnings?.length ?? 0) >= MAX_ROW_WARNINGS) return;
     this.change(id, (r) => ({ ...r, warnings: [...(r.warnings ?? []), message] }));
@@ -167,17 +197,20 @@ export class RecordKeeper {
 
   /** Skipped (its branch was not taken) or cancelled. */
   ended(id: string, status: 'skipped' | 'cancelled'): void {
+    if (this.held) return void this.held.push(() => this.ended(id, status));
     this.change(id, (row, at) => (row.started_at ? patched(row, { status, ended_at: at }, closeCalls(row, `${status}: the step ended while the call ran`)) : patched(row, { status })));
   }
 
   /** No further change reaches observers (a coordinator handing the execution on stops here). */
   seal(): void {
+    this.release();
     this.writeCompletedDispatch();
     this.sealed = true;
   }
 
   /** Ends the execution: open rows end as `open` (running ones as cancelled); one last update. */
   finish(status: Extract<ExecutionStatus, 'completed' | 'failed' | 'cancelled'>, fields: Partial<ExecutionRecord>, open: 'skipped' | 'cancelled'): ExecutionRecord {
+    this.release();
     if (this.sealed) return this.record;
     this.writeCompletedDispatch();
     const steps = this.record.steps;

@@ -79,9 +79,11 @@ export interface RunExecutionOptions {
   /**
    * Awaited by the runner before an attempt's request leaves (as `StepCall.awaitDurable`): the
    * coordinator makes the record durable first, so that a successor never re-runs a step whose
-   * result a dispatched step already consumed, and knows where the attempt went.
+   * result a dispatched step already consumed, and knows where the attempt went. The record may be
+   * held at that moment (its changes made after the request is written: RecordKeeper.hold): a hook
+   * that waits for a durable write calls `recordNow` first, so that the write includes them.
    */
-  readonly beforeDispatch?: (call: StepCall) => Promise<void> | undefined;
+  readonly beforeDispatch?: (call: StepCall, recordNow: () => void) => Promise<void> | undefined;
   /** The live record and the index of the row that changed, on every change (O(1); read at once). */
   readonly onChange?: (record: ExecutionRecord, row: number | undefined) => void;
   /**

@@ -130,7 +130,11 @@ export class Coordination {
         signal: this.controller.signal,
         env: this.opts.env,
         resume: record,
-        beforeDispatch: (call) => (hasSideEffects(call.task) ? this.writer.flushed() : undefined),
+        beforeDispatch: (call, recordNow) => {
+          if (!hasSideEffects(call.task)) return undefined;
+          recordNow();
+          return this.writer.flushed();
+        },
         onChange: (r, row) => {
           if (this.leaving) return; // the next holder writes from here on
           this.live = r;

@@ -74,3 +74,50 @@ test('what boarded a request is not sent again at the end of the turn', async ()
   responder.unsubscribe();
   await own.close();
 });
+
+test('what is made right after a request waits for the next one, and leaves in its write', async () => {
+  const own = await connect({ servers: shared.nats.url });
+  const responder = shared.nc.subscribe('ride.next.req', { callback: (_e, m) => m.respond(m.data) });
+  const events = await listen('ride.next', 1);
+  const ride = RideAlong.of(own);
+  const first = Requester.for(own).request('ride.next.req', te.encode('step 1'), { timeout: 5_000 });
+  // The engine records a step's start after its request left, in the same run of code.
+  ride.publish('ride.next', te.encode('step 1 running'));
+  await first;
+  await new Promise((r) => setImmediate(r));
+  assert.equal(own.stats().outMsgs, 1, 'the turn ended and the event still waits');
+  const second = Requester.for(own).request('ride.next.req', te.encode('step 2'), { timeout: 5_000 });
+  assert.equal(own.stats().outMsgs, 3, 'it is in the outbound buffer right behind the next request');
+  await second;
+  await events.done;
+  assert.deepEqual(events.got, ['step 1 running']);
+  responder.unsubscribe();
+  await own.close();
+});
+
+test('what is made right after a request leaves on its own when no other request comes', async () => {
+  const own = await connect({ servers: shared.nats.url });
+  const responder = shared.nc.subscribe('ride.late.req', { callback: (_e, m) => m.respond(m.data) });
+  const events = await listen('ride.late', 2);
+  const ride = RideAlong.of(own);
+  const reply = Requester.for(own).request('ride.late.req', te.encode('last step'), { timeout: 5_000 });
+  ride.publish('ride.late', te.encode('last step running'));
+  await reply;
+  // Made in a later turn, with no request before it: this one is due at the end of its turn, and
+  // the one waiting leaves with it, first.
+  ride.publish('ride.late', te.encode('execution completed'));
+  await events.done;
+  assert.deepEqual(events.got, ['last step running', 'execution completed']);
+  // And alone, the waiting one leaves after RIDE_ALONG_LATEST_MS.
+  const alone = await listen('ride.late', 1);
+  const before = own.stats().outMsgs;
+  const again = Requester.for(own).request('ride.late.req', te.encode('a long step'), { timeout: 5_000 });
+  ride.publish('ride.late', te.encode('a long step running'));
+  await again;
+  await new Promise((r) => setImmediate(r));
+  assert.equal(own.stats().outMsgs, before + 1, 'not at the end of its turn');
+  await alone.done;
+  assert.deepEqual(alone.got, ['a long step running']);
+  responder.unsubscribe();
+  await own.close();
+});
