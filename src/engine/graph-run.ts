@@ -115,10 +115,18 @@ export class GraphRun {
       // One listener on the outer signal stops both the steps and their rows (a signal that can
       // never fire needs none).
       if (this.signal !== NEVER_ABORTED) this.signal.addEventListener('abort', this.onOuterAbort, { once: true });
-      this.ctx.keeper.addAll(this.g.order.map((id) => this.frame.prefix + id));
-      for (const id of this.g.roots) this.activate(id);
-      this.launch();
-      this.checkDone();
+      // Held as at a step's end (see finished): the first requests leave before the rows are
+      // added and marked dispatched, and before what the record's observers do about them.
+      const { keeper } = this.ctx;
+      keeper.hold();
+      try {
+        keeper.addAll(this.frame.prefix ? this.g.order.map((id) => this.frame.prefix + id) : this.g.order);
+        for (const id of this.g.roots) this.activate(id);
+        this.launch();
+        this.checkDone();
+      } finally {
+        keeper.release();
+      }
     });
   }
 

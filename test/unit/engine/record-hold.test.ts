@@ -93,7 +93,9 @@ describe('the record held while the next step starts', () => {
       onChange,
     });
     assert.equal(record.status, 'completed');
-    // When b left, nobody had been told that a completed yet (before, they had: the old order).
+    // When a left, nobody had been told it runs; when b left, nobody had been told that a
+    // completed yet (before, they had: the old order).
+    assert.deepEqual(seenAtSend.a, []);
     assert.ok(!seenAtSend.b?.includes('a completed'), `seen when b was sent: ${JSON.stringify(seenAtSend.b)}`);
     assert.ok(!seenAtSend.c?.includes('b completed'), `seen when c was sent: ${JSON.stringify(seenAtSend.c)}`);
     assert.deepEqual(seen, ['a running', 'a completed', 'b running', 'b completed', 'c running', 'c completed']);
@@ -121,6 +123,8 @@ describe('the record held while the next step starts', () => {
       },
     });
     assert.equal(record.status, 'completed');
+    // The first step's: the rows added and its dispatch, held until then.
+    assert.deepEqual(atDurableWrite.a, ['a running 1', 'b pending 0', 'c pending 0']);
     assert.deepEqual(atDurableWrite.b, ['a completed 1', 'b running 1', 'c pending 0']);
     assert.deepEqual(atDurableWrite.c, ['a completed 1', 'b completed 1', 'c running 1']);
   });
