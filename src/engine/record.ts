@@ -64,9 +64,10 @@ export class RecordKeeper {
 
   /**
    * Holds every change made from here until release(), which makes them, in the order made. The
-   * engine holds the record while a step that ended starts the next: that step's row, the next
-   * one's dispatch and what their observers do (the durable writer, progress events) then come
-   * after the next step's request is written, not before it (see GraphRun.finished).
+   * engine holds the record while a step list starts its first steps and while a step that ended
+   * starts the next: the rows, the dispatches and what their observers do (the durable writer,
+   * progress events) then come after the step requests are written, not before them (see
+   * GraphRun.run and GraphRun.finished). Nested holds are one: the first release makes them all.
    */
   hold(): void {
     this.held ??= [];

@@ -11,6 +11,16 @@ import { BUILTIN_TOOL_TYPES, loadWorkflowDocument } from '../../../src/workflow/
 
 export const TEST_TOOLS = [...BUILTIN_TOOL_TYPES, 'flaky', 'fail'];
 
+/** Three echo steps in a row, a → b → c → user. */
+export const CHAIN = `
+workflows:
+  w:
+    steps:
+      - {id: a, tool: echo, args: {n: 1}, output: {to: b}}
+      - {id: b, tool: echo, args: {n: 2}, output: {to: c}}
+      - {id: c, tool: echo, args: {n: 3}, output: {to: user}}
+`;
+
 export class TestExecutor implements StepExecutor {
   readonly tools = TEST_TOOLS;
   /** "start ID" / "end ID" / "abort ID" in the order they happened (ID from args.tag). */

@@ -8,15 +8,8 @@ import assert from 'node:assert/strict';
 import { runExecution, type StepCall, type StepRunner } from '../../../src/engine/index.js';
 import type { ExecutionRecord, StepRecord } from '../../../src/protocol/execution.js';
 import { loadWorkflowDocument } from '../../../src/workflow/index.js';
+import { CHAIN } from './helpers.js';
 
-const CHAIN = `
-workflows:
-  w:
-    steps:
-      - {id: a, tool: echo, args: {n: 1}, output: {to: b}}
-      - {id: b, tool: echo, args: {n: 2}, output: {to: c}}
-      - {id: c, tool: echo, args: {n: 3}, output: {to: user}}
-`;
 
 /** Runs CHAIN through `runner`; every change as the changed row looked then (a copy). */
 async function changesThrough(runner: StepRunner): Promise<{ record: ExecutionRecord; seen: StepRecord[] }> {
