@@ -83,12 +83,11 @@ test('what is made right after a request waits for the next one, and leaves in i
   const first = Requester.for(own).request('ride.next.req', te.encode('step 1'), { timeout: 5_000 });
   // The engine records a step's start after its request left, in the same run of code.
   ride.publish('ride.next', te.encode('step 1 running'));
-  await first;
   await new Promise((r) => setImmediate(r));
   assert.equal(own.stats().outMsgs, 1, 'the turn ended and the event still waits');
   const second = Requester.for(own).request('ride.next.req', te.encode('step 2'), { timeout: 5_000 });
   assert.equal(own.stats().outMsgs, 3, 'it is in the outbound buffer right behind the next request');
-  await second;
+  await Promise.all([first, second]);
   await events.done;
   assert.deepEqual(events.got, ['step 1 running']);
   responder.unsubscribe();
@@ -113,9 +112,9 @@ test('what is made right after a request leaves on its own when no other request
   const before = own.stats().outMsgs;
   const again = Requester.for(own).request('ride.late.req', te.encode('a long step'), { timeout: 5_000 });
   ride.publish('ride.late', te.encode('a long step running'));
-  await again;
   await new Promise((r) => setImmediate(r));
   assert.equal(own.stats().outMsgs, before + 1, 'not at the end of its turn');
+  await again;
   await alone.done;
   assert.deepEqual(alone.got, ['a long step running']);
   responder.unsubscribe();
