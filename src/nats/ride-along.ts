@@ -1,5 +1,6 @@
 import type { NatsConnection } from 'nats';
 import { PerConnection } from './per-connection.js';
+import { ReadCount } from './read-count.js';
 
 /**
  * At the latest, how long a publish made right after a request waits for the next request (a
@@ -26,8 +27,11 @@ export class RideAlong {
   /** Something queued must leave at the end of this turn (it was not made right after a request). */
   private dueThisTurn = false;
   private endOfTurnScheduled = false;
-  /** A request left in the run of code still going on (cleared by a microtask). */
-  private justBoarded = false;
+  /**
+   * Requests boarded in the run of code under way: counted as a read's messages are (the count
+   * ends with the run's microtasks), so a publish knows whether one just left.
+   */
+  private readonly boardings = new ReadCount();
   /** The latest time for what came right after a request; not cleared when it leaves earlier (it then finds nothing). */
   private latest: NodeJS.Timeout | undefined;
 
@@ -49,7 +53,7 @@ export class RideAlong {
   /** Publishes `data` on `subject` with the next request on this connection, or at the latest as above. */
   publish(subject: string, data: Uint8Array): void {
     this.queue.push({ subject, data });
-    if (this.justBoarded) {
+    if (this.boardings.inRead > 0) {
       this.latest ??= setTimeout(this.atLatest, RIDE_ALONG_LATEST_MS).unref();
       return;
     }
@@ -62,14 +66,8 @@ export class RideAlong {
 
   private boarded(): void {
     this.flush();
-    if (this.justBoarded) return;
-    this.justBoarded = true;
-    queueMicrotask(this.boardingOver);
+    this.boardings.note();
   }
-
-  private readonly boardingOver = (): void => {
-    this.justBoarded = false;
-  };
 
   private readonly atEndOfTurn = (): void => {
     this.endOfTurnScheduled = false;

@@ -25,6 +25,20 @@ async function listen(subject: string, count: number): Promise<{ got: string[]; 
   return { got, done: all };
 }
 
+/** A connection of the test's own, and a responder (on the shared one) echoing requests to `subject`. */
+async function ownWithResponder(subject: string): Promise<{ own: NatsConnection; close: () => Promise<void> }> {
+  const own = await connect({ servers: shared.nats.url });
+  const responder = shared.nc.subscribe(subject, { callback: (_e, m) => m.respond(m.data) });
+  await shared.nc.flush();
+  return {
+    own,
+    close: async () => {
+      responder.unsubscribe();
+      await own.close();
+    },
+  };
+}
+
 test('what rides along leaves at the end of the turn when no request comes, in order', async () => {
   const own = await connect({ servers: shared.nats.url });
   const events = await listen('ride.alone', 3);
@@ -38,8 +52,7 @@ test('what rides along leaves at the end of the turn when no request comes, in o
 });
 
 test('what rides along joins the next request, in the same write, before the turn ends', async () => {
-  const own: NatsConnection = await connect({ servers: shared.nats.url });
-  const responder = shared.nc.subscribe('ride.req', { callback: (_e, m) => m.respond(m.data) });
+  const { own, close } = await ownWithResponder('ride.req');
   const events = await listen('ride.events', 2);
   await shared.nc.flush();
   const before = own.stats().outMsgs;
@@ -53,13 +66,11 @@ test('what rides along joins the next request, in the same write, before the tur
   assert.equal(td.decode((await reply).data), 'step 2');
   await events.done;
   assert.deepEqual(events.got, ['step 1 completed', 'step 2 running']);
-  responder.unsubscribe();
-  await own.close();
+  await close();
 });
 
 test('what boarded a request is not sent again at the end of the turn', async () => {
-  const own = await connect({ servers: shared.nats.url });
-  const responder = shared.nc.subscribe('ride.once.req', { callback: (_e, m) => m.respond(m.data) });
+  const { own, close } = await ownWithResponder('ride.once.req');
   const got: string[] = [];
   const events = shared.nc.subscribe('ride.once', { callback: (_e, m) => got.push(td.decode(m.data)) });
   await shared.nc.flush();
@@ -71,13 +82,11 @@ test('what boarded a request is not sent again at the end of the turn', async ()
   assert.equal(own.stats().outMsgs, 2, 'the request and the event, once each');
   assert.deepEqual(got, ['event']);
   events.unsubscribe();
-  responder.unsubscribe();
-  await own.close();
+  await close();
 });
 
 test('what is made right after a request waits for the next one, and leaves in its write', async () => {
-  const own = await connect({ servers: shared.nats.url });
-  const responder = shared.nc.subscribe('ride.next.req', { callback: (_e, m) => m.respond(m.data) });
+  const { own, close } = await ownWithResponder('ride.next.req');
   const events = await listen('ride.next', 1);
   const ride = RideAlong.of(own);
   const first = Requester.for(own).request('ride.next.req', te.encode('step 1'), { timeout: 5_000 });
@@ -90,13 +99,11 @@ test('what is made right after a request waits for the next one, and leaves in i
   await Promise.all([first, second]);
   await events.done;
   assert.deepEqual(events.got, ['step 1 running']);
-  responder.unsubscribe();
-  await own.close();
+  await close();
 });
 
 test('what is made right after a request leaves on its own when no other request comes', async () => {
-  const own = await connect({ servers: shared.nats.url });
-  const responder = shared.nc.subscribe('ride.late.req', { callback: (_e, m) => m.respond(m.data) });
+  const { own, close } = await ownWithResponder('ride.late.req');
   const events = await listen('ride.late', 2);
   const ride = RideAlong.of(own);
   const reply = Requester.for(own).request('ride.late.req', te.encode('last step'), { timeout: 5_000 });
@@ -117,6 +124,5 @@ test('what is made right after a request leaves on its own when no other request
   await again;
   await alone.done;
   assert.deepEqual(alone.got, ['a long step running']);
-  responder.unsubscribe();
-  await own.close();
+  await close();
 });
