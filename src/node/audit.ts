@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import { takesLateLines, type LateLine } from '../log/index.js';
 import type { ExecutionRecord } from '../protocol/execution.js';
 import type { StepReply, StepRequest } from '../protocol/step.js';
 
@@ -34,12 +35,29 @@ export interface AuditEvent {
  * The line is built here rather than by pino, whose general serialiser (a stringify call per
  * field, then a copy of the whole line) cost a busy worker more than anything else it did for a
  * step. The shape is pino's: `{"level":30,"time":...,<bindings>,"audit":true,...,"msg":...}`.
+ * With the batched write mode the line is made when its batch is written (log/index.ts, LateLine),
+ * stamped with the time of the event.
  */
 export function auditLog(log: Logger, event: AuditEvent): void {
   if (!log.isLevelEnabled('info')) return;
   const internals = log as unknown as Record<symbol, unknown>;
-  const stream = internals[pino.symbols.streamSym] as { write(line: string): unknown };
-  stream.write(auditLine(event, internals[pino.symbols.chindingsSym] as string));
+  const stream = internals[pino.symbols.streamSym];
+  const bindings = internals[pino.symbols.chindingsSym] as string;
+  if (takesLateLines(stream)) stream.writeLate(new AuditEntry(event, bindings, Date.now()));
+  else (stream as { write(line: string): unknown }).write(auditLine(event, bindings));
+}
+
+/** An audit line to be made later: the event, the logger's bindings then, and when it was. */
+class AuditEntry implements LateLine {
+  constructor(
+    private readonly event: AuditEvent,
+    private readonly bindings: string,
+    private readonly time: number,
+  ) {}
+
+  render(): string {
+    return auditLine(this.event, this.bindings, this.time);
+  }
 }
 
 const num = (n: number): string => (Number.isFinite(n) ? String(n) : 'null');

@@ -29,20 +29,31 @@ function runWriter(mode: string, count: number): { afterPause: number; lines: Re
 }
 
 for (const mode of ['batched', 'sync']) {
-  test(`WFMESH_LOG_WRITE=${mode}: every audit line arrives whole and in order, the last ones on exit`, () => {
+  test(`WFMESH_LOG_WRITE=${mode}: every audit line arrives whole, in order with the other lines, stamped when it was logged; the last ones on exit`, () => {
     const count = 500;
+    const plain = count / 100;
     const { afterPause, lines, status } = runWriter(mode, count);
     assert.equal(status, 0);
-    assert.equal(afterPause, count, 'lines logged before a pause are written without waiting for more');
-    assert.equal(lines.length, count + 3);
-    lines.forEach((line, i) => {
-      assert.equal(line.audit, true);
+    assert.equal(afterPause, count + plain, 'lines logged before a pause are written without waiting for more');
+    assert.equal(lines.length, count + plain + 3);
+    const audit = lines.filter((line) => line.audit === true);
+    assert.equal(audit.length, count + 3);
+    audit.forEach((line, i) => {
       assert.equal(line.execution_id, `ex-${i}`, `line ${i} in order`);
       assert.equal(line.msg, `audit: step ex-${i}/s1 ${i === 250 ? 'failed' : 'completed'}`);
       // Multi-byte text arrives intact, wherever it fell in a batch.
       if (i < count) assert.equal(line.requested_by, i % 7 === 0 ? `clé-✓-😀-${i}` : 'test');
     });
-    assert.equal((lines[250]!.error as { message: string }).message, 'é'.repeat(40_000));
+    assert.equal((audit[250]!.error as { message: string }).message, 'é'.repeat(40_000));
+    // Each plain line right after the hundredth audit line before it.
+    lines.forEach((line, k) => {
+      if (line.audit === true) return;
+      assert.equal(line.msg, 'a plain line');
+      assert.equal(lines[k - 1]!.execution_id, line.after, `the plain line after ${String(line.after)} is in its place`);
+    });
+    // Lines logged 15 ms apart say so, whenever their batch was written.
+    const [a, b, c] = audit.slice(count).map((line) => line.time as number);
+    assert.ok(b! - a! >= 10 && c! - b! >= 10, `times ${a}, ${b}, ${c} are those of the events`);
   });
 }
 
